@@ -1,0 +1,1 @@
+"""The published language shared by every service: envelope, events, topics, policies."""

@@ -1,0 +1,141 @@
+"""The envelope every event travels in, its sealing into the hash chain, and its decoding.
+
+The JSON form of the envelope is what is hashed, stored and published: ``hash`` is SHA-256 over
+the RFC 8785 canonical JSON of the envelope without ``hash``, and ``prev_hash`` links it to the
+previous event of the same (service, order) stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import uuid6
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from contracts.events import EVENT_TYPES, Event
+from contracts.hashing import envelope_hash
+
+
+class Producer(BaseModel):
+    """Which service (and build of it) emitted an event."""
+
+    model_config = ConfigDict(frozen=True)
+    service: str
+    build: str
+
+
+class Envelope(BaseModel):
+    """Metadata around one event payload; see DESIGN.md, "The event log"."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: uuid.UUID
+    type: str
+    schema_version: int = Field(ge=1)
+    order_id: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    occurred_at: dt.datetime
+    causation_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID
+    producer: Producer
+    idempotency_key: str | None = None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _must_be_utc(cls, value: dt.datetime) -> dt.datetime:
+        if value.utcoffset() != dt.timedelta(0):
+            raise ValueError("occurred_at must be a UTC timestamp")
+        return value
+
+    def event(self) -> Event:
+        """The typed payload (upcast to the current schema version)."""
+        return parse_payload(self.type, self.schema_version, self.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form that is hashed, stored and published."""
+        return self.model_dump(mode="json")
+
+
+class PoisonEventError(ValueError):
+    """A record that can never be applied: undecodable, unknown type or version, or invalid."""
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""(type, old schema_version) -> function turning that payload into the next version's."""
+
+
+def new_event_id() -> uuid.UUID:
+    """A time-ordered (UUIDv7) event id."""
+    return uuid.UUID(str(uuid6.uuid7()))
+
+
+def seal(
+    event: Event, *, order_id: str, version: int, prev_hash: str, occurred_at: dt.datetime,
+    producer: Producer, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> Envelope:
+    """Wrap ``event`` in an envelope linked to ``prev_hash`` and compute its hash."""
+    unsealed: dict[str, Any] = {
+        "event_id": str(new_event_id()), "type": event.type_name(),
+        "schema_version": event.schema_version, "order_id": order_id, "version": version,
+        "occurred_at": occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "causation_id": str(causation_id) if causation_id else None,
+        "correlation_id": str(correlation_id), "producer": producer.model_dump(),
+        "idempotency_key": idempotency_key, "payload": event.model_dump(mode="json"),
+        "prev_hash": prev_hash,
+    }
+    return Envelope.model_validate({**unsealed, "hash": envelope_hash(unsealed)})
+
+
+def parse_payload(type_name: str, schema_version: int, payload: dict[str, Any]) -> Event:
+    """Validate a payload as its event class, upcasting older schema versions first."""
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise PoisonEventError(f"unknown event type {type_name!r}")
+    while schema_version < cls.schema_version:
+        upcast = UPCASTERS.get((type_name, schema_version))
+        if upcast is None:
+            raise PoisonEventError(f"no upcaster for {type_name} v{schema_version}")
+        payload, schema_version = upcast(payload), schema_version + 1
+    if schema_version != cls.schema_version:
+        raise PoisonEventError(f"unknown schema_version {schema_version} of {type_name}")
+    try:
+        return cls.model_validate(payload)
+    except ValidationError as error:
+        raise PoisonEventError(f"invalid {type_name} payload: {_first_error(error)}") from error
+
+
+def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
+    """Decode a Kafka record value into its envelope and typed event, or raise PoisonEventError."""
+    if raw is None:
+        raise PoisonEventError("empty record value")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoisonEventError(f"undecodable JSON: {error}") from error
+    if not isinstance(document, dict):
+        raise PoisonEventError("record value is not a JSON object")
+    try:
+        envelope = Envelope.model_validate(document)
+    except ValidationError as error:
+        raise PoisonEventError(f"invalid envelope: {_first_error(error)}") from error
+    return envelope, envelope.event()
+
+
+def encode_record(envelope: Envelope) -> bytes:
+    """The Kafka record value of an envelope: its JSON form, compact."""
+    return json.dumps(envelope.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(root)"
+    return f"{location}: {first['msg']}"

@@ -1,0 +1,55 @@
+"""Fulfilment: pure decisions on reserving stock for an order. No I/O, no clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts.events import Event, ItemUnavailable, LineQuantity, StockReserved
+
+
+@dataclass(frozen=True)
+class ReserveStock:
+    """Set stock aside for a placed order, given what is available per SKU right now."""
+
+    lines: tuple[LineQuantity, ...]
+    available: Mapping[str, int]
+
+
+class FulfilmentState(BaseModel):
+    """The fulfilment decision state of one order."""
+
+    model_config = ConfigDict(frozen=True)
+    reserved: tuple[LineQuantity, ...] = ()
+    unavailable: tuple[str, ...] = ()
+
+
+def decide(state: FulfilmentState | None, command: ReserveStock, now: dt.datetime) -> list[Event]:
+    """Reserve each line that stock covers; report the others as unavailable.
+
+    An order whose stock was already decided gets nothing new (the decision is made once).
+    """
+    del now  # reservations do not depend on the time; kept for the uniform decide signature
+    if state is not None:
+        return []
+    reserved = tuple(line for line in command.lines
+                     if command.available.get(line.sku, 0) >= line.quantity)
+    events: list[Event] = [StockReserved(lines=reserved)] if reserved else []
+    events += [ItemUnavailable(sku=line.sku, requested=line.quantity,
+                               available=command.available.get(line.sku, 0))
+               for line in command.lines if line not in reserved]
+    return events
+
+
+def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
+    """The order's fulfilment state after ``event``."""
+    current = state or FulfilmentState()
+    match event:
+        case StockReserved():
+            return current.model_copy(update={"reserved": current.reserved + event.lines})
+        case ItemUnavailable():
+            return current.model_copy(update={"unavailable": (*current.unavailable, event.sku)})
+    return current

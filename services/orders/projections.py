@@ -1,0 +1,39 @@
+"""The orders read model (``order_view``), updated in the transaction that records the events."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from contracts.envelope import Envelope
+from contracts.events import Event, OrderBlocked, OrderPlaced, OrderUnblocked
+
+
+async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
+    """Fold one recorded event into ``order_view``."""
+    match event:
+        case OrderPlaced():
+            await _insert_placed(conn, envelope, event)
+        case OrderBlocked():
+            await _update(conn, envelope, blocked=True, block_reason=event.reason)
+        case OrderUnblocked():
+            await _update(conn, envelope, blocked=False, block_reason=None)
+
+
+async def _insert_placed(conn: asyncpg.Connection, envelope: Envelope, event: OrderPlaced) -> None:
+    data = event.model_dump(mode="json")
+    await conn.execute(
+        "INSERT INTO order_view (order_id, version, buyer_id, status, lines, delivery_address, "
+        "delivery_method, delivery_charge_cents, products_total_cents, total_cents, "
+        "terms_version, placed_at, updated_at) "
+        "VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        envelope.order_id, envelope.version, event.buyer_id, data["lines"],
+        data["delivery_address"], event.delivery_method, event.delivery_charge_cents,
+        event.products_total_cents, event.total_cents, event.terms_version, event.validated_at)
+
+
+async def _update(conn: asyncpg.Connection, envelope: Envelope, *, blocked: bool,
+                  block_reason: str | None) -> None:
+    await conn.execute(
+        "UPDATE order_view SET blocked = $2, block_reason = $3, version = $4, updated_at = $5 "
+        "WHERE order_id = $1",
+        envelope.order_id, blocked, block_reason, envelope.version, envelope.occurred_at)

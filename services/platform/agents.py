@@ -1,0 +1,91 @@
+"""Consumer agents on faust-streaming: one agent per input topic, concurrency 1.
+
+Concurrency 1 keeps each partition's order and keeps the committed offset from running past a
+record that is still being applied. Each record goes through ``EventApplier.apply``, which never
+raises (see ``services.platform.consumer``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+import asyncpg
+import faust
+from aiokafka import AIOKafkaProducer
+
+from services.platform.consumer import EventApplier, Handler
+from services.platform.db import create_pool
+from services.platform.kafka_io import Record, idempotent_producer
+from services.platform.settings import Settings
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer of one topic: its name (unique within the service) and handlers by event type."""
+
+    name: str
+    topic: str
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+
+
+class WorkerResources:
+    """The database pool and dead-letter producer of a worker, opened on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = asyncio.Lock()
+        self.pool: asyncpg.Pool | None = None
+        self.producer: AIOKafkaProducer | None = None
+
+    async def applier(self, subscription: Subscription) -> EventApplier:
+        """An ``EventApplier`` for ``subscription`` on the shared pool and producer."""
+        async with self._lock:
+            if self.pool is None:
+                self.pool = await create_pool(self._settings.database_url, max_size=4)
+            if self.producer is None:
+                self.producer = idempotent_producer(self._settings.kafka_bootstrap)
+                await self.producer.start()
+        return EventApplier(f"{self._settings.service}.{subscription.name}", self.pool,
+                            subscription.handlers, self.producer)
+
+
+def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.App:
+    """A faust app whose agents apply the subscribed topics' records to the service."""
+    app = faust.App(
+        f"{settings.service}-consumers",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,  # the platform provisions topics; faust must not create them
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=float(os.environ.get("CONSUMER_COMMIT_INTERVAL", "1.0")),
+    )
+    resources = WorkerResources(settings)
+    for subscription in subscriptions:
+        _add_agent(app, resources, subscription)
+    return app
+
+
+def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscription) -> None:
+    topic = app.topic(subscription.topic, key_type=bytes, value_type=bytes,
+                      key_serializer="raw", value_serializer="raw")
+
+    async def agent(stream: faust.StreamT) -> AsyncIterator[None]:
+        applier = await resources.applier(subscription)
+        async for event in stream.events():
+            message = event.message
+            await applier.apply(Record(message.topic, message.partition, message.offset,
+                                       message.key, message.value, _headers(message.headers)))
+            yield None
+
+    app.agent(topic, name=f"{app.conf.id}.{subscription.name}", concurrency=1)(agent)
+
+
+def _headers(headers: object) -> tuple[tuple[str, bytes], ...]:
+    if isinstance(headers, Mapping):
+        return tuple(headers.items())
+    return tuple(headers or ())  # type: ignore[arg-type]

@@ -1,0 +1,119 @@
+"""Applying consumed events exactly once in effect, and dead-lettering poison records.
+
+``EventApplier.apply`` is what every consumer agent calls for each record. It applies the event
+and records it in the inbox (``processed_events``) in one PostgreSQL transaction, so a record
+redelivered after a crash changes nothing. It never raises for a single record:
+
+* a poison record (undecodable, unknown type or schema version, invalid payload) goes to the
+  topic's ``.dlq`` twin with its reason and original bytes, and processing continues;
+* any other failure is retried with exponential backoff; if it persists, the worker halts
+  *without* acknowledging the record, so it is redelivered once the cause is fixed.
+
+Faust acknowledges a record as soon as the agent's loop moves on, even after an exception; that
+is why halting is a hard process exit rather than an exception (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import asyncpg
+import tenacity
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import Envelope, PoisonEventError, decode_record
+from contracts.events import Event
+from contracts.topics import dead_letter_topic
+from services.platform.kafka_io import Record
+
+log = logging.getLogger(__name__)
+Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
+Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
+EXIT_HALTED = 75
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a failing record is retried before the worker halts."""
+
+    attempts: int = 8
+    first_wait: float = 0.2
+    max_wait: float = 10.0
+
+
+class EventApplier:
+    """Applies records of one consumer (a name unique in the service) through its handlers."""
+
+    def __init__(self, name: str, pool: asyncpg.Pool, handlers: Mapping[str, Handler],
+                 dead_letters: AIOKafkaProducer, retry: RetryPolicy | None = None) -> None:
+        self.name, self._pool, self._handlers = name, pool, handlers
+        self._dead_letters = dead_letters
+        self._retry = retry or RetryPolicy()
+
+    async def apply(self, record: Record) -> Outcome:
+        """Apply ``record`` once in effect; dead-letter it if poison; halt if failures persist."""
+        try:
+            envelope, event = decode_record(record.value)
+        except PoisonEventError as error:
+            await self._with_retries(self._dead_letter, record, str(error))
+            return "dead-lettered"
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return "ignored"
+        try:
+            return await self._with_retries(self._apply_once, record, envelope, event, handler)
+        except PoisonEventError as error:
+            await self._with_retries(self._dead_letter, record, str(error))
+            return "dead-lettered"
+
+    async def _apply_once(self, record: Record, envelope: Envelope, event: Event,
+                          handler: Handler) -> Outcome:
+        async with self._pool.acquire() as conn, conn.transaction():
+            inserted = await conn.fetchval(
+                "INSERT INTO processed_events (consumer, event_id, topic, partition, \"offset\") "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+                self.name, envelope.event_id, record.topic, record.partition, record.offset)
+            if inserted is None:
+                return "duplicate"
+            await handler(conn, envelope, event)
+        return "applied"
+
+    async def _dead_letter(self, record: Record, reason: str) -> Outcome:
+        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.name, record.topic,
+                    record.partition, record.offset, reason)
+        headers = [*record.headers, ("dlq-reason", reason.encode()),
+                   ("dlq-consumer", self.name.encode()),
+                   ("dlq-source", f"{record.topic}/{record.partition}/{record.offset}".encode())]
+        await self._dead_letters.send_and_wait(
+            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers)
+        return "dead-lettered"
+
+    async def _with_retries(self, operation: Callable[..., Awaitable[Outcome]],
+                            *args: object) -> Outcome:
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self._retry.attempts),
+            wait=tenacity.wait_exponential(multiplier=self._retry.first_wait,
+                                           max=self._retry.max_wait),
+            retry=tenacity.retry_if_not_exception_type(PoisonEventError),
+            before_sleep=lambda state: log.warning(
+                "%s: retrying after %r", self.name, state.outcome and state.outcome.exception()),
+            reraise=True)
+        try:
+            return await retrying(operation, *args)
+        except PoisonEventError:
+            raise
+        except Exception:
+            log.critical("%s: failure persists; halting without acknowledging", self.name,
+                         exc_info=True)
+            halt_worker()
+            raise
+
+
+def halt_worker() -> None:
+    """Stop the process at once, so the consumer's offset is not committed past this record."""
+    logging.shutdown()
+    os._exit(EXIT_HALTED)

@@ -1,0 +1,67 @@
+"""PostgreSQL access: connection pools and SQL migrations applied at start-up.
+
+Migrations are plain numbered ``.sql`` files applied in order, each in its own transaction, under
+an advisory lock so that several instances starting together apply them once. See
+docs/decisions/0002-migrations.md for why this is not a library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import asyncpg
+
+PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 7_231_001
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb columns come back as Python objects, not text
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
+                              schema="pg_catalog")
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """Open a pool on ``url`` whose connections encode and decode jsonb as Python objects."""
+    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
+                                     init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+def migration_files(directories: Iterable[Path]) -> list[Path]:
+    """The ``.sql`` files of the given directories, platform first, each directory in name order."""
+    return [path for directory in directories for path in sorted(directory.glob("*.sql"))]
+
+
+async def migrate(conn: asyncpg.Connection, directories: Iterable[Path]) -> list[str]:
+    """Apply the migrations not yet applied; return the names applied now."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+    try:
+        await conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+            name text PRIMARY KEY, checksum text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now())""")
+        applied = {row["name"]: row["checksum"]
+                   for row in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+        return [name for path in migration_files(directories)
+                if (name := await _apply(conn, path, applied))]
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+
+async def _apply(conn: asyncpg.Connection, path: Path, applied: dict[str, str]) -> str | None:
+    name = f"{path.parent.parent.name}/{path.name}"
+    sql = path.read_text()
+    checksum = hashlib.sha256(sql.encode()).hexdigest()
+    if name in applied:
+        if applied[name] != checksum:
+            raise RuntimeError(f"migration {name} changed after it was applied")
+        return None
+    async with conn.transaction():
+        await conn.execute(sql)
+        await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                           name, checksum)
+    return name

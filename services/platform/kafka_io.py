@@ -1,0 +1,112 @@
+"""Kafka plumbing: topic provisioning, partitioning, producers and reading a topic's records."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
+
+from contracts.topics import all_topics
+
+log = logging.getLogger(__name__)
+Headers = Sequence[tuple[str, bytes]]
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition of ``key`` by Kafka's default (murmur2) partitioner, as Java computes it."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+async def provision_topics(bootstrap: str, partitions: int, replication: int = 1,
+                           topics: Sequence[str] | None = None) -> list[str]:
+    """Create the log's topics that do not exist yet (retention unlimited); return those created.
+
+    ``replication`` is 1 on the local single broker and 3 on a production cluster.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in (topics or all_topics()) if t not in existing]
+        for topic in missing:
+            await _create_topic(admin, topic, partitions, replication)
+        return missing
+    finally:
+        await admin.close()
+
+
+async def _create_topic(admin: AIOKafkaAdminClient, topic: str, partitions: int,
+                        replication: int) -> None:
+    new = NewTopic(topic, num_partitions=partitions, replication_factor=replication,
+                   topic_configs={"retention.ms": "-1", "retention.bytes": "-1"})
+    # another instance may have created it between our listing and our request
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await admin.create_topics([new])
+
+
+def idempotent_producer(bootstrap: str) -> AIOKafkaProducer:
+    """A producer that keeps per-partition order and writes each send once (acks=all)."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                            linger_ms=2, request_timeout_ms=30000)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record read from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+async def read_topic(bootstrap: str, topic: str, *, last_only: bool = False,
+                     ) -> AsyncIterator[Record]:
+    """Every record of ``topic`` up to its end offsets at the time of the call, partition by
+    partition (or only each partition's last record with ``last_only``)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                isolation_level="read_committed")
+    await consumer.start()
+    try:
+        # an unassigned consumer knows no partitions until its cluster metadata is refreshed
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(topic, p)
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            raise LookupError(f"topic {topic} does not exist")
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            async for record in _read_partition(consumer, tp, ends[tp], last_only):
+                yield record
+    finally:
+        await consumer.stop()
+
+
+async def _read_partition(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int,
+                          last_only: bool) -> AsyncIterator[Record]:
+    begin = (await consumer.beginning_offsets([tp]))[tp]
+    start = max(begin, end - 1) if last_only else begin
+    if start >= end:
+        return
+    consumer.assign([tp])
+    consumer.seek(tp, start)
+    position = start
+    while position < end:
+        batch = await consumer.getmany(tp, timeout_ms=1000)
+        for message in batch.get(tp, []):
+            position = message.offset + 1
+            if message.offset < end:
+                yield Record(tp.topic, tp.partition, message.offset, message.key, message.value,
+                             tuple(message.headers or ()))
+        if not batch:
+            position = max(position, await consumer.position(tp))
+            await asyncio.sleep(0)
