@@ -63,6 +63,9 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=float(os.environ.get("CONSUMER_COMMIT_INTERVAL", "1.0")),
+        # a crashed worker's partitions move to a new one within seconds, not a minute
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
     resources = WorkerResources(settings)
     for subscription in subscriptions:

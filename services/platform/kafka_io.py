@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -69,44 +68,41 @@ class Record:
     headers: tuple[tuple[str, bytes], ...]
 
 
-async def read_topic(bootstrap: str, topic: str, *, last_only: bool = False,
-                     ) -> AsyncIterator[Record]:
+async def read_topic(bootstrap: str, topic: str, *, tail: int | None = None,
+                     partitions: Sequence[int] | None = None) -> AsyncIterator[Record]:
     """Every record of ``topic`` up to its end offsets at the time of the call, partition by
-    partition (or only each partition's last record with ``last_only``)."""
+    partition (only the last ``tail`` records of each with ``tail``; only ``partitions`` if
+    given)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 isolation_level="read_committed")
     await consumer.start()
     try:
         # an unassigned consumer knows no partitions until its cluster metadata is refreshed
         await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p)
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not partitions:
+        known = consumer.partitions_for_topic(topic)
+        if not known:
             raise LookupError(f"topic {topic} does not exist")
-        ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            async for record in _read_partition(consumer, tp, ends[tp], last_only):
+        selected = [TopicPartition(topic, p) for p in sorted(known)
+                    if partitions is None or p in partitions]
+        ends = await consumer.end_offsets(selected)
+        for tp in selected:
+            async for record in _read_partition(consumer, tp, ends[tp], tail):
                 yield record
     finally:
         await consumer.stop()
 
 
 async def _read_partition(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int,
-                          last_only: bool) -> AsyncIterator[Record]:
+                          tail: int | None) -> AsyncIterator[Record]:
     begin = (await consumer.beginning_offsets([tp]))[tp]
-    start = max(begin, end - 1) if last_only else begin
+    start = begin if tail is None else max(begin, end - tail)
     if start >= end:
         return
     consumer.assign([tp])
     consumer.seek(tp, start)
-    position = start
-    while position < end:
+    while await consumer.position(tp) < end:
         batch = await consumer.getmany(tp, timeout_ms=1000)
         for message in batch.get(tp, []):
-            position = message.offset + 1
             if message.offset < end:
                 yield Record(tp.topic, tp.partition, message.offset, message.key, message.value,
                              tuple(message.headers or ()))
-        if not batch:
-            position = max(position, await consumer.position(tp))
-            await asyncio.sleep(0)

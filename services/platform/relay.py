@@ -8,7 +8,7 @@ carries (records of one partition are published in position order by an idempote
 
 One relay per service publishes at a time: it holds a PostgreSQL advisory lock while it runs.
 
-Run alone with ``python -m services.platform.relay <service>``; services also run it in-process.
+Each service runs it as its own process: ``python -m services.platform.relay <service>``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -27,12 +28,14 @@ from contracts.envelope import Envelope, encode_record
 from contracts.topics import events_topic
 from services.platform.db import create_pool
 from services.platform.eventstore import NOTIFY_CHANNEL
-from services.platform.kafka_io import idempotent_producer, partition_for, read_topic
+from services.platform.kafka_io import Record, idempotent_producer, partition_for, read_topic
+from services.platform.runtime import until_up
 from services.platform.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 _RELAY_LOCK = 7_231_002
 BATCH_SIZE = 500
+RECONCILE_TAIL = 100
 RESCAN_SECONDS = 1.0
 
 
@@ -43,12 +46,15 @@ class Relay:
         self._pool, self._producer, self._settings = pool, producer, settings
         self._topic = events_topic(settings.service)
         self._wakeup = asyncio.Event()
+        self._partitions = settings.partitions
 
     async def run(self) -> None:
         """Take the relay lock, reconcile with the topic, then publish forever."""
         async with self._pool.acquire() as listener:
             await listener.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK)
             await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+            # keys are placed by the topic's real partition count, whatever the settings say
+            self._partitions = len(await self._producer.partitions_for(self._topic))
             await self.reconcile()
             while True:
                 while await self.publish_pending():
@@ -59,10 +65,7 @@ class Relay:
 
     async def reconcile(self) -> int:
         """Mark as published the outbox rows already on the topic; return how many."""
-        last_position: dict[int, int] = {}
-        async for record in read_topic(self._settings.kafka_bootstrap, self._topic,
-                                       last_only=True):
-            last_position[record.partition] = int(dict(record.headers)["position"])
+        last_position = await self._last_published_positions()
         if not last_position:
             return 0
         rows = await self._pool.fetch(
@@ -74,6 +77,25 @@ class Relay:
         if done:
             log.warning("relay %s: %d events were on Kafka but not marked", self._topic, len(done))
         return len(done)
+
+    async def _last_published_positions(self) -> dict[int, int]:
+        """Per partition, the highest outbox position this relay published there. Records
+        without a position (written by anything else) are skipped: the tail is read first,
+        the whole partition only when the tail has none of ours."""
+        found: dict[int, int] = {}
+        for tail in (RECONCILE_TAIL, None):
+            async for record in read_topic(self._settings.kafka_bootstrap, self._topic,
+                                           tail=tail, partitions=self._unknown(found, tail)):
+                position = _position(record, self._settings.service)
+                if position is not None:
+                    found[record.partition] = max(found.get(record.partition, 0), position)
+            if len(found) == self._partitions:
+                break
+        return found
+
+    def _unknown(self, found: dict[int, int], tail: int | None) -> list[int] | None:
+        return None if tail is not None else [p for p in range(self._partitions)
+                                              if p not in found]
 
     async def publish_pending(self) -> int:
         """Publish the next batch of unpublished events in position order; return its size."""
@@ -100,13 +122,20 @@ class Relay:
         return future
 
     def _partition(self, order_id: str) -> int:
-        return partition_for(order_id, self._settings.partitions)
+        return partition_for(order_id, self._partitions)
 
     async def _mark_published(self, positions: list[int]) -> None:
         if positions:
             await self._pool.execute(
                 "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
                 positions)
+
+
+def _position(record: Record, service: str) -> int | None:
+    headers = dict(record.headers)
+    if headers.get("producer") != service.encode() or "position" not in headers:
+        return None
+    return int(headers["position"])
 
 
 def _failpoint(name: str) -> None:
@@ -117,10 +146,14 @@ def _failpoint(name: str) -> None:
 
 
 async def run_relay(settings: Settings) -> None:
-    """Open the service's database and producer and run its relay until cancelled."""
-    pool = await create_pool(settings.database_url, max_size=3)
+    """Open the service's database and producer and run its relay until cancelled.
+
+    Any failure ends it; ``main`` starts over, because a fresh producer and a fresh
+    reconciliation are the safe way back after a Kafka or database error.
+    """
+    pool = await until_up(create_pool)(settings.database_url, max_size=3)
     producer = idempotent_producer(settings.kafka_bootstrap)
-    await producer.start()
+    await until_up(producer.start)()
     try:
         await Relay(pool, producer, settings).run()
     finally:
@@ -129,9 +162,17 @@ async def run_relay(settings: Settings) -> None:
 
 
 def main() -> None:
-    """Entry point: ``python -m services.platform.relay <service>``."""
+    """Entry point: ``python -m services.platform.relay <service>``; restarts after a failure."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_relay(load_settings(sys.argv[1])))
+    settings = load_settings(sys.argv[1])
+    while True:
+        try:
+            asyncio.run(run_relay(settings))
+        except KeyboardInterrupt:
+            return
+        except Exception:  # publication only waits: start over with a fresh producer
+            log.exception("relay %s failed; restarting", settings.service)
+            time.sleep(1)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""Start-up and shutdown shared by every service process: database, migrations, topics, relay."""
+"""Start-up and shutdown shared by every service process: database, migrations, topics.
+
+The relay runs as its own process (``python -m services.platform.relay <service>``), so that a
+crash of the API never loses publication and the crash tests can kill it alone.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,21 +17,21 @@ import tenacity
 
 from contracts.envelope import Producer
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
-from services.platform.kafka_io import idempotent_producer, provision_topics
-from services.platform.relay import Relay
+from services.platform.kafka_io import provision_topics
 from services.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_until_up = tenacity.retry(stop=tenacity.stop_after_delay(60),
-                           wait=tenacity.wait_exponential(max=2), reraise=True,
-                           before_sleep=lambda s: log.info("waiting for infrastructure: %r",
-                                                           s.outcome and s.outcome.exception()))
+until_up = tenacity.retry(stop=tenacity.stop_after_delay(60),
+                          wait=tenacity.wait_exponential(max=2), reraise=True,
+                          before_sleep=lambda s: log.info("waiting for infrastructure: %r",
+                                                          s.outcome and s.outcome.exception()))
+"""Retry a start-up step while Kafka or PostgreSQL are still coming up (one minute at most)."""
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """What a running service holds: its settings, pool and producer identity."""
+    """What a running service holds: its settings and database pool."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -47,38 +49,21 @@ class Runtime:
             return False
 
 
-@contextlib.asynccontextmanager
-async def service_runtime(settings: Settings, migrations: Path) -> AsyncIterator[Runtime]:
-    """Open the database, apply migrations, provision topics and run the relay while open.
-
-    ``RELAY_ENABLED=0`` leaves publication to a separate relay process.
-    """
-    pool = await _until_up(create_pool)(settings.database_url)
+async def prepare(settings: Settings, migrations: Path) -> asyncpg.Pool:
+    """Open the service's pool, apply its migrations and provision the log's topics."""
+    pool = await until_up(create_pool)(settings.database_url)
     async with pool.acquire() as conn:
         await migrate(conn, [PLATFORM_MIGRATIONS, migrations])
-    await _until_up(provision_topics)(settings.kafka_bootstrap, settings.partitions,
-                                          settings.replication)
-    relay = None
-    if os.environ.get("RELAY_ENABLED", "1") != "0":
-        relay = asyncio.create_task(_run_relay(pool, settings), name="relay")
+    await until_up(provision_topics)(settings.kafka_bootstrap, settings.partitions,
+                                     settings.replication)
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def service_runtime(settings: Settings, migrations: Path) -> AsyncIterator[Runtime]:
+    """A prepared service runtime, closed on exit."""
+    pool = await prepare(settings, migrations)
     try:
         yield Runtime(settings, pool)
     finally:
-        if relay:
-            relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
         await pool.close()
-
-
-async def _run_relay(pool: asyncpg.Pool, settings: Settings) -> None:
-    producer = idempotent_producer(settings.kafka_bootstrap)
-    await producer.start()
-    try:
-        while True:
-            try:
-                await Relay(pool, producer, settings).run()
-            except Exception:  # the relay must outlive any failure: publication only waits
-                log.exception("relay failed; restarting")
-                await asyncio.sleep(1)
-    finally:
-        await producer.stop()

@@ -1,0 +1,53 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need on
+# first use: the virtual environment in .venv/, the Python packages, the Kafka jars.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test check lint typecheck unit integration schemas jars install clean-data stack-up stack-down
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+jars: $(INSTALLED)
+	$(PY) -c "from deploy.local.kafka import ensure_jars; print(ensure_jars())"
+
+## Kafka, PostgreSQL and the services on 127.0.0.1; Ctrl-C stops everything.
+run: jars
+	$(PY) -m deploy.run
+
+## The whole suite: unit, contract, integration and reliability tests on real Kafka and PostgreSQL.
+test: jars
+	$(PY) -m pytest
+
+## ruff, mypy and the fast unit tests (no infrastructure).
+check: lint typecheck unit
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(INSTALLED)
+	$(VENV)/bin/mypy contracts services deploy
+
+unit: $(INSTALLED)
+	$(PY) -m pytest tests/unit
+
+integration: jars
+	$(PY) -m pytest tests/integration
+
+## Regenerate the committed JSON Schemas and AsyncAPI document from contracts/.
+schemas: $(INSTALLED)
+	$(PY) -m contracts.schema_export
+
+stack-up: jars
+	$(PY) -m deploy.local up
+
+stack-down: $(INSTALLED)
+	$(PY) -m deploy.local down

@@ -1,0 +1,74 @@
+"""Building requests and reading results in the tests' own terms."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.topics import events_topic
+from services.platform.kafka_io import Record, read_topic
+
+TERMS = "CGV-2026-01"
+
+
+def order_body(**overrides: Any) -> dict[str, Any]:
+    """A valid order of two in-stock wines for a new random buyer, with ``overrides`` applied."""
+    body: dict[str, Any] = {
+        "buyer_id": f"buyer-{uuid.uuid4()}",
+        "lines": [{"sku": "COTES-ROUSSILLON-ROUGE-2022", "quantity": 6},
+                  {"sku": "MUSCAT-RIVESALTES-2023", "quantity": 2}],
+        "delivery_address": {"recipient": "Jeanne Martin", "street": "12 rue des Vignes",
+                             "postcode": "66300", "city": "Thuir"},
+        "delivery_method": "standard",
+        "accepted_terms_version": TERMS,
+    }
+    body.update(overrides)
+    return body
+
+
+async def events_of(db: asyncpg.Pool, order_id: str) -> list[dict[str, Any]]:
+    """The order's envelopes in a service's event store, in version order."""
+    rows = await db.fetch(
+        "SELECT envelope FROM events WHERE order_id = $1 ORDER BY version", order_id)
+    return [row["envelope"] for row in rows]
+
+
+async def events_of_buyer(orders_db: asyncpg.Pool, buyer_id: str) -> int:
+    """How many events the orders service recorded for a buyer."""
+    return int(await orders_db.fetchval(
+        "SELECT count(*) FROM events WHERE envelope->'payload'->>'buyer_id' = $1", buyer_id))
+
+
+async def published_records(bootstrap: str, service: str, order_id: str) -> list[dict[str, Any]]:
+    """The envelopes of ``order_id`` on ``service``'s topic, in topic order."""
+    found = []
+    async for record in read_topic(bootstrap, events_topic(service)):
+        if record.key == order_id.encode() and record.value is not None:
+            found.append(json.loads(record.value))
+    return found
+
+
+async def record_of(bootstrap: str, service: str, event_id: str) -> list[Record]:
+    """Every record on ``service``'s topic that carries the event ``event_id``."""
+    found = []
+    async for record in read_topic(bootstrap, events_topic(service)):
+        if record.value is not None and json.loads(record.value).get("event_id") == event_id:
+            found.append(record)
+    return found
+
+
+async def committed_offset(bootstrap: str, group: str, topic: str, partition: int) -> int:
+    """The offset a consumer group has committed on one partition (-1 if none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    meta = offsets.get(TopicPartition(topic, partition))
+    return meta.offset if meta else -1

@@ -1,0 +1,63 @@
+"""The hash chain makes any change to the log evident."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from contracts.envelope import Producer, seal
+from contracts.events import OrderBlocked, OrderUnblocked
+from contracts.hashing import GENESIS_HASH, ChainBrokenError, envelope_hash, verify_chain
+
+NOW = dt.datetime(2026, 5, 13, 9, 30, tzinfo=dt.UTC)
+
+
+def stream(length: int = 3) -> list[dict]:
+    envelopes, prev = [], GENESIS_HASH
+    for version in range(1, length + 1):
+        event = OrderBlocked(reason="non_payment") if version % 2 else OrderUnblocked(
+            resolution="paid")
+        sealed = seal(event, order_id="order-1", version=version, prev_hash=prev,
+                      occurred_at=NOW, producer=Producer(service="orders", build="t"),
+                      correlation_id=uuid.uuid4())
+        envelopes.append(sealed.to_json())
+        prev = sealed.hash
+    return envelopes
+
+
+def test_an_untouched_stream_verifies() -> None:
+    assert verify_chain(stream()) == 3
+
+
+def test_hash_ignores_key_order_but_not_content() -> None:
+    envelope = stream(1)[0]
+    reordered = dict(reversed(list(envelope.items())))
+    assert envelope_hash(reordered) == envelope["hash"]
+    assert envelope_hash({**envelope, "order_id": "order-2"}) != envelope["hash"]
+
+
+@pytest.mark.parametrize(("tamper", "message"), [
+    (lambda s: s[1]["payload"].update(reason="incorrect_address"), "does not match its content"),
+    (lambda s: s.pop(1), "version 3, expected 2"),
+    (lambda s: s.insert(0, s.pop(1)), "version 2, expected 1"),
+    (lambda s: s[1].update(prev_hash="f" * 64), "prev_hash does not match"),
+    (lambda s: s[1].update(prev_hash="f" * 64, hash=envelope_hash({**s[1], "prev_hash": "f" * 64})),
+     "prev_hash does not match"),
+])
+def test_a_changed_dropped_or_reordered_event_breaks_the_chain(tamper, message) -> None:
+    envelopes = stream()
+    tamper(envelopes)
+    with pytest.raises(ChainBrokenError, match=message):
+        verify_chain(envelopes)
+
+
+def test_sealing_refuses_a_non_utc_timestamp_in_the_envelope() -> None:
+    from pydantic import ValidationError
+
+    from contracts.envelope import Envelope
+
+    envelope = stream(1)[0]
+    with pytest.raises(ValidationError, match="UTC"):
+        Envelope.model_validate({**envelope, "occurred_at": "2026-05-13T11:30:00+02:00"})

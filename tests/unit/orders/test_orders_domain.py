@@ -1,0 +1,122 @@
+"""Orders domain: given events, when a command, then events (or an error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from contracts.events import DeliveryAddress, Event, OrderBlocked, OrderPlaced, OrderUnblocked
+from services.orders import domain
+from services.orders.domain import (
+    BlockOrder, CatalogueItem, InvalidOrderError, Offer, OrderConflictError, OrderNotFoundError,
+    PlaceOrder, RequestedLine, UnblockOrder,
+)
+
+NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
+OFFER = Offer(items={"ROUGE": CatalogueItem("ROUGE", "Rouge 2022", 890),
+                     "AMBRE": CatalogueItem("AMBRE", "Ambré 2012", 2400)},
+              delivery_charges={"standard": 990, "express": 1890}, terms_version="CGV-2026-01")
+THUIR = DeliveryAddress(recipient="Jeanne Martin", street="12 rue des Vignes",
+                        postcode="66300", city="Thuir")
+
+
+def given(*events: Event) -> domain.OrderState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def place(**changes: object) -> PlaceOrder:
+    fields: dict[str, object] = {
+        "buyer_id": "b-1", "lines": (RequestedLine("ROUGE", 6), RequestedLine("AMBRE", 1)),
+        "delivery_address": THUIR, "delivery_method": "standard",
+        "accepted_terms_version": "CGV-2026-01", "offer": OFFER}
+    return PlaceOrder(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def placed() -> OrderPlaced:
+    [event] = domain.decide(None, place(), NOW)
+    assert isinstance(event, OrderPlaced)
+    return event
+
+
+def test_placing_an_order_records_prices_in_force_totals_and_terms() -> None:
+    event = placed()
+    assert [(line.sku, line.unit_price_cents, line.line_total_cents) for line in event.lines] \
+        == [("ROUGE", 890, 5340), ("AMBRE", 2400, 2400)]
+    assert (event.products_total_cents, event.delivery_charge_cents, event.total_cents) \
+        == (7740, 990, 8730)
+    assert event.terms_version == "CGV-2026-01" and event.validated_at == NOW
+
+
+@pytest.mark.parametrize("postcode", ["01000", "20000", "20290", "75001", "95999"])
+def test_metropolitan_postcodes_corsica_included_are_accepted(postcode: str) -> None:
+    address = THUIR.model_copy(update={"postcode": postcode})
+    assert domain.decide(None, place(delivery_address=address), NOW)
+
+
+@pytest.mark.parametrize("postcode", ["00999", "96000", "97400", "98000", "7500", "ABCDE"])
+def test_other_postcodes_are_refused_as_outside_france(postcode: str) -> None:
+    address = THUIR.model_copy(update={"postcode": postcode})
+    with pytest.raises(InvalidOrderError) as refused:
+        domain.decide(None, place(delivery_address=address), NOW)
+    assert (refused.value.field, refused.value.reason) == (
+        "delivery_address.postcode", domain.OUTSIDE_FRANCE)
+
+
+@pytest.mark.parametrize(("field", "text"), [
+    ("recipient", "Hôtel du Centre"), ("street", "BP 32"), ("street", "Boîte postale 7"),
+    ("street_extra", "Camping les Pins"), ("street", "Poste restante"),
+    ("street_extra", "Chambres d'hôtes La Vigne"), ("recipient", "Bed and Breakfast Mas"),
+])
+def test_temporary_residences_po_boxes_and_poste_restante_are_refused(field, text) -> None:
+    address = THUIR.model_copy(update={field: text})
+    with pytest.raises(InvalidOrderError) as refused:
+        domain.decide(None, place(delivery_address=address), NOW)
+    assert refused.value.field == f"delivery_address.{field}"
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"accepted_terms_version": "CGV-2019"}, "accepted_terms_version"),
+    ({"lines": (RequestedLine("GHOST", 1),)}, "lines[0].sku"),
+    ({"lines": (RequestedLine("ROUGE", 1), RequestedLine("ROUGE", 2))}, "lines[1].sku"),
+    ({"lines": ()}, "lines"),
+    ({"delivery_method": "pigeon"}, "delivery_method"),
+])
+def test_invalid_orders_name_the_field(changes, field) -> None:
+    with pytest.raises(InvalidOrderError) as refused:
+        domain.decide(None, place(**changes), NOW)
+    assert refused.value.field == field
+
+
+def test_an_order_is_placed_once() -> None:
+    with pytest.raises(OrderConflictError):
+        domain.decide(given(placed()), place(), NOW)
+
+
+def test_given_placed_when_blocked_then_order_blocked() -> None:
+    assert domain.decide(given(placed()), BlockOrder("non_payment"), NOW) == [
+        OrderBlocked(reason="non_payment")]
+
+
+def test_given_blocked_when_blocked_again_then_conflict() -> None:
+    with pytest.raises(OrderConflictError, match="already blocked"):
+        domain.decide(given(placed(), OrderBlocked(reason="non_payment")),
+                      BlockOrder("incorrect_address"), NOW)
+
+
+def test_given_blocked_when_unblocked_then_order_unblocked() -> None:
+    state = given(placed(), OrderBlocked(reason="non_payment"))
+    assert domain.decide(state, UnblockOrder("paid"), NOW) == [OrderUnblocked(resolution="paid")]
+
+
+def test_given_not_blocked_when_unblocked_then_conflict() -> None:
+    with pytest.raises(OrderConflictError, match="not blocked"):
+        domain.decide(given(placed()), UnblockOrder("paid"), NOW)
+
+
+def test_commands_on_an_unknown_order_are_not_found() -> None:
+    with pytest.raises(OrderNotFoundError):
+        domain.decide(None, BlockOrder("non_payment"), NOW)
