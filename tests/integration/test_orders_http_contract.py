@@ -135,14 +135,13 @@ async def test_appends_decided_on_the_same_state_cannot_both_be_recorded(
     order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
     metadata = Metadata(Producer(service="orders", build="test"), dt.datetime.now(dt.UTC),
                         uuid.uuid4())
-    async with orders_db.acquire() as first, orders_db.acquire() as second:
-        async with first.transaction():
-            stream_seen_by_first = await load_stream(first, order["order_id"])
-            async with second.transaction():
-                stream_seen_by_second = await load_stream(second, order["order_id"])
-                await block(second, stream_seen_by_second, "non_payment", metadata)
-            with pytest.raises(ConcurrencyError):
-                await block(first, stream_seen_by_first, "incorrect_address", metadata)
+    async with orders_db.acquire() as first, orders_db.acquire() as second, first.transaction():
+        stream_seen_by_first = await load_stream(first, order["order_id"])
+        async with second.transaction():
+            stream_seen_by_second = await load_stream(second, order["order_id"])
+            await block(second, stream_seen_by_second, "non_payment", metadata)
+        with pytest.raises(ConcurrencyError):
+            await block(first, stream_seen_by_first, "incorrect_address", metadata)
 
     events = await events_of(orders_db, order["order_id"])
     assert [e["payload"].get("reason") for e in events[1:]] == ["non_payment"]

@@ -9,9 +9,14 @@ import uuid
 import pytest
 
 from contracts.envelope import (
-    UPCASTERS, PoisonEventError, Producer, decode_record, encode_record, seal,
+    UPCASTERS,
+    PoisonEventError,
+    Producer,
+    decode_record,
+    encode_record,
+    seal,
 )
-from contracts.events import EVENT_TYPES, EMITTED_BY, OrderBlocked
+from contracts.events import EMITTED_BY, EVENT_TYPES, OrderBlocked
 from contracts.hashing import GENESIS_HASH
 
 

@@ -9,8 +9,15 @@ import pytest
 from contracts.events import DeliveryAddress, Event, OrderBlocked, OrderPlaced, OrderUnblocked
 from services.orders import domain
 from services.orders.domain import (
-    BlockOrder, CatalogueItem, InvalidOrderError, Offer, OrderConflictError, OrderNotFoundError,
-    PlaceOrder, RequestedLine, UnblockOrder,
+    BlockOrder,
+    CatalogueItem,
+    InvalidOrderError,
+    Offer,
+    OrderConflictError,
+    OrderNotFoundError,
+    PlaceOrder,
+    RequestedLine,
+    UnblockOrder,
 )
 
 NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
