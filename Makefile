@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck unit integration schemas jars install clean-data stack-up stack-down
+.PHONY: run test bench check lint typecheck unit integration schemas jars install clean-data stack-up stack-down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ unit: $(INSTALLED)
 
 integration: jars
 	$(PY) -m pytest tests/integration
+
+## Benchmarks on the real stack; results as JSON in bench-results/.
+bench: jars
+	$(PY) -m bench.e2e
 
 ## Regenerate the committed JSON Schemas and AsyncAPI document from contracts/.
 schemas: $(INSTALLED)

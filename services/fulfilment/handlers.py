@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from contracts.envelope import Envelope, Producer
-from contracts.events import Event, LineQuantity, OrderPlaced
+from contracts.events import Event, LineQuantity, OrderPlaced, StockReserved
 from services.fulfilment import domain
 from services.fulfilment.projections import project
 from services.platform.clock import Clock
@@ -42,7 +42,7 @@ async def _lock_available(conn: asyncpg.Connection, skus: list[str]) -> dict[str
 
 
 async def _set_aside(conn: asyncpg.Connection, event: Event) -> None:
-    if isinstance(event, domain.StockReserved):
+    if isinstance(event, StockReserved):
         await conn.executemany(
             "UPDATE stock SET reserved = reserved + $2 WHERE sku = $1",
             [(line.sku, line.quantity) for line in event.lines])

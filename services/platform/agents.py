@@ -51,10 +51,28 @@ class WorkerResources:
         return EventApplier(f"{self._settings.service}.{subscription.name}", self.pool,
                             subscription.handlers, self.producer)
 
+    async def close(self) -> None:
+        """Close what was opened."""
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+
+class WorkerApp(faust.App):
+    """A faust app that closes the worker's pool and producer when it stops."""
+
+    resources: WorkerResources
+
+    async def on_stop(self) -> None:
+        """Stop consuming first (faust commits the offsets), then close our resources."""
+        await super().on_stop()
+        await self.resources.close()
+
 
 def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.App:
     """A faust app whose agents apply the subscribed topics' records to the service."""
-    app = faust.App(
+    app = WorkerApp(
         f"{settings.service}-consumers",
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
@@ -67,9 +85,9 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
     )
-    resources = WorkerResources(settings)
+    app.resources = WorkerResources(settings)
     for subscription in subscriptions:
-        _add_agent(app, resources, subscription)
+        _add_agent(app, app.resources, subscription)
     return app
 
 

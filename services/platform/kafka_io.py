@@ -70,39 +70,46 @@ class Record:
 
 async def read_topic(bootstrap: str, topic: str, *, tail: int | None = None,
                      partitions: Sequence[int] | None = None) -> AsyncIterator[Record]:
-    """Every record of ``topic`` up to its end offsets at the time of the call, partition by
-    partition (only the last ``tail`` records of each with ``tail``; only ``partitions`` if
-    given)."""
+    """Every record of ``topic`` up to its end offsets at the time of the call, in order within
+    each partition (only the last ``tail`` records of each with ``tail``; only ``partitions``
+    if given)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                isolation_level="read_committed")
+                                isolation_level="read_committed", fetch_max_wait_ms=50)
     await consumer.start()
     try:
-        # an unassigned consumer knows no partitions until its cluster metadata is refreshed
-        await consumer._client.force_metadata_update()
-        known = consumer.partitions_for_topic(topic)
-        if not known:
-            raise LookupError(f"topic {topic} does not exist")
-        selected = [TopicPartition(topic, p) for p in sorted(known)
-                    if partitions is None or p in partitions]
-        ends = await consumer.end_offsets(selected)
-        for tp in selected:
-            async for record in _read_partition(consumer, tp, ends[tp], tail):
-                yield record
+        ends = await _end_offsets(consumer, topic, partitions)
+        starts = await _start_offsets(consumer, ends, tail)
+        pending = {tp for tp, end in ends.items() if starts[tp] < end}
+        if pending:
+            consumer.assign(list(pending))
+            for tp in pending:
+                consumer.seek(tp, starts[tp])
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, messages in batch.items():
+                for message in messages:
+                    if message.offset < ends[tp]:
+                        yield Record(tp.topic, tp.partition, message.offset, message.key,
+                                     message.value, tuple(message.headers or ()))
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
     finally:
         await consumer.stop()
 
 
-async def _read_partition(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int,
-                          tail: int | None) -> AsyncIterator[Record]:
-    begin = (await consumer.beginning_offsets([tp]))[tp]
-    start = begin if tail is None else max(begin, end - tail)
-    if start >= end:
-        return
-    consumer.assign([tp])
-    consumer.seek(tp, start)
-    while await consumer.position(tp) < end:
-        batch = await consumer.getmany(tp, timeout_ms=1000)
-        for message in batch.get(tp, []):
-            if message.offset < end:
-                yield Record(tp.topic, tp.partition, message.offset, message.key, message.value,
-                             tuple(message.headers or ()))
+async def _end_offsets(consumer: AIOKafkaConsumer, topic: str,
+                       partitions: Sequence[int] | None) -> dict[TopicPartition, int]:
+    # an unassigned consumer knows no partitions until its cluster metadata is refreshed
+    await consumer._client.force_metadata_update()
+    known = consumer.partitions_for_topic(topic)
+    if not known:
+        raise LookupError(f"topic {topic} does not exist")
+    selected = [TopicPartition(topic, p) for p in sorted(known)
+                if partitions is None or p in partitions]
+    return dict(await consumer.end_offsets(selected)) if selected else {}
+
+
+async def _start_offsets(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
+                         tail: int | None) -> dict[TopicPartition, int]:
+    begins = await consumer.beginning_offsets(list(ends)) if ends else {}
+    return {tp: begins[tp] if tail is None else max(begins[tp], end - tail)
+            for tp, end in ends.items()}

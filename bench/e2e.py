@@ -1,0 +1,119 @@
+"""``make bench``: command latency and end-to-end latency of the first order flow, as JSON.
+
+Starts the infrastructure the way the tests find it (environment, testcontainers or the local
+launcher) and the services as real processes, places orders over HTTP at a fixed concurrency,
+and measures:
+
+* ``place_order``: HTTP latency of ``POST /orders`` (decide + append + project + commit);
+* ``order_to_reservation``: from the order's commit in orders to the ``StockReserved`` commit in
+  fulfilment (relay → Kafka → faust agent → fulfilment transaction), from the two event stores'
+  ``recorded_at`` (one PostgreSQL server, one clock).
+
+Results go to stdout and ``bench-results/e2e.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.integration.conftest import ORDERS_PORT, _processes
+from tests.support.infrastructure import ensure_databases, infrastructure
+from tests.support.orders import order_body
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench-results"
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    """Percentiles of a list of milliseconds."""
+    ordered = sorted(samples_ms)
+    q = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
+    return {"count": len(ordered), "p50_ms": round(q[49], 2), "p95_ms": round(q[94], 2),
+            "p99_ms": round(q[98], 2), "max_ms": round(ordered[-1], 2)}
+
+
+async def place_orders(total: int, concurrency: int) -> tuple[list[str], list[float], float]:
+    """Place ``total`` orders with ``concurrency`` clients; ids, latencies (ms), seconds."""
+    latencies: list[float] = []
+    ids: list[str] = []
+    queue = iter(range(total))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ORDERS_PORT}", timeout=30) as http:
+
+        async def client() -> None:
+            for _ in queue:
+                started = time.perf_counter()
+                response = await http.post("/orders", json=order_body())
+                latencies.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+                ids.append(response.json()["order_id"])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+    return ids, latencies, time.perf_counter() - started
+
+
+async def reservation_latencies(orders_url: str, fulfilment_url: str,
+                                ids: list[str]) -> list[float]:
+    """Milliseconds from each order's commit to its reservation's commit (waits for all)."""
+    orders, fulfilment = await asyncpg.connect(orders_url), await asyncpg.connect(fulfilment_url)
+    try:
+        query = ("SELECT order_id, min(recorded_at) AS at FROM events "
+                 "WHERE order_id = ANY($1::text[]) GROUP BY order_id")
+        deadline = time.monotonic() + 300
+        while len(reserved := await fulfilment.fetch(query, ids)) < len(ids):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(reserved)}/{len(ids)} reservations after 300 s")
+            await asyncio.sleep(0.2)
+        placed = {r["order_id"]: r["at"] for r in await orders.fetch(query, ids)}
+        return [(r["at"] - placed[r["order_id"]]).total_seconds() * 1000 for r in reserved]
+    finally:
+        await orders.close()
+        await fulfilment.close()
+
+
+async def measure(infra: Any, total: int, concurrency: int) -> dict[str, Any]:
+    """Warm up, then measure one run."""
+    await place_orders(20, 4)
+    ids, latencies, seconds = await place_orders(total, concurrency)
+    e2e = await reservation_latencies(infra.database_url("orders"),
+                                      infra.database_url("fulfilment"), ids)
+    return {"orders": total, "concurrency": concurrency,
+            "place_order": {**summary(latencies),
+                            "throughput_per_s": round(total / seconds, 1)},
+            "order_to_reservation": summary(e2e)}
+
+
+def main() -> None:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="python -m bench.e2e")
+    parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    with infrastructure() as infra:
+        asyncio.run(ensure_databases(infra))
+        processes = _processes(infra)
+        try:
+            for name in ("orders-api", "fulfilment-api"):
+                processes[name].start().wait_healthy()
+            for name in ("orders-relay", "fulfilment-relay", "fulfilment-worker"):
+                processes[name].start()
+            result = asyncio.run(measure(infra, args.orders, args.concurrency))
+        finally:
+            for process in processes.values():
+                process.stop()
+    result["infrastructure"] = infra.source
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "e2e.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
