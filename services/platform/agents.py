@@ -77,6 +77,8 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         web_enabled=False,
+        # faust keeps a data folder even with in-memory stores: not in the working directory
+        datadir=os.environ.get("WORKER_DATA_DIR", f".data/workers/{settings.service}"),
         topic_allow_declare=False,  # the platform provisions topics; faust must not create them
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
