@@ -35,6 +35,17 @@ def pid_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def pid_exists(pid: int) -> bool:
+    """Return True while ``pid`` exists at all, zombies included (what ``kill -0`` sees)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def pid_cmdline(pid: int) -> list[str]:
     """Return the command line of ``pid`` (empty when unknown)."""
     try:

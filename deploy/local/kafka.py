@@ -217,12 +217,21 @@ class KafkaBroker:
     def start(self) -> None:
         """Start the broker unless it already runs; returns without waiting for readiness."""
         if self.is_running():
+            self._check_running_ports()
             return
         self._check_ports_free()
         libs = ensure_jars(self.version, self.cache_dir)
         self._write_config()
         self._format_storage(libs)
         self._launch(libs)
+
+    def _check_running_ports(self) -> None:
+        wanted = server_properties(self.port, self.controller_port, self._storage)
+        if self._config.read_text() != wanted:
+            raise KafkaError(
+                f"the broker of {self.data_dir} already runs with other settings"
+                f" (see {self._config}); stop it first to use port {self.port}"
+            )
 
     def _check_ports_free(self) -> None:
         for port in (self.port, self.controller_port):

@@ -94,8 +94,22 @@ class LocalPostgres:
         self._prepare_data_dir()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        self._wait_for_dead_postmaster()
         self._pg_ctl(["-w", "-t", str(int(timeout)), "-l", str(self.log_file),
                       "-o", f'-h {HOST} -p {self.port} -k ""', "start"])
+
+    def _wait_for_dead_postmaster(self, timeout: float = 15.0) -> None:
+        """After a crash or kill -9, wait until the old postmaster is reaped and its children
+        are gone: until then PostgreSQL refuses to start ('lock file "postmaster.pid" already
+        exists' or 'pre-existing shared memory block ... is still in use')."""
+        fields = self._postmaster_fields()
+        if not fields or not fields[0].strip().isdigit():
+            return
+        old = int(fields[0])
+        _proc.wait_until(lambda: not _proc.pid_exists(old), timeout)
+        shm = fields[6].split() if len(fields) > 6 else []
+        if len(shm) == 2 and shm[1].isdigit():
+            _proc.wait_until(lambda: _shm_attachments(int(shm[1])) == 0, timeout)
 
     def _check_running_port(self) -> None:
         port = self.running_port()
@@ -205,6 +219,19 @@ class LocalPostgres:
             "running": pid is not None,
             "answering": pid is not None and self.answers(),
         }
+
+
+def _shm_attachments(shmid: int) -> int:
+    """Return how many processes still attach SysV segment ``shmid`` (0 when it is gone)."""
+    try:
+        rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    for row in rows:
+        cols = row.split()
+        if len(cols) > 6 and cols[1] == str(shmid):
+            return int(cols[6])
+    return 0
 
 
 def _check_db_name(name: str) -> None:

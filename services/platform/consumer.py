@@ -49,10 +49,12 @@ class EventApplier:
     """Applies records of one consumer (a name unique in the service) through its handlers."""
 
     def __init__(self, name: str, pool: asyncpg.Pool, handlers: Mapping[str, Handler],
-                 dead_letters: AIOKafkaProducer, retry: RetryPolicy | None = None) -> None:
+                 dead_letters: AIOKafkaProducer, retry: RetryPolicy | None = None,
+                 halt: Callable[[], None] | None = None) -> None:
         self.name, self._pool, self._handlers = name, pool, handlers
         self._dead_letters = dead_letters
         self._retry = retry or RetryPolicy()
+        self._halt = halt or halt_worker
 
     async def apply(self, record: Record) -> Outcome:
         """Apply ``record`` once in effect; dead-letter it if poison; halt if failures persist."""
@@ -109,7 +111,7 @@ class EventApplier:
         except Exception:
             log.critical("%s: failure persists; halting without acknowledging", self.name,
                          exc_info=True)
-            halt_worker()
+            self._halt()
             raise
 
 
