@@ -26,6 +26,10 @@ DEFAULT_HEAP = "512m"
 MAIN_CLASS = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
 
+# brokers started by this Python process, by pid: kept so that any KafkaBroker instance (e.g. the
+# one stop_stack() makes) can reap its child, and so no Popen is collected while the JVM still runs
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
 
 class KafkaError(RuntimeError):
     """Raised when the local broker cannot be resolved, started or reached."""
@@ -62,10 +66,14 @@ def ensure_jars(version: str = KAFKA_VERSION, cache_dir: Path = DEFAULT_CACHE) -
     if result.returncode != 0 or not _jars_present(staging, version):
         shutil.rmtree(staging, ignore_errors=True)
         raise KafkaError(f"mvn failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    if libs.exists() and not _jars_present(libs, version):
+        shutil.rmtree(libs)  # an incomplete folder left by something else
     try:
         staging.rename(libs)
     except OSError:  # another launcher won the race
         shutil.rmtree(staging, ignore_errors=True)
+        if not _jars_present(libs, version):
+            raise
     return libs
 
 
@@ -167,7 +175,6 @@ class KafkaBroker:
         self.version = version
         self.cache_dir = Path(cache_dir)
         self.heap = heap
-        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -280,7 +287,7 @@ class KafkaBroker:
     def _launch(self, libs: Path) -> None:
         cmd = self._java(libs, MAIN_CLASS, str(self._config))
         with self._console.open("ab") as console:
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=console,
@@ -288,7 +295,8 @@ class KafkaBroker:
                 cwd=self.data_dir,
                 start_new_session=True,  # outlives `python -m deploy.local up`, ignores its ^C
             )
-        self.pid_file.write_text(f"{self._proc.pid}\n")
+        _children[proc.pid] = proc
+        self.pid_file.write_text(f"{proc.pid}\n")
 
     def answers(self, timeout: float = 5.0) -> bool:
         """Return True when the broker answers a metadata request (aiokafka admin list_topics)."""
@@ -304,7 +312,7 @@ class KafkaBroker:
         """Block until the broker answers metadata requests; KafkaError on its death or timeout."""
 
         def ready() -> bool:
-            self._reap()
+            _reap_children()
             if not self.is_running():
                 raise KafkaError(f"Kafka broker exited during startup:\n{self._diagnostics()}")
             return self.answers()
@@ -318,14 +326,9 @@ class KafkaBroker:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        _proc.terminate(pid, timeout, reap=self._reap)
+        _proc.terminate(pid, timeout, reap=_reap_children)
         self.pid_file.unlink(missing_ok=True)
-        self._proc = None
         return True
-
-    def _reap(self) -> None:
-        if self._proc is not None:
-            self._proc.poll()
 
     def status(self) -> dict[str, Any]:
         """Return a JSON-able description of the broker's state."""
@@ -345,6 +348,13 @@ class KafkaBroker:
             f"--- {self._console} ---\n{_proc.tail(self._console)}\n"
             f"--- {self.log_file} ---\n{_proc.tail(self.log_file)}"
         )
+
+
+def _reap_children() -> None:
+    """Collect exited brokers started by this process, so they leave no zombie behind."""
+    for pid, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[pid]
 
 
 async def _list_topics(bootstrap: str, timeout: float) -> set[str]:

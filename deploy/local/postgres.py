@@ -62,10 +62,15 @@ class LocalPostgres:
     def pid(self) -> int | None:
         """Return the postmaster's pid when the server of this data dir runs, else None."""
         fields = self._postmaster_fields()
-        if not fields:
+        if not fields or not fields[0].strip().isdigit():
             return None
         pid = int(fields[0])
-        return pid if _proc.pid_alive(pid) else None
+        if not _proc.pid_alive(pid):
+            return None
+        cmdline = _proc.pid_cmdline(pid)
+        if cmdline and str(self.data_dir) not in cmdline:
+            return None  # stale postmaster.pid, the number now belongs to another process
+        return pid
 
     def running_port(self) -> int | None:
         """Return the TCP port of the running server (from postmaster.pid), or None."""

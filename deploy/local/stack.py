@@ -60,17 +60,25 @@ def start_stack(
     services' databases and return the endpoints. Safe to call again while the stack runs."""
     broker = make_broker(data_dir, kafka_port, controller_port)
     postgres = make_postgres(data_dir, postgres_port)
-    broker.start()  # the JVM boots while PostgreSQL starts
+    started: list[KafkaBroker | LocalPostgres] = []
     try:
-        postgres.start()
+        _start(broker, started)  # the JVM boots while PostgreSQL starts
+        _start(postgres, started)
         postgres.wait_ready()
         urls = {service: postgres.ensure_database(service) for service in SERVICES}
         broker.wait_ready(timeout)
     except BaseException:
-        broker.stop()
-        postgres.stop()
+        for server in started:  # leave alone what ran before this call
+            server.stop()
         raise
     return Endpoints(kafka_bootstrap=broker.bootstrap, database_urls=urls)
+
+
+def _start(server: KafkaBroker | LocalPostgres, started: list[KafkaBroker | LocalPostgres]) -> None:
+    was_running = server.is_running()
+    server.start()
+    if not was_running:
+        started.append(server)
 
 
 def stop_stack(
