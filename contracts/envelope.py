@@ -113,8 +113,9 @@ def parse_payload(type_name: str, schema_version: int, payload: dict[str, Any]) 
         raise PoisonEventError(f"invalid {type_name} payload: {_first_error(error)}") from error
 
 
-def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
-    """Decode a Kafka record value into its envelope and typed event, or raise PoisonEventError."""
+def decode_envelope(raw: bytes | None) -> Envelope:
+    """Decode a Kafka record value into its envelope (payload not yet validated), or raise
+    PoisonEventError."""
     if raw is None:
         raise PoisonEventError("empty record value")
     try:
@@ -124,9 +125,14 @@ def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
     if not isinstance(document, dict):
         raise PoisonEventError("record value is not a JSON object")
     try:
-        envelope = Envelope.model_validate(document)
+        return Envelope.model_validate(document)
     except ValidationError as error:
         raise PoisonEventError(f"invalid envelope: {_first_error(error)}") from error
+
+
+def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
+    """Decode a Kafka record value into its envelope and typed event, or raise PoisonEventError."""
+    envelope = decode_envelope(raw)
     return envelope, envelope.event()
 
 

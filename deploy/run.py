@@ -44,7 +44,8 @@ def main() -> int:
     try:
         return honcho.wait()
     except KeyboardInterrupt:  # honcho received the same Ctrl-C and stops the services
-        return honcho.wait()
+        honcho.wait()
+        return 0
     finally:
         print("stopping Kafka and PostgreSQL…", flush=True)
         stop_stack()

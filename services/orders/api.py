@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.events import DeliveryAddress
 from services.orders import domain, handlers
@@ -29,12 +30,21 @@ from services.platform.runtime import service_runtime
 from services.platform.settings import Settings, load_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Body(BaseModel):
-    """Request bodies refuse unknown fields: a typo is an error, not a silent no-op."""
+    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op) and
+    control characters in text (PostgreSQL cannot store NUL; none belongs in an order)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: object) -> object:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class LineBody(Body):

@@ -21,6 +21,7 @@ from contracts.events import (
 
 OrderStatus = Literal["placed", "confirmed", "cancelled", "terminated"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
+_POSTCODE = re.compile(r"[0-9]{5}")
 _METROPOLITAN = range(1000, 96000)  # postcodes 01000–95999, Corsica (20xxx) included
 _FORBIDDEN_PLACES = re.compile(
     r"\b(h[oô]tel|camping|camp ?site|chambres? d'h[oô]tes?|bed and breakfast|b ?& ?b|"
@@ -162,7 +163,7 @@ def _require(state: OrderState | None) -> OrderState:
 
 def _check_address(address: DeliveryAddress) -> None:
     postcode = address.postcode.strip()
-    if address.country != "FR" or not postcode.isdigit() or len(postcode) != 5:
+    if address.country != "FR" or not _POSTCODE.fullmatch(postcode):
         raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)
     if int(postcode) not in _METROPOLITAN:
         raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)

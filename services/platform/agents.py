@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 import faust
@@ -77,8 +78,7 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         web_enabled=False,
-        # faust keeps a data folder even with in-memory stores: not in the working directory
-        datadir=os.environ.get("WORKER_DATA_DIR", f".data/workers/{settings.service}"),
+        datadir=_data_dir(settings),
         topic_allow_declare=False,  # the platform provisions topics; faust must not create them
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
@@ -91,6 +91,13 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
     for subscription in subscriptions:
         _add_agent(app, app.resources, subscription)
     return app
+
+
+def _data_dir(settings: Settings) -> Path:
+    # faust keeps a data folder even with in-memory stores: not in the working directory
+    path = Path(os.environ.get("WORKER_DATA_DIR", f".data/workers/{settings.service}"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscription) -> None:

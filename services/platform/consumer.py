@@ -25,7 +25,7 @@ import asyncpg
 import tenacity
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import Envelope, PoisonEventError, decode_record
+from contracts.envelope import Envelope, PoisonEventError, decode_envelope
 from contracts.events import Event
 from contracts.topics import dead_letter_topic
 from services.platform.kafka_io import Record
@@ -59,14 +59,11 @@ class EventApplier:
     async def apply(self, record: Record) -> Outcome:
         """Apply ``record`` once in effect; dead-letter it if poison; halt if failures persist."""
         try:
-            envelope, event = decode_record(record.value)
-        except PoisonEventError as error:
-            await self._with_retries(self._dead_letter, record, str(error))
-            return "dead-lettered"
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            return "ignored"
-        try:
+            envelope = decode_envelope(record.value)
+            handler = self._handlers.get(envelope.type)
+            if handler is None:
+                return "ignored"  # not this consumer's business, whatever its payload
+            event = envelope.event()
             return await self._with_retries(self._apply_once, record, envelope, event, handler)
         except PoisonEventError as error:
             await self._with_retries(self._dead_letter, record, str(error))
@@ -80,6 +77,7 @@ class EventApplier:
                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
                 self.name, envelope.event_id, record.topic, record.partition, record.offset)
             if inserted is None:
+                log.info("%s: duplicate %s skipped", self.name, envelope.event_id)
                 return "duplicate"
             await handler(conn, envelope, event)
         return "applied"

@@ -80,7 +80,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return ProblemError(500, "internal-error", "Internal error",
-                            "The request failed; it was not recorded.").response()
+                            "The request failed and its outcome is unknown; retry it with the "
+                            "same Idempotency-Key to get its result exactly once.").response()
 
 
 def install_health_and_metrics(app: FastAPI, service: str,

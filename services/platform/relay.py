@@ -3,10 +3,12 @@
 It wakes on LISTEN/NOTIFY for low latency and re-scans on start and periodically, so a crash
 between commit and publish only delays publication. A crash between publish and marking the rows
 would publish them twice; to keep every event exactly once on the topic, the relay first reads
-the last record of each partition and marks as published everything up to the outbox position it
-carries (records of one partition are published in position order by an idempotent producer).
+back the tail of each partition and marks as published the outbox rows whose event ids are
+already there (see docs/decisions/0003). Only one batch can be published-but-unmarked at a time,
+so a tail of one batch per partition is enough.
 
-One relay per service publishes at a time: it holds a PostgreSQL advisory lock while it runs.
+One relay per service publishes at a time: it holds a PostgreSQL advisory lock, and checks
+before every batch that the session holding the lock is still alive.
 
 Each service runs it as its own process: ``python -m services.platform.relay <service>``.
 """
@@ -15,16 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import sys
 import time
+import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import Envelope, encode_record
 from contracts.topics import events_topic
 from services.platform.db import create_pool
 from services.platform.eventstore import NOTIFY_CHANNEL
@@ -35,8 +38,11 @@ from services.platform.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 _RELAY_LOCK = 7_231_002
 BATCH_SIZE = 500
-RECONCILE_TAIL = 100
 RESCAN_SECONDS = 1.0
+
+
+class RelayLockLostError(RuntimeError):
+    """The session holding the relay lock is gone: another relay may be publishing."""
 
 
 class Relay:
@@ -50,52 +56,40 @@ class Relay:
 
     async def run(self) -> None:
         """Take the relay lock, reconcile with the topic, then publish forever."""
-        async with self._pool.acquire() as listener:
-            await listener.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK)
-            await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
+        async with self._pool.acquire() as lock:
+            await lock.execute("SELECT pg_advisory_lock($1)", _RELAY_LOCK)
+            await lock.add_listener(NOTIFY_CHANNEL, lambda *_: self._wakeup.set())
             # keys are placed by the topic's real partition count, whatever the settings say
             self._partitions = len(await self._producer.partitions_for(self._topic))
             await self.reconcile()
             while True:
+                await _still_holding(lock)
                 while await self.publish_pending():
-                    pass
+                    await _still_holding(lock)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), RESCAN_SECONDS)
                 self._wakeup.clear()
 
     async def reconcile(self) -> int:
         """Mark as published the outbox rows already on the topic; return how many."""
-        last_position = await self._last_published_positions()
-        if not last_position:
-            return 0
-        rows = await self._pool.fetch(
-            "SELECT position, order_id FROM events WHERE published_at IS NULL "
-            "AND position <= $1 ORDER BY position", max(last_position.values()))
-        done = [r["position"] for r in rows
-                if r["position"] <= last_position.get(self._partition(r["order_id"]), 0)]
-        await self._mark_published(done)
+        on_topic = [uuid.UUID(event_id) for event_id in await self._recent_event_ids()]
+        done = await self._pool.fetch(
+            "UPDATE events SET published_at = now() "
+            "WHERE published_at IS NULL AND event_id = ANY($1::uuid[]) RETURNING position",
+            on_topic)
         if done:
             log.warning("relay %s: %d events were on Kafka but not marked", self._topic, len(done))
         return len(done)
 
-    async def _last_published_positions(self) -> dict[int, int]:
-        """Per partition, the highest outbox position this relay published there. Records
-        without a position (written by anything else) are skipped: the tail is read first,
-        the whole partition only when the tail has none of ours."""
-        found: dict[int, int] = {}
-        for tail in (RECONCILE_TAIL, None):
-            async for record in read_topic(self._settings.kafka_bootstrap, self._topic,
-                                           tail=tail, partitions=self._unknown(found, tail)):
-                position = _position(record, self._settings.service)
-                if position is not None:
-                    found[record.partition] = max(found.get(record.partition, 0), position)
-            if len(found) == self._partitions:
-                break
+    async def _recent_event_ids(self) -> set[str]:
+        """Event ids this service published in the last batch's reach of every partition."""
+        found = set()
+        async for record in read_topic(self._settings.kafka_bootstrap, self._topic,
+                                       tail=BATCH_SIZE):
+            event_id = _our_event_id(record, self._settings.service)
+            if event_id:
+                found.add(event_id)
         return found
-
-    def _unknown(self, found: dict[int, int], tail: int | None) -> list[int] | None:
-        return None if tail is not None else [p for p in range(self._partitions)
-                                              if p not in found]
 
     async def publish_pending(self) -> int:
         """Publish the next batch of unpublished events in position order; return its size."""
@@ -108,34 +102,35 @@ class Relay:
         sends = [await self._send(row) for row in rows]
         await asyncio.gather(*sends)
         _failpoint("after_publish")
-        await self._mark_published([row["position"] for row in rows])
+        await self._pool.execute(
+            "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
+            [row["position"] for row in rows])
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
-        value = encode_record(Envelope.model_validate(row["envelope"]))
+        # the envelope exactly as stored: the hash was computed over this content
+        value = json.dumps(row["envelope"], separators=(",", ":"), ensure_ascii=False).encode()
         headers = [("position", str(row["position"]).encode()),
                    ("event-id", str(row["event_id"]).encode()),
                    ("producer", self._settings.service.encode())]
         future: asyncio.Future[object] = await self._producer.send(
             self._topic, value=value, key=row["order_id"].encode(),
-            partition=self._partition(row["order_id"]), headers=headers)
+            partition=partition_for(row["order_id"], self._partitions), headers=headers)
         return future
 
-    def _partition(self, order_id: str) -> int:
-        return partition_for(order_id, self._partitions)
 
-    async def _mark_published(self, positions: list[int]) -> None:
-        if positions:
-            await self._pool.execute(
-                "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
-                positions)
+async def _still_holding(lock: asyncpg.Connection) -> None:
+    try:
+        await lock.fetchval("SELECT 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        raise RelayLockLostError("lost the relay lock's session") from error
 
 
-def _position(record: Record, service: str) -> int | None:
+def _our_event_id(record: Record, service: str) -> str | None:
     headers = dict(record.headers)
-    if headers.get("producer") != service.encode() or "position" not in headers:
-        return None
-    return int(headers["position"])
+    if headers.get("producer") != service.encode() or "event-id" not in headers:
+        return None  # written by something else (a forged or test record): not ours to mark
+    return headers["event-id"].decode()
 
 
 def _failpoint(name: str) -> None:

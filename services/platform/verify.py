@@ -1,8 +1,10 @@
 """Replay and verify the log: ``python -m services.platform.verify [--order ID ...]``.
 
-For each service, every record of its topic is read back from Kafka; each (service, order)
-stream's hash chain is recomputed, and the stream is compared, envelope by envelope, with the
-published rows of the service's ``events`` table. Prints a JSON report; exits 1 on any finding.
+For each service, every record of its topic is read back from Kafka and each (service, order)
+stream's hash chain is recomputed. The topic is then held against the service's ``events``
+table, without false alarms while the system runs: the events marked published *before* the
+topic is read must all be on it, and every event on the topic must be in the table (read
+*after* the topic), identical. Prints a JSON report; exits 1 on any finding.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contracts.topics import SERVICES, events_topic
 from services.platform.kafka_io import read_topic
 from services.platform.settings import load_settings
 
-Stream = list[dict[str, Any]]
+Envelopes = dict[str, dict[str, Any]]  # by event id
 
 
 @dataclass
@@ -32,19 +34,23 @@ class ServiceReport:
     orders: int = 0
     events: int = 0
     broken_chains: dict[str, str] = field(default_factory=dict)
+    published_but_not_on_topic: list[str] = field(default_factory=list)
+    on_topic_but_not_in_store: list[str] = field(default_factory=list)
     differs_from_store: list[str] = field(default_factory=list)
     undecodable_records: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing was found."""
-        return not (self.broken_chains or self.differs_from_store or self.undecodable_records)
+        return not any((self.broken_chains, self.published_but_not_on_topic,
+                        self.on_topic_but_not_in_store, self.differs_from_store,
+                        self.undecodable_records))
 
 
 async def topic_streams(bootstrap: str, service: str, report: ServiceReport,
-                        orders: set[str] | None) -> dict[str, Stream]:
+                        orders: set[str] | None) -> dict[str, list[dict[str, Any]]]:
     """The service's topic grouped by order, in topic order (one order = one partition)."""
-    streams: dict[str, Stream] = defaultdict(list)
+    streams: dict[str, list[dict[str, Any]]] = defaultdict(list)
     async for record in read_topic(bootstrap, events_topic(service)):
         key = (record.key or b"").decode(errors="replace")
         if orders is not None and key not in orders:
@@ -57,45 +63,49 @@ async def topic_streams(bootstrap: str, service: str, report: ServiceReport,
     return streams
 
 
-async def store_streams(db: asyncpg.Connection, orders: set[str] | None) -> dict[str, Stream]:
-    """The service's published events grouped by order, in version order."""
+async def stored(db: asyncpg.Connection, orders: set[str] | None,
+                 published_only: bool) -> Envelopes:
+    """The service's stored envelopes by event id (only the published ones if asked)."""
     rows = await db.fetch(
-        "SELECT order_id, envelope FROM events WHERE published_at IS NOT NULL "
-        "AND ($1::text[] IS NULL OR order_id = ANY($1::text[])) ORDER BY order_id, version",
-        sorted(orders) if orders is not None else None)
-    streams: dict[str, Stream] = defaultdict(list)
-    for row in rows:
-        streams[row["order_id"]].append(row["envelope"])
-    return streams
+        "SELECT envelope FROM events WHERE ($2 = false OR published_at IS NOT NULL) "
+        "AND ($1::text[] IS NULL OR order_id = ANY($1::text[]))",
+        sorted(orders) if orders is not None else None, published_only)
+    return {str(row["envelope"]["event_id"]): row["envelope"] for row in rows}
 
 
-def compare(topic: dict[str, Stream], store: dict[str, Stream], report: ServiceReport) -> None:
-    """Check every chain on the topic and that topic and store hold the same streams."""
+def check(topic: dict[str, list[dict[str, Any]]], published_before: Envelopes,
+          store_after: Envelopes, report: ServiceReport) -> None:
+    """Chains on the topic, and topic against store (see the module's docstring)."""
+    on_topic: Envelopes = {}
     for order_id, stream in topic.items():
         report.orders += 1
         report.events += len(stream)
+        on_topic.update({str(e.get("event_id")): e for e in stream})
         try:
             verify_chain(stream)
         except ChainBrokenError as error:
             report.broken_chains[order_id] = str(error)
+    report.published_but_not_on_topic = sorted(set(published_before) - set(on_topic))
+    report.on_topic_but_not_in_store = sorted(set(on_topic) - set(store_after))
     report.differs_from_store = sorted(
-        order_id for order_id in set(topic) | set(store)
-        if topic.get(order_id) != store.get(order_id))
+        event_id for event_id, envelope in on_topic.items()
+        if event_id in store_after and store_after[event_id] != envelope)
 
 
 async def verify_service(service: str, orders: set[str] | None) -> ServiceReport:
-    """Replay one service's topic and compare it with its store."""
+    """Replay one service's topic and hold it against its store."""
     settings = load_settings(service)
     report = ServiceReport()
-    topic = await topic_streams(settings.kafka_bootstrap, service, report, orders)
     db = await asyncpg.connect(settings.database_url)
     try:
         await db.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
                                 schema="pg_catalog")
-        store = await store_streams(db, orders)
+        published_before = await stored(db, orders, published_only=True)
+        topic = await topic_streams(settings.kafka_bootstrap, service, report, orders)
+        store_after = await stored(db, orders, published_only=False)
     finally:
         await db.close()
-    compare(topic, store, report)
+    check(topic, published_before, store_after, report)
     return report
 
 

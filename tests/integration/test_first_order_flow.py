@@ -126,5 +126,6 @@ async def test_auditor_replay_verifies_the_log_and_detects_a_tampered_store(
         "WHERE order_id = $1", tampered["order_id"])
     code, report = run_verify(system, honest["order_id"], tampered["order_id"])
     assert code == 1
-    assert report["services"]["orders"]["differs_from_store"] == [tampered["order_id"]]
+    tampered_event = (await events_of(orders_db, tampered["order_id"]))[0]["event_id"]
+    assert report["services"]["orders"]["differs_from_store"] == [tampered_event]
     assert report["services"]["fulfilment"]["ok"]

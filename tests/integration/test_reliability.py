@@ -104,6 +104,7 @@ async def test_event_redelivered_after_a_consumer_crash_is_applied_once(
     worker_stopped.start()
     await eventually(lambda: _committed_past(bootstrap, record), what="redelivered and committed")
 
+    assert f"duplicate {event_id}" in worker_stopped.log_tail(2000)  # really delivered again
     assert [e["type"] for e in await events_of(fulfilment_db, order_id)] == ["StockReserved"]
     assert await _reserved(fulfilment_db, "RIVESALTES-GRENAT-2019") == reserved_before + 3
     assert await fulfilment_db.fetchval(
@@ -179,3 +180,54 @@ async def test_poison_record_goes_to_the_dead_letter_topic_and_the_next_event_is
 async def _dead_letters(bootstrap: str, order_id: str) -> list:
     return [record async for record in read_topic(bootstrap, dead_letter_topic("orders.events"))
             if record.key == order_id.encode()]
+
+
+async def test_an_event_committed_after_a_later_position_was_published_is_not_lost(
+        http: httpx.AsyncClient, system: System, orders_db: asyncpg.Pool,
+        relay_stopped: ServiceProcess) -> None:
+    relay_stopped.start()
+    earlier = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+    await eventually(lambda: _published_order(orders_db, earlier["order_id"]))
+    relay_stopped.stop()
+    async with orders_db.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        # takes a lower outbox position than the order below, but commits after it
+        [blocked] = await block(conn, earlier["order_id"])
+        later = await order_on_the_partition_of(http, system, earlier["order_id"])
+        later_event = (await events_of(orders_db, later["order_id"]))[0]["event_id"]
+        assert crashing_relay(system, "after_publish").wait_exit() == -9
+        await transaction.commit()
+
+    relay_stopped.start()
+    for event_id in (str(blocked.event_id), later_event):
+        await eventually(lambda event_id=event_id: _published(orders_db, event_id))
+        assert len(await record_of(system.infra.kafka_bootstrap, "orders", event_id)) == 1
+
+
+async def order_on_the_partition_of(http: httpx.AsyncClient, system: System,
+                                    order_id: str) -> dict:
+    """Place orders until one lands on the same partition as ``order_id``; return it."""
+    target = partition_for(order_id, 6)
+    while True:
+        order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+        if partition_for(order["order_id"], 6) == target:
+            return order
+
+
+async def _published_order(orders_db: asyncpg.Pool, order_id: str) -> bool:
+    return bool(await orders_db.fetchval(
+        "SELECT bool_and(published_at IS NOT NULL) FROM events WHERE order_id = $1", order_id))
+
+
+async def block(conn: asyncpg.Connection, order_id: str):
+    from contracts.events import OrderBlocked
+    from services.orders.handlers import ORDERS
+    from services.platform.eventstore import Metadata, append, load_stream
+
+    stream = await load_stream(conn, order_id)
+    event = OrderBlocked(reason="non_payment")
+    metadata = Metadata(Producer(service="orders", build="test"), dt.datetime.now(dt.UTC),
+                        uuid.uuid4())
+    return await append(conn, stream, [event], ORDERS.fold(ORDERS.load(stream), [event]),
+                        metadata)
