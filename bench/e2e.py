@@ -40,8 +40,10 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
             "p99_ms": round(q[98], 2), "max_ms": round(ordered[-1], 2)}
 
 
-async def place_orders(total: int, concurrency: int) -> tuple[list[str], list[float], float]:
-    """Place ``total`` orders with ``concurrency`` clients; ids, latencies (ms), seconds."""
+async def place_orders(total: int, concurrency: int, pause: float = 0.0,
+                       ) -> tuple[list[str], list[float], float]:
+    """Place ``total`` orders with ``concurrency`` clients, each pausing ``pause`` seconds
+    between orders; ids, latencies (ms), seconds."""
     latencies: list[float] = []
     ids: list[str] = []
     queue = iter(range(total))
@@ -54,6 +56,7 @@ async def place_orders(total: int, concurrency: int) -> tuple[list[str], list[fl
                 latencies.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
                 ids.append(response.json()["order_id"])
+                await asyncio.sleep(pause)
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))
@@ -80,9 +83,16 @@ async def reservation_latencies(orders_url: str, fulfilment_url: str,
 
 
 async def measure(infra: Any, total: int, concurrency: int) -> dict[str, Any]:
-    """Warm up, then measure one run."""
+    """Warm up, then measure under load and at a gentle pace (5 orders a second)."""
     await place_orders(20, 4)
-    ids, latencies, seconds = await place_orders(total, concurrency)
+    loaded = await run(infra, total, concurrency, 0.0)
+    paced = await run(infra, 50, 1, 0.2)
+    return {"loaded": loaded, "paced_5_per_s": paced}
+
+
+async def run(infra: Any, total: int, concurrency: int, pause: float) -> dict[str, Any]:
+    """One measured run."""
+    ids, latencies, seconds = await place_orders(total, concurrency, pause)
     e2e = await reservation_latencies(infra.database_url("orders"),
                                       infra.database_url("fulfilment"), ids)
     return {"orders": total, "concurrency": concurrency,
