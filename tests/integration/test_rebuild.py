@@ -28,11 +28,13 @@ async def _caught_up(bootstrap: str) -> bool:
         partitions = [TopicPartition("orders.events", p)
                       for p in consumer.partitions_for_topic("orders.events") or ()]
         ends = await consumer.end_offsets(partitions)
+        begins = await consumer.beginning_offsets(partitions)
     finally:
         await consumer.stop()
     for tp, end in ends.items():
-        if await committed_offset(bootstrap, "fulfilment-consumers", tp.topic,
-                                  tp.partition) < end:
+        committed = await committed_offset(bootstrap, "fulfilment-consumers", tp.topic,
+                                           tp.partition)
+        if max(committed, begins[tp]) < end:  # an empty partition has nothing to commit
             return False
     return True
 
