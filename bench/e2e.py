@@ -25,9 +25,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.conftest import ORDERS_PORT, _processes
 from tests.support.infrastructure import ensure_databases, infrastructure
 from tests.support.orders import order_body
+from tests.support.system import ORDERS_PORT, running_system
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench-results"
 
@@ -109,16 +109,8 @@ def main() -> None:
     args = parser.parse_args()
     with infrastructure() as infra:
         asyncio.run(ensure_databases(infra))
-        processes = _processes(infra)
-        try:
-            for name in ("orders-api", "fulfilment-api"):
-                processes[name].start().wait_healthy()
-            for name in ("orders-relay", "fulfilment-relay", "fulfilment-worker"):
-                processes[name].start()
+        with running_system(infra):
             result = asyncio.run(measure(infra, args.orders, args.concurrency))
-        finally:
-            for process in processes.values():
-                process.stop()
     result["infrastructure"] = infra.source
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "e2e.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -11,11 +11,11 @@ import pytest
 import pytest_asyncio
 
 from services.platform.db import create_pool
-from tests.support.infrastructure import TEST_DATA, Infrastructure, ensure_databases, infrastructure
+from tests.support.infrastructure import Infrastructure, ensure_databases, infrastructure
 from tests.support.processes import ServiceProcess
+from tests.support.system import FULFILMENT_PORT, ORDERS_PORT, running_system
 
 pytestmark = pytest.mark.integration
-ORDERS_PORT, FULFILMENT_PORT = 28001, 28003
 
 
 @dataclass
@@ -40,41 +40,10 @@ def infra() -> Iterator[Infrastructure]:
         yield found
 
 
-def _processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
-    env = {"KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "DATABASE_URL": infra.database_server_url,
-           "CONSUMER_COMMIT_INTERVAL": "0.5"}
-    logs = TEST_DATA / "logs"
-
-    def api(service: str, port: int) -> ServiceProcess:
-        return ServiceProcess(f"{service}-api", [
-            "-m", "uvicorn", "--factory", f"services.{service}.api:app_from_env",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env, logs, f"http://127.0.0.1:{port}/health")
-
-    return {
-        "orders-api": api("orders", ORDERS_PORT),
-        "fulfilment-api": api("fulfilment", FULFILMENT_PORT),
-        "orders-relay": ServiceProcess("orders-relay", ["-m", "services.platform.relay",
-                                                        "orders"], env, logs),
-        "fulfilment-relay": ServiceProcess("fulfilment-relay", [
-            "-m", "services.platform.relay", "fulfilment"], env, logs),
-        "fulfilment-worker": ServiceProcess("fulfilment-worker", [
-            "-m", "services.fulfilment.worker", "worker"], env, logs),
-    }
-
-
 @pytest.fixture(scope="session")
 def system(infra: Infrastructure) -> Iterator[System]:
-    processes = _processes(infra)
-    try:
-        for name in ("orders-api", "fulfilment-api"):
-            processes[name].start().wait_healthy()
-        for name in ("orders-relay", "fulfilment-relay", "fulfilment-worker"):
-            processes[name].start()
+    with running_system(infra) as processes:
         yield System(infra, processes)
-    finally:
-        for process in processes.values():
-            process.stop()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
