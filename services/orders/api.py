@@ -26,7 +26,7 @@ from services.platform.http import (
     install_problem_handlers,
     request_hash,
 )
-from services.platform.runtime import service_runtime
+from services.platform.runtime import Runtime, service_runtime
 from services.platform.settings import Settings, load_settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,19 +80,22 @@ class UnblockBody(Body):
 
 def create_app(settings: Settings, clock: Clock) -> FastAPI:
     """Wire the orders service: runtime (db, topics, relay), handlers and routes."""
-    state: dict[str, handlers.OrdersContext] = {}
+    runtimes: list[Runtime] = []
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings, MIGRATIONS) as runtime:
-            state["ctx"] = handlers.OrdersContext(runtime.pool, clock, runtime.producer)
-            state["runtime"] = runtime  # type: ignore[assignment]
+            runtimes.append(runtime)
             yield
+
+    def ctx() -> handlers.OrdersContext:
+        runtime = runtimes[-1]
+        return handlers.OrdersContext(runtime.pool, clock, runtime.producer)
 
     app = FastAPI(title="Orders service", version=settings.build, lifespan=lifespan)
     install_problem_handlers(app)
-    install_health_and_metrics(app, "orders", lambda: state["runtime"].ready())  # type: ignore[attr-defined]
-    _routes(app, lambda: state["ctx"])
+    install_health_and_metrics(app, "orders", lambda: runtimes[-1].ready())
+    _routes(app, ctx)
     return app
 
 

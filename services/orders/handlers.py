@@ -13,7 +13,7 @@ from services.orders import domain
 from services.orders.projections import project
 from services.orders.views import offer_at, order_view
 from services.platform.clock import Clock
-from services.platform.commands import Idempotency, run_command
+from services.platform.commands import Idempotency, Responder, run_command
 from services.platform.eventstore import Aggregate, Metadata
 from services.platform.http import StoredResponse
 
@@ -58,7 +58,7 @@ def _metadata(ctx: OrdersContext, idempotency: Idempotency | None) -> Metadata:
                     idempotency_key=idempotency.key if idempotency else None)
 
 
-def _respond(status: int):  # type: ignore[no-untyped-def]
+def _respond(status: int) -> Responder:
     async def respond(conn: asyncpg.Connection, order_id: str) -> StoredResponse:
         view = await order_view(conn, order_id)
         assert view is not None
