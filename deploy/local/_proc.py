@@ -18,14 +18,8 @@ T = TypeVar("T")
 
 def pid_alive(pid: int) -> bool:
     """Return True when ``pid`` names a live process (zombies count as dead)."""
-    if pid <= 0:
+    if pid <= 0 or not pid_exists(pid):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     stat = Path(f"/proc/{pid}/stat")
     try:
         # field 3 is the state; the command name (field 2) may contain spaces, so split after ')'

@@ -61,7 +61,7 @@ class FlakyHandler:
             raise asyncpg.exceptions.SerializationError("could not serialize access")
 
 
-async def stream_rows(db: asyncpg.Pool, order_id: str) -> list[int]:
+async def effects_of(db: asyncpg.Pool, order_id: str) -> list[int]:
     return [r["attempt"] for r in await db.fetch(
         "SELECT attempt FROM applier_test_effects WHERE order_id = $1", order_id)]
 
@@ -73,7 +73,7 @@ async def test_transient_failures_are_retried_and_applied_once(fulfilment_db, pr
 
     assert await applier.apply(record_for(order_id)) == "applied"
     assert handler.calls == 3
-    assert await stream_rows(fulfilment_db, order_id) == [3]  # failed attempts left nothing
+    assert await effects_of(fulfilment_db, order_id) == [3]  # failed attempts left nothing
 
 
 async def test_a_redelivered_event_changes_nothing(fulfilment_db, producer) -> None:
@@ -96,6 +96,6 @@ async def test_a_persistent_failure_halts_the_worker_without_applying(fulfilment
     with pytest.raises(WorkerHaltedError):
         await applier.apply(record_for(order_id))
     assert handler.calls == FAST.attempts
-    assert await stream_rows(fulfilment_db, order_id) == []
+    assert await effects_of(fulfilment_db, order_id) == []
     assert await fulfilment_db.fetchval(
         "SELECT count(*) FROM processed_events WHERE consumer = $1", name) == 0
