@@ -9,4 +9,4 @@ RUN pip install --no-cache-dir . && useradd --system shop
 USER shop
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
-CMD ["python", "-m", "uvicorn", "--factory", "services.orders.api:app_from_env", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "uvicorn", "--factory", "services.orders.main:app", "--host", "0.0.0.0", "--port", "8000"]

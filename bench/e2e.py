@@ -25,9 +25,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.support.infrastructure import ensure_databases, infrastructure
-from tests.support.orders import order_body
-from tests.support.system import ORDERS_PORT, running_system
+from deploy.demo import order_body
+from deploy.infrastructure import ensure_databases, infrastructure
+from deploy.system import TEST_PORTS, running_system
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench-results"
 
@@ -47,7 +47,8 @@ async def place_orders(total: int, concurrency: int, pause: float = 0.0,
     latencies: list[float] = []
     ids: list[str] = []
     queue = iter(range(total))
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ORDERS_PORT}", timeout=30) as http:
+    orders_url = f"http://127.0.0.1:{TEST_PORTS['orders']}"
+    async with httpx.AsyncClient(base_url=orders_url, timeout=30) as http:
 
         async def client() -> None:
             for _ in queue:

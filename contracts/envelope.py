@@ -13,15 +13,29 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import uuid6
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contracts.events import EVENT_TYPES, Event
+from contracts.base import Event
 from contracts.hashing import envelope_hash
+from contracts.identifiers import new_event_id
+from contracts.registry import EVENT_TYPES
+
+__all__ = [
+    "UPCASTERS",
+    "EmittingService",
+    "Envelope",
+    "PoisonEventError",
+    "decode_envelope",
+    "decode_record",
+    "encode_record",
+    "parse_payload",
+    "seal",
+]
 
 
-class Producer(BaseModel):
-    """Which service (and build of it) emitted an event."""
+class EmittingService(BaseModel):
+    """The stamp of the service (and build of it) that emitted an event: the envelope's
+    ``producer`` field. Not to be confused with a Kafka producer."""
 
     model_config = ConfigDict(frozen=True)
     service: str
@@ -41,7 +55,7 @@ class Envelope(BaseModel):
     occurred_at: dt.datetime
     causation_id: uuid.UUID | None = None
     correlation_id: uuid.UUID
-    producer: Producer
+    producer: EmittingService
     idempotency_key: str | None = None
     payload: dict[str, Any]
     prev_hash: str
@@ -72,14 +86,9 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 """(type, old schema_version) -> function turning that payload into the next version's."""
 
 
-def new_event_id() -> uuid.UUID:
-    """A time-ordered (UUIDv7) event id."""
-    return uuid.UUID(str(uuid6.uuid7()))
-
-
 def seal(
     event: Event, *, order_id: str, version: int, prev_hash: str, occurred_at: dt.datetime,
-    producer: Producer, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None,
+    producer: EmittingService, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
 ) -> Envelope:
     """Wrap ``event`` in an envelope linked to ``prev_hash`` and compute its hash."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.events import EMITTED_BY, EVENT_TYPES
+from contracts.registry import EMITTED_BY, EVENT_TYPES
 from contracts.topics import dead_letter_topic, events_topic
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"

@@ -13,19 +13,19 @@ import sys
 from pathlib import Path
 
 from deploy.local.stack import start_stack, stop_stack
-from services.platform.settings import HTTP_PORTS
+from deploy.system import RUN_PORTS
 
 REPO = Path(__file__).resolve().parents[1]
 PROCFILE = REPO / "deploy" / "Procfile"
-RUNNING = ("orders", "fulfilment")
+
 
 
 def banner(kafka: str, database: str) -> str:
     """What runs where."""
     lines = ["", "Wine shop order lifecycle — local stack", f"  Kafka       {kafka}",
              f"  PostgreSQL  {database}"]
-    for service in RUNNING:
-        url = f"http://127.0.0.1:{HTTP_PORTS[service]}"
+    for service in RUN_PORTS:
+        url = f"http://127.0.0.1:{RUN_PORTS[service]}"
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
     lines += ["  watch the log: .venv/bin/python -m services.platform.watch",
               "Ctrl-C stops all.", ""]

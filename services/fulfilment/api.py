@@ -1,58 +1,37 @@
-"""The fulfilment service's HTTP API (queries) and its composition root."""
+"""The fulfilment service's HTTP API: queries on reservations and stock."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Path
 
-from services.fulfilment.views import reservation, stock_level
-from services.platform.http import (
-    ProblemError,
-    install_health_and_metrics,
-    install_problem_handlers,
-)
-from services.platform.runtime import Runtime, service_runtime
-from services.platform.settings import Settings, load_settings
+from contracts.vocabulary import Sku
+from services.fulfilment.views import ReservationView, StockLevel, reservation, stock_level
+from services.platform.http import ProblemError, Refusals
+from services.platform.service_app import RuntimeDep
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["REFUSALS", "router"]
+
+OrderId = Annotated[str, Path(min_length=1, max_length=100)]
+REFUSALS: Refusals = {}
+router = APIRouter(tags=["fulfilment"])
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Wire the fulfilment service: runtime (db, topics, relay) and query routes."""
-    state: dict[str, Runtime] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings, MIGRATIONS) as runtime:
-            state["runtime"] = runtime
-            yield
-
-    app = FastAPI(title="Fulfilment service", version=settings.build, lifespan=lifespan)
-    install_problem_handlers(app)
-    install_health_and_metrics(app, "fulfilment", lambda: state["runtime"].ready())
-
-    @app.get("/reservations/{order_id}", tags=["fulfilment"])
-    async def get_reservation(order_id: str) -> dict[str, Any]:
-        found = await reservation(state["runtime"].pool, order_id)
-        if found is None:
-            raise ProblemError(404, "reservation-not-found", "No reservation for this order",
-                               f"fulfilment has not processed order {order_id}")
-        return found
-
-    @app.get("/stock/{sku}", tags=["fulfilment"])
-    async def get_stock(sku: str) -> dict[str, Any]:
-        found = await stock_level(state["runtime"].pool, sku)
-        if found is None:
-            raise ProblemError(404, "sku-not-found", "Unknown SKU", f"no stock line for {sku}")
-        return found
-
-    return app
+@router.get("/reservations/{order_id}")
+async def get_reservation(order_id: OrderId, runtime: RuntimeDep) -> ReservationView:
+    """What fulfilment set aside for the order (``StockReserved``, ``ItemUnavailable``)."""
+    found = await reservation(runtime.pool, order_id)
+    if found is None:
+        raise ProblemError(404, "reservation-not-found", "No reservation for this order",
+                           f"fulfilment has not processed order {order_id}")
+    return found
 
 
-def app_from_env() -> FastAPI:
-    """The app as ``uvicorn --factory services.fulfilment.api:app_from_env`` runs it."""
-    return create_app(load_settings("fulfilment"))
+@router.get("/stock/{sku}")
+async def get_stock(sku: Annotated[Sku, Path()], runtime: RuntimeDep) -> StockLevel:
+    """On hand, reserved and available bottles of a wine."""
+    found = await stock_level(runtime.pool, sku)
+    if found is None:
+        raise ProblemError(404, "sku-not-found", "Unknown SKU", f"no stock line for {sku}")
+    return found

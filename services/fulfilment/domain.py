@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.events import Event, ItemUnavailable, LineQuantity, StockReserved
+from contracts.base import Event
+from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.vocabulary import LineQuantity
 
 
 @dataclass(frozen=True)

@@ -1,48 +1,42 @@
-"""Policies of the fulfilment service: reactions to other services' events."""
+"""Command handlers of the fulfilment service: each takes its command and its collaborators,
+reads the clock once, and records the decision through the one write path."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
-from contracts.envelope import Envelope, Producer
-from contracts.events import Event, LineQuantity, OrderPlaced, StockReserved
+from contracts.envelope import Envelope
+from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.projections import project
-from services.platform.clock import Clock
-from services.platform.eventstore import Aggregate, Metadata, decide_and_append
+from services.platform.eventstore import Aggregate, Metadata
+from services.platform.runtime import Context
+from services.platform.write_path import record
+
+__all__ = ["FULFILMENT", "reserve_stock"]
 
 FULFILMENT = Aggregate(domain.FulfilmentState, domain.evolve)
 
 
-async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: Envelope,
-                                          event: Event, *, clock: Clock,
-                                          producer: Producer) -> None:
-    """Reserve the placed order's lines from stock, or report them unavailable."""
-    assert isinstance(event, OrderPlaced)
-    lines = tuple(LineQuantity(sku=line.sku, quantity=line.quantity) for line in event.lines)
-    available = await _lock_available(conn, [line.sku for line in lines])
-    command = domain.ReserveStock(lines, available)
-    now = clock.now()
-    metadata = Metadata(producer=producer, occurred_at=now,
-                        correlation_id=envelope.correlation_id, causation_id=envelope.event_id)
-    recorded = await decide_and_append(conn, FULFILMENT, envelope.order_id,
-                                       lambda state: domain.decide(state, command, now), metadata)
-    for sealed in recorded:
-        typed = sealed.event()
-        await project(conn, sealed, typed)
-        await _set_aside(conn, typed)
+async def reserve_stock(conn: asyncpg.Connection, order_id: str, lines: Sequence[LineQuantity],
+                        ctx: Context, cause: Envelope) -> None:
+    """Reserve the order's lines that stock covers now; report the others unavailable.
+
+    Decided once per order: a second request for the same order records nothing.
+    """
+    now = ctx.clock.now()
+    command = domain.ReserveStock(tuple(lines), await _lock_available(conn, lines))
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
 
 
-async def _lock_available(conn: asyncpg.Connection, skus: list[str]) -> dict[str, int]:
+async def _lock_available(conn: asyncpg.Connection,
+                          lines: Sequence[LineQuantity]) -> dict[str, int]:
     # row locks in SKU order: concurrent reservations of the same wines queue, never deadlock
     rows = await conn.fetch(
         "SELECT sku, on_hand - reserved AS available FROM stock WHERE sku = ANY($1::text[]) "
-        "ORDER BY sku FOR UPDATE", skus)
+        "ORDER BY sku FOR UPDATE", [line.sku for line in lines])
     return {row["sku"]: row["available"] for row in rows}
 
-
-async def _set_aside(conn: asyncpg.Connection, event: Event) -> None:
-    if isinstance(event, StockReserved):
-        await conn.executemany(
-            "UPDATE stock SET reserved = reserved + $2 WHERE sku = $1",
-            [(line.sku, line.quantity) for line in event.lines])

@@ -1,29 +1,46 @@
-"""The fulfilment read model (``reservation_view``). Idempotent per event, so that replaying
-the log, duplicates included, rebuilds the same rows."""
+"""The fulfilment read model: ``reservation_view`` per order and SKU, and the quantities set
+aside in ``stock.reserved``. Both are folded from ``fulfilment.events`` in the transaction that
+records the events, so a replay of the log gives them back (the warehouse's quantities on hand
+are not events and stay as they are)."""
 
 from __future__ import annotations
 
 import asyncpg
 
+from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.events import Event, ItemUnavailable, StockReserved
+from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.topics import events_topic
+from services.platform.rebuild import ReadModel
+
+__all__ = ["READ_MODEL", "project"]
 
 _UPSERT = (
     "INSERT INTO reservation_view (order_id, sku, quantity, status, available, version, "
     "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
     "ON CONFLICT (order_id, sku) DO UPDATE SET quantity = EXCLUDED.quantity, "
     "status = EXCLUDED.status, available = EXCLUDED.available, version = EXCLUDED.version, "
-    "updated_at = EXCLUDED.updated_at WHERE reservation_view.version < EXCLUDED.version")
+    "updated_at = EXCLUDED.updated_at WHERE reservation_view.version < EXCLUDED.version "
+    "RETURNING 1")
 
 
 async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    """Fold one fulfilment event into ``reservation_view``."""
+    """Fold one fulfilment event into the read model and the stock set aside."""
     match event:
         case StockReserved():
-            await conn.executemany(_UPSERT, [
-                (envelope.order_id, line.sku, line.quantity, "reserved", None,
-                 envelope.version, envelope.occurred_at) for line in event.lines])
+            for line in event.lines:
+                changed = await conn.fetchval(
+                    _UPSERT, envelope.order_id, line.sku, line.quantity, "reserved", None,
+                    envelope.version, envelope.occurred_at)
+                if changed:  # an event seen before sets nothing aside twice
+                    await conn.execute("UPDATE stock SET reserved = reserved + $2 "
+                                       "WHERE sku = $1", line.sku, line.quantity)
         case ItemUnavailable():
-            await conn.execute(_UPSERT, envelope.order_id, event.sku, event.requested,
+            await conn.fetchval(_UPSERT, envelope.order_id, event.sku, event.requested,
                                "unavailable", event.available, envelope.version,
                                envelope.occurred_at)
+
+
+READ_MODEL = ReadModel(topic=events_topic("fulfilment"), project=project,
+                       tables=("reservation_view",), derived_columns=(("stock", "reserved = 0"),))
+"""What ``python -m services.fulfilment.main rebuild`` replays."""

@@ -1,36 +1,34 @@
-"""The orders service's HTTP API and its composition root."""
+"""The orders service's HTTP API: request bodies, routes and the refusals of its domain errors."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
-from fastapi import FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+import asyncpg
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.events import DeliveryAddress
+from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
-from services.orders.views import offer_at, order_view
-from services.platform.clock import Clock, SystemClock
-from services.platform.commands import Idempotency
-from services.platform.eventstore import ConcurrencyError
-from services.platform.http import (
-    FieldError,
-    ProblemError,
-    StoredResponse,
-    install_health_and_metrics,
-    install_problem_handlers,
-    request_hash,
-)
-from services.platform.runtime import Runtime, service_runtime
-from services.platform.settings import Settings, load_settings
+from services.orders.views import CatalogueView, OrderView, catalogue, order_view
+from services.platform.http import ProblemError, Refusal, Refusals
+from services.platform.idempotency import Answer, answer_once
+from services.platform.runtime import Runtime
+from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotency
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["REFUSALS", "router"]
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+OrderId = Annotated[str, Path(min_length=1, max_length=100)]
+
+REFUSALS: Refusals = {
+    domain.InvalidOrderError: Refusal(422, "order-refused", "The order is refused"),
+    domain.OrderNotFoundError: Refusal(404, "order-not-found", "Order not found"),
+    domain.OrderConflictError: Refusal(409, "order-conflict", "Conflict with the order's state"),
+}
+router = APIRouter(tags=["orders"])
 
 
 class Body(BaseModel):
@@ -48,8 +46,8 @@ class Body(BaseModel):
 
 
 class LineBody(Body):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=120)
+    sku: Sku
+    quantity: Quantity
 
 
 class AddressBody(Body):
@@ -60,17 +58,28 @@ class AddressBody(Body):
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(default="FR", min_length=2, max_length=2)
 
+    def requested(self) -> domain.RequestedAddress:
+        return domain.RequestedAddress(**self.model_dump())
+
 
 class PlaceOrderBody(Body):
     buyer_id: str = Field(min_length=1, max_length=100)
     lines: list[LineBody] = Field(min_length=1, max_length=50)
     delivery_address: AddressBody
-    delivery_method: Literal["standard", "express"]
+    delivery_method: DeliveryMethod
     accepted_terms_version: str = Field(min_length=1, max_length=64)
+
+    def request(self) -> domain.OrderRequest:
+        return domain.OrderRequest(
+            buyer_id=self.buyer_id,
+            lines=tuple(domain.RequestedLine(line.sku, line.quantity) for line in self.lines),
+            delivery_address=self.delivery_address.requested(),
+            delivery_method=self.delivery_method,
+            accepted_terms_version=self.accepted_terms_version)
 
 
 class BlockBody(Body):
-    reason: Literal["non_payment", "incorrect_address", "buyer_account_problem"]
+    reason: BlockReason
     detail: str = Field(default="", max_length=500)
 
 
@@ -78,100 +87,65 @@ class UnblockBody(Body):
     resolution: str = Field(min_length=1, max_length=500)
 
 
-def create_app(settings: Settings, clock: Clock) -> FastAPI:
-    """Wire the orders service: runtime (db, topics, relay), handlers and routes."""
-    runtimes: list[Runtime] = []
+@router.post("/orders", status_code=201)
+async def post_order(body: PlaceOrderBody, runtime: RuntimeDep, response: Response,
+                     idempotency_key: IdempotencyKey = None) -> OrderView:
+    """Place an order: the buyer's final validation, at the prices and terms in force."""
+    once = idempotency("POST /orders", idempotency_key, body.model_dump(mode="json"))
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings, MIGRATIONS) as runtime:
-            runtimes.append(runtime)
-            yield
+    async def place(conn: asyncpg.Connection) -> Answer:
+        key = once.key if once else None
+        order_id = await handlers.place_order(conn, body.request(), runtime.context, key)
+        return await _answer(conn, order_id, 201)
 
-    def ctx() -> handlers.OrdersContext:
-        runtime = runtimes[-1]
-        return handlers.OrdersContext(runtime.pool, clock, runtime.producer)
-
-    app = FastAPI(title="Orders service", version=settings.build, lifespan=lifespan)
-    install_problem_handlers(app)
-    install_health_and_metrics(app, "orders", lambda: runtimes[-1].ready())
-    _routes(app, ctx)
-    return app
+    answer = await answer_once(runtime.pool, once, place)
+    response.headers["Location"] = f"/orders/{answer.body['order_id']}"
+    return OrderView.model_validate(answer.body)
 
 
-def _routes(app: FastAPI, ctx: Any) -> None:
-    @app.post("/orders", status_code=201, tags=["orders"])
-    async def post_order(body: PlaceOrderBody, request: Request,
-                         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-                         ) -> JSONResponse:
-        idempotency = (Idempotency(f"POST /orders {idempotency_key}", request_hash(body))
-                       if idempotency_key else None)
-        lines = [domain.RequestedLine(line.sku, line.quantity) for line in body.lines]
-        async with _domain_errors():
-            address = _address(body.delivery_address)
-            response = await handlers.place_order(
-                ctx(), body.buyer_id, lines, address, body.delivery_method,
-                body.accepted_terms_version, idempotency)
-        return _json(response, location=f"/orders/{response.body['order_id']}")
-
-    @app.get("/orders/{order_id}", tags=["orders"])
-    async def get_order(order_id: str) -> JSONResponse:
-        view = await order_view(ctx().pool, order_id)
-        if view is None:
-            raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
-        return JSONResponse(view)
-
-    @app.post("/orders/{order_id}/block", tags=["orders"])
-    async def post_block(order_id: str, body: BlockBody) -> JSONResponse:
-        async with _domain_errors():
-            response = await handlers.block_order(
-                ctx(), order_id, domain.BlockOrder(body.reason, body.detail))
-        return _json(response)
-
-    @app.post("/orders/{order_id}/unblock", tags=["orders"])
-    async def post_unblock(order_id: str, body: UnblockBody) -> JSONResponse:
-        async with _domain_errors():
-            response = await handlers.block_order(
-                ctx(), order_id, domain.UnblockOrder(body.resolution))
-        return _json(response)
-
-    @app.get("/catalogue", tags=["catalogue"])
-    async def get_catalogue() -> dict[str, Any]:
-        offer = await offer_at(ctx().pool, ctx().clock.now())
-        return {"terms_version": offer.terms_version,
-                "delivery_charges_cents": dict(offer.delivery_charges),
-                "items": [vars(item) for item in offer.items.values()]}
+@router.get("/orders/{order_id}")
+async def get_order(order_id: OrderId, runtime: RuntimeDep) -> OrderView:
+    """The order as the orders read model shows it."""
+    view = await order_view(runtime.pool, order_id)
+    if view is None:
+        raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
+    return view
 
 
-def _address(body: AddressBody) -> DeliveryAddress:
-    if body.country.upper() != "FR":
-        raise domain.InvalidOrderError("delivery_address.country", domain.OUTSIDE_FRANCE)
-    return DeliveryAddress(**body.model_dump(exclude={"country"}), country="FR")
+@router.post("/orders/{order_id}/block")
+async def post_block(order_id: OrderId, body: BlockBody, runtime: RuntimeDep) -> OrderView:
+    """Block the order until the problem is resolved (non-payment, address, buyer's account)."""
+    command = domain.BlockOrder(body.reason, body.detail)
+    return await _on_order(runtime, order_id, lambda conn: handlers.block_order(
+        conn, order_id, command, runtime.context))
 
 
-@contextlib.asynccontextmanager
-async def _domain_errors() -> AsyncIterator[None]:
-    try:
-        yield
-    except domain.InvalidOrderError as error:
-        raise ProblemError(422, "order-refused", "The order is refused", str(error),
-                           [FieldError(error.field, error.reason)]) from None
-    except domain.OrderNotFoundError as error:
-        raise ProblemError(404, "order-not-found", "Order not found", str(error)) from None
-    except domain.OrderConflictError as error:
-        raise ProblemError(409, "order-conflict", "Conflict with the order's state",
-                           str(error)) from None
-    except ConcurrencyError:
-        raise ProblemError(409, "concurrent-modification", "The order changed concurrently",
-                           "Another command changed this order first; reload and retry.",
-                           ) from None
+@router.post("/orders/{order_id}/unblock")
+async def post_unblock(order_id: OrderId, body: UnblockBody, runtime: RuntimeDep) -> OrderView:
+    """Lift the order's block, saying how the problem was resolved."""
+    command = domain.UnblockOrder(body.resolution)
+    return await _on_order(runtime, order_id, lambda conn: handlers.unblock_order(
+        conn, order_id, command, runtime.context))
 
 
-def _json(response: StoredResponse, location: str | None = None) -> JSONResponse:
-    headers = {"Location": location} if location else None
-    return JSONResponse(response.body, status_code=response.status, headers=headers)
+@router.get("/catalogue", tags=["catalogue"])
+async def get_catalogue(runtime: RuntimeDep) -> CatalogueView:
+    """The wines on sale at their prices in force, the delivery charges and the current terms."""
+    return await catalogue(runtime.pool, runtime.context.clock.now())
 
 
-def app_from_env() -> FastAPI:
-    """The app as ``uvicorn --factory services.orders.api:app_from_env`` runs it."""
-    return create_app(load_settings("orders"), SystemClock())
+async def _on_order(runtime: Runtime, order_id: str,
+                    handle: Callable[[asyncpg.Connection], Awaitable[None]]) -> OrderView:
+    """Run a command on an existing order in one transaction; answer with the order."""
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handle(conn)
+        return await _answer(conn, order_id, 200)
+
+    return OrderView.model_validate((await answer_once(runtime.pool, None, work)).body)
+
+
+async def _answer(conn: asyncpg.Connection, order_id: str, status: int) -> Answer:
+    view = await order_view(conn, order_id)
+    assert view is not None, "the order was just recorded in this transaction"
+    return Answer(status, view.model_dump(mode="json"))

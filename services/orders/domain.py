@@ -10,14 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from contracts.events import (
-    DeliveryAddress,
-    Event,
-    OrderBlocked,
-    OrderPlaced,
-    OrderUnblocked,
-    PricedLine,
-)
+from contracts.base import Event
+from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
 
 OrderStatus = Literal["placed", "confirmed", "cancelled", "terminated"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
@@ -71,14 +66,33 @@ class RequestedLine:
 
 
 @dataclass(frozen=True)
-class PlaceOrder:
-    """The buyer's final validation of an order, against the offer in force."""
+class RequestedAddress:
+    """A delivery address as the buyer gives it (any country: the rules decide)."""
+
+    recipient: str
+    street: str
+    postcode: str
+    city: str
+    street_extra: str | None = None
+    country: str = "FR"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What the buyer validates: lines, address, delivery method and the terms accepted."""
 
     buyer_id: str
     lines: tuple[RequestedLine, ...]
-    delivery_address: DeliveryAddress
-    delivery_method: str
+    delivery_address: RequestedAddress
+    delivery_method: DeliveryMethod
     accepted_terms_version: str
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    """The buyer's final validation of an order, against the offer in force."""
+
+    request: OrderRequest
     offer: Offer
 
 
@@ -86,7 +100,7 @@ class PlaceOrder:
 class BlockOrder:
     """The seller blocks the order until a problem is resolved."""
 
-    reason: Literal["non_payment", "incorrect_address", "buyer_account_problem"]
+    reason: BlockReason
     detail: str = ""
 
 
@@ -128,19 +142,19 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
     """Validate the order against the rules of ordering and record it with the prices in force."""
     if state is not None:
         raise OrderConflictError("the order already exists")
-    _check_address(command.delivery_address)
+    request, offer = command.request, command.offer
+    address = _delivery_address(request.delivery_address)
     _check_terms(command)
     lines = _priced_lines(command)
-    if command.delivery_method not in command.offer.delivery_charges:
+    if request.delivery_method not in offer.delivery_charges:
         raise InvalidOrderError("delivery_method", "unknown delivery method")
-    charge = command.offer.delivery_charges[command.delivery_method]
+    charge = offer.delivery_charges[request.delivery_method]
     products = sum(line.line_total_cents for line in lines)
     return [OrderPlaced(
-        buyer_id=command.buyer_id, lines=lines, delivery_address=command.delivery_address,
-        delivery_method=command.delivery_method,  # type: ignore[arg-type]
-        delivery_charge_cents=charge, products_total_cents=products,
-        total_cents=products + charge, terms_version=command.accepted_terms_version,
-        validated_at=now)]
+        buyer_id=request.buyer_id, lines=lines, delivery_address=address,
+        delivery_method=request.delivery_method, delivery_charge_cents=charge,
+        products_total_cents=products, total_cents=products + charge,
+        terms_version=request.accepted_terms_version, validated_at=now)]
 
 
 def evolve(state: OrderState | None, event: Event) -> OrderState:
@@ -161,11 +175,11 @@ def _require(state: OrderState | None) -> OrderState:
     return state
 
 
-def _check_address(address: DeliveryAddress) -> None:
+def _delivery_address(address: RequestedAddress) -> DeliveryAddress:
+    if address.country.upper() != "FR":
+        raise InvalidOrderError("delivery_address.country", OUTSIDE_FRANCE)
     postcode = address.postcode.strip()
-    if address.country != "FR" or not _POSTCODE.fullmatch(postcode):
-        raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)
-    if int(postcode) not in _METROPOLITAN:
+    if not _POSTCODE.fullmatch(postcode) or int(postcode) not in _METROPOLITAN:
         raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)
     for name in ("recipient", "street", "street_extra"):
         match = _FORBIDDEN_PLACES.search(getattr(address, name) or "")
@@ -174,21 +188,24 @@ def _check_address(address: DeliveryAddress) -> None:
                 f"delivery_address.{name}",
                 f"no delivery to temporary residences, P.O. boxes or poste restante "
                 f"(found {match.group(0)!r})")
+    return DeliveryAddress(recipient=address.recipient, street=address.street,
+                           street_extra=address.street_extra, postcode=address.postcode,
+                           city=address.city)
 
 
 def _check_terms(command: PlaceOrder) -> None:
-    if command.accepted_terms_version != command.offer.terms_version:
+    if command.request.accepted_terms_version != command.offer.terms_version:
         raise InvalidOrderError(
             "accepted_terms_version",
             f"the current terms are {command.offer.terms_version}; accept them to order")
 
 
 def _priced_lines(command: PlaceOrder) -> tuple[PricedLine, ...]:
-    if not command.lines:
+    if not command.request.lines:
         raise InvalidOrderError("lines", "an order needs at least one line")
     seen: set[str] = set()
     priced = []
-    for index, line in enumerate(command.lines):
+    for index, line in enumerate(command.request.lines):
         item = command.offer.items.get(line.sku)
         if item is None:
             raise InvalidOrderError(f"lines[{index}].sku", f"unknown product {line.sku}")

@@ -1,66 +1,48 @@
-"""Command handlers of the orders service: short functions given their collaborators."""
+"""Command handlers of the orders service: each takes its command and its collaborators, reads
+the clock once, and records the decision through the one write path."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-
 import asyncpg
 
-from contracts.envelope import Producer, new_event_id
-from contracts.events import DeliveryAddress
+from contracts.identifiers import new_order_id
 from services.orders import domain
 from services.orders.projections import project
-from services.orders.views import offer_at, order_view
-from services.platform.clock import Clock
-from services.platform.commands import Idempotency, Responder, run_command
+from services.orders.views import offer_at
 from services.platform.eventstore import Aggregate, Metadata
-from services.platform.http import StoredResponse
+from services.platform.runtime import Context
+from services.platform.write_path import record
+
+__all__ = ["ORDERS", "block_order", "place_order", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
 
-@dataclass(frozen=True)
-class OrdersContext:
-    """The collaborators every orders handler needs."""
-
-    pool: asyncpg.Pool
-    clock: Clock
-    producer: Producer
-
-
-async def place_order(ctx: OrdersContext, buyer_id: str, lines: list[domain.RequestedLine],
-                      address: DeliveryAddress, delivery_method: str, terms_version: str,
-                      idempotency: Idempotency | None) -> StoredResponse:
-    """Record ``OrderPlaced`` with the prices in force, or refuse with a domain error."""
+async def place_order(conn: asyncpg.Connection, request: domain.OrderRequest, ctx: Context,
+                      idempotency_key: str | None = None) -> str:
+    """Record ``OrderPlaced`` with the offer in force now; return the new order's id."""
     now = ctx.clock.now()
-    offer = await offer_at(ctx.pool, now)
-    command = domain.PlaceOrder(buyer_id, tuple(lines), address, delivery_method, terms_version,
-                                offer)
-    order_id = str(new_event_id())
-    return await run_command(
-        ctx.pool, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-        _metadata(ctx, idempotency), project, _respond(201), idempotency)
+    command = domain.PlaceOrder(request, await offer_at(conn, now))
+    order_id = new_order_id()
+    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now, idempotency_key), project)
+    return order_id
 
 
-async def block_order(ctx: OrdersContext, order_id: str, command: domain.BlockOrder
-                      | domain.UnblockOrder) -> StoredResponse:
-    """Block or unblock an order."""
+async def block_order(conn: asyncpg.Connection, order_id: str, command: domain.BlockOrder,
+                      ctx: Context) -> None:
+    """Block the order until the problem is resolved (Art. 4)."""
+    await _record_command(conn, order_id, command, ctx)
+
+
+async def unblock_order(conn: asyncpg.Connection, order_id: str, command: domain.UnblockOrder,
+                        ctx: Context) -> None:
+    """Lift the order's block."""
+    await _record_command(conn, order_id, command, ctx)
+
+
+async def _record_command(conn: asyncpg.Connection, order_id: str, command: domain.Command,
+                          ctx: Context) -> None:
     now = ctx.clock.now()
-    return await run_command(
-        ctx.pool, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-        _metadata(ctx, None), project, _respond(200))
-
-
-def _metadata(ctx: OrdersContext, idempotency: Idempotency | None) -> Metadata:
-    return Metadata(producer=ctx.producer, occurred_at=ctx.clock.now(),
-                    correlation_id=uuid.uuid4(),
-                    idempotency_key=idempotency.key if idempotency else None)
-
-
-def _respond(status: int) -> Responder:
-    async def respond(conn: asyncpg.Connection, order_id: str) -> StoredResponse:
-        view = await order_view(conn, order_id)
-        assert view is not None
-        return StoredResponse(status, view)
-    return respond
+    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now), project)

@@ -1,11 +1,20 @@
-"""The orders read model (``order_view``), updated in the transaction that records the events."""
+"""The orders read model (``order_view``), updated in the transaction that records the events.
+
+Idempotent per event (an event older than the row's version changes nothing), so that replaying
+the log rebuilds the same rows.
+"""
 
 from __future__ import annotations
 
 import asyncpg
 
+from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.events import Event, OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.topics import events_topic
+from services.platform.rebuild import ReadModel
+
+__all__ = ["READ_MODEL", "project"]
 
 
 async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
@@ -19,13 +28,18 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await _update(conn, envelope, blocked=False, block_reason=None)
 
 
+READ_MODEL = ReadModel(topic=events_topic("orders"), project=project, tables=("order_view",))
+"""What ``python -m services.orders.main rebuild`` replays."""
+
+
 async def _insert_placed(conn: asyncpg.Connection, envelope: Envelope, event: OrderPlaced) -> None:
     data = event.model_dump(mode="json")
     await conn.execute(
         "INSERT INTO order_view (order_id, version, buyer_id, status, lines, delivery_address, "
         "delivery_method, delivery_charge_cents, products_total_cents, total_cents, "
         "terms_version, placed_at, updated_at) "
-        "VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        "VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $11) "
+        "ON CONFLICT (order_id) DO NOTHING",
         envelope.order_id, envelope.version, event.buyer_id, data["lines"],
         data["delivery_address"], event.delivery_method, event.delivery_charge_cents,
         event.products_total_cents, event.total_cents, event.terms_version, event.validated_at)
@@ -35,5 +49,5 @@ async def _update(conn: asyncpg.Connection, envelope: Envelope, *, blocked: bool
                   block_reason: str | None) -> None:
     await conn.execute(
         "UPDATE order_view SET blocked = $2, block_reason = $3, version = $4, updated_at = $5 "
-        "WHERE order_id = $1",
+        "WHERE order_id = $1 AND version < $4",
         envelope.order_id, blocked, block_reason, envelope.version, envelope.occurred_at)

@@ -8,19 +8,18 @@ raises (see ``services.platform.consumer``).
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 
-from services.platform.consumer import EventApplier, Handler
+from services.platform.consumer import EventApplier
 from services.platform.db import create_pool
 from services.platform.kafka_io import Record, idempotent_producer
-from services.platform.settings import Settings
+from services.platform.settings import ServiceSettings
+from services.platform.write_path import EventHandler
 
 
 @dataclass(frozen=True)
@@ -29,13 +28,13 @@ class Subscription:
 
     name: str
     topic: str
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
 
 
 class WorkerResources:
     """The database pool and dead-letter producer of a worker, opened on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._lock = asyncio.Lock()
         self.pool: asyncpg.Pool | None = None
@@ -45,7 +44,7 @@ class WorkerResources:
         """An ``EventApplier`` for ``subscription`` on the shared pool and producer."""
         async with self._lock:
             if self.pool is None:
-                self.pool = await create_pool(self._settings.database_url, max_size=4)
+                self.pool = await create_pool(self._settings.service_database_url, max_size=4)
             if self.producer is None:
                 self.producer = idempotent_producer(self._settings.kafka_bootstrap)
                 await self.producer.start()
@@ -71,7 +70,7 @@ class WorkerApp(faust.App):
         await self.resources.close()
 
 
-def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.App:
+def worker_app(settings: ServiceSettings, subscriptions: list[Subscription]) -> faust.App:
     """A faust app whose agents apply the subscribed topics' records to the service."""
     app = WorkerApp(
         f"{settings.service}-consumers",
@@ -82,7 +81,7 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
         topic_allow_declare=False,  # the platform provisions topics; faust must not create them
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        broker_commit_interval=float(os.environ.get("CONSUMER_COMMIT_INTERVAL", "1.0")),
+        broker_commit_interval=settings.consumer_commit_interval,
         # a crashed worker's partitions move to a new one within seconds, not a minute
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
@@ -93,11 +92,10 @@ def worker_app(settings: Settings, subscriptions: list[Subscription]) -> faust.A
     return app
 
 
-def _data_dir(settings: Settings) -> Path:
+def _data_dir(settings: ServiceSettings) -> str:
     # faust keeps a data folder even with in-memory stores: not in the working directory
-    path = Path(os.environ.get("WORKER_DATA_DIR", f".data/workers/{settings.service}"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return str(settings.data_dir)
 
 
 def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscription) -> None:

@@ -25,13 +25,13 @@ import asyncpg
 import tenacity
 from aiokafka import AIOKafkaProducer
 
+from contracts.base import Event
 from contracts.envelope import Envelope, PoisonEventError, decode_envelope
-from contracts.events import Event
 from contracts.topics import dead_letter_topic
 from services.platform.kafka_io import Record
+from services.platform.write_path import EventHandler
 
 log = logging.getLogger(__name__)
-Handler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
 Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
 EXIT_HALTED = 75
 
@@ -48,7 +48,7 @@ class RetryPolicy:
 class EventApplier:
     """Applies records of one consumer (a name unique in the service) through its handlers."""
 
-    def __init__(self, name: str, pool: asyncpg.Pool, handlers: Mapping[str, Handler],
+    def __init__(self, name: str, pool: asyncpg.Pool, handlers: Mapping[str, EventHandler],
                  dead_letters: AIOKafkaProducer, retry: RetryPolicy | None = None,
                  halt: Callable[[], None] | None = None) -> None:
         self.name, self._pool, self._handlers = name, pool, handlers
@@ -70,7 +70,7 @@ class EventApplier:
             return "dead-lettered"
 
     async def _apply_once(self, record: Record, envelope: Envelope, event: Event,
-                          handler: Handler) -> Outcome:
+                          handler: EventHandler) -> Outcome:
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 "INSERT INTO processed_events (consumer, event_id, topic, partition, \"offset\") "

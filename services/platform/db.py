@@ -11,8 +11,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
+
+Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+"""Where a query runs: a connection (inside a transaction) or the pool."""
 
 PLATFORM_MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 7_231_001

@@ -16,8 +16,8 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 from pydantic import BaseModel
 
-from contracts.envelope import Envelope, Producer, seal
-from contracts.events import Event
+from contracts.base import Event
+from contracts.envelope import EmittingService, Envelope, seal
 from contracts.hashing import GENESIS_HASH
 
 NOTIFY_CHANNEL = "events_appended"
@@ -26,6 +26,11 @@ State = TypeVar("State", bound=BaseModel)
 
 class ConcurrencyError(Exception):
     """Another command changed the order since its state was loaded; nothing was recorded."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id} was changed by another command first; "
+                         "reload it and retry")
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)
@@ -40,13 +45,25 @@ class Stream:
 
 @dataclass(frozen=True)
 class Metadata:
-    """Who and what caused the events being appended."""
+    """Who recorded the events being appended, when, and what caused them."""
 
-    producer: Producer
+    emitter: EmittingService
     occurred_at: dt.datetime
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
     idempotency_key: str | None = None
+
+    @classmethod
+    def for_command(cls, emitter: EmittingService, now: dt.datetime,
+                    idempotency_key: str | None = None) -> Metadata:
+        """A command from outside (HTTP, an operator, a sweep): it starts a new correlation."""
+        return cls(emitter, now, uuid.uuid4(), idempotency_key=idempotency_key)
+
+    @classmethod
+    def in_reaction_to(cls, cause: Envelope, emitter: EmittingService,
+                       now: dt.datetime) -> Metadata:
+        """A reaction to ``cause``: caused by it, in its correlation."""
+        return cls(emitter, now, cause.correlation_id, causation_id=cause.event_id)
 
 
 @dataclass(frozen=True)
@@ -91,24 +108,10 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
             "VALUES ($1, $2, $3, $4, $5)",
             [(e.event_id, e.order_id, e.version, e.type, e.to_json()) for e in envelopes])
     except asyncpg.UniqueViolationError as error:
-        raise ConcurrencyError(f"order {stream.order_id} changed concurrently") from error
+        raise ConcurrencyError(stream.order_id) from error
     await _save_stream(conn, stream, envelopes[-1], new_state)
     await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
     return envelopes
-
-
-async def decide_and_append(
-    conn: asyncpg.Connection, aggregate: Aggregate[State], order_id: str,
-    decide: Callable[[State | None], Sequence[Event]], metadata: Metadata,
-) -> list[Envelope]:
-    """Load the order's state, let ``decide`` produce events, and append them with the new state.
-
-    ``decide`` raises the domain's error to refuse; then nothing is recorded.
-    """
-    stream = await load_stream(conn, order_id)
-    state = aggregate.load(stream)
-    events = decide(state)
-    return await append(conn, stream, events, aggregate.fold(state, events), metadata)
 
 
 def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> list[Envelope]:
@@ -118,7 +121,7 @@ def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> li
         version += 1
         envelope = seal(
             event, order_id=stream.order_id, version=version, prev_hash=prev_hash,
-            occurred_at=metadata.occurred_at, producer=metadata.producer,
+            occurred_at=metadata.occurred_at, producer=metadata.emitter,
             correlation_id=metadata.correlation_id, causation_id=metadata.causation_id,
             idempotency_key=metadata.idempotency_key)
         envelopes.append(envelope)
@@ -135,4 +138,4 @@ async def _save_stream(conn: asyncpg.Connection, stream: Stream, last: Envelope,
         "WHERE streams.version = $5",
         stream.order_id, last.version, last.hash, state, stream.version)
     if status.endswith(" 0"):
-        raise ConcurrencyError(f"order {stream.order_id} changed concurrently")
+        raise ConcurrencyError(stream.order_id)

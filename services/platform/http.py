@@ -1,18 +1,14 @@
-"""HTTP conventions shared by the services' FastAPI apps: RFC 9457 problem details, idempotency
-keys, health and metrics. Errors never carry stack traces to clients."""
+"""HTTP conventions shared by the services' FastAPI apps: RFC 9457 problem details, refusals of
+domain errors, health and metrics. Errors never carry stack traces to clients."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
@@ -59,8 +55,30 @@ def field_path(location: tuple[Any, ...]) -> str:
     return path or "(body)"
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Turn validation errors, HTTP errors and unexpected errors into problem details."""
+@dataclass(frozen=True)
+class Refusal:
+    """How a domain error is answered: status, problem type and title. The error's message is
+    the detail; an error with ``field`` and ``reason`` attributes names them in ``errors``."""
+
+    status: int
+    kind: str
+    title: str
+
+    def problem(self, error: Exception) -> ProblemError:
+        """The problem answering ``error``."""
+        field_name, reason = getattr(error, "field", None), getattr(error, "reason", None)
+        errors = [FieldError(field_name, reason)] if field_name and reason else []
+        return ProblemError(self.status, self.kind, self.title, str(error), errors)
+
+
+Refusals = Mapping[type[Exception], Refusal]
+
+
+def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> None:
+    """Turn domain errors (by ``refusals``), validation errors, HTTP errors and unexpected errors
+    into problem details."""
+    for error_type, refusal in (refusals or {}).items():
+        app.add_exception_handler(error_type, _refuse_with(refusal))
 
     @app.exception_handler(ProblemError)
     async def on_problem(_: Request, error: ProblemError) -> JSONResponse:
@@ -84,6 +102,12 @@ def install_problem_handlers(app: FastAPI) -> None:
                             "same Idempotency-Key to get its result exactly once.").response()
 
 
+def _refuse_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def refuse(_: Request, error: Exception) -> JSONResponse:
+        return refusal.problem(error).response()
+    return refuse
+
+
 def install_health_and_metrics(app: FastAPI, service: str,
                                ready: Callable[[], Awaitable[bool]]) -> None:
     """``/health`` (200 when ``ready`` answers true, else 503) and Prometheus ``/metrics``."""
@@ -103,39 +127,3 @@ def install_health_and_metrics(app: FastAPI, service: str,
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-def request_hash(body: Any) -> str:
-    """Fingerprint of a request body, to tell a retried request from a different one."""
-    return hashlib.sha256(json.dumps(jsonable_encoder(body), sort_keys=True).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    """The response first given to an idempotency key."""
-
-    status: int
-    body: dict[str, Any]
-
-
-async def stored_response(conn: asyncpg.Connection, key: str,
-                          fingerprint: str) -> StoredResponse | None:
-    """The response already given to ``key`` (None if new); a different request is refused."""
-    row = await conn.fetchrow(
-        "SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1", key)
-    if row is None:
-        return None
-    if row["request_hash"] != fingerprint:
-        raise ProblemError(422, "idempotency-key-reused", "Idempotency-Key already used",
-                           "This Idempotency-Key was used with a different request; "
-                           "use a new key for a new request.",
-                           [FieldError("Idempotency-Key", "already used for another request")])
-    return StoredResponse(row["status"], row["response"])
-
-
-async def store_response(conn: asyncpg.Connection, key: str, fingerprint: str,
-                         response: StoredResponse) -> None:
-    """Remember the response given to ``key``, in the command's transaction."""
-    await conn.execute(
-        "INSERT INTO idempotency_keys (key, request_hash, status, response) "
-        "VALUES ($1, $2, $3, $4)", key, fingerprint, response.status, response.body)

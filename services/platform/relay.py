@@ -33,7 +33,7 @@ from services.platform.db import create_pool
 from services.platform.eventstore import NOTIFY_CHANNEL
 from services.platform.kafka_io import Record, idempotent_producer, partition_for, read_topic
 from services.platform.runtime import until_up
-from services.platform.settings import Settings, load_settings
+from services.platform.settings import ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
 _RELAY_LOCK = 7_231_002
@@ -48,11 +48,12 @@ class RelayLockLostError(RuntimeError):
 class Relay:
     """Publishes one service's outbox to its events topic."""
 
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, settings: Settings) -> None:
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer,
+                 settings: ServiceSettings) -> None:
         self._pool, self._producer, self._settings = pool, producer, settings
         self._topic = events_topic(settings.service)
         self._wakeup = asyncio.Event()
-        self._partitions = settings.partitions
+        self._partitions = settings.topic_partitions
 
     async def run(self) -> None:
         """Take the relay lock, reconcile with the topic, then publish forever."""
@@ -98,10 +99,10 @@ class Relay:
             "WHERE published_at IS NULL ORDER BY position LIMIT $1", BATCH_SIZE)
         if not rows:
             return 0
-        _failpoint("before_publish")
+        _failpoint(self._settings, "before_publish")
         sends = [await self._send(row) for row in rows]
         await asyncio.gather(*sends)
-        _failpoint("after_publish")
+        _failpoint(self._settings, "after_publish")
         await self._pool.execute(
             "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
             [row["position"] for row in rows])
@@ -133,20 +134,20 @@ def _our_event_id(record: Record, service: str) -> str | None:
     return headers["event-id"].decode()
 
 
-def _failpoint(name: str) -> None:
+def _failpoint(settings: ServiceSettings, name: str) -> None:
     """Fault injection for the crash tests: ``RELAY_FAILPOINT=<name>`` kills the process here."""
-    if os.environ.get("RELAY_FAILPOINT") == name:
+    if settings.relay_failpoint == name:
         log.warning("relay failpoint %s: killing the process", name)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-async def run_relay(settings: Settings) -> None:
+async def run_relay(settings: ServiceSettings) -> None:
     """Open the service's database and producer and run its relay until cancelled.
 
     Any failure ends it; ``main`` starts over, because a fresh producer and a fresh
     reconciliation are the safe way back after a Kafka or database error.
     """
-    pool = await until_up(create_pool)(settings.database_url, max_size=3)
+    pool = await until_up(create_pool)(settings.service_database_url, max_size=3)
     producer = idempotent_producer(settings.kafka_bootstrap)
     await until_up(producer.start)()
     try:

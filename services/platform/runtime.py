@@ -15,11 +15,13 @@ from pathlib import Path
 import asyncpg
 import tenacity
 
-from contracts.envelope import Producer
+from contracts.envelope import EmittingService
+from services.platform.clock import Clock
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
 from services.platform.kafka_io import provision_topics
-from services.platform.settings import Settings
+from services.platform.settings import ServiceSettings
 
+__all__ = ["Context", "Runtime", "emitter_of", "prepare", "service_runtime", "until_up"]
 log = logging.getLogger(__name__)
 
 until_up = tenacity.retry(stop=tenacity.stop_after_delay(60),
@@ -30,16 +32,21 @@ until_up = tenacity.retry(stop=tenacity.stop_after_delay(60),
 
 
 @dataclass(frozen=True)
+class Context:
+    """What every handler and policy of a service needs besides its connection and command:
+    the clock it reads once per decision and the stamp it puts on its events."""
+
+    clock: Clock
+    emitter: EmittingService
+
+
+@dataclass(frozen=True)
 class Runtime:
-    """What a running service holds: its settings and database pool."""
+    """What a running service holds: its settings, database pool and handler context."""
 
-    settings: Settings
+    settings: ServiceSettings
     pool: asyncpg.Pool
-
-    @property
-    def producer(self) -> Producer:
-        """The ``producer`` stamped on this service's events."""
-        return Producer(service=self.settings.service, build=self.settings.build)
+    context: Context
 
     async def ready(self) -> bool:
         """True when the database answers."""
@@ -49,21 +56,27 @@ class Runtime:
             return False
 
 
-async def prepare(settings: Settings, migrations: Path) -> asyncpg.Pool:
+def emitter_of(settings: ServiceSettings) -> EmittingService:
+    """The stamp a service's events carry: its name and build."""
+    return EmittingService(service=settings.service, build=settings.build)
+
+
+async def prepare(settings: ServiceSettings, migrations: Path) -> asyncpg.Pool:
     """Open the service's pool, apply its migrations and provision the log's topics."""
-    pool = await until_up(create_pool)(settings.database_url)
+    pool = await until_up(create_pool)(settings.service_database_url)
     async with pool.acquire() as conn:
         await migrate(conn, [PLATFORM_MIGRATIONS, migrations])
-    await until_up(provision_topics)(settings.kafka_bootstrap, settings.partitions,
-                                     settings.replication)
+    await until_up(provision_topics)(settings.kafka_bootstrap, settings.topic_partitions,
+                                     settings.topic_replication)
     return pool
 
 
 @contextlib.asynccontextmanager
-async def service_runtime(settings: Settings, migrations: Path) -> AsyncIterator[Runtime]:
+async def service_runtime(settings: ServiceSettings, clock: Clock,
+                          migrations: Path) -> AsyncIterator[Runtime]:
     """A prepared service runtime, closed on exit."""
     pool = await prepare(settings, migrations)
     try:
-        yield Runtime(settings, pool)
+        yield Runtime(settings, pool, Context(clock, emitter_of(settings)))
     finally:
         await pool.close()

@@ -1,50 +1,78 @@
-"""Settings read from the environment, with the local stack's defaults."""
+"""Settings: the only place that reads the environment. One object per process.
+
+``LogSettings`` is what tools that read the whole log need (Kafka, the PostgreSQL server);
+``ServiceSettings`` adds what one service's processes need. Defaults are the local stack of
+``make run``; every field comes from the environment variable of the same name in capitals
+(``KAFKA_BOOTSTRAP``, ``DATABASE_URL``, ``TOPIC_PARTITIONS``, …), and ``<SERVICE>_DATABASE_URL``
+overrides one service's database.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import DEFAULT_PARTITIONS
 
-DEFAULT_KAFKA = "127.0.0.1:19092"
-DEFAULT_DATABASE_SERVER = "postgresql://postgres@127.0.0.1:15432/postgres"
-HTTP_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "refunds": 8004}
+__all__ = ["LogSettings", "ServiceSettings", "load_log_settings", "load_settings"]
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What a service needs to reach its infrastructure."""
+class LogSettings(BaseSettings):
+    """Where the log and the services' databases are."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    database_url: str = Field(default="postgresql://postgres@127.0.0.1:15432/postgres",
+                              description="a PostgreSQL server; each service uses the database "
+                                          "named after it")
+    topic_partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    def database_url_for(self, service: str) -> str:
+        """``<SERVICE>_DATABASE_URL`` if set, else the service's database on ``database_url``."""
+        own = _OwnDatabase(_env_prefix=f"{service.upper()}_").database_url  # type: ignore[call-arg]
+        if own:
+            return own
+        return urlunsplit(urlsplit(self.database_url)._replace(path=f"/{service}"))
+
+
+class ServiceSettings(LogSettings):
+    """What one service's processes (API, relay, worker, tools) need."""
 
     service: str
-    kafka_bootstrap: str
-    database_url: str
-    partitions: int
-    replication: int
-    build: str
-    http_port: int
+    build: str = "dev"
+    consumer_commit_interval: float = Field(default=1.0, gt=0)
+    worker_data_dir: Path | None = None
+    relay_failpoint: str | None = Field(default=None,
+                                        description="crash tests only: kill the relay here")
+
+    @property
+    def service_database_url(self) -> str:
+        """This service's own database."""
+        return self.database_url_for(self.service)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where faust keeps its data folder for this service's worker."""
+        return self.worker_data_dir or Path(".data/workers") / self.service
 
 
-def database_url_for(service: str, environ: dict[str, str] | None = None) -> str:
-    """``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``'s server with the service's database."""
-    env = os.environ if environ is None else environ
-    own = env.get(f"{service.upper()}_DATABASE_URL")
-    if own:
-        return own
-    parts = urlsplit(env.get("DATABASE_URL", DEFAULT_DATABASE_SERVER))
-    return urlunsplit(parts._replace(path=f"/{service}"))
+class _OwnDatabase(BaseSettings):
+    """One service's database override, read with the service's prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+    database_url: str | None = None
 
 
-def load_settings(service: str, environ: dict[str, str] | None = None) -> Settings:
-    """Settings of ``service`` from the environment (``KAFKA_BOOTSTRAP``, ``*_DATABASE_URL``, …)."""
-    env = os.environ if environ is None else environ
-    return Settings(
-        service=service,
-        kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", DEFAULT_KAFKA),
-        database_url=database_url_for(service, dict(env)),
-        partitions=int(env.get("TOPIC_PARTITIONS", DEFAULT_PARTITIONS)),
-        replication=int(env.get("TOPIC_REPLICATION", "1")),
-        build=env.get("BUILD", "dev"),
-        http_port=int(env.get(f"{service.upper()}_PORT", HTTP_PORTS.get(service, 8000))),
-    )
+def load_settings(service: str) -> ServiceSettings:
+    """The settings of a process of ``service``, from the environment."""
+    return ServiceSettings(service=service)
+
+
+def load_log_settings() -> LogSettings:
+    """The settings of a tool that reads the whole log, from the environment."""
+    return LogSettings()

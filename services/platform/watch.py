@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 
 from aiokafka import AIOKafkaConsumer
 
 from contracts.topics import all_topics
-from services.platform.settings import DEFAULT_KAFKA
+from services.platform.settings import load_log_settings
 
 
 def describe(topic: str, partition: int, offset: int, value: bytes | None,
@@ -55,7 +54,7 @@ def main() -> None:
                         help="topics to follow (default: all events and dead-letter topics)")
     parser.add_argument("--from-beginning", action="store_true")
     args = parser.parse_args()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP", DEFAULT_KAFKA)
+    bootstrap = load_log_settings().kafka_bootstrap
     try:
         asyncio.run(watch(bootstrap, args.topics, args.from_beginning))
     except KeyboardInterrupt:

@@ -10,15 +10,16 @@ import faust
 
 from services.platform.agents import Subscription, worker_app
 from services.platform.runtime import prepare
-from services.platform.settings import Settings
+from services.platform.settings import ServiceSettings
 
 
-async def _prepare(settings: Settings, migrations: Path) -> None:
+async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
     pool = await prepare(settings, migrations)
     await pool.close()
 
 
-def run_worker(settings: Settings, migrations: Path, subscriptions: list[Subscription]) -> None:
+def run_worker(settings: ServiceSettings, migrations: Path,
+               subscriptions: list[Subscription]) -> None:
     """Apply migrations and provision topics, then run the agents until stopped (blocks)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(_prepare(settings, migrations))

@@ -10,10 +10,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from deploy.infrastructure import Infrastructure, ensure_databases, infrastructure
+from deploy.processes import ServiceProcess
+from deploy.system import TEST_PORTS, running_system
 from services.platform.db import create_pool
-from tests.support.infrastructure import Infrastructure, ensure_databases, infrastructure
-from tests.support.processes import ServiceProcess
-from tests.support.system import FULFILMENT_PORT, ORDERS_PORT, running_system
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +24,8 @@ class System:
 
     infra: Infrastructure
     processes: dict[str, ServiceProcess]
-    orders_url: str = f"http://127.0.0.1:{ORDERS_PORT}"
-    fulfilment_url: str = f"http://127.0.0.1:{FULFILMENT_PORT}"
+    orders_url: str = f"http://127.0.0.1:{TEST_PORTS['orders']}"
+    fulfilment_url: str = f"http://127.0.0.1:{TEST_PORTS['fulfilment']}"
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.events import Event
 from services.platform.consumer import EventApplier, RetryPolicy
 from services.platform.kafka_io import Record, idempotent_producer
 from tests.integration.conftest import System

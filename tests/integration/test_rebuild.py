@@ -55,13 +55,13 @@ async def test_rebuilt_read_model_equals_the_live_one(
     await fulfilment_db.execute("DELETE FROM reservation_view WHERE order_id = $1",
                                 orders[1]["order_id"])
 
-    result = subprocess.run([sys.executable, "-m", "services.fulfilment.rebuild"],
+    result = subprocess.run([sys.executable, "-m", "services.fulfilment.main", "rebuild"],
                             env={**system["fulfilment-api"].env,
                                  "PATH": "/usr/bin:/bin"},
                             capture_output=True, text=True, timeout=120, check=False)
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["reservation_rows"] == len(live) > 0
+    assert summary["rows"]["reservation_view"] == len(live) > 0
     assert summary["replayed_events"] >= 3
     assert await all_reservations(fulfilment_db) == live

@@ -16,14 +16,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import Producer, encode_record, seal
-from contracts.events import DeliveryAddress, OrderPlaced, PricedLine
+from contracts.envelope import EmittingService, encode_record, seal
 from contracts.hashing import GENESIS_HASH
+from contracts.orders import OrderPlaced
 from contracts.topics import dead_letter_topic
+from contracts.vocabulary import DeliveryAddress, PricedLine
+from deploy.processes import ServiceProcess
 from services.platform.kafka_io import partition_for, read_topic
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body, record_of
-from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -130,7 +131,7 @@ def valid_order_placed(order_id: str) -> bytes:
         total_cents=1840, terms_version="CGV-2026-01", validated_at=dt.datetime.now(dt.UTC))
     return encode_record(seal(event, order_id=order_id, version=1, prev_hash=GENESIS_HASH,
                               occurred_at=dt.datetime.now(dt.UTC),
-                              producer=Producer(service="orders", build="test"),
+                              producer=EmittingService(service="orders", build="test"),
                               correlation_id=uuid.uuid4()))
 
 
@@ -221,13 +222,13 @@ async def _published_order(orders_db: asyncpg.Pool, order_id: str) -> bool:
 
 
 async def block(conn: asyncpg.Connection, order_id: str):
-    from contracts.events import OrderBlocked
+    from contracts.orders import OrderBlocked
     from services.orders.handlers import ORDERS
     from services.platform.eventstore import Metadata, append, load_stream
 
     stream = await load_stream(conn, order_id)
     event = OrderBlocked(reason="non_payment")
-    metadata = Metadata(Producer(service="orders", build="test"), dt.datetime.now(dt.UTC),
+    metadata = Metadata(EmittingService(service="orders", build="test"), dt.datetime.now(dt.UTC),
                         uuid.uuid4())
     return await append(conn, stream, [event], ORDERS.fold(ORDERS.load(stream), [event]),
                         metadata)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import asyncpg
@@ -11,25 +10,11 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import events_topic
+from deploy.demo import order_body
 from services.platform.kafka_io import Record, read_topic
 
-TERMS = "CGV-2026-01"
-
-
-def order_body(**overrides: Any) -> dict[str, Any]:
-    """A valid order of two in-stock wines for a new random buyer, with ``overrides`` applied."""
-    body: dict[str, Any] = {
-        "buyer_id": f"buyer-{uuid.uuid4()}",
-        "lines": [{"sku": "COTES-ROUSSILLON-ROUGE-2022", "quantity": 6},
-                  {"sku": "MUSCAT-RIVESALTES-2023", "quantity": 2}],
-        "delivery_address": {"recipient": "Jeanne Martin", "street": "12 rue des Vignes",
-                             "postcode": "66300", "city": "Thuir"},
-        "delivery_method": "standard",
-        "accepted_terms_version": TERMS,
-    }
-    body.update(overrides)
-    return body
-
+__all__ = ["committed_offset", "events_of", "events_of_buyer", "order_body", "published_records",
+           "record_of"]
 
 async def events_of(db: asyncpg.Pool, order_id: str) -> list[dict[str, Any]]:
     """The order's envelopes in a service's event store, in version order."""

@@ -10,20 +10,22 @@ import pytest
 
 from contracts.envelope import (
     UPCASTERS,
+    EmittingService,
     PoisonEventError,
-    Producer,
     decode_record,
     encode_record,
     seal,
 )
-from contracts.events import EMITTED_BY, EVENT_TYPES, OrderBlocked
 from contracts.hashing import GENESIS_HASH
+from contracts.orders import OrderBlocked
+from contracts.registry import EMITTED_BY, EVENT_TYPES
 
 
 def record(**changes: object) -> bytes:
     sealed = seal(OrderBlocked(reason="non_payment"), order_id="o-1", version=1,
                   prev_hash=GENESIS_HASH, occurred_at=dt.datetime.now(dt.UTC),
-                  producer=Producer(service="orders", build="t"), correlation_id=uuid.uuid4())
+                  producer=EmittingService(service="orders", build="t"),
+                  correlation_id=uuid.uuid4())
     document = sealed.to_json()
     document.update(changes)
     return json.dumps(document).encode()

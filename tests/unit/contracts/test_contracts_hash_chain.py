@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from contracts.envelope import Producer, seal
-from contracts.events import OrderBlocked, OrderUnblocked
+from contracts.envelope import EmittingService, seal
 from contracts.hashing import GENESIS_HASH, ChainBrokenError, envelope_hash, verify_chain
+from contracts.orders import OrderBlocked, OrderUnblocked
 
 NOW = dt.datetime(2026, 5, 13, 9, 30, tzinfo=dt.UTC)
 
@@ -20,7 +20,7 @@ def stream(length: int = 3) -> list[dict]:
         event = OrderBlocked(reason="non_payment") if version % 2 else OrderUnblocked(
             resolution="paid")
         sealed = seal(event, order_id="order-1", version=version, prev_hash=prev,
-                      occurred_at=NOW, producer=Producer(service="orders", build="t"),
+                      occurred_at=NOW, producer=EmittingService(service="orders", build="t"),
                       correlation_id=uuid.uuid4())
         envelopes.append(sealed.to_json())
         prev = sealed.hash

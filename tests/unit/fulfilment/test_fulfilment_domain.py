@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from contracts.events import ItemUnavailable, LineQuantity, StockReserved
+from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.domain import ReserveStock
 

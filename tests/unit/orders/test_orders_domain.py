@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
-from contracts.events import DeliveryAddress, Event, OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.base import Event
+from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
 from services.orders import domain
 from services.orders.domain import (
     BlockOrder,
@@ -15,7 +17,9 @@ from services.orders.domain import (
     Offer,
     OrderConflictError,
     OrderNotFoundError,
+    OrderRequest,
     PlaceOrder,
+    RequestedAddress,
     RequestedLine,
     UnblockOrder,
 )
@@ -24,8 +28,8 @@ NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
 OFFER = Offer(items={"ROUGE": CatalogueItem("ROUGE", "Rouge 2022", 890),
                      "AMBRE": CatalogueItem("AMBRE", "Ambré 2012", 2400)},
               delivery_charges={"standard": 990, "express": 1890}, terms_version="CGV-2026-01")
-THUIR = DeliveryAddress(recipient="Jeanne Martin", street="12 rue des Vignes",
-                        postcode="66300", city="Thuir")
+THUIR = RequestedAddress(recipient="Jeanne Martin", street="12 rue des Vignes",
+                         postcode="66300", city="Thuir")
 
 
 def given(*events: Event) -> domain.OrderState | None:
@@ -39,8 +43,8 @@ def place(**changes: object) -> PlaceOrder:
     fields: dict[str, object] = {
         "buyer_id": "b-1", "lines": (RequestedLine("ROUGE", 6), RequestedLine("AMBRE", 1)),
         "delivery_address": THUIR, "delivery_method": "standard",
-        "accepted_terms_version": "CGV-2026-01", "offer": OFFER}
-    return PlaceOrder(**{**fields, **changes})  # type: ignore[arg-type]
+        "accepted_terms_version": "CGV-2026-01"}
+    return PlaceOrder(OrderRequest(**{**fields, **changes}), OFFER)  # type: ignore[arg-type]
 
 
 def placed() -> OrderPlaced:
@@ -60,13 +64,26 @@ def test_placing_an_order_records_prices_in_force_totals_and_terms() -> None:
 
 @pytest.mark.parametrize("postcode", ["01000", "20000", "20290", "75001", "95999"])
 def test_metropolitan_postcodes_corsica_included_are_accepted(postcode: str) -> None:
-    address = THUIR.model_copy(update={"postcode": postcode})
+    address = replace(THUIR, postcode=postcode)
     assert domain.decide(None, place(delivery_address=address), NOW)
+
+
+@pytest.mark.parametrize("country", ["BE", "DE", "ch"])
+def test_addresses_in_other_countries_are_refused_as_outside_france(country: str) -> None:
+    with pytest.raises(InvalidOrderError) as refused:
+        domain.decide(None, place(delivery_address=replace(THUIR, country=country)), NOW)
+    assert (refused.value.field, refused.value.reason) == (
+        "delivery_address.country", domain.OUTSIDE_FRANCE)
+
+
+def test_the_country_may_be_written_in_lower_case() -> None:
+    [event] = domain.decide(None, place(delivery_address=replace(THUIR, country="fr")), NOW)
+    assert isinstance(event, OrderPlaced) and event.delivery_address.country == "FR"
 
 
 @pytest.mark.parametrize("postcode", ["00999", "96000", "97400", "98000", "7500", "ABCDE"])
 def test_other_postcodes_are_refused_as_outside_france(postcode: str) -> None:
-    address = THUIR.model_copy(update={"postcode": postcode})
+    address = replace(THUIR, postcode=postcode)
     with pytest.raises(InvalidOrderError) as refused:
         domain.decide(None, place(delivery_address=address), NOW)
     assert (refused.value.field, refused.value.reason) == (
@@ -79,7 +96,7 @@ def test_other_postcodes_are_refused_as_outside_france(postcode: str) -> None:
     ("street_extra", "Chambres d'hôtes La Vigne"), ("recipient", "Bed and Breakfast Mas"),
 ])
 def test_temporary_residences_po_boxes_and_poste_restante_are_refused(field, text) -> None:
-    address = THUIR.model_copy(update={field: text})
+    address = replace(THUIR, **{field: text})
     with pytest.raises(InvalidOrderError) as refused:
         domain.decide(None, place(delivery_address=address), NOW)
     assert refused.value.field == f"delivery_address.{field}"

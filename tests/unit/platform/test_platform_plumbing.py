@@ -9,7 +9,7 @@ import pytest
 from services.platform.clock import ControllableClock
 from services.platform.http import field_path
 from services.platform.kafka_io import partition_for
-from services.platform.settings import database_url_for, load_settings
+from services.platform.settings import load_settings
 
 START = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
 
@@ -26,21 +26,39 @@ def test_a_controllable_clock_needs_an_aware_start() -> None:
         ControllableClock(dt.datetime(2026, 5, 13))
 
 
-def test_each_service_gets_its_own_database_on_the_shared_server() -> None:
-    env = {"DATABASE_URL": "postgresql://u:p@db.example:5432/postgres?sslmode=require"}
-    assert database_url_for("orders", env) == \
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment without any of the settings' variables."""
+    for name in ("KAFKA_BOOTSTRAP", "DATABASE_URL", "ORDERS_DATABASE_URL",
+                 "FULFILMENT_DATABASE_URL", "TOPIC_PARTITIONS", "TOPIC_REPLICATION", "BUILD"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_each_service_gets_its_own_database_on_the_shared_server(environment) -> None:
+    environment.setenv("DATABASE_URL",
+                       "postgresql://u:p@db.example:5432/postgres?sslmode=require")
+    assert load_settings("orders").service_database_url == \
         "postgresql://u:p@db.example:5432/orders?sslmode=require"
 
 
-def test_a_service_specific_url_wins() -> None:
-    env = {"DATABASE_URL": "postgresql://x/postgres", "FULFILMENT_DATABASE_URL": "postgresql://y/f"}
-    assert database_url_for("fulfilment", env) == "postgresql://y/f"
+def test_a_service_specific_url_wins(environment) -> None:
+    environment.setenv("DATABASE_URL", "postgresql://x/postgres")
+    environment.setenv("FULFILMENT_DATABASE_URL", "postgresql://y/f")
+    assert load_settings("fulfilment").service_database_url == "postgresql://y/f"
+    assert load_settings("orders").service_database_url == "postgresql://x/orders"
 
 
-def test_settings_defaults_are_the_local_stack() -> None:
-    settings = load_settings("orders", {})
-    assert (settings.kafka_bootstrap, settings.partitions, settings.http_port) == (
-        "127.0.0.1:19092", 6, 8001)
+def test_settings_defaults_are_the_local_stack(environment) -> None:
+    settings = load_settings("orders")
+    assert (settings.kafka_bootstrap, settings.topic_partitions, settings.build) == (
+        "127.0.0.1:19092", 6, "dev")
+
+
+def test_settings_refuse_a_meaningless_value(environment) -> None:
+    environment.setenv("TOPIC_PARTITIONS", "0")
+    with pytest.raises(ValueError, match="topic_partitions"):
+        load_settings("orders")
 
 
 @pytest.mark.parametrize(("key", "partitions", "expected"), [

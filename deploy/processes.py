@@ -29,7 +29,7 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, *self.args], env={**os.environ, **self.env, **extra_env},
-            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
         log.close()
         return self
 

@@ -1,14 +1,24 @@
-"""The services under test as real processes, started like ``make run`` starts them."""
+"""The system's processes, started like ``make run`` starts them: by the tests and the benchmarks.
+
+``make run`` runs the same processes from ``deploy/Procfile`` under honcho on the ports of
+``RUN_PORTS``; the test harness runs them one by one (so that a test can kill and restart one)
+on ``TEST_PORTS``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 
-from tests.support.infrastructure import TEST_DATA, Infrastructure
-from tests.support.processes import ServiceProcess
+from deploy.infrastructure import TEST_DATA, Infrastructure
+from deploy.processes import ServiceProcess
 
-ORDERS_PORT, FULFILMENT_PORT = 28001, 28003
+RUN_PORTS = {"orders": 8001, "fulfilment": 8003}
+"""HTTP ports of the services under ``make run`` (``deploy/Procfile``)."""
+TEST_PORTS = {"orders": 28001, "fulfilment": 28003}
+"""HTTP ports of the services under the test harness and the benchmarks."""
+APIS = ("orders-api", "fulfilment-api")
+BACKGROUND = ("orders-relay", "fulfilment-relay", "fulfilment-worker")
 
 
 def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
@@ -17,9 +27,10 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
            "CONSUMER_COMMIT_INTERVAL": "0.5"}
     logs = TEST_DATA / "logs"
 
-    def api(service: str, port: int) -> ServiceProcess:
+    def api(service: str) -> ServiceProcess:
+        port = TEST_PORTS[service]
         return ServiceProcess(f"{service}-api", [
-            "-m", "uvicorn", "--factory", f"services.{service}.api:app_from_env",
+            "-m", "uvicorn", "--factory", f"services.{service}.main:app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             env, logs, f"http://127.0.0.1:{port}/health")
 
@@ -27,11 +38,11 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
         return ServiceProcess(name, ["-m", *args], env, logs)
 
     return {
-        "orders-api": api("orders", ORDERS_PORT),
-        "fulfilment-api": api("fulfilment", FULFILMENT_PORT),
+        "orders-api": api("orders"),
+        "fulfilment-api": api("fulfilment"),
         "orders-relay": module("orders-relay", "services.platform.relay", "orders"),
         "fulfilment-relay": module("fulfilment-relay", "services.platform.relay", "fulfilment"),
-        "fulfilment-worker": module("fulfilment-worker", "services.fulfilment.worker", "worker"),
+        "fulfilment-worker": module("fulfilment-worker", "services.fulfilment.main", "worker"),
     }
 
 
@@ -40,9 +51,9 @@ def running_system(infra: Infrastructure) -> Iterator[dict[str, ServiceProcess]]
     """Start the APIs (they migrate and provision topics), then relays and workers; stop all."""
     processes = service_processes(infra)
     try:
-        for name in ("orders-api", "fulfilment-api"):
+        for name in APIS:
             processes[name].start().wait_healthy()
-        for name in ("orders-relay", "fulfilment-relay", "fulfilment-worker"):
+        for name in BACKGROUND:
             processes[name].start()
         yield processes
     finally:

@@ -1,6 +1,7 @@
-"""Where the tests find Kafka and PostgreSQL, in this order: endpoints given in the environment
-(``KAFKA_BOOTSTRAP`` and ``DATABASE_URL``), testcontainers when a Docker engine answers, else the
-local launcher of ``deploy/local`` (real Kafka from Maven jars, real embedded PostgreSQL)."""
+"""Where the tests and the benchmarks find Kafka and PostgreSQL, in this order: endpoints given in
+the environment (``KAFKA_BOOTSTRAP`` and ``DATABASE_URL``), testcontainers when a Docker engine
+answers, else the local launcher of ``deploy/local`` (real Kafka from Maven jars, real embedded
+PostgreSQL) on the test ports, with its data in ``.data/test``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import asyncpg
 
 from contracts.topics import SERVICES
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / ".data" / "test"
 TEST_PORTS = {"kafka": 29092, "controller": 29093, "postgres": 25432}
 
@@ -45,6 +46,26 @@ def infrastructure() -> Iterator[Infrastructure]:
     else:
         with _local_launcher() as found:
             yield found
+
+
+@contextlib.contextmanager
+def database_server() -> Iterator[str]:
+    """Only a PostgreSQL server (for tests of handlers and projections): ``DATABASE_URL`` if
+    set, else the local launcher's server, stopped at the end if this call started it."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    from deploy.local.stack import make_postgres
+
+    postgres = make_postgres(TEST_DATA, TEST_PORTS["postgres"])
+    was_running = postgres.is_running()
+    postgres.start()
+    try:
+        postgres.wait_ready()
+        yield postgres.url()
+    finally:
+        if not was_running:
+            postgres.stop()
 
 
 def _docker_engine_answers() -> bool:

@@ -1,0 +1,86 @@
+"""Events the fulfilment service emits on ``fulfilment.events``: stock, shipping,
+delivery outcomes, claims and returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from contracts.base import Event
+from contracts.vocabulary import LineQuantity, Quantity, Sku
+
+__all__ = [
+    "Delivered",
+    "DeliveryOverdue",
+    "DeliveryRefused",
+    "DeliveryReserved",
+    "ExchangeReferenceAllocated",
+    "ItemUnavailable",
+    "ReturnReceived",
+    "Shipped",
+    "StockReserved",
+]
+
+
+class StockReserved(Event):
+    """Stock is set aside for these lines of the order."""
+
+    lines: tuple[LineQuantity, ...]
+
+
+class ItemUnavailable(Event):
+    """A product of the order is out of stock; the buyer is notified and may cancel or exchange."""
+
+    sku: Sku
+    requested: Quantity
+    available: Annotated[int, Field(ge=0)]
+
+
+class Shipped(Event):
+    """The parcel left the warehouse with the carrier."""
+
+    carrier: str
+    tracking_number: str
+    shipped_at: dt.datetime
+
+
+class Delivered(Event):
+    """The parcel was delivered without reservation."""
+
+    delivered_on: dt.date
+
+
+class DeliveryReserved(Event):
+    """Delivered with reservations noted on the delivery note (damage, missing items)."""
+
+    delivered_on: dt.date
+    reservations: str
+
+
+class DeliveryRefused(Event):
+    """The buyer refused the parcel because it was opened or damaged."""
+
+    refused_on: dt.date
+    reason: str
+
+
+class DeliveryOverdue(Event):
+    """The delivery deadline passed without delivery."""
+
+    deadline: dt.date
+
+
+class ExchangeReferenceAllocated(Event):
+    """An incorrect delivery was claimed in time; the return travels under this reference."""
+
+    exchange_reference: str
+    claimed_on: dt.date
+
+
+class ReturnReceived(Event):
+    """Goods sent back by the buyer were received by the seller."""
+
+    received_on: dt.date
+    lines: tuple[LineQuantity, ...]

@@ -1,0 +1,74 @@
+"""The FastAPI app every service serves: routers, refusals, health and metrics around a runtime.
+
+The runtime (pool, settings, clock, emitter) is opened by the app's lifespan and kept in
+``app.state``; routes receive it through the ``RuntimeDep`` dependency, never through closures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+
+from services.platform.clock import Clock
+from services.platform.eventstore import ConcurrencyError
+from services.platform.http import (
+    Refusal,
+    Refusals,
+    install_health_and_metrics,
+    install_problem_handlers,
+)
+from services.platform.idempotency import Idempotency, IdempotencyKeyReusedError, fingerprint
+from services.platform.runtime import Runtime, service_runtime
+from services.platform.settings import ServiceSettings
+
+__all__ = ["IdempotencyKey", "RuntimeDep", "idempotency", "service_app"]
+
+PLATFORM_REFUSALS: Refusals = {
+    ConcurrencyError: Refusal(409, "concurrent-modification", "The order changed concurrently"),
+    IdempotencyKeyReusedError: Refusal(422, "idempotency-key-reused",
+                                       "Idempotency-Key already used"),
+}
+
+
+def current_runtime(request: Request) -> Runtime:
+    """The runtime the app's lifespan opened."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
+    "Repeat a request with the same key to get its first answer again, recorded once."))]
+
+
+def idempotency(endpoint: str, key: str | None, request: object) -> Idempotency | None:
+    """The idempotency of a request to ``endpoint`` with ``key`` (None without a key)."""
+    return Idempotency(f"{endpoint} {key}", fingerprint(request)) if key else None
+
+
+def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migrations: Path,
+                routers: Sequence[APIRouter], refusals: Refusals) -> FastAPI:
+    """The service's app: its routers, its domain errors refused as problem details, ``/health``
+    and ``/metrics``; the runtime opens with the app and closes with it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_runtime(settings, clock, migrations) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = FastAPI(title=title, version=settings.build, lifespan=lifespan)
+    install_problem_handlers(app, {**PLATFORM_REFUSALS, **refusals})
+    install_health_and_metrics(app, settings.service, lambda: _ready(app))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _ready(app: FastAPI) -> bool:
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    return runtime is not None and await runtime.ready()
