@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench check lint typecheck unit integration schemas jars install clean-data stack-up stack-down
+.PHONY: run test bench check lint typecheck unit component integration schemas jars install clean-data stack-up stack-down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,9 @@ run: jars
 test: jars
 	$(PY) -m pytest
 
-## ruff, mypy and the fast unit tests (no infrastructure).
-check: lint typecheck unit
+## ruff, mypy and the fast tests: pure logic, then handlers and projections on a real PostgreSQL
+## (started on first use, like the Kafka jars; no Kafka needed).
+check: lint typecheck unit component
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
@@ -38,6 +39,9 @@ typecheck: $(INSTALLED)
 
 unit: $(INSTALLED)
 	$(PY) -m pytest tests/unit
+
+component: $(INSTALLED)
+	$(PY) -m pytest tests/component
 
 integration: jars
 	$(PY) -m pytest tests/integration

@@ -10,7 +10,6 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.fulfilment import ItemUnavailable, StockReserved
-from contracts.topics import events_topic
 from services.platform.rebuild import ReadModel
 
 __all__ = ["READ_MODEL", "project"]
@@ -41,6 +40,6 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                                envelope.occurred_at)
 
 
-READ_MODEL = ReadModel(topic=events_topic("fulfilment"), project=project,
+READ_MODEL = ReadModel(service="fulfilment", project=project,
                        tables=("reservation_view",), derived_columns=(("stock", "reserved = 0"),))
 """What ``python -m services.fulfilment.main rebuild`` replays."""

@@ -11,7 +11,6 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
-from contracts.topics import events_topic
 from services.platform.rebuild import ReadModel
 
 __all__ = ["READ_MODEL", "project"]
@@ -28,7 +27,7 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await _update(conn, envelope, blocked=False, block_reason=None)
 
 
-READ_MODEL = ReadModel(topic=events_topic("orders"), project=project, tables=("order_view",))
+READ_MODEL = ReadModel(service="orders", project=project, tables=("order_view",))
 """What ``python -m services.orders.main rebuild`` replays."""
 
 

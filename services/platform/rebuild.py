@@ -3,22 +3,26 @@
 The read model's tables are locked for the whole rebuild, so live projections wait; everything
 committed before the lock is first published by the relay, then the event-derived data is emptied
 and every record of the service's topic up to the current end offsets is projected again, in
-partition order (one order's events are in one partition, in order).
+partition order (one order's events are in one partition, in order). Records the service's relay
+did not publish (written to the topic by anything else) are skipped and counted, as the live
+consumers dead-letter them; a record of the relay's that does not decode stops the rebuild.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
 from contracts.envelope import decode_record
-from services.platform.kafka_io import read_topic
+from contracts.topics import events_topic
+from services.platform.kafka_io import Record, read_topic
+from services.platform.relay import published_by
 from services.platform.write_path import EventHandler
 
-__all__ = ["ReadModel", "rebuild", "row_counts"]
+__all__ = ["ReadModel", "Replay", "rebuild", "row_counts"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,15 @@ class ReadModel:
     hand stay, the reservations are replayed).
     """
 
-    topic: str
+    service: str
     project: EventHandler
     tables: Sequence[str]
     derived_columns: Sequence[tuple[str, str]] = ()
+
+    @property
+    def topic(self) -> str:
+        """The service's own topic, which the read model is folded from."""
+        return events_topic(self.service)
 
     @property
     def locked_tables(self) -> list[str]:
@@ -41,10 +50,18 @@ class ReadModel:
         return sorted({*self.tables, *(table for table, _ in self.derived_columns)})
 
 
+@dataclass
+class Replay:
+    """What a rebuild replayed, and which records of the topic it skipped as not its own."""
+
+    replayed_events: int = 0
+    skipped_records: list[str] = field(default_factory=list)
+
+
 async def rebuild(pool: asyncpg.Pool, bootstrap: str, model: ReadModel,
-                  timeout: float = 60) -> int:
-    """Empty and replay the read model; return the number of events replayed."""
-    replayed = 0
+                  timeout: float = 60) -> Replay:
+    """Empty and replay the read model; return what was replayed and skipped."""
+    replay = Replay()
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(f"LOCK TABLE {', '.join(model.locked_tables)} "
                            "IN ACCESS EXCLUSIVE MODE")
@@ -54,10 +71,19 @@ async def rebuild(pool: asyncpg.Pool, bootstrap: str, model: ReadModel,
         for table, assignment in model.derived_columns:
             await conn.execute(f"UPDATE {table} SET {assignment}")
         async for record in read_topic(bootstrap, model.topic):
-            envelope, event = decode_record(record.value)
-            await model.project(conn, envelope, event)
-            replayed += 1
-    return replayed
+            if await _replay(conn, model, record):
+                replay.replayed_events += 1
+            else:
+                replay.skipped_records.append(f"{record.partition}/{record.offset}")
+    return replay
+
+
+async def _replay(conn: asyncpg.Connection, model: ReadModel, record: Record) -> bool:
+    if published_by(record) != model.service:
+        return False
+    envelope, event = decode_record(record.value)
+    await model.project(conn, envelope, event)
+    return True
 
 
 async def row_counts(db: asyncpg.Pool | asyncpg.Connection, model: ReadModel) -> dict[str, int]:

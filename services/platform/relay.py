@@ -127,9 +127,15 @@ async def _still_holding(lock: asyncpg.Connection) -> None:
         raise RelayLockLostError("lost the relay lock's session") from error
 
 
+def published_by(record: Record) -> str | None:
+    """The service whose relay published ``record`` (None for a record written otherwise)."""
+    producer = dict(record.headers).get("producer")
+    return producer.decode(errors="replace") if producer else None
+
+
 def _our_event_id(record: Record, service: str) -> str | None:
     headers = dict(record.headers)
-    if headers.get("producer") != service.encode() or "event-id" not in headers:
+    if published_by(record) != service or "event-id" not in headers:
         return None  # written by something else (a forged or test record): not ours to mark
     return headers["event-id"].decode()
 

@@ -71,7 +71,9 @@ class Service:
         """Drop and replay the read model; how many events were replayed, rows per table."""
         pool = await create_pool(settings.service_database_url)
         try:
-            replayed = await rebuild(pool, settings.kafka_bootstrap, self.read_model)
-            return {"replayed_events": replayed, "rows": await row_counts(pool, self.read_model)}
+            replay = await rebuild(pool, settings.kafka_bootstrap, self.read_model)
+            return {"replayed_events": replay.replayed_events,
+                    "skipped_records": replay.skipped_records,
+                    "rows": await row_counts(pool, self.read_model)}
         finally:
             await pool.close()

@@ -13,6 +13,7 @@ import pytest
 from contracts.envelope import EmittingService
 from contracts.orders import OrderBlocked
 from services.orders.handlers import ORDERS
+from services.orders.projections import project
 from services.platform.eventstore import ConcurrencyError, Metadata, Stream, append, load_stream
 from tests.support.orders import events_of, events_of_buyer, order_body
 
@@ -158,6 +159,11 @@ async def test_unknown_order_is_a_404_problem(http, system) -> None:
 
 
 async def block(conn: asyncpg.Connection, stream: Stream, reason: str, metadata: Metadata):
+    """Append an ``OrderBlocked`` decided on ``stream`` and project it, as the write path does
+    (the read model must stay what the log says, or a later rebuild test would see the gap)."""
     event = OrderBlocked(reason=reason)  # type: ignore[arg-type]
-    return await append(conn, stream, [event], ORDERS.fold(ORDERS.load(stream), [event]),
-                        metadata)
+    envelopes = await append(conn, stream, [event], ORDERS.fold(ORDERS.load(stream), [event]),
+                             metadata)
+    for envelope in envelopes:
+        await project(conn, envelope, envelope.event())
+    return envelopes

@@ -12,6 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.fulfilment.views import all_reservations
+from services.orders.views import all_orders
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body
 from tests.support.waiting import eventually
@@ -65,3 +66,22 @@ async def test_rebuilt_read_model_equals_the_live_one(
     assert summary["rows"]["reservation_view"] == len(live) > 0
     assert summary["replayed_events"] >= 3
     assert await all_reservations(fulfilment_db) == live
+
+
+async def test_every_service_rebuilds_from_its_own_topic_orders_too(
+        http: httpx.AsyncClient, system: System, orders_db: asyncpg.Pool) -> None:
+    order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+    await http.post(f"{system.orders_url}/orders/{order['order_id']}/block",
+                    json={"reason": "incorrect_address"})
+    live = await all_orders(orders_db)
+    await orders_db.execute("UPDATE order_view SET blocked = false, total_cents = 1 "
+                            "WHERE order_id = $1", order["order_id"])
+
+    result = subprocess.run([sys.executable, "-m", "services.orders.main", "rebuild"],
+                            env={**system["orders-api"].env, "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows"]["order_view"] >= len(live) > 0
+    rebuilt = {view.order_id: view for view in await all_orders(orders_db)}
+    assert [rebuilt[view.order_id] for view in live] == live

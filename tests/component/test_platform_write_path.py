@@ -1,0 +1,122 @@
+"""The plumbing's write path on real PostgreSQL: idempotent answers and timed sweeps.
+
+These tests commit (the code under test opens its own transactions), each on orders of its
+own random id, in the session's throw-away ``component_*`` databases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+import pytest
+from pydantic import BaseModel
+
+from contracts.base import Event
+from contracts.envelope import Envelope
+from contracts.fulfilment import DeliveryOverdue
+from services.platform.clock import ControllableClock
+from services.platform.eventstore import Aggregate
+from services.platform.idempotency import (
+    Answer,
+    Idempotency,
+    IdempotencyKeyReusedError,
+    answer_once,
+)
+from services.platform.sweep import Sweep, sweep_once
+from tests.component.conftest import context
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class Counting:
+    """Work that records a row per call and answers with the number of calls."""
+
+    def __init__(self) -> None:
+        self.calls, self.marker = 0, f"idem-{uuid.uuid4()}"
+
+    async def __call__(self, conn: asyncpg.Connection) -> Answer:
+        self.calls += 1
+        await conn.execute("INSERT INTO idempotency_keys (key, request_hash, status, response) "
+                           "VALUES ($1, '-', 0, '{}')", f"{self.marker}-{self.calls}")
+        return Answer(201, {"calls": self.calls})
+
+    async def rows(self, pool: asyncpg.Pool) -> int:
+        return int(await pool.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE key LIKE $1", f"{self.marker}-%"))
+
+
+async def test_the_same_key_and_request_get_the_first_answer_again(orders_pool) -> None:
+    work, once = Counting(), Idempotency(f"test {uuid.uuid4()}", "fingerprint-a")
+
+    first = await answer_once(orders_pool, once, work)
+    again = await answer_once(orders_pool, once, work)
+
+    assert first == again == Answer(201, {"calls": 1})
+    assert work.calls == 1 and await work.rows(orders_pool) == 1
+
+
+async def test_the_same_key_with_another_request_is_refused(orders_pool) -> None:
+    work, key = Counting(), f"test {uuid.uuid4()}"
+    await answer_once(orders_pool, Idempotency(key, "fingerprint-a"), work)
+
+    with pytest.raises(IdempotencyKeyReusedError):
+        await answer_once(orders_pool, Idempotency(key, "fingerprint-b"), work)
+    assert work.calls == 1
+
+
+async def test_a_refused_command_records_nothing_and_keeps_its_key_free(orders_pool) -> None:
+    once, work = Idempotency(f"test {uuid.uuid4()}", "fingerprint-a"), Counting()
+
+    async def refused(conn: asyncpg.Connection) -> Answer:
+        await work(conn)
+        raise ValueError("refused by the domain")
+
+    with pytest.raises(ValueError, match="refused"):
+        await answer_once(orders_pool, once, refused)
+    assert await work.rows(orders_pool) == 0
+    assert await answer_once(orders_pool, once, work) == Answer(201, {"calls": 2})
+
+
+DEADLINE = dt.date(2026, 6, 8)
+
+
+class Watched(BaseModel):
+    overdue: bool = False
+
+
+def evolve(state: Watched | None, event: Event) -> Watched:
+    return Watched(overdue=isinstance(event, DeliveryOverdue) or bool(state and state.overdue))
+
+
+def overdue_when_past_the_deadline(state: Watched | None, now: dt.datetime) -> list[Event]:
+    if now.date() <= DEADLINE or (state and state.overdue):
+        return []
+    return [DeliveryOverdue(deadline=DEADLINE)]
+
+
+def watching(order_ids: list[str], projected: list[Envelope]) -> Sweep[Watched]:
+    async def candidates(_: asyncpg.Pool, __: dt.datetime) -> list[str]:
+        return order_ids
+
+    async def project(_: asyncpg.Connection, envelope: Envelope, __: Event) -> None:
+        projected.append(envelope)
+
+    return Sweep("deadline", Aggregate(Watched, evolve), candidates,
+                 overdue_when_past_the_deadline, project)
+
+
+async def test_a_sweep_records_what_time_made_due_once(fulfilment_pool) -> None:
+    clock = ControllableClock(dt.datetime(2026, 6, 8, 21, 0, tzinfo=dt.UTC))
+    orders, projected = [str(uuid.uuid4()), str(uuid.uuid4())], []
+    sweep, ctx = watching(orders, projected), context(clock, "fulfilment")
+
+    assert await sweep_once(fulfilment_pool, sweep, ctx) == 0  # 8 June is still in time
+    clock.advance(dt.timedelta(days=1))
+    assert await sweep_once(fulfilment_pool, sweep, ctx) == 2
+    assert await sweep_once(fulfilment_pool, sweep, ctx) == 0  # running it again: nothing new
+
+    assert sorted(e.order_id for e in projected) == sorted(orders)
+    assert {(e.type, e.occurred_at, e.causation_id) for e in projected} == {
+        ("DeliveryOverdue", clock.now(), None)}
