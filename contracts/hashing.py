@@ -8,6 +8,14 @@ from typing import Any
 
 import rfc8785
 
+__all__ = [
+    "GENESIS_HASH",
+    "ChainBrokenError",
+    "canonical_json",
+    "envelope_hash",
+    "verify_chain",
+]
+
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first event of a stream."""
 

@@ -15,6 +15,15 @@ from contracts.envelope import Envelope
 from contracts.registry import EMITTED_BY, EVENT_TYPES
 from contracts.topics import dead_letter_topic, events_topic
 
+__all__ = [
+    "ASYNCAPI_FILE",
+    "SCHEMA_DIR",
+    "asyncapi_document",
+    "event_schemas",
+    "main",
+    "rendered_files",
+]
+
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.json"
 

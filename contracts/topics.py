@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "DEFAULT_PARTITIONS",
+    "SERVICES",
+    "all_topics",
+    "dead_letter_topic",
+    "events_topic",
+]
+
 SERVICES: tuple[str, ...] = ("orders", "payments", "fulfilment", "refunds")
 DEFAULT_PARTITIONS = 6
 

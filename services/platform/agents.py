@@ -21,6 +21,13 @@ from services.platform.kafka_io import Record, idempotent_producer
 from services.platform.settings import ServiceSettings
 from services.platform.write_path import EventHandler
 
+__all__ = [
+    "Subscription",
+    "WorkerApp",
+    "WorkerResources",
+    "worker_app",
+]
+
 
 @dataclass(frozen=True)
 class Subscription:

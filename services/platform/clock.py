@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+__all__ = [
+    "Clock",
+    "ControllableClock",
+    "SystemClock",
+]
+
 
 class Clock(Protocol):
     """A source of the current UTC instant."""

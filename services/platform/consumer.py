@@ -31,6 +31,13 @@ from contracts.topics import dead_letter_topic
 from services.platform.kafka_io import Record
 from services.platform.write_path import EventHandler
 
+__all__ = [
+    "EXIT_HALTED",
+    "EventApplier",
+    "RetryPolicy",
+    "halt_worker",
+]
+
 log = logging.getLogger(__name__)
 Outcome = Literal["applied", "duplicate", "ignored", "dead-lettered"]
 EXIT_HALTED = 75

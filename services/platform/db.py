@@ -15,6 +15,13 @@ from typing import TypeAlias
 
 import asyncpg
 
+__all__ = [
+    "PLATFORM_MIGRATIONS",
+    "create_pool",
+    "migrate",
+    "migration_files",
+]
+
 Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
 """Where a query runs: a connection (inside a transaction) or the pool."""
 

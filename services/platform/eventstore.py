@@ -20,6 +20,16 @@ from contracts.base import Event
 from contracts.envelope import EmittingService, Envelope, seal
 from contracts.hashing import GENESIS_HASH
 
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "Aggregate",
+    "ConcurrencyError",
+    "Metadata",
+    "Stream",
+    "append",
+    "load_stream",
+]
+
 NOTIFY_CHANNEL = "events_appended"
 State = TypeVar("State", bound=BaseModel)
 

@@ -14,6 +14,17 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+__all__ = [
+    "PROBLEM_TYPE",
+    "REQUESTS",
+    "FieldError",
+    "ProblemError",
+    "Refusal",
+    "field_path",
+    "install_health_and_metrics",
+    "install_problem_handlers",
+]
+
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "https://wineshop.example/problems/"
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "status"])

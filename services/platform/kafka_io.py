@@ -14,6 +14,14 @@ from aiokafka.partitioner import murmur2
 
 from contracts.topics import all_topics
 
+__all__ = [
+    "Record",
+    "idempotent_producer",
+    "partition_for",
+    "provision_topics",
+    "read_topic",
+]
+
 log = logging.getLogger(__name__)
 Headers = Sequence[tuple[str, bytes]]
 

@@ -35,6 +35,16 @@ from services.platform.kafka_io import Record, idempotent_producer, partition_fo
 from services.platform.runtime import until_up
 from services.platform.settings import ServiceSettings, load_settings
 
+__all__ = [
+    "BATCH_SIZE",
+    "RESCAN_SECONDS",
+    "Relay",
+    "RelayLockLostError",
+    "main",
+    "published_by",
+    "run_relay",
+]
+
 log = logging.getLogger(__name__)
 _RELAY_LOCK = 7_231_002
 BATCH_SIZE = 500

@@ -24,6 +24,16 @@ from contracts.topics import SERVICES, events_topic
 from services.platform.kafka_io import read_topic
 from services.platform.settings import LogSettings, load_log_settings
 
+__all__ = [
+    "ServiceReport",
+    "check",
+    "main",
+    "stored",
+    "topic_streams",
+    "verify",
+    "verify_service",
+]
+
 Envelopes = dict[str, dict[str, Any]]  # by event id
 
 

@@ -17,6 +17,12 @@ from aiokafka import AIOKafkaConsumer
 from contracts.topics import all_topics
 from services.platform.settings import load_log_settings
 
+__all__ = [
+    "describe",
+    "main",
+    "watch",
+]
+
 
 def describe(topic: str, partition: int, offset: int, value: bytes | None,
              headers: dict[str, bytes]) -> str:

@@ -12,6 +12,10 @@ from services.platform.agents import Subscription, worker_app
 from services.platform.runtime import prepare
 from services.platform.settings import ServiceSettings
 
+__all__ = [
+    "run_worker",
+]
+
 
 async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
     pool = await prepare(settings, migrations)
