@@ -27,7 +27,7 @@ import httpx
 
 from deploy.demo import order_body
 from deploy.infrastructure import ensure_databases, infrastructure
-from deploy.system import TEST_PORTS, running_system
+from deploy.system import TEST_PORTS, bearer, running_system
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench-results"
 
@@ -48,7 +48,8 @@ async def place_orders(total: int, concurrency: int, pause: float = 0.0,
     ids: list[str] = []
     queue = iter(range(total))
     orders_url = f"http://127.0.0.1:{TEST_PORTS['orders']}"
-    async with httpx.AsyncClient(base_url=orders_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=orders_url, timeout=30,
+                                 headers=bearer("shop")) as http:
 
         async def client() -> None:
             for _ in queue:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from deploy.local.stack import start_stack, stop_stack
 from deploy.system import RUN_PORTS
+from services.platform.auth import generate_keys
+from services.platform.settings import DEV_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 PROCFILE = REPO / "deploy" / "Procfile"
@@ -27,13 +29,17 @@ def banner(kafka: str, database: str) -> str:
     for service in RUN_PORTS:
         url = f"http://127.0.0.1:{RUN_PORTS[service]}"
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
-    lines += ["  watch the log: .venv/bin/python -m services.platform.watch",
+    lines += ["  a token: .venv/bin/python -m services.platform.auth token --role ops",
+              "           (roles: buyer --subject BUYER_ID, shop, ops, warehouse, carrier, "
+              "auditor)",
+              "  watch the log: .venv/bin/python -m services.platform.watch",
               "Ctrl-C stops all.", ""]
     return "\n".join(lines)
 
 
 def main() -> int:
     """Start everything, wait for Ctrl-C, stop everything."""
+    generate_keys(REPO / DEV_KEYS)  # the development issuer's key pair, kept in .data/local
     endpoints = start_stack()
     server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
     print(banner(endpoints.kafka_bootstrap, server), flush=True)

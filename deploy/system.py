@@ -12,19 +12,27 @@ from collections.abc import Iterator
 
 from deploy.infrastructure import TEST_DATA, Infrastructure
 from deploy.processes import ServiceProcess
+from services.platform.auth import Role, generate_keys, mint
+from services.platform.settings import AuthSettings
 
 RUN_PORTS = {"orders": 8001, "fulfilment": 8003}
 """HTTP ports of the services under ``make run`` (``deploy/Procfile``)."""
 TEST_PORTS = {"orders": 28001, "fulfilment": 28003}
 """HTTP ports of the services under the test harness and the benchmarks."""
+TEST_AUTH = AuthSettings(auth_public_key_file=TEST_DATA / "auth" / "public.pem",
+                         auth_private_key_file=TEST_DATA / "auth" / "private.pem")
+"""The test harness's own key pair (never the one ``make run`` generates)."""
 APIS = ("orders-api", "fulfilment-api")
 BACKGROUND = ("orders-relay", "fulfilment-relay", "fulfilment-worker")
 
 
 def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
     """Every process of the system, not yet started, pointed at ``infra``."""
+    generate_keys(TEST_AUTH.auth_public_key_file.parent)
     env = {"KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "DATABASE_URL": infra.database_server_url,
-           "CONSUMER_COMMIT_INTERVAL": "0.5"}
+           "CONSUMER_COMMIT_INTERVAL": "0.5",
+           "AUTH_PUBLIC_KEY_FILE": str(TEST_AUTH.auth_public_key_file),
+           "AUTH_PRIVATE_KEY_FILE": str(TEST_AUTH.auth_private_key_file)}
     logs = TEST_DATA / "logs"
 
     def api(service: str) -> ServiceProcess:
@@ -59,3 +67,9 @@ def running_system(infra: Infrastructure) -> Iterator[dict[str, ServiceProcess]]
     finally:
         for process in processes.values():
             process.stop()
+
+
+def bearer(role: Role, subject: str | None = None, ttl: int = 3600) -> dict[str, str]:
+    """An ``Authorization`` header with a token of the test harness's issuer."""
+    generate_keys(TEST_AUTH.auth_public_key_file.parent)
+    return {"Authorization": f"Bearer {mint(TEST_AUTH, role, subject, ttl)}"}

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
 from services.orders.views import CatalogueView, OrderView, catalogue, order_view
-from services.platform.http import ProblemError, Refusal, Refusals
+from services.platform.auth import ROLES, Allow, Principal
+from services.platform.http import ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
 from services.platform.runtime import Runtime
 from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotency
@@ -28,7 +29,7 @@ REFUSALS: Refusals = {
     domain.OrderNotFoundError: Refusal(404, "order-not-found", "Order not found"),
     domain.OrderConflictError: Refusal(409, "order-conflict", "Conflict with the order's state"),
 }
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], responses=problem_responses(401, 403, 422))
 
 
 class Body(BaseModel):
@@ -89,8 +90,13 @@ class UnblockBody(Body):
 
 @router.post("/orders", status_code=201)
 async def post_order(body: PlaceOrderBody, runtime: RuntimeDep, response: Response,
+                     caller: Annotated[Principal, Allow("buyer", "shop")],
                      idempotency_key: IdempotencyKey = None) -> OrderView:
-    """Place an order: the buyer's final validation, at the prices and terms in force."""
+    """Place an order: the buyer's final validation, at the prices and terms in force. A buyer
+    orders for themself; the storefront (``shop``) names the buyer it acts for."""
+    if caller.role == "buyer" and body.buyer_id != caller.subject:
+        raise ProblemError(403, "forbidden", "Not allowed for this buyer",
+                           "a buyer places orders in their own name only")
     once = idempotency("POST /orders", idempotency_key, body.model_dump(mode="json"))
 
     async def place(conn: asyncpg.Connection) -> Answer:
@@ -103,25 +109,29 @@ async def post_order(body: PlaceOrderBody, runtime: RuntimeDep, response: Respon
     return OrderView.model_validate(answer.body)
 
 
-@router.get("/orders/{order_id}")
-async def get_order(order_id: OrderId, runtime: RuntimeDep) -> OrderView:
-    """The order as the orders read model shows it."""
+@router.get("/orders/{order_id}", responses=problem_responses(404))
+async def get_order(order_id: OrderId, runtime: RuntimeDep,
+                    caller: Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")],
+                    ) -> OrderView:
+    """The order as the orders read model shows it (a buyer sees their own orders only)."""
     view = await order_view(runtime.pool, order_id)
-    if view is None:
+    if view is None or (caller.role == "buyer" and view.buyer_id != caller.subject):
         raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
     return view
 
 
-@router.post("/orders/{order_id}/block")
-async def post_block(order_id: OrderId, body: BlockBody, runtime: RuntimeDep) -> OrderView:
+@router.post("/orders/{order_id}/block", responses=problem_responses(404, 409))
+async def post_block(order_id: OrderId, body: BlockBody, runtime: RuntimeDep,
+                     caller: Annotated[Principal, Allow("ops")]) -> OrderView:
     """Block the order until the problem is resolved (non-payment, address, buyer's account)."""
     command = domain.BlockOrder(body.reason, body.detail)
     return await _on_order(runtime, order_id, lambda conn: handlers.block_order(
         conn, order_id, command, runtime.context))
 
 
-@router.post("/orders/{order_id}/unblock")
-async def post_unblock(order_id: OrderId, body: UnblockBody, runtime: RuntimeDep) -> OrderView:
+@router.post("/orders/{order_id}/unblock", responses=problem_responses(404, 409))
+async def post_unblock(order_id: OrderId, body: UnblockBody, runtime: RuntimeDep,
+                       caller: Annotated[Principal, Allow("ops")]) -> OrderView:
     """Lift the order's block, saying how the problem was resolved."""
     command = domain.UnblockOrder(body.resolution)
     return await _on_order(runtime, order_id, lambda conn: handlers.unblock_order(
@@ -129,7 +139,8 @@ async def post_unblock(order_id: OrderId, body: UnblockBody, runtime: RuntimeDep
 
 
 @router.get("/catalogue", tags=["catalogue"])
-async def get_catalogue(runtime: RuntimeDep) -> CatalogueView:
+async def get_catalogue(runtime: RuntimeDep,
+                        caller: Annotated[Principal, Allow(*ROLES)]) -> CatalogueView:
     """The wines on sale at their prices in force, the delivery charges and the current terms."""
     return await catalogue(runtime.pool, runtime.context.clock.now())
 

@@ -12,17 +12,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
     "PROBLEM_TYPE",
     "REQUESTS",
     "FieldError",
+    "Problem",
     "ProblemError",
     "Refusal",
     "field_path",
-    "install_health_and_metrics",
+    "install_health",
     "install_problem_handlers",
+    "metrics_response",
+    "problem_responses",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,7 @@ class ProblemError(Exception):
     title: str
     detail: str = ""
     errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def response(self) -> JSONResponse:
         """The ``application/problem+json`` response for this problem."""
@@ -54,7 +59,8 @@ class ProblemError(Exception):
                                 "status": self.status, "detail": self.detail or self.title}
         if self.errors:
             body["errors"] = [{"field": e.field, "reason": e.reason} for e in self.errors]
-        return JSONResponse(body, status_code=self.status, media_type="application/problem+json")
+        return JSONResponse(body, status_code=self.status, media_type="application/problem+json",
+                            headers=self.headers or None)
 
 
 def field_path(location: tuple[Any, ...]) -> str:
@@ -119,9 +125,9 @@ def _refuse_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[J
     return refuse
 
 
-def install_health_and_metrics(app: FastAPI, service: str,
-                               ready: Callable[[], Awaitable[bool]]) -> None:
-    """``/health`` (200 when ``ready`` answers true, else 503) and Prometheus ``/metrics``."""
+def install_health(app: FastAPI, service: str, ready: Callable[[], Awaitable[bool]]) -> None:
+    """``/health`` (200 when ``ready`` answers true, else 503; open to all, for orchestrators)
+    and the request counter behind ``/metrics``."""
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
@@ -135,6 +141,28 @@ def install_health_and_metrics(app: FastAPI, service: str,
         return JSONResponse({"service": service, "status": "ok" if ok else "unavailable"},
                             status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["operations"])
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+def metrics_response() -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+_MEANINGS = {401: "no valid bearer token", 403: "the token's role is not admitted here",
+             404: "not found (or not yours)", 409: "conflicts with the order's current state",
+             422: "invalid or refused request; nothing was recorded"}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the problem details a route may answer."""
+    return {status: {"description": _MEANINGS[status], "model": Problem,
+                     "content": {"application/problem+json": {}}} for status in statuses}

@@ -11,15 +11,18 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 
+from services.platform.auth import Allow, Principal, TokenVerifier
 from services.platform.clock import Clock
 from services.platform.eventstore import ConcurrencyError
 from services.platform.http import (
     Refusal,
     Refusals,
-    install_health_and_metrics,
+    install_health,
     install_problem_handlers,
+    metrics_response,
+    problem_responses,
 )
 from services.platform.idempotency import Idempotency, IdempotencyKeyReusedError, fingerprint
 from services.platform.runtime import Runtime, service_runtime
@@ -55,18 +58,30 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     """The service's app: its routers, its domain errors refused as problem details, ``/health``
     and ``/metrics``; the runtime opens with the app and closes with it."""
 
+    verifier = TokenVerifier(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.public_key()  # no key, no service: refuse to start rather than admit anyone
         async with service_runtime(settings, clock, migrations) as runtime:
             app.state.runtime = runtime
             yield
 
     app = FastAPI(title=title, version=settings.build, lifespan=lifespan)
+    app.state.verifier = verifier
     install_problem_handlers(app, {**PLATFORM_REFUSALS, **refusals})
-    install_health_and_metrics(app, settings.service, lambda: _ready(app))
+    install_health(app, settings.service, lambda: _ready(app))
+    app.add_api_route("/metrics", _metrics, methods=["GET"], tags=["operations"],
+                      responses=problem_responses(401, 403))
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _metrics(caller: Annotated[Principal, Allow("ops", "auditor")]) -> Response:
+    """Prometheus metrics of this process (operators and auditors)."""
+    del caller
+    return metrics_response()
 
 
 async def _ready(app: FastAPI) -> bool:

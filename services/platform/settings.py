@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import DEFAULT_PARTITIONS
 
-__all__ = ["LogSettings", "ServiceSettings", "load_log_settings", "load_settings"]
+__all__ = ["AuthSettings", "LogSettings", "ServiceSettings", "load_log_settings", "load_settings"]
 
 
 class LogSettings(BaseSettings):
@@ -40,7 +40,41 @@ class LogSettings(BaseSettings):
         return urlunsplit(urlsplit(self.database_url)._replace(path=f"/{service}"))
 
 
-class ServiceSettings(LogSettings):
+DEV_KEYS = Path(".data/local/auth")
+"""Where ``make run`` writes its development key pair."""
+
+
+class AuthSettings(BaseSettings):
+    """How bearer tokens are verified (and, for local use, minted)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    auth_public_key_file: Path = Field(default=DEV_KEYS / "public.pem",
+                                       description="PEM public key (Ed25519) of the issuer")
+    auth_private_key_file: Path = Field(default=DEV_KEYS / "private.pem",
+                                        description="local use only: the key tokens are minted "
+                                                    "with")
+    auth_issuer: str = "wineshop-identity"
+    auth_audience: str = "wineshop-services"
+
+    def public_key(self) -> bytes:
+        """The issuer's public key; a service refuses to start without one."""
+        return _read_key(self.auth_public_key_file, "AUTH_PUBLIC_KEY_FILE")
+
+    def private_key(self) -> bytes:
+        """The private key tokens are minted with (development and tests only)."""
+        return _read_key(self.auth_private_key_file, "AUTH_PRIVATE_KEY_FILE")
+
+
+def _read_key(path: Path, variable: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise RuntimeError(f"no key at {path} ({error.strerror}): set {variable} to a PEM file"
+                           " (make run generates a development pair)") from None
+
+
+class ServiceSettings(LogSettings, AuthSettings):
     """What one service's processes (API, relay, worker, tools) need."""
 
     service: str

@@ -12,7 +12,7 @@ import pytest_asyncio
 
 from deploy.infrastructure import Infrastructure, ensure_databases, infrastructure
 from deploy.processes import ServiceProcess
-from deploy.system import TEST_PORTS, running_system
+from deploy.system import TEST_PORTS, bearer, running_system
 from services.platform.db import create_pool
 
 pytestmark = pytest.mark.integration
@@ -62,5 +62,7 @@ async def fulfilment_db(system: System) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+    """A client of the storefront server (role ``shop``): it places and reads orders for any
+    buyer. Tests that act as another role pass their own ``Authorization`` header."""
+    async with httpx.AsyncClient(timeout=30, headers=bearer("shop")) as client:
         yield client

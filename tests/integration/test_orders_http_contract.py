@@ -12,6 +12,7 @@ import pytest
 
 from contracts.envelope import EmittingService
 from contracts.orders import OrderBlocked
+from deploy.system import bearer
 from services.orders.handlers import ORDERS
 from services.orders.projections import project
 from services.platform.eventstore import ConcurrencyError, Metadata, Stream, append, load_stream
@@ -20,6 +21,7 @@ from tests.support.orders import events_of, events_of_buyer, order_body
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 OUTSIDE = "deliveries outside France: contact the seller"
+OPS = bearer("ops")
 
 
 def address(**overrides: str) -> dict[str, str]:
@@ -125,8 +127,8 @@ async def test_two_concurrent_blocks_one_succeeds_the_other_gets_409(http, syste
     url = f"{system.orders_url}/orders/{order['order_id']}/block"
 
     responses = await asyncio.gather(
-        http.post(url, json={"reason": "non_payment"}),
-        http.post(url, json={"reason": "incorrect_address"}))
+        http.post(url, json={"reason": "non_payment"}, headers=OPS),
+        http.post(url, json={"reason": "incorrect_address"}, headers=OPS))
 
     assert sorted(r.status_code for r in responses) == [200, 409]
     refused = next(r for r in responses if r.status_code == 409)

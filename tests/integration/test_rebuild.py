@@ -11,6 +11,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from deploy.system import bearer
 from services.fulfilment.views import all_reservations
 from services.orders.views import all_orders
 from tests.integration.conftest import System
@@ -72,7 +73,7 @@ async def test_every_service_rebuilds_from_its_own_topic_orders_too(
         http: httpx.AsyncClient, system: System, orders_db: asyncpg.Pool) -> None:
     order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
     await http.post(f"{system.orders_url}/orders/{order['order_id']}/block",
-                    json={"reason": "incorrect_address"})
+                    json={"reason": "incorrect_address"}, headers=bearer("ops"))
     live = await all_orders(orders_db)
     await orders_db.execute("UPDATE order_view SET blocked = false, total_cents = 1 "
                             "WHERE order_id = $1", order["order_id"])

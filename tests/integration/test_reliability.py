@@ -222,13 +222,16 @@ async def _published_order(orders_db: asyncpg.Pool, order_id: str) -> bool:
 
 
 async def block(conn: asyncpg.Connection, order_id: str):
-    from contracts.orders import OrderBlocked
+    """Block the order through the one write path (decide, append, project) in ``conn``'s
+    transaction, which the test commits when it chooses."""
+    from services.orders import domain
     from services.orders.handlers import ORDERS
-    from services.platform.eventstore import Metadata, append, load_stream
+    from services.orders.projections import project
+    from services.platform.eventstore import Metadata
+    from services.platform.write_path import record
 
-    stream = await load_stream(conn, order_id)
-    event = OrderBlocked(reason="non_payment")
-    metadata = Metadata(EmittingService(service="orders", build="test"), dt.datetime.now(dt.UTC),
-                        uuid.uuid4())
-    return await append(conn, stream, [event], ORDERS.fold(ORDERS.load(stream), [event]),
-                        metadata)
+    now = dt.datetime.now(dt.UTC)
+    command = domain.BlockOrder("non_payment")
+    return await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                        Metadata.for_command(EmittingService(service="orders", build="test"),
+                                             now), project)

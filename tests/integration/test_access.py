@@ -1,0 +1,188 @@
+"""Who may call what, for every route of every service, generated from the apps' route tables.
+
+A new route that declares no roles fails ``test_every_route_declares_the_roles_it_admits``;
+every declared route is then called for real, without a token, with tokens that must not verify,
+and with each role it does not admit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from deploy.system import TEST_AUTH, TEST_PORTS, bearer
+from services.fulfilment.main import SERVICE as FULFILMENT
+from services.orders.main import SERVICE as ORDERS
+from services.platform.auth import ROLES, Allow, generate_keys, mint
+from services.platform.clock import SystemClock
+from services.platform.service import Service
+from services.platform.settings import AuthSettings, ServiceSettings
+from tests.integration.conftest import System
+from tests.support.orders import events_of_buyer, order_body
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str
+    method: str
+    path: str
+    roles: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.method} {self.path}"
+
+
+def _app(service: Service) -> FastAPI:
+    return service.create_app(ServiceSettings(service=service.name), SystemClock())
+
+
+def _declared_roles(route: APIRoute) -> tuple[str, ...] | None:
+    found = [d.call.__self__.roles for d in _flat(route.dependant)
+             if isinstance(getattr(d.call, "__self__", None), Allow)]
+    return found[0] if found else None
+
+
+def _flat(dependant):  # type: ignore[no-untyped-def]
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _flat(sub)
+
+
+def _routes() -> list[tuple[str, APIRoute]]:
+    """Every route a service's app serves: its own (``/metrics``) and its routers'."""
+    found = []
+    for service in (ORDERS, FULFILMENT):
+        routes = [*_app(service).routes, *(r for router in service.routers for r in router.routes)]
+        found += [(service.name, route) for route in routes
+                  if isinstance(route, APIRoute) and route.path not in OPEN]
+    return found
+
+
+ENDPOINTS = [Endpoint(name, method, route.path, _declared_roles(route) or ())
+             for name, route in _routes() for method in sorted(route.methods)]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_every_route_declares_the_roles_it_admits() -> None:
+    undeclared = [f"{name} {route.path}" for name, route in _routes()
+                  if _declared_roles(route) is None]
+    assert undeclared == []
+    assert len(ENDPOINTS) >= 8
+
+
+def _url(endpoint: Endpoint, order_id: str) -> str:
+    path = re.sub(r"\{order_id\}", order_id, endpoint.path)
+    path = re.sub(r"\{sku\}", "RIVESALTES-AMBRE-2012", path)
+    return f"http://127.0.0.1:{TEST_PORTS[endpoint.service]}{path}"
+
+
+BODIES = {"/orders": order_body, "/orders/{order_id}/block": lambda: {"reason": "non_payment"},
+          "/orders/{order_id}/unblock": lambda: {"resolution": "resolved"}}
+
+
+async def _call(http: httpx.AsyncClient, endpoint: Endpoint, order_id: str,
+                headers: dict[str, str]) -> httpx.Response:
+    body = BODIES.get(endpoint.path)
+    return await http.request(endpoint.method, _url(endpoint, order_id), headers=headers,
+                              json=body() if body else None)
+
+
+def _foreign_issuer(tmp: Path) -> dict[str, str]:
+    private, public = generate_keys(tmp)
+    other = AuthSettings(auth_private_key_file=private, auth_public_key_file=public,
+                         auth_issuer=TEST_AUTH.auth_issuer, auth_audience=TEST_AUTH.auth_audience)
+    return {"Authorization": f"Bearer {mint(other, 'ops')}"}
+
+
+def _token(**changes: str) -> dict[str, str]:
+    settings = TEST_AUTH.model_copy(update=changes)
+    return {"Authorization": f"Bearer {mint(settings, 'ops')}"}
+
+
+def _bad_credentials(tmp: Path) -> dict[str, dict[str, str]]:
+    expired = mint(TEST_AUTH, "ops", now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    return {
+        "no token": {},
+        "not a bearer token": {"Authorization": "Basic b3BzOm9wcw=="},
+        "garbage": {"Authorization": "Bearer not.a.jwt"},
+        "expired": {"Authorization": f"Bearer {expired}"},
+        "wrong audience": _token(auth_audience="another-system"),
+        "wrong issuer": _token(auth_issuer="someone-else"),
+        "signed by another key": _foreign_issuer(tmp),
+    }
+
+
+@pytest.fixture
+async def placed(http: httpx.AsyncClient, system: System) -> dict:
+    response = await http.post(f"{system.orders_url}/orders", json=order_body())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+async def test_without_valid_credentials_every_route_answers_401(
+        endpoint: Endpoint, placed: dict, http: httpx.AsyncClient, tmp_path: Path) -> None:
+    for what, headers in _bad_credentials(tmp_path).items():
+        async with httpx.AsyncClient(timeout=30) as anonymous:
+            response = await _call(anonymous, endpoint, placed["order_id"], headers)
+        assert response.status_code == 401, (what, response.text)
+        assert response.headers["content-type"] == "application/problem+json", what
+        assert response.headers["www-authenticate"] == "Bearer", what
+        assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+async def test_a_role_a_route_does_not_admit_gets_403_and_records_nothing(
+        endpoint: Endpoint, placed: dict, system: System) -> None:
+    refused_roles = [role for role in ROLES if role not in endpoint.roles]
+    buyer_events = await _events(system, placed)
+    for role in refused_roles:
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await _call(client, endpoint, placed["order_id"], bearer(role))
+        assert response.status_code == 403, (role, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert await _events(system, placed) == buyer_events
+
+
+async def _events(system: System, placed: dict) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(system.infra.database_url("orders"))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM events WHERE order_id = $1",
+                                       placed["order_id"]))
+    finally:
+        await conn.close()
+
+
+async def test_a_buyer_sees_their_own_order_and_not_anothers(placed: dict,
+                                                             system: System) -> None:
+    url = f"{system.orders_url}/orders/{placed['order_id']}"
+    async with httpx.AsyncClient(timeout=30) as client:
+        own = await client.get(url, headers=bearer("buyer", placed["buyer_id"]))
+        other = await client.get(url, headers=bearer("buyer", "buyer-someone-else"))
+    assert own.status_code == 200 and own.json() == placed
+    assert other.status_code == 404  # not 403: ids of other buyers' orders do not leak
+    assert other.json()["title"] == "Order not found"
+
+
+async def test_a_buyer_orders_in_their_own_name_only(system: System, orders_db) -> None:
+    body = order_body()
+    async with httpx.AsyncClient(timeout=30) as client:
+        refused = await client.post(f"{system.orders_url}/orders", json=body,
+                                    headers=bearer("buyer", "buyer-someone-else"))
+        accepted = await client.post(f"{system.orders_url}/orders", json=body,
+                                     headers=bearer("buyer", body["buyer_id"]))
+    assert refused.status_code == 403
+    assert accepted.status_code == 201
+    assert await events_of_buyer(orders_db, body["buyer_id"]) == 1
