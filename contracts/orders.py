@@ -7,10 +7,10 @@ import datetime as dt
 from typing import Literal
 
 from contracts.base import Event
+from contracts.personal import Sealed
 from contracts.vocabulary import (
     BlockReason,
     Cents,
-    DeliveryAddress,
     DeliveryMethod,
     LineQuantity,
     PricedLine,
@@ -19,6 +19,8 @@ from contracts.vocabulary import (
 )
 
 __all__ = [
+    "BuyerDataErased",
+    "BuyerDataRestricted",
     "ContractTerminated",
     "OrderBlocked",
     "OrderConfirmed",
@@ -26,16 +28,20 @@ __all__ = [
     "OrderPlaced",
     "OrderUnblocked",
     "PerformanceRequested",
+    "PersonalDataRectified",
     "WithdrawalRequested",
 ]
 
 
 class OrderPlaced(Event):
-    """The buyer validated the order: proof of agreement to its lines, prices and terms (Art. 5)."""
+    """The buyer validated the order: proof of agreement to its lines, prices and terms (Art. 5).
+
+    ``personal`` is the buyer's ``PersonalData`` (e-mail, phone, delivery address), sealed.
+    """
 
     buyer_id: str
     lines: tuple[PricedLine, ...]
-    delivery_address: DeliveryAddress
+    personal: Sealed
     delivery_method: DeliveryMethod
     delivery_charge_cents: Cents
     products_total_cents: Cents
@@ -96,3 +102,30 @@ class WithdrawalRequested(Event):
     lines: tuple[LineQuantity, ...]
     products_refund_cents: Cents
     delivery_refund_cents: Cents
+
+
+class PersonalDataRectified(Event):
+    """At the buyer's request, the order's personal fields were corrected; ``personal`` is the
+    whole corrected ``PersonalData``, sealed, and replaces the earlier one."""
+
+    buyer_id: str
+    personal: Sealed
+    rectified_at: dt.datetime
+
+
+class BuyerDataRestricted(Event):
+    """At the buyer's request, processing of their personal data on this order is restricted
+    until ``until`` (the billing retention): kept, shown to auditors only."""
+
+    buyer_id: str
+    restricted_at: dt.datetime
+    until: dt.date
+
+
+class BuyerDataErased(Event):
+    """The buyer's key was destroyed at their request: every personal field of this order, in
+    every topic, table and read model, now reads ``[erased]``. Amounts, dates and the billing
+    records stay."""
+
+    buyer_id: str
+    erased_at: dt.datetime

@@ -14,6 +14,7 @@ def order_body(**overrides: Any) -> dict[str, Any]:
     """A valid order of two in-stock wines for a new random buyer, with ``overrides`` applied."""
     body: dict[str, Any] = {
         "buyer_id": f"buyer-{uuid.uuid4()}",
+        "email": "jeanne.martin@example.org",
         "lines": [{"sku": "COTES-ROUSSILLON-ROUGE-2022", "quantity": 6},
                   {"sku": "MUSCAT-RIVESALTES-2023", "quantity": 2}],
         "delivery_address": {"recipient": "Jeanne Martin", "street": "12 rue des Vignes",

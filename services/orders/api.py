@@ -10,16 +10,25 @@ import asyncpg
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
-from services.orders.views import CatalogueView, OrderView, catalogue, order_view
+from services.orders.views import (
+    CatalogueView,
+    OrderRecord,
+    OrderView,
+    catalogue,
+    order_record,
+    present,
+)
 from services.platform.auth import ROLES, Allow, Principal
 from services.platform.http import ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
+from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Runtime
 from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotency
 
-__all__ = ["REFUSALS", "router"]
+__all__ = ["REFUSALS", "AddressBody", "Body", "OrderId", "router", "show"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
@@ -65,6 +74,8 @@ class AddressBody(Body):
 
 class PlaceOrderBody(Body):
     buyer_id: str = Field(min_length=1, max_length=100)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     lines: list[LineBody] = Field(min_length=1, max_length=50)
     delivery_address: AddressBody
     delivery_method: DeliveryMethod
@@ -72,7 +83,7 @@ class PlaceOrderBody(Body):
 
     def request(self) -> domain.OrderRequest:
         return domain.OrderRequest(
-            buyer_id=self.buyer_id,
+            buyer_id=self.buyer_id, email=self.email, phone=self.phone,
             lines=tuple(domain.RequestedLine(line.sku, line.quantity) for line in self.lines),
             delivery_address=self.delivery_address.requested(),
             delivery_method=self.delivery_method,
@@ -101,12 +112,14 @@ async def post_order(body: PlaceOrderBody, runtime: RuntimeDep, response: Respon
 
     async def place(conn: asyncpg.Connection) -> Answer:
         key = once.key if once else None
-        order_id = await handlers.place_order(conn, body.request(), runtime.context, key)
+        order_id = await handlers.place_order(conn, body.request(), runtime.context,
+                                              PostgresKeyStore(conn), key)
         return await _answer(conn, order_id, 201)
 
+    # the answer kept for retries holds the sealed record, never personal data in clear
     answer = await answer_once(runtime.pool, once, place)
     response.headers["Location"] = f"/orders/{answer.body['order_id']}"
-    return OrderView.model_validate(answer.body)
+    return await show(runtime, OrderRecord.model_validate(answer.body), caller)
 
 
 @router.get("/orders/{order_id}", responses=problem_responses(404))
@@ -114,10 +127,10 @@ async def get_order(order_id: OrderId, runtime: RuntimeDep,
                     caller: Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")],
                     ) -> OrderView:
     """The order as the orders read model shows it (a buyer sees their own orders only)."""
-    view = await order_view(runtime.pool, order_id)
-    if view is None or (caller.role == "buyer" and view.buyer_id != caller.subject):
+    record = await order_record(runtime.pool, order_id)
+    if record is None or (caller.role == "buyer" and record.buyer_id != caller.subject):
         raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
-    return view
+    return await show(runtime, record, caller)
 
 
 @router.post("/orders/{order_id}/block", responses=problem_responses(404, 409))
@@ -125,7 +138,7 @@ async def post_block(order_id: OrderId, body: BlockBody, runtime: RuntimeDep,
                      caller: Annotated[Principal, Allow("ops")]) -> OrderView:
     """Block the order until the problem is resolved (non-payment, address, buyer's account)."""
     command = domain.BlockOrder(body.reason, body.detail)
-    return await _on_order(runtime, order_id, lambda conn: handlers.block_order(
+    return await _on_order(runtime, order_id, caller, lambda conn: handlers.block_order(
         conn, order_id, command, runtime.context))
 
 
@@ -134,7 +147,7 @@ async def post_unblock(order_id: OrderId, body: UnblockBody, runtime: RuntimeDep
                        caller: Annotated[Principal, Allow("ops")]) -> OrderView:
     """Lift the order's block, saying how the problem was resolved."""
     command = domain.UnblockOrder(body.resolution)
-    return await _on_order(runtime, order_id, lambda conn: handlers.unblock_order(
+    return await _on_order(runtime, order_id, caller, lambda conn: handlers.unblock_order(
         conn, order_id, command, runtime.context))
 
 
@@ -145,7 +158,15 @@ async def get_catalogue(runtime: RuntimeDep,
     return await catalogue(runtime.pool, runtime.context.clock.now())
 
 
-async def _on_order(runtime: Runtime, order_id: str,
+async def show(runtime: Runtime, record: OrderRecord, caller: Principal) -> OrderView:
+    """The order with its personal fields opened for ``caller`` (restricted data only for the
+    buyer themself and auditors)."""
+    [view] = await present(PostgresKeyStore(runtime.pool), [record],
+                           reveal_restricted=caller.role in ("buyer", "auditor"))
+    return view
+
+
+async def _on_order(runtime: Runtime, order_id: str, caller: Principal,
                     handle: Callable[[asyncpg.Connection], Awaitable[None]]) -> OrderView:
     """Run a command on an existing order in one transaction; answer with the order."""
 
@@ -153,10 +174,11 @@ async def _on_order(runtime: Runtime, order_id: str,
         await handle(conn)
         return await _answer(conn, order_id, 200)
 
-    return OrderView.model_validate((await answer_once(runtime.pool, None, work)).body)
+    answer = await answer_once(runtime.pool, None, work)
+    return await show(runtime, OrderRecord.model_validate(answer.body), caller)
 
 
 async def _answer(conn: asyncpg.Connection, order_id: str, status: int) -> Answer:
-    view = await order_view(conn, order_id)
-    assert view is not None, "the order was just recorded in this transaction"
-    return Answer(status, view.model_dump(mode="json"))
+    record = await order_record(conn, order_id)
+    assert record is not None, "the order was just recorded in this transaction"
+    return Answer(status, record.model_dump(mode="json"))

@@ -11,10 +11,19 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
-from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.orders import (
+    BuyerDataErased,
+    BuyerDataRestricted,
+    OrderBlocked,
+    OrderPlaced,
+    OrderUnblocked,
+    PersonalDataRectified,
+)
+from contracts.personal import PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
 
 OrderStatus = Literal["placed", "confirmed", "cancelled", "terminated"]
+PersonalDataStatus = Literal["held", "restricted", "erased"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
 _POSTCODE = re.compile(r"[0-9]{5}")
 _METROPOLITAN = range(1000, 96000)  # postcodes 01000–95999, Corsica (20xxx) included
@@ -79,21 +88,28 @@ class RequestedAddress:
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """What the buyer validates: lines, address, delivery method and the terms accepted."""
+    """What the buyer validates: lines, contact, address, delivery method and the terms."""
 
     buyer_id: str
+    email: str
     lines: tuple[RequestedLine, ...]
     delivery_address: RequestedAddress
     delivery_method: DeliveryMethod
     accepted_terms_version: str
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
 class PlaceOrder:
-    """The buyer's final validation of an order, against the offer in force."""
+    """The buyer's final validation of an order, against the offer in force.
+
+    ``personal`` is ``personal_data(request)`` sealed with the buyer's key by the handler (the
+    domain never sees keys).
+    """
 
     request: OrderRequest
     offer: Offer
+    personal: Sealed
 
 
 @dataclass(frozen=True)
@@ -111,16 +127,44 @@ class UnblockOrder:
     resolution: str
 
 
-Command = PlaceOrder | BlockOrder | UnblockOrder
+@dataclass(frozen=True)
+class RectifyPersonalData:
+    """The buyer's corrected personal fields (validated by ``personal_data``), sealed."""
+
+    buyer_id: str
+    personal: Sealed
+
+
+@dataclass(frozen=True)
+class RestrictBuyerData:
+    """The buyer asks that their personal data be kept but not processed until ``until``."""
+
+    buyer_id: str
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class EraseBuyerData:
+    """The buyer asks that their personal data be erased."""
+
+    buyer_id: str
+
+
+Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | RestrictBuyerData
+           | EraseBuyerData)
+BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
 class OrderState(BaseModel):
-    """The decision state of one order."""
+    """The decision state of one order (no personal field: this state is stored in clear)."""
 
     model_config = ConfigDict(frozen=True)
     status: OrderStatus
     blocked: bool = False
     total_cents: int
+    buyer_id: str
+    personal_data: PersonalDataStatus = "held"
+    restricted_until: dt.date | None = None
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -129,6 +173,8 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return place_order(state, command, now)
     if state is None:
         raise OrderNotFoundError("no such order")
+    if isinstance(command, BuyerRequest):
+        return buyer_request(state, command, now)
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -143,7 +189,7 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
     if state is not None:
         raise OrderConflictError("the order already exists")
     request, offer = command.request, command.offer
-    address = _delivery_address(request.delivery_address)
+    personal_data(request.email, request.phone, request.delivery_address)
     _check_terms(command)
     lines = _priced_lines(command)
     if request.delivery_method not in offer.delivery_charges:
@@ -151,22 +197,85 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
     charge = offer.delivery_charges[request.delivery_method]
     products = sum(line.line_total_cents for line in lines)
     return [OrderPlaced(
-        buyer_id=request.buyer_id, lines=lines, delivery_address=address,
+        buyer_id=request.buyer_id, lines=lines, personal=command.personal,
         delivery_method=request.delivery_method, delivery_charge_cents=charge,
         products_total_cents=products, total_cents=products + charge,
         terms_version=request.accepted_terms_version, validated_at=now)]
+
+
+def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) -> list[Event]:
+    """The data subject's rights on one of their orders: rectify, restrict, erase.
+
+    Erasure and restriction are idempotent (asking again records nothing); nothing can be
+    rectified or restricted once erased. Another buyer's order is not found.
+    """
+    if command.buyer_id != state.buyer_id:
+        raise OrderNotFoundError("no such order for this buyer")
+    if state.personal_data == "erased":
+        if isinstance(command, EraseBuyerData):
+            return []
+        raise OrderConflictError("the buyer's personal data on this order is erased")
+    if isinstance(command, EraseBuyerData):
+        return [BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
+    if isinstance(command, RestrictBuyerData):
+        if state.restricted_until is not None and state.restricted_until >= command.until:
+            return []
+        return [BuyerDataRestricted(buyer_id=state.buyer_id, restricted_at=now,
+                                    until=command.until)]
+    return [PersonalDataRectified(buyer_id=state.buyer_id, personal=command.personal,
+                                  rectified_at=now)]
 
 
 def evolve(state: OrderState | None, event: Event) -> OrderState:
     """The order's state after ``event``."""
     match event:
         case OrderPlaced():
-            return OrderState(status="placed", total_cents=event.total_cents)
+            return OrderState(status="placed", total_cents=event.total_cents,
+                              buyer_id=event.buyer_id)
         case OrderBlocked():
             return _require(state).model_copy(update={"blocked": True})
         case OrderUnblocked():
             return _require(state).model_copy(update={"blocked": False})
+        case BuyerDataRestricted():
+            return _require(state).model_copy(
+                update={"personal_data": "restricted", "restricted_until": event.until})
+        case BuyerDataErased():
+            return _require(state).model_copy(update={"personal_data": "erased"})
     return _require(state)
+
+
+@dataclass(frozen=True)
+class PersonalDataChanges:
+    """The fields the buyer asks to correct; None keeps the current value."""
+
+    email: str | None = None
+    phone: str | None = None
+    delivery_address: RequestedAddress | None = None
+
+
+BILLING_RETENTION_YEARS = 10
+"""How long billing records are kept (RULES.md § Personal data): restriction lasts as long."""
+
+
+def rectified(current: PersonalData, changes: PersonalDataChanges) -> PersonalData:
+    """The personal fields after the buyer's corrections, the address checked again."""
+    address = changes.delivery_address or RequestedAddress(
+        **current.delivery_address.model_dump())
+    return personal_data(changes.email or current.email,
+                         changes.phone if changes.phone is not None else current.phone, address)
+
+
+def retention_end(placed_on: dt.date) -> dt.date:
+    """The day the billing retention of an order placed on ``placed_on`` runs out."""
+    try:
+        return placed_on.replace(year=placed_on.year + BILLING_RETENTION_YEARS)
+    except ValueError:  # 29 February → 28 February
+        return placed_on.replace(year=placed_on.year + BILLING_RETENTION_YEARS, day=28)
+
+
+def personal_data(email: str, phone: str | None, address: RequestedAddress) -> PersonalData:
+    """The buyer's personal fields, once the delivery address passes the rules (Art. 12)."""
+    return PersonalData(email=email, phone=phone, delivery_address=_delivery_address(address))
 
 
 def _require(state: OrderState | None) -> OrderState:

@@ -10,19 +10,23 @@ from services.orders import domain
 from services.orders.projections import project
 from services.orders.views import offer_at
 from services.platform.eventstore import Aggregate, Metadata
+from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["ORDERS", "block_order", "place_order", "unblock_order"]
+__all__ = ["ORDERS", "block_order", "on_buyer_request", "place_order", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
 
 async def place_order(conn: asyncpg.Connection, request: domain.OrderRequest, ctx: Context,
-                      idempotency_key: str | None = None) -> str:
-    """Record ``OrderPlaced`` with the offer in force now; return the new order's id."""
+                      keys: KeyStore, idempotency_key: str | None = None) -> str:
+    """Record ``OrderPlaced`` with the offer in force now and the buyer's personal data sealed
+    with their key; return the new order's id."""
     now = ctx.clock.now()
-    command = domain.PlaceOrder(request, await offer_at(conn, now))
+    personal = domain.personal_data(request.email, request.phone, request.delivery_address)
+    sealed = await seal_for(keys, request.buyer_id, personal)
+    command = domain.PlaceOrder(request, await offer_at(conn, now), sealed)
     order_id = new_order_id()
     await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
                  Metadata.for_command(ctx.emitter, now, idempotency_key), project)
@@ -38,6 +42,12 @@ async def block_order(conn: asyncpg.Connection, order_id: str, command: domain.B
 async def unblock_order(conn: asyncpg.Connection, order_id: str, command: domain.UnblockOrder,
                         ctx: Context) -> None:
     """Lift the order's block."""
+    await _record_command(conn, order_id, command, ctx)
+
+
+async def on_buyer_request(conn: asyncpg.Connection, order_id: str,
+                           command: domain.BuyerRequest, ctx: Context) -> None:
+    """Record the data subject's request (rectify, restrict, erase) on one of their orders."""
     await _record_command(conn, order_id, command, ctx)
 
 

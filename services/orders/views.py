@@ -6,16 +6,21 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
-from services.orders.domain import CatalogueItem, Offer, OrderStatus
+from contracts.personal import ERASED, PersonalData, Sealed
+from contracts.vocabulary import BlockReason, DeliveryMethod, PricedLine
+from services.orders.domain import CatalogueItem, Offer, OrderStatus, PersonalDataStatus
 from services.platform.db import Db
+from services.platform.personal import KeyStore, open_all
 
-__all__ = ["CatalogueView", "OrderView", "all_orders", "catalogue", "offer_at", "order_view"]
+__all__ = ["RESTRICTED", "AddressView", "CatalogueView", "OrderRecord", "OrderView", "all_orders",
+           "catalogue", "offer_at", "order_record", "orders_of_buyer", "present"]
+
+RESTRICTED = "[restricted]"
+"""What a personal field reads as, for roles other than the buyer and auditors, while the
+buyer's data is restricted."""
 
 
-class OrderView(BaseModel):
-    """An order as the read model shows it."""
-
+class _Order(BaseModel):
     order_id: str
     version: int
     buyer_id: str
@@ -23,14 +28,40 @@ class OrderView(BaseModel):
     blocked: bool
     block_reason: BlockReason | None
     lines: list[PricedLine]
-    delivery_address: DeliveryAddress
     delivery_method: DeliveryMethod
     delivery_charge_cents: int
     products_total_cents: int
     total_cents: int
     terms_version: str
+    personal_data: PersonalDataStatus
+    restricted_until: dt.date | None
     placed_at: dt.datetime
     updated_at: dt.datetime
+
+
+class OrderRecord(_Order):
+    """An order as the read model stores it: personal fields sealed."""
+
+    personal: Sealed
+
+
+class AddressView(BaseModel):
+    """A delivery address as shown; every field reads ``[erased]`` once the buyer is erased."""
+
+    recipient: str
+    street: str
+    street_extra: str | None
+    postcode: str
+    city: str
+    country: str
+
+
+class OrderView(_Order):
+    """An order as the API shows it: personal fields opened, erased or withheld."""
+
+    email: str
+    phone: str | None
+    delivery_address: AddressView
 
 
 class CatalogueItemView(BaseModel):
@@ -49,16 +80,46 @@ class CatalogueView(BaseModel):
     items: list[CatalogueItemView]
 
 
-async def order_view(db: Db, order_id: str) -> OrderView | None:
-    """The order as the read model shows it, or None."""
+async def order_record(db: Db, order_id: str) -> OrderRecord | None:
+    """The order as the read model stores it, or None."""
     row = await db.fetchrow("SELECT * FROM order_view WHERE order_id = $1", order_id)
-    return None if row is None else OrderView.model_validate(dict(row))
+    return None if row is None else OrderRecord.model_validate(dict(row))
 
 
-async def all_orders(db: Db) -> list[OrderView]:
+async def orders_of_buyer(db: Db, buyer_id: str) -> list[OrderRecord]:
+    """Every order of the buyer, oldest first."""
+    rows = await db.fetch(
+        "SELECT * FROM order_view WHERE buyer_id = $1 ORDER BY placed_at, order_id", buyer_id)
+    return [OrderRecord.model_validate(dict(row)) for row in rows]
+
+
+async def all_orders(db: Db) -> list[OrderRecord]:
     """The whole read model in a stable order (to compare a rebuild with the live one)."""
     rows = await db.fetch("SELECT * FROM order_view ORDER BY order_id")
-    return [OrderView.model_validate(dict(row)) for row in rows]
+    return [OrderRecord.model_validate(dict(row)) for row in rows]
+
+
+async def present(keys: KeyStore, records: list[OrderRecord], *,
+                  reveal_restricted: bool) -> list[OrderView]:
+    """The orders with their personal fields opened (one key lookup for all of them).
+
+    Erased data reads ``[erased]``; restricted data reads ``[restricted]`` unless
+    ``reveal_restricted`` (the buyer themself, or an auditor).
+    """
+    opened = await open_all(keys, [record.personal for record in records], PersonalData)
+    return [_view(record, personal, reveal_restricted)
+            for record, personal in zip(records, opened, strict=True)]
+
+
+def _view(record: OrderRecord, personal: PersonalData | None, reveal: bool) -> OrderView:
+    order = record.model_dump(exclude={"personal"})
+    if personal is None or (record.personal_data == "restricted" and not reveal):
+        mask = ERASED if personal is None else RESTRICTED
+        address = AddressView(recipient=mask, street=mask, street_extra=mask, postcode=mask,
+                              city=mask, country=mask)
+        return OrderView(**order, email=mask, phone=mask, delivery_address=address)
+    return OrderView(**order, email=personal.email, phone=personal.phone,
+                     delivery_address=AddressView(**personal.delivery_address.model_dump()))
 
 
 async def offer_at(db: Db, now: dt.datetime) -> Offer:

@@ -32,6 +32,7 @@ from contracts.topics import events_topic
 from services.platform.db import create_pool
 from services.platform.eventstore import NOTIFY_CHANNEL
 from services.platform.kafka_io import Record, idempotent_producer, partition_for, read_topic
+from services.platform.logs import configure_logging
 from services.platform.runtime import until_up
 from services.platform.settings import ServiceSettings, load_settings
 
@@ -175,7 +176,7 @@ async def run_relay(settings: ServiceSettings) -> None:
 
 def main() -> None:
     """Entry point: ``python -m services.platform.relay <service>``; restarts after a failure."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     settings = load_settings(sys.argv[1])
     while True:
         try:

@@ -25,6 +25,7 @@ from services.platform.http import (
     problem_responses,
 )
 from services.platform.idempotency import Idempotency, IdempotencyKeyReusedError, fingerprint
+from services.platform.logs import install_redaction
 from services.platform.runtime import Runtime, service_runtime
 from services.platform.settings import ServiceSettings
 
@@ -58,6 +59,7 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     """The service's app: its routers, its domain errors refused as problem details, ``/health``
     and ``/metrics``; the runtime opens with the app and closes with it."""
 
+    install_redaction()
     verifier = TokenVerifier(settings)
 
     @contextlib.asynccontextmanager

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 
 import faust
 
 from services.platform.agents import Subscription, worker_app
+from services.platform.logs import configure_logging
 from services.platform.runtime import prepare
 from services.platform.settings import ServiceSettings
 
@@ -25,7 +25,7 @@ async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
 def run_worker(settings: ServiceSettings, migrations: Path,
                subscriptions: list[Subscription]) -> None:
     """Apply migrations and provision topics, then run the agents until stopped (blocks)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(_prepare(settings, migrations))
     app = worker_app(settings, subscriptions)
     faust.Worker(app, loglevel="INFO").execute_from_commandline()

@@ -13,13 +13,14 @@ from contracts.envelope import EmittingService, Envelope, seal
 from contracts.fulfilment import ItemUnavailable, StockReserved
 from contracts.hashing import GENESIS_HASH
 from contracts.orders import OrderPlaced
-from contracts.vocabulary import DeliveryAddress, LineQuantity, PricedLine
+from contracts.vocabulary import LineQuantity, PricedLine
 from services.fulfilment.policies import when_order_placed_reserve_stock
 from services.fulfilment.projections import project
 from services.fulfilment.views import reservation, stock_level
 from services.platform.clock import ControllableClock
 from tests.component.conftest import context
 from tests.component.support import recorded, recorded_events
+from tests.support.sealed import SEALED
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,8 +31,7 @@ def order_placed(*lines: tuple[str, int]) -> Envelope:
         buyer_id="buyer-component",
         lines=tuple(PricedLine(sku=sku, name=sku, quantity=quantity, unit_price_cents=100,
                                line_total_cents=100 * quantity) for sku, quantity in lines),
-        delivery_address=DeliveryAddress(recipient="J", street="1 rue A", postcode="66300",
-                                         city="Thuir"),
+        personal=SEALED,
         delivery_method="standard", delivery_charge_cents=990, products_total_cents=0,
         total_cents=990, terms_version="CGV-2026-01",
         validated_at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC))

@@ -80,21 +80,27 @@ async def test_every_route_declares_the_roles_it_admits() -> None:
     assert len(ENDPOINTS) >= 8
 
 
-def _url(endpoint: Endpoint, order_id: str) -> str:
-    path = re.sub(r"\{order_id\}", order_id, endpoint.path)
+def _url(endpoint: Endpoint, placed: dict) -> str:
+    path = re.sub(r"\{order_id\}", placed["order_id"], endpoint.path)
+    path = re.sub(r"\{buyer_id\}", placed["buyer_id"], path)
     path = re.sub(r"\{sku\}", "RIVESALTES-AMBRE-2012", path)
     return f"http://127.0.0.1:{TEST_PORTS[endpoint.service]}{path}"
 
 
-BODIES = {"/orders": order_body, "/orders/{order_id}/block": lambda: {"reason": "non_payment"},
-          "/orders/{order_id}/unblock": lambda: {"resolution": "resolved"}}
+BODIES = {
+    "/orders": lambda placed: order_body(),
+    "/orders/{order_id}/block": lambda placed: {"reason": "non_payment"},
+    "/orders/{order_id}/unblock": lambda placed: {"resolution": "resolved"},
+    "/buyers/{buyer_id}/rectification": lambda placed: {"order_id": placed["order_id"],
+                                                        "phone": "+33 6 00 00 00 00"},
+}
 
 
-async def _call(http: httpx.AsyncClient, endpoint: Endpoint, order_id: str,
+async def _call(http: httpx.AsyncClient, endpoint: Endpoint, placed: dict,
                 headers: dict[str, str]) -> httpx.Response:
     body = BODIES.get(endpoint.path)
-    return await http.request(endpoint.method, _url(endpoint, order_id), headers=headers,
-                              json=body() if body else None)
+    return await http.request(endpoint.method, _url(endpoint, placed), headers=headers,
+                              json=body(placed) if body else None)
 
 
 def _foreign_issuer(tmp: Path) -> dict[str, str]:
@@ -134,7 +140,7 @@ async def test_without_valid_credentials_every_route_answers_401(
         endpoint: Endpoint, placed: dict, http: httpx.AsyncClient, tmp_path: Path) -> None:
     for what, headers in _bad_credentials(tmp_path).items():
         async with httpx.AsyncClient(timeout=30) as anonymous:
-            response = await _call(anonymous, endpoint, placed["order_id"], headers)
+            response = await _call(anonymous, endpoint, placed, headers)
         assert response.status_code == 401, (what, response.text)
         assert response.headers["content-type"] == "application/problem+json", what
         assert response.headers["www-authenticate"] == "Bearer", what
@@ -148,7 +154,7 @@ async def test_a_role_a_route_does_not_admit_gets_403_and_records_nothing(
     buyer_events = await _events(system, placed)
     for role in refused_roles:
         async with httpx.AsyncClient(timeout=30) as client:
-            response = await _call(client, endpoint, placed["order_id"], bearer(role))
+            response = await _call(client, endpoint, placed, bearer(role))
         assert response.status_code == 403, (role, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     assert await _events(system, placed) == buyer_events

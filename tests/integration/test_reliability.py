@@ -20,11 +20,12 @@ from contracts.envelope import EmittingService, encode_record, seal
 from contracts.hashing import GENESIS_HASH
 from contracts.orders import OrderPlaced
 from contracts.topics import dead_letter_topic
-from contracts.vocabulary import DeliveryAddress, PricedLine
+from contracts.vocabulary import PricedLine
 from deploy.processes import ServiceProcess
 from services.platform.kafka_io import partition_for, read_topic
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body, record_of
+from tests.support.sealed import SEALED
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -125,8 +126,7 @@ def valid_order_placed(order_id: str) -> bytes:
         buyer_id="buyer-poison-test",
         lines=(PricedLine(sku="COTES-ROUSSILLON-BLANC-2024", name="Côtes du Roussillon blanc",
                           quantity=1, unit_price_cents=850, line_total_cents=850),),
-        delivery_address=DeliveryAddress(recipient="A", street="1 rue B", postcode="75001",
-                                         city="Paris"),
+        personal=SEALED,
         delivery_method="standard", delivery_charge_cents=990, products_total_cents=850,
         total_cents=1840, terms_version="CGV-2026-01", validated_at=dt.datetime.now(dt.UTC))
     return encode_record(seal(event, order_id=order_id, version=1, prev_hash=GENESIS_HASH,

@@ -8,7 +8,14 @@ from dataclasses import replace
 import pytest
 
 from contracts.base import Event
-from contracts.orders import OrderBlocked, OrderPlaced, OrderUnblocked
+from contracts.orders import (
+    BuyerDataErased,
+    BuyerDataRestricted,
+    OrderBlocked,
+    OrderPlaced,
+    OrderUnblocked,
+    PersonalDataRectified,
+)
 from services.orders import domain
 from services.orders.domain import (
     BlockOrder,
@@ -23,6 +30,7 @@ from services.orders.domain import (
     RequestedLine,
     UnblockOrder,
 )
+from tests.support.sealed import SEALED
 
 NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
 OFFER = Offer(items={"ROUGE": CatalogueItem("ROUGE", "Rouge 2022", 890),
@@ -41,10 +49,12 @@ def given(*events: Event) -> domain.OrderState | None:
 
 def place(**changes: object) -> PlaceOrder:
     fields: dict[str, object] = {
-        "buyer_id": "b-1", "lines": (RequestedLine("ROUGE", 6), RequestedLine("AMBRE", 1)),
+        "buyer_id": "b-1", "email": "jeanne@example.org",
+        "lines": (RequestedLine("ROUGE", 6), RequestedLine("AMBRE", 1)),
         "delivery_address": THUIR, "delivery_method": "standard",
         "accepted_terms_version": "CGV-2026-01"}
-    return PlaceOrder(OrderRequest(**{**fields, **changes}), OFFER)  # type: ignore[arg-type]
+    return PlaceOrder(OrderRequest(**{**fields, **changes}), OFFER,  # type: ignore[arg-type]
+                      SEALED)
 
 
 def placed() -> OrderPlaced:
@@ -77,8 +87,14 @@ def test_addresses_in_other_countries_are_refused_as_outside_france(country: str
 
 
 def test_the_country_may_be_written_in_lower_case() -> None:
-    [event] = domain.decide(None, place(delivery_address=replace(THUIR, country="fr")), NOW)
-    assert isinstance(event, OrderPlaced) and event.delivery_address.country == "FR"
+    personal = domain.personal_data("j@example.org", None, replace(THUIR, country="fr"))
+    assert personal.delivery_address.country == "FR"
+
+
+def test_the_event_carries_personal_data_only_sealed() -> None:
+    event = placed()
+    assert event.personal == SEALED
+    assert "Jeanne" not in event.model_dump_json()
 
 
 @pytest.mark.parametrize("postcode", ["00999", "96000", "97400", "98000", "7500", "ABCDE"])
@@ -144,3 +160,50 @@ def test_given_not_blocked_when_unblocked_then_conflict() -> None:
 def test_commands_on_an_unknown_order_are_not_found() -> None:
     with pytest.raises(OrderNotFoundError):
         domain.decide(None, BlockOrder("non_payment"), NOW)
+
+
+# The data subject's rights on an order
+
+def test_given_placed_when_erased_then_buyer_data_erased_and_asking_again_records_nothing() -> None:
+    state = given(placed())
+    [erased] = domain.decide(state, domain.EraseBuyerData("b-1"), NOW)
+    assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
+    assert domain.decide(given(placed(), erased), domain.EraseBuyerData("b-1"), NOW) == []
+
+
+def test_given_erased_when_rectified_or_restricted_then_conflict() -> None:
+    state = given(placed(), BuyerDataErased(buyer_id="b-1", erased_at=NOW))
+    for command in (domain.RectifyPersonalData("b-1", SEALED),
+                    domain.RestrictBuyerData("b-1", dt.date(2036, 5, 13))):
+        with pytest.raises(OrderConflictError):
+            domain.decide(state, command, NOW)
+
+
+def test_another_buyers_request_does_not_find_the_order() -> None:
+    with pytest.raises(OrderNotFoundError):
+        domain.decide(given(placed()), domain.EraseBuyerData("b-2"), NOW)
+
+
+def test_given_placed_when_rectified_then_the_new_sealed_data_is_recorded() -> None:
+    [event] = domain.decide(given(placed()), domain.RectifyPersonalData("b-1", SEALED), NOW)
+    assert event == PersonalDataRectified(buyer_id="b-1", personal=SEALED, rectified_at=NOW)
+
+
+def test_restriction_runs_to_the_end_of_the_billing_retention_and_is_not_repeated() -> None:
+    until = domain.retention_end(dt.date(2028, 2, 29))
+    assert until == dt.date(2038, 2, 28)
+    [restricted] = domain.decide(given(placed()), domain.RestrictBuyerData("b-1", until), NOW)
+    assert restricted == BuyerDataRestricted(buyer_id="b-1", restricted_at=NOW, until=until)
+    again = domain.RestrictBuyerData("b-1", until)
+    assert domain.decide(given(placed(), restricted), again, NOW) == []
+
+
+def test_rectification_keeps_what_is_not_corrected_and_checks_the_new_address() -> None:
+    current = domain.personal_data("j@example.org", "+33 6 12 34 56 78", THUIR)
+    moved = domain.rectified(current, domain.PersonalDataChanges(
+        delivery_address=replace(THUIR, street="3 avenue de la Gare")))
+    assert (moved.email, moved.phone) == ("j@example.org", "+33 6 12 34 56 78")
+    assert moved.delivery_address.street == "3 avenue de la Gare"
+    with pytest.raises(InvalidOrderError):
+        domain.rectified(current, domain.PersonalDataChanges(
+            delivery_address=replace(THUIR, country="BE")))

@@ -1,0 +1,46 @@
+"""Personal data in the log: sealed per buyer, so that destroying the buyer's key erases it.
+
+Every field that identifies a person (name, street, e-mail, phone) travels in an event only as a
+``Sealed`` value: AES-256-GCM ciphertext under a key that belongs to one buyer and lives in the
+key store, never in the log. The hash chain covers the ciphertext, so destroying the key (the
+buyer's erasure) makes the fields unreadable everywhere without breaking verification.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from contracts.base import Value
+from contracts.vocabulary import DeliveryAddress
+
+__all__ = ["EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "PersonalData", "Sealed"]
+
+ERASED = "[erased]"
+"""What a personal field reads as once its buyer's key has been destroyed."""
+
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]+$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
+
+_BASE64URL = r"^[A-Za-z0-9_-]*$"
+
+
+class Sealed(Value):
+    """Personal data encrypted with its buyer's key (AES-256-GCM, the key id as associated data).
+
+    ``key_id`` names the key in the key store; the key itself never enters the log.
+    """
+
+    key_id: Annotated[str, Field(min_length=1, max_length=64)]
+    nonce: Annotated[str, Field(pattern=_BASE64URL, description="96-bit nonce, base64url")]
+    ciphertext: Annotated[str, Field(pattern=_BASE64URL,
+                                     description="ciphertext and GCM tag, base64url")]
+
+
+class PersonalData(Value):
+    """A buyer's personal fields on an order: how to reach them and where to deliver."""
+
+    email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
+    phone: Annotated[str | None, Field(pattern=PHONE_PATTERN)] = None
+    delivery_address: DeliveryAddress

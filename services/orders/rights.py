@@ -1,0 +1,96 @@
+"""The data subject's rights (Art. 19; RULES.md § Personal data): access and portability,
+rectification, restriction and erasure, each a short handler over the buyer's orders.
+
+Erasure destroys the buyer's key in the transaction that records ``BuyerDataErased`` on each of
+their orders, so the log says when and on what the fields became unreadable; the hash chain
+covers only ciphertext, so ``verify`` still passes afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from pydantic import BaseModel
+
+from contracts.personal import PersonalData
+from services.orders import domain
+from services.orders.handlers import on_buyer_request
+from services.orders.views import OrderView, order_record, orders_of_buyer, present
+from services.platform.db import Db
+from services.platform.personal import KeyStore, open_sealed, seal_for
+from services.platform.runtime import Context
+
+__all__ = ["BuyerDataExport", "RightsReceipt", "erase_buyer_data", "export_buyer_data",
+           "rectify_personal_data", "restrict_buyer_data"]
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class BuyerDataExport(BaseModel):
+    """Everything the shop holds on a buyer, as JSON (access and portability)."""
+
+    buyer_id: str
+    exported_at: dt.datetime
+    orders: list[OrderView]
+
+
+class RightsReceipt(BaseModel):
+    """What a restriction or erasure request changed: the orders it was recorded on."""
+
+    buyer_id: str
+    request: str
+    recorded_at: dt.datetime
+    order_ids: list[str]
+
+
+async def export_buyer_data(db: Db, keys: KeyStore, buyer_id: str,
+                            now: dt.datetime) -> BuyerDataExport:
+    """Every order of the buyer with its personal fields opened (the buyer's own data, so
+    restriction does not withhold it)."""
+    records = await orders_of_buyer(db, buyer_id)
+    views = await present(keys, records, reveal_restricted=True)
+    return BuyerDataExport(buyer_id=buyer_id, exported_at=now, orders=views)
+
+
+async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
+                                buyer_id: str, order_id: str,
+                                changes: domain.PersonalDataChanges) -> None:
+    """Record the corrected personal fields of one order, sealed with the buyer's key."""
+    record = await order_record(conn, order_id)
+    if record is None or record.buyer_id != buyer_id:
+        raise domain.OrderNotFoundError(f"no order {order_id} for this buyer")
+    current = await open_sealed(keys, record.personal, PersonalData)
+    if current is None:
+        raise domain.OrderConflictError("the buyer's personal data on this order is erased")
+    sealed = await seal_for(keys, buyer_id, domain.rectified(current, changes))
+    await on_buyer_request(conn, order_id, domain.RectifyPersonalData(buyer_id, sealed), ctx)
+
+
+async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
+                              buyer_id: str) -> RightsReceipt:
+    """Restrict processing of every order's personal data until its billing retention ends."""
+    order_ids = []
+    for record in await orders_of_buyer(conn, buyer_id):
+        if record.personal_data == "erased":
+            continue
+        until = domain.retention_end(record.placed_at.astimezone(PARIS).date())
+        await on_buyer_request(conn, record.order_id, domain.RestrictBuyerData(buyer_id, until),
+                               ctx)
+        order_ids.append(record.order_id)
+    return RightsReceipt(buyer_id=buyer_id, request="restriction",
+                         recorded_at=ctx.clock.now(), order_ids=order_ids)
+
+
+async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
+                           buyer_id: str) -> RightsReceipt:
+    """Record ``BuyerDataErased`` on every order of the buyer and destroy the buyer's key."""
+    await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
+    order_ids = []
+    for record in await orders_of_buyer(conn, buyer_id):
+        await on_buyer_request(conn, record.order_id, domain.EraseBuyerData(buyer_id), ctx)
+        order_ids.append(record.order_id)
+    await keys.destroy(buyer_id)
+    return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),
+                         order_ids=order_ids)

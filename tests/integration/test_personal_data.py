@@ -1,0 +1,164 @@
+"""Erasure that leaves the proof intact, on real Kafka and PostgreSQL.
+
+A buyer orders; their name and street are readable through the API and nowhere in clear in the
+log. The buyer asks for erasure: afterwards every topic, every table of every database and every
+read model (also after a rebuild) is searched for the name and street in clear, and nothing is
+found — while ``verify`` still passes and amounts and dates stay.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.personal import ERASED
+from deploy.system import bearer
+from services.platform.kafka_io import read_topic
+from tests.integration.conftest import System
+from tests.integration.test_first_order_flow import run_verify
+from tests.support.orders import events_of, order_body, published_records
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+def a_buyer() -> dict:
+    tag = uuid.uuid4().hex[:10]
+    return order_body(email=f"zoe.{tag}@example.org", delivery_address={
+        "recipient": f"Zoé Effacée-{tag}", "street": f"7 rue des Archives-{tag}",
+        "postcode": "66300", "city": "Thuir"})
+
+
+async def found_in_topics(bootstrap: str, needles: list[str]) -> set[str]:
+    """Which of ``needles`` occur in clear in any record (key, value, headers) of any topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = sorted(await admin.list_topics())
+    finally:
+        await admin.close()
+    found: set[str] = set()
+    for topic in topics:
+        async for record in read_topic(bootstrap, topic):
+            raw = b"".join([record.key or b"", record.value or b"",
+                            *(value for _, value in record.headers)])
+            found |= {needle for needle in needles if needle.encode() in raw}
+    return found
+
+
+async def found_in_databases(server_url: str, needles: list[str]) -> dict[str, set[str]]:
+    """Which of ``needles`` occur in clear in any row of any table of any database."""
+    found: dict[str, set[str]] = {}
+    server = await asyncpg.connect(server_url)
+    try:
+        names = [r["datname"] for r in await server.fetch(
+            "SELECT datname FROM pg_database WHERE NOT datistemplate")]
+    finally:
+        await server.close()
+    for name in names:
+        conn = await asyncpg.connect(urlunsplit(urlsplit(server_url)._replace(path=f"/{name}")))
+        try:
+            tables = await conn.fetch(
+                "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) AS t "
+                "FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND "
+                "table_schema NOT IN ('pg_catalog', 'information_schema')")
+            for table in tables:
+                text = await conn.fetchval(f"SELECT string_agg(x::text, ' ') FROM {table['t']} x")
+                for needle in needles:
+                    if text and needle in text:
+                        found.setdefault(f"{name}:{table['t']}", set()).add(needle)
+        finally:
+            await conn.close()
+    return found
+
+
+def rebuild(system: System, service: str) -> None:
+    result = subprocess.run([sys.executable, "-m", f"services.{service}.main", "rebuild"],
+                            env={**system[f"{service}-api"].env, "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_intact(
+        http: httpx.AsyncClient, system: System, orders_db: asyncpg.Pool,
+        fulfilment_db: asyncpg.Pool) -> None:
+    body = a_buyer()
+    personal = [body["delivery_address"]["recipient"], body["delivery_address"]["street"],
+                body["email"]]
+    orders = [(await http.post(f"{system.orders_url}/orders", json=body)).json()
+              for _ in range(2)]
+    order_ids = [order["order_id"] for order in orders]
+    for order_id in order_ids:  # fulfilment has consumed the orders
+        await eventually(lambda order_id=order_id: events_of(fulfilment_db, order_id))
+    bootstrap, server = system.infra.kafka_bootstrap, system.infra.database_server_url
+
+    # the fields are readable through the API, and in clear nowhere in the log or the tables
+    assert orders[0]["delivery_address"]["recipient"] == personal[0]
+    assert await found_in_topics(bootstrap, [*personal, body["buyer_id"]]) == {body["buyer_id"]}
+    assert await found_in_databases(server, personal) == {}
+
+    erasure = await http.post(f"{system.orders_url}/buyers/{body['buyer_id']}/erasure",
+                              headers=bearer("ops"))
+    assert erasure.status_code == 200, erasure.text
+    assert sorted(erasure.json()["order_ids"]) == sorted(order_ids)
+    for order_id in order_ids:
+        await eventually(lambda order_id=order_id: _erasure_published(bootstrap, order_id))
+
+    for service in ("orders", "fulfilment"):
+        rebuild(system, service)
+    assert await found_in_topics(bootstrap, personal) == set()
+    assert await found_in_databases(server, personal) == {}
+    export = await http.get(f"{system.orders_url}/buyers/{body['buyer_id']}/personal-data",
+                            headers=bearer("ops"))
+    for order, shown in zip(orders, export.json()["orders"], strict=True):
+        assert shown["delivery_address"]["recipient"] == shown["email"] == ERASED
+        assert (shown["total_cents"], shown["placed_at"], shown["lines"]) == (
+            order["total_cents"], order["placed_at"], order["lines"])
+    code, report = run_verify(system, *order_ids)
+    assert code == 0, json.dumps(report)
+    assert found_in_logs(system, [*personal, "eyJ"]) == {}
+
+
+def found_in_logs(system: System, needles: list[str]) -> dict[str, set[str]]:
+    """Which of ``needles`` (personal fields, the start of every JWT) a process logged."""
+    found = {}
+    for name, process in system.processes.items():
+        text = process.log_path.read_text(errors="replace")
+        if hits := {needle for needle in needles if needle in text}:
+            found[name] = hits
+    return found
+
+
+async def _erasure_published(bootstrap: str, order_id: str) -> bool:
+    records = await published_records(bootstrap, "orders", order_id)
+    return any(record["type"] == "BuyerDataErased" for record in records)
+
+
+async def test_access_rectification_and_restriction_through_the_api(
+        http: httpx.AsyncClient, system: System) -> None:
+    body = a_buyer()
+    order = (await http.post(f"{system.orders_url}/orders", json=body)).json()
+    buyer = f"{system.orders_url}/buyers/{body['buyer_id']}"
+
+    corrected = await http.post(f"{buyer}/rectification", headers=bearer("ops"), json={
+        "order_id": order["order_id"], "phone": "+33 4 68 00 00 00"})
+    restricted = await http.post(f"{buyer}/restriction", headers=bearer("ops"))
+    as_shop = await http.get(f"{system.orders_url}/orders/{order['order_id']}")
+    own = await http.get(f"{buyer}/personal-data", headers=bearer("buyer", body["buyer_id"]))
+    foreign = await http.get(f"{buyer}/personal-data", headers=bearer("buyer", "buyer-other"))
+
+    assert corrected.status_code == 200 and corrected.json()["phone"] == "+33 4 68 00 00 00"
+    assert restricted.json()["order_ids"] == [order["order_id"]]
+    assert as_shop.json()["email"] == "[restricted]"
+    [exported] = own.json()["orders"]
+    assert (exported["email"], exported["phone"]) == (body["email"], "+33 4 68 00 00 00")
+    assert exported["personal_data"] == "restricted"
+    assert foreign.status_code == 404
