@@ -18,6 +18,7 @@ __all__ = [
     "DeliveryReserved",
     "ExchangeReferenceAllocated",
     "ItemUnavailable",
+    "ReservationReleased",
     "ReturnReceived",
     "Shipped",
     "StockReserved",
@@ -36,6 +37,12 @@ class ItemUnavailable(Event):
     sku: Sku
     requested: Quantity
     available: Annotated[int, Field(ge=0)]
+
+
+class ReservationReleased(Event):
+    """The order was cancelled before shipping: the stock set aside for it is available again."""
+
+    lines: tuple[LineQuantity, ...]
 
 
 class Shipped(Event):

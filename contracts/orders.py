@@ -21,12 +21,17 @@ from contracts.vocabulary import (
 __all__ = [
     "BuyerDataErased",
     "BuyerDataRestricted",
+    "ConfirmationSent",
     "ContractTerminated",
+    "OrderAwaitingVerification",
     "OrderBlocked",
+    "OrderCancelled",
     "OrderConfirmed",
     "OrderLineCancelled",
+    "OrderPaid",
     "OrderPlaced",
     "OrderUnblocked",
+    "OrderVerified",
     "PerformanceRequested",
     "PersonalDataRectified",
     "WithdrawalRequested",
@@ -48,6 +53,37 @@ class OrderPlaced(Event):
     total_cents: Cents
     terms_version: str
     validated_at: dt.datetime
+
+
+class OrderPaid(Event):
+    """The full price is received (the payments service captured it)."""
+
+    payment_id: str
+    amount_cents: Cents
+    paid_at: dt.datetime
+
+
+class ConfirmationSent(Event):
+    """The confirmation of acceptance was accepted by the mail server for the buyer."""
+
+    message_id: str
+    sent_at: dt.datetime
+
+
+class OrderAwaitingVerification(Event):
+    """The seller requires identity documents: the order waits until they are checked."""
+
+
+class OrderVerified(Event):
+    """The buyer's identity documents were accepted: the order may become final."""
+
+
+class OrderCancelled(Event):
+    """The whole order is cancelled: never paid in time, identity not verified, or at the
+    buyer's request before shipping. Money captured for it is owed back."""
+
+    reason: Literal["unpaid", "identity_verification_failed", "buyer_request"]
+    cancelled_at: dt.datetime
 
 
 class OrderConfirmed(Event):

@@ -6,18 +6,57 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from pydantic import Field
+
 from contracts.base import Event
+from contracts.personal import Sealed
 from contracts.vocabulary import Cents
 
 __all__ = [
     "PaymentAuthorised",
+    "PaymentCaptureRefused",
     "PaymentCaptured",
     "PaymentDeclined",
+    "PaymentDisputeClosed",
+    "PaymentDisputeOpened",
+    "PaymentExpected",
     "PaymentNotificationRejected",
+    "PaymentSessionOpened",
+    "PaymentsHeld",
+    "PaymentsReleased",
     "RefundPaid",
     "VerificationCompleted",
     "VerificationRequested",
 ]
+
+
+class PaymentExpected(Event):
+    """An order was placed: its total (as ``OrderPlaced`` recorded it, never as a client says) is
+    to be paid by the buyer; ``personal`` is the order's sealed ``PersonalData`` (the e-mail
+    the bank's page is told)."""
+
+    buyer_id: str
+    amount_cents: Cents
+    personal: Sealed
+
+
+class PaymentsHeld(Event):
+    """The order is blocked (Art. 4): no payment session until it is released."""
+
+    reason: str
+
+
+class PaymentsReleased(Event):
+    """The order's block is lifted: it can be paid again."""
+
+
+class PaymentSessionOpened(Event):
+    """The buyer was sent to the bank's payment page for ``amount_cents`` under ``payment_id``
+    (the reference the bank returns)."""
+
+    payment_id: str
+    amount_cents: Cents
+    opened_at: dt.datetime
 
 
 class PaymentAuthorised(Event):
@@ -26,14 +65,17 @@ class PaymentAuthorised(Event):
     payment_id: str
     amount_cents: Cents
     authorisation_code: str
+    transaction: str = ""
+    call: str = ""
 
 
 class PaymentDeclined(Event):
-    """The bank refused the authorisation."""
+    """The bank refused the authorisation (``reason`` is the bank's error code)."""
 
     payment_id: str
     amount_cents: Cents
     reason: str
+    transaction: str = ""
 
 
 class PaymentNotificationRejected(Event):
@@ -51,10 +93,32 @@ class PaymentCaptured(Event):
     captured_at: dt.datetime
 
 
+class PaymentCaptureRefused(Event):
+    """The bank refused to capture the authorised payment: the order is not paid."""
+
+    payment_id: str
+    amount_cents: Cents
+    code: str
+    reason: str
+
+
+class PaymentDisputeOpened(Event):
+    """The buyer disputes the payment with their bank: their new orders are refused meanwhile
+    (Art. 10)."""
+
+    reason: str
+
+
+class PaymentDisputeClosed(Event):
+    """The payment dispute is settled."""
+
+    resolution: str
+
+
 class VerificationRequested(Event):
     """The seller requires identity documents before validating the order."""
 
-    documents: tuple[Literal["identity_document", "proof_of_address"], ...]
+    documents: tuple[Literal["identity_document", "proof_of_address"], ...] = Field(min_length=1)
 
 
 class VerificationCompleted(Event):

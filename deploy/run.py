@@ -12,8 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deploy.bank_simulator.keys import ensure_keys
 from deploy.local.stack import start_stack, stop_stack
 from deploy.system import RUN_PORTS
+from services.payments.settings import BANK_KEYS
 from services.platform.auth import generate_keys
 from services.platform.settings import DEV_KEYS
 
@@ -26,9 +28,13 @@ def banner(kafka: str, database: str) -> str:
     """What runs where."""
     lines = ["", "Wine shop order lifecycle — local stack", f"  Kafka       {kafka}",
              f"  PostgreSQL  {database}"]
-    for service in RUN_PORTS:
+    for service in ("orders", "payments", "fulfilment"):
         url = f"http://127.0.0.1:{RUN_PORTS[service]}"
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
+    lines += [f"  bank        http://127.0.0.1:{RUN_PORTS['bank']}  (E-transactions simulator; "
+              "test card 4111111111111111)",
+              f"  SMTP sink   127.0.0.1:{RUN_PORTS['smtp']}  (mail sent: .venv/bin/python -m "
+              "deploy.smtp_sink list)"]
     lines += ["  a token: .venv/bin/python -m services.platform.auth token --role ops",
               "           (roles: buyer --subject BUYER_ID, shop, ops, warehouse, carrier, "
               "auditor)",
@@ -40,6 +46,7 @@ def banner(kafka: str, database: str) -> str:
 def main() -> int:
     """Start everything, wait for Ctrl-C, stop everything."""
     generate_keys(REPO / DEV_KEYS)  # the development issuer's key pair, kept in .data/local
+    ensure_keys(REPO / BANK_KEYS)  # the simulated bank's keys and the shop's HMAC key
     endpoints = start_stack()
     server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
     print(banner(endpoints.kafka_bootstrap, server), flush=True)

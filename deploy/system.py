@@ -10,29 +10,46 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from deploy.bank_simulator.keys import ensure_keys
 from deploy.infrastructure import TEST_DATA, Infrastructure
 from deploy.processes import ServiceProcess
 from services.platform.auth import Role, generate_keys, mint
 from services.platform.settings import AuthSettings
 
-RUN_PORTS = {"orders": 8001, "fulfilment": 8003}
-"""HTTP ports of the services under ``make run`` (``deploy/Procfile``)."""
-TEST_PORTS = {"orders": 28001, "fulfilment": 28003}
-"""HTTP ports of the services under the test harness and the benchmarks."""
+RUN_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "bank": 8009, "smtp": 8025}
+"""Ports of the services, the bank simulator and the SMTP sink under ``make run``
+(``deploy/Procfile``)."""
+TEST_PORTS = {"orders": 28001, "payments": 28002, "fulfilment": 28003, "bank": 28009,
+              "smtp": 28025}
+"""Ports of the same under the test harness and the benchmarks."""
+TEST_BANK = TEST_DATA / "bank"
+"""The test harness's bank simulator keys and ledger."""
+TEST_MAIL = TEST_DATA / "mail"
+"""The Maildir of the test harness's SMTP sink."""
+SERVICES = ("orders", "payments", "fulfilment")
 TEST_AUTH = AuthSettings(auth_public_key_file=TEST_DATA / "auth" / "public.pem",
                          auth_private_key_file=TEST_DATA / "auth" / "private.pem")
 """The test harness's own key pair (never the one ``make run`` generates)."""
-APIS = ("orders-api", "fulfilment-api")
-BACKGROUND = ("orders-relay", "fulfilment-relay", "fulfilment-worker")
+EXTERNAL = ("bank-simulator", "smtp-sink")
+APIS = tuple(f"{service}-api" for service in SERVICES)
+BACKGROUND = (*(f"{service}-relay" for service in SERVICES),
+              *(f"{service}-worker" for service in SERVICES))
 
 
 def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
     """Every process of the system, not yet started, pointed at ``infra``."""
     generate_keys(TEST_AUTH.auth_public_key_file.parent)
+    bank = ensure_keys(TEST_BANK)
     env = {"KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "DATABASE_URL": infra.database_server_url,
            "CONSUMER_COMMIT_INTERVAL": "0.5",
            "AUTH_PUBLIC_KEY_FILE": str(TEST_AUTH.auth_public_key_file),
-           "AUTH_PRIVATE_KEY_FILE": str(TEST_AUTH.auth_private_key_file)}
+           "AUTH_PRIVATE_KEY_FILE": str(TEST_AUTH.auth_private_key_file),
+           "BANK_URL": f"http://127.0.0.1:{TEST_PORTS['bank']}",
+           "BANK_HMAC_KEY_FILE": str(bank.shop_hmac_key_path),
+           "BANK_PUBLIC_KEY_FILE": str(bank.public_key_path),
+           "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['payments']}",
+           "ORDERS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['orders']}",
+           "SMTP_PORT": str(TEST_PORTS["smtp"])}
     logs = TEST_DATA / "logs"
 
     def api(service: str) -> ServiceProcess:
@@ -45,12 +62,18 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
     def module(name: str, *args: str) -> ServiceProcess:
         return ServiceProcess(name, ["-m", *args], env, logs)
 
+    bank_url = f"http://127.0.0.1:{TEST_PORTS['bank']}"
     return {
-        "orders-api": api("orders"),
-        "fulfilment-api": api("fulfilment"),
-        "orders-relay": module("orders-relay", "services.platform.relay", "orders"),
-        "fulfilment-relay": module("fulfilment-relay", "services.platform.relay", "fulfilment"),
-        "fulfilment-worker": module("fulfilment-worker", "services.fulfilment.main", "worker"),
+        "bank-simulator": ServiceProcess("bank-simulator", [
+            "-m", "deploy.bank_simulator", "--port", str(TEST_PORTS["bank"]),
+            "--data-dir", str(TEST_BANK)], env, logs, f"{bank_url}/health"),
+        "smtp-sink": module("smtp-sink", "deploy.smtp_sink", "serve", "--port",
+                            str(TEST_PORTS["smtp"]), "--maildir", str(TEST_MAIL)),
+        **{f"{service}-api": api(service) for service in SERVICES},
+        **{f"{service}-relay": module(f"{service}-relay", "services.platform.relay", service)
+           for service in SERVICES},
+        **{f"{service}-worker": module(f"{service}-worker", f"services.{service}.main", "worker")
+           for service in SERVICES},
     }
 
 
@@ -59,6 +82,8 @@ def running_system(infra: Infrastructure) -> Iterator[dict[str, ServiceProcess]]
     """Start the APIs (they migrate and provision topics), then relays and workers; stop all."""
     processes = service_processes(infra)
     try:
+        processes["bank-simulator"].start().wait_healthy()
+        processes["smtp-sink"].start()
         for name in APIS:
             processes[name].start().wait_healthy()
         for name in BACKGROUND:

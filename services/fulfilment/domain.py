@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
-from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.fulfilment import ItemUnavailable, ReservationReleased, StockReserved
 from contracts.vocabulary import LineQuantity
 
 
@@ -21,20 +21,36 @@ class ReserveStock:
     available: Mapping[str, int]
 
 
+@dataclass(frozen=True)
+class ReleaseReservation:
+    """The order was cancelled: give back what was set aside for it."""
+
+
+Command = ReserveStock | ReleaseReservation
+
+
 class FulfilmentState(BaseModel):
     """The fulfilment decision state of one order."""
 
     model_config = ConfigDict(frozen=True)
     reserved: tuple[LineQuantity, ...] = ()
     unavailable: tuple[str, ...] = ()
+    released: bool = False
 
 
-def decide(state: FulfilmentState | None, command: ReserveStock, now: dt.datetime) -> list[Event]:
-    """Reserve each line that stock covers; report the others as unavailable.
+def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) -> list[Event]:
+    """Reserve each line that stock covers and report the others as unavailable; or release
+    a cancelled order's reservation.
 
-    An order whose stock was already decided gets nothing new (the decision is made once).
+    An order whose stock was already decided gets nothing new (the decision is made once); a
+    reservation is released once, and an order cancelled before any reservation releases
+    nothing.
     """
     del now  # reservations do not depend on the time; kept for the uniform decide signature
+    if isinstance(command, ReleaseReservation):
+        if state is None or state.released or not state.reserved:
+            return []
+        return [ReservationReleased(lines=state.reserved)]
     if state is not None:
         return []
     reserved = tuple(line for line in command.lines
@@ -54,4 +70,6 @@ def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
             return current.model_copy(update={"reserved": current.reserved + event.lines})
         case ItemUnavailable():
             return current.model_copy(update={"unavailable": (*current.unavailable, event.sku)})
+        case ReservationReleased():
+            return current.model_copy(update={"released": True})
     return current

@@ -15,7 +15,7 @@ from services.platform.eventstore import Aggregate, Metadata
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["FULFILMENT", "reserve_stock"]
+__all__ = ["FULFILMENT", "release_stock", "reserve_stock"]
 
 FULFILMENT = Aggregate(domain.FulfilmentState, domain.evolve)
 
@@ -28,6 +28,15 @@ async def reserve_stock(conn: asyncpg.Connection, order_id: str, lines: Sequence
     """
     now = ctx.clock.now()
     command = domain.ReserveStock(tuple(lines), await _lock_available(conn, lines))
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+
+
+async def release_stock(conn: asyncpg.Connection, order_id: str, ctx: Context,
+                        cause: Envelope) -> None:
+    """Give back the stock set aside for a cancelled order (once)."""
+    now = ctx.clock.now()
+    command = domain.ReleaseReservation()
     await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
                  Metadata.in_reaction_to(cause, ctx.emitter, now), project)
 

@@ -15,7 +15,7 @@ from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
 from services.platform.runtime import Context
 
-__all__ = ["when_order_placed_reserve_stock"]
+__all__ = ["when_order_cancelled_release_stock", "when_order_placed_reserve_stock"]
 
 
 async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: Envelope,
@@ -24,3 +24,9 @@ async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: En
     assert isinstance(event, OrderPlaced)
     lines = [LineQuantity(sku=line.sku, quantity=line.quantity) for line in event.lines]
     await handlers.reserve_stock(conn, envelope.order_id, lines, ctx, envelope)
+
+
+async def when_order_cancelled_release_stock(conn: asyncpg.Connection, envelope: Envelope,
+                                             event: Event, ctx: Context) -> None:
+    """A cancelled order's stock is available again."""
+    await handlers.release_stock(conn, envelope.order_id, ctx, envelope)

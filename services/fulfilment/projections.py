@@ -9,7 +9,7 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.fulfilment import ItemUnavailable, ReservationReleased, StockReserved
 from services.platform.rebuild import ReadModel
 
 __all__ = ["READ_MODEL", "project"]
@@ -38,6 +38,14 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await conn.fetchval(_UPSERT, envelope.order_id, event.sku, event.requested,
                                "unavailable", event.available, envelope.version,
                                envelope.occurred_at)
+        case ReservationReleased():
+            for line in event.lines:
+                changed = await conn.fetchval(
+                    _UPSERT, envelope.order_id, line.sku, line.quantity, "released", None,
+                    envelope.version, envelope.occurred_at)
+                if changed:  # given back once, however often the event is projected
+                    await conn.execute("UPDATE stock SET reserved = reserved - $2 "
+                                       "WHERE sku = $1", line.sku, line.quantity)
 
 
 READ_MODEL = ReadModel(service="fulfilment", project=project,

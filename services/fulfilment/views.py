@@ -17,7 +17,7 @@ class ReservationLine(BaseModel):
 
     sku: str
     quantity: int
-    status: Literal["reserved", "unavailable"]
+    status: Literal["reserved", "unavailable", "released"]
     available: int | None
 
 

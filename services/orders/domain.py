@@ -14,9 +14,15 @@ from contracts.base import Event
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    ConfirmationSent,
+    OrderAwaitingVerification,
     OrderBlocked,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPaid,
     OrderPlaced,
     OrderUnblocked,
+    OrderVerified,
     PersonalDataRectified,
 )
 from contracts.personal import PersonalData, Sealed
@@ -24,6 +30,7 @@ from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, P
 
 OrderStatus = Literal["placed", "confirmed", "cancelled", "terminated"]
 PersonalDataStatus = Literal["held", "restricted", "erased"]
+VerificationStatus = Literal["none", "pending", "passed"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
 _POSTCODE = re.compile(r"[0-9]{5}")
 _METROPOLITAN = range(1000, 96000)  # postcodes 01000–95999, Corsica (20xxx) included
@@ -150,8 +157,37 @@ class EraseBuyerData:
     buyer_id: str
 
 
+@dataclass(frozen=True)
+class RecordPayment:
+    """The payments service captured the order's price."""
+
+    payment_id: str
+    amount_cents: int
+    paid_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecordConfirmationSent:
+    """The mail server accepted the confirmation of acceptance for the buyer."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
+class AwaitVerification:
+    """The seller requires identity documents (the payments service recorded it)."""
+
+
+@dataclass(frozen=True)
+class RecordVerification:
+    """The documents were checked: accepted, or rejected (the order is then cancelled)."""
+
+    accepted: bool
+
+
+SaleStep = RecordPayment | RecordConfirmationSent | AwaitVerification | RecordVerification
 Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | RestrictBuyerData
-           | EraseBuyerData)
+           | EraseBuyerData | SaleStep)
 BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
@@ -165,6 +201,10 @@ class OrderState(BaseModel):
     buyer_id: str
     personal_data: PersonalDataStatus = "held"
     restricted_until: dt.date | None = None
+    paid: bool = False
+    confirmation_sent: bool = False
+    verification: VerificationStatus = "none"
+    placed_at: dt.datetime | None = None
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -175,13 +215,69 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         raise OrderNotFoundError("no such order")
     if isinstance(command, BuyerRequest):
         return buyer_request(state, command, now)
+    if isinstance(command, RecordPayment | RecordConfirmationSent):
+        return sale_progress(state, command, now)
+    if isinstance(command, AwaitVerification | RecordVerification):
+        return verification(state, command, now)
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
         return [OrderBlocked(reason=command.reason, detail=command.detail)]
     if not state.blocked:
         raise OrderConflictError("the order is not blocked")
-    return [OrderUnblocked(resolution=command.resolution)]
+    unblocked = OrderUnblocked(resolution=command.resolution)
+    return [unblocked, *_confirmed_if_final(evolve(state, unblocked), now)]
+
+
+def sale_progress(state: OrderState, command: RecordPayment | RecordConfirmationSent,
+                  now: dt.datetime) -> list[Event]:
+    """Record the payment or the confirmation sent (each once); the sale is final, and the
+    order confirmed, when both are recorded and the order is not blocked (Art. 4, 5, 10)."""
+    event: Event
+    if isinstance(command, RecordPayment):
+        if state.paid:
+            return []
+        event = OrderPaid(payment_id=command.payment_id, amount_cents=command.amount_cents,
+                          paid_at=command.paid_at)
+    else:
+        if state.confirmation_sent:
+            return []
+        event = ConfirmationSent(message_id=command.message_id, sent_at=now)
+    return [event, *_confirmed_if_final(evolve(state, event), now)]
+
+
+def verification(state: OrderState, command: AwaitVerification | RecordVerification,
+                 now: dt.datetime) -> list[Event]:
+    """A placed order waits for its identity check; accepted, it may become final; rejected,
+    it is cancelled (what was captured is owed back)."""
+    if state.status != "placed":
+        return []
+    if isinstance(command, AwaitVerification):
+        return [] if state.verification == "pending" else [OrderAwaitingVerification()]
+    if state.verification != "pending":
+        return []
+    if not command.accepted:
+        return [OrderCancelled(reason="identity_verification_failed", cancelled_at=now)]
+    verified = OrderVerified()
+    return [verified, *_confirmed_if_final(evolve(state, verified), now)]
+
+
+def cancel_if_unpaid(state: OrderState | None, now: dt.datetime,
+                     timeout: dt.timedelta) -> list[Event]:
+    """A placed order still unpaid ``timeout`` after it was placed is cancelled."""
+    if state is None or state.status != "placed" or state.paid or state.placed_at is None:
+        return []
+    if now - state.placed_at < timeout:
+        return []
+    return [OrderCancelled(reason="unpaid", cancelled_at=now)]
+
+
+def _confirmed_if_final(state: OrderState | None, now: dt.datetime) -> list[Event]:
+    state = _require(state)
+    if (state.status == "placed" and state.paid and state.confirmation_sent
+            and not state.blocked and state.verification != "pending"):
+        return [OrderConfirmed(confirmed_at=now, amount_cents=state.total_cents)]
+    return []
 
 
 def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime) -> list[Event]:
@@ -231,7 +327,7 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
     match event:
         case OrderPlaced():
             return OrderState(status="placed", total_cents=event.total_cents,
-                              buyer_id=event.buyer_id)
+                              buyer_id=event.buyer_id, placed_at=event.validated_at)
         case OrderBlocked():
             return _require(state).model_copy(update={"blocked": True})
         case OrderUnblocked():
@@ -241,6 +337,18 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
                 update={"personal_data": "restricted", "restricted_until": event.until})
         case BuyerDataErased():
             return _require(state).model_copy(update={"personal_data": "erased"})
+        case OrderPaid():
+            return _require(state).model_copy(update={"paid": True})
+        case ConfirmationSent():
+            return _require(state).model_copy(update={"confirmation_sent": True})
+        case OrderConfirmed():
+            return _require(state).model_copy(update={"status": "confirmed"})
+        case OrderCancelled():
+            return _require(state).model_copy(update={"status": "cancelled"})
+        case OrderAwaitingVerification():
+            return _require(state).model_copy(update={"verification": "pending"})
+        case OrderVerified():
+            return _require(state).model_copy(update={"verification": "passed"})
     return _require(state)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from contracts.envelope import Envelope
 from contracts.identifiers import new_order_id
 from services.orders import domain
 from services.orders.projections import project
@@ -14,7 +15,8 @@ from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["ORDERS", "block_order", "on_buyer_request", "place_order", "unblock_order"]
+__all__ = ["ORDERS", "block_order", "on_buyer_request", "place_order", "record_confirmation_sent",
+           "record_sale_step", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
@@ -49,6 +51,21 @@ async def on_buyer_request(conn: asyncpg.Connection, order_id: str,
                            command: domain.BuyerRequest, ctx: Context) -> None:
     """Record the data subject's request (rectify, restrict, erase) on one of their orders."""
     await _record_command(conn, order_id, command, ctx)
+
+
+async def record_sale_step(conn: asyncpg.Connection, order_id: str, command: domain.SaleStep,
+                         ctx: Context, cause: Envelope) -> None:
+    """Record a step of the sale another service reported (the price received, an identity
+    check required or done), and confirm the sale if it is now final."""
+    now = ctx.clock.now()
+    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+
+
+async def record_confirmation_sent(conn: asyncpg.Connection, order_id: str, message_id: str,
+                                   ctx: Context) -> None:
+    """Record that the confirmation went out (and confirm the sale if it is now final)."""
+    await _record_command(conn, order_id, domain.RecordConfirmationSent(message_id), ctx)
 
 
 async def _record_command(conn: asyncpg.Connection, order_id: str, command: domain.Command,

@@ -12,13 +12,13 @@ from pathlib import Path
 from services.orders.api import REFUSALS, router
 from services.orders.projections import READ_MODEL
 from services.orders.rights_api import router as rights_router
-from services.orders.subscriptions import subscriptions
+from services.orders.subscriptions import periodic, subscriptions
 from services.platform.service import Service
 
 SERVICE = Service(
     name="orders", title="Orders service", migrations=Path(__file__).parent / "migrations",
     routers=[router, rights_router], refusals=REFUSALS, read_model=READ_MODEL,
-    subscriptions=subscriptions)
+    subscriptions=subscriptions, periodic=periodic)
 
 create_app = SERVICE.create_app
 app = SERVICE.app

@@ -1,10 +1,42 @@
 """Reactions of the orders service to other services' events (``when_<event>_<action>``).
 
-None yet: the sale becomes final on the payments service's capture
-(``when_payment_captured_confirm_order``), which arrives with payments. Each policy turns the
-event into a command and calls its handler in ``handlers.py``; ``subscriptions.py`` wires them.
+Each policy turns the event into a command and calls its handler in ``handlers.py``;
+``subscriptions.py`` wires them.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import asyncpg
+
+from contracts.base import Event
+from contracts.envelope import Envelope
+from contracts.payments import PaymentCaptured, VerificationCompleted
+from services.orders import domain, handlers
+from services.platform.runtime import Context
+
+__all__ = ["when_payment_captured_record_payment", "when_verification_completed_record_it",
+           "when_verification_requested_await_it"]
+
+
+async def when_payment_captured_record_payment(conn: asyncpg.Connection, envelope: Envelope,
+                                               event: Event, ctx: Context) -> None:
+    """The price is received: record it on the order (the sale is final once the buyer has
+    been sent the confirmation too)."""
+    assert isinstance(event, PaymentCaptured)
+    command = domain.RecordPayment(event.payment_id, event.amount_cents, event.captured_at)
+    await handlers.record_sale_step(conn, envelope.order_id, command, ctx, envelope)
+
+
+async def when_verification_requested_await_it(conn: asyncpg.Connection, envelope: Envelope,
+                                               event: Event, ctx: Context) -> None:
+    """The seller requires identity documents: the order waits for their check."""
+    await handlers.record_sale_step(conn, envelope.order_id, domain.AwaitVerification(), ctx,
+                                    envelope)
+
+
+async def when_verification_completed_record_it(conn: asyncpg.Connection, envelope: Envelope,
+                                                event: Event, ctx: Context) -> None:
+    """Documents accepted: the order may become final; rejected: it is cancelled."""
+    assert isinstance(event, VerificationCompleted)
+    command = domain.RecordVerification(accepted=event.outcome == "accepted")
+    await handlers.record_sale_step(conn, envelope.order_id, command, ctx, envelope)

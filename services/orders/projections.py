@@ -13,12 +13,18 @@ from contracts.envelope import Envelope
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    ConfirmationSent,
+    OrderAwaitingVerification,
     OrderBlocked,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPaid,
     OrderPlaced,
     OrderUnblocked,
+    OrderVerified,
     PersonalDataRectified,
 )
-from services.platform.rebuild import ReadModel
+from services.platform.rebuild import ReadModel, update_view
 
 __all__ = ["READ_MODEL", "project"]
 
@@ -39,6 +45,18 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                           restricted_until=event.until)
         case BuyerDataErased():
             await _update(conn, envelope, personal_data="erased")
+        case OrderPaid():
+            await _update(conn, envelope, paid_at=event.paid_at)
+        case ConfirmationSent():
+            await _update(conn, envelope, confirmation_sent_at=event.sent_at)
+        case OrderAwaitingVerification() | OrderVerified():
+            await _update(conn, envelope, verification="pending"
+                          if isinstance(event, OrderAwaitingVerification) else "passed")
+        case OrderCancelled():
+            await _update(conn, envelope, status="cancelled", cancelled_at=event.cancelled_at,
+                          cancel_reason=event.reason)
+        case OrderConfirmed():
+            await _update(conn, envelope, status="confirmed", confirmed_at=event.confirmed_at)
 
 
 READ_MODEL = ReadModel(service="orders", project=project, tables=("order_view",))
@@ -59,9 +77,4 @@ async def _insert_placed(conn: asyncpg.Connection, envelope: Envelope, event: Or
 
 
 async def _update(conn: asyncpg.Connection, envelope: Envelope, **columns: object) -> None:
-    """Set ``columns`` on the order's row, unless the row already reflects this event."""
-    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=4))
-    await conn.execute(
-        f"UPDATE order_view SET {assignments}, version = $2, updated_at = $3 "
-        "WHERE order_id = $1 AND version < $2",
-        envelope.order_id, envelope.version, envelope.occurred_at, *columns.values())
+    await update_view(conn, "order_view", envelope, **columns)

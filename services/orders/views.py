@@ -8,12 +8,19 @@ from pydantic import BaseModel
 
 from contracts.personal import ERASED, PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryMethod, PricedLine
-from services.orders.domain import CatalogueItem, Offer, OrderStatus, PersonalDataStatus
+from services.orders.domain import (
+    CatalogueItem,
+    Offer,
+    OrderStatus,
+    PersonalDataStatus,
+    VerificationStatus,
+)
 from services.platform.db import Db
 from services.platform.personal import KeyStore, open_all
 
 __all__ = ["RESTRICTED", "AddressView", "CatalogueView", "OrderRecord", "OrderView", "all_orders",
-           "catalogue", "offer_at", "order_record", "orders_of_buyer", "present"]
+           "catalogue", "confirmations_due", "offer_at", "order_record", "orders_of_buyer",
+           "present", "unpaid_since"]
 
 RESTRICTED = "[restricted]"
 """What a personal field reads as, for roles other than the buyer and auditors, while the
@@ -36,6 +43,12 @@ class _Order(BaseModel):
     personal_data: PersonalDataStatus
     restricted_until: dt.date | None
     placed_at: dt.datetime
+    paid_at: dt.datetime | None
+    confirmation_sent_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    verification: VerificationStatus
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
     updated_at: dt.datetime
 
 
@@ -91,6 +104,25 @@ async def orders_of_buyer(db: Db, buyer_id: str) -> list[OrderRecord]:
     rows = await db.fetch(
         "SELECT * FROM order_view WHERE buyer_id = $1 ORDER BY placed_at, order_id", buyer_id)
     return [OrderRecord.model_validate(dict(row)) for row in rows]
+
+
+async def confirmations_due(db: Db, limit: int = 100) -> list[OrderRecord]:
+    """Paid orders whose confirmation of acceptance has not been sent yet and that nothing holds
+    back (a block, a pending identity check, a cancellation), oldest first."""
+    rows = await db.fetch(
+        "SELECT * FROM order_view WHERE paid_at IS NOT NULL AND confirmation_sent_at IS NULL "
+        "AND status = 'placed' AND NOT blocked AND verification <> 'pending' "
+        "ORDER BY paid_at LIMIT $1", limit)
+    return [OrderRecord.model_validate(dict(row)) for row in rows]
+
+
+async def unpaid_since(db: Db, before: dt.datetime) -> list[str]:
+    """Placed orders not paid and placed before ``before`` (the unpaid-order sweep's
+    candidates)."""
+    rows = await db.fetch(
+        "SELECT order_id FROM order_view WHERE status = 'placed' AND paid_at IS NULL "
+        "AND placed_at <= $1 ORDER BY placed_at LIMIT 500", before)
+    return [row["order_id"] for row in rows]
 
 
 async def all_orders(db: Db) -> list[OrderRecord]:

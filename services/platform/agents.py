@@ -8,7 +8,8 @@ raises (see ``services.platform.consumer``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -22,6 +23,7 @@ from services.platform.settings import ServiceSettings
 from services.platform.write_path import EventHandler
 
 __all__ = [
+    "Periodic",
     "Subscription",
     "WorkerApp",
     "WorkerResources",
@@ -38,6 +40,19 @@ class Subscription:
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """Timed work a worker runs every ``interval`` seconds on the service's pool: sweeps, and
+    outboxes to the outside world (e-mail). ``run`` must be safe to run again after a crash."""
+
+    name: str
+    interval: float
+    run: Callable[[asyncpg.Pool], Awaitable[object]]
+
+
+log = logging.getLogger(__name__)
+
+
 class WorkerResources:
     """The database pool and dead-letter producer of a worker, opened on first use."""
 
@@ -47,11 +62,17 @@ class WorkerResources:
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
 
-    async def applier(self, subscription: Subscription) -> EventApplier:
-        """An ``EventApplier`` for ``subscription`` on the shared pool and producer."""
+    async def shared_pool(self) -> asyncpg.Pool:
+        """The worker's database pool, opened on first use."""
         async with self._lock:
             if self.pool is None:
                 self.pool = await create_pool(self._settings.service_database_url, max_size=4)
+            return self.pool
+
+    async def applier(self, subscription: Subscription) -> EventApplier:
+        """An ``EventApplier`` for ``subscription`` on the shared pool and producer."""
+        await self.shared_pool()
+        async with self._lock:
             if self.producer is None:
                 self.producer = idempotent_producer(self._settings.kafka_bootstrap)
                 await self.producer.start()
@@ -77,8 +98,10 @@ class WorkerApp(faust.App):
         await self.resources.close()
 
 
-def worker_app(settings: ServiceSettings, subscriptions: list[Subscription]) -> faust.App:
-    """A faust app whose agents apply the subscribed topics' records to the service."""
+def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
+               periodic: list[Periodic] | None = None) -> faust.App:
+    """A faust app whose agents apply the subscribed topics' records to the service, and whose
+    timers run its periodic work."""
     app = WorkerApp(
         f"{settings.service}-consumers",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -96,7 +119,20 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription]) -> 
     app.resources = WorkerResources(settings)
     for subscription in subscriptions:
         _add_agent(app, app.resources, subscription)
+    for work in periodic or ():
+        _add_timer(app, app.resources, work)
     return app
+
+
+def _add_timer(app: faust.App, resources: WorkerResources, work: Periodic) -> None:
+    async def timer() -> None:
+        try:
+            await work.run(await resources.shared_pool())
+        except Exception:  # the next pass tries again; a timer must not die with one failure
+            log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
+
+    timer.__name__ = f"periodic_{work.name}"
+    app.timer(work.interval, name=f"{app.conf.id}.{work.name}")(timer)
 
 
 def _data_dir(settings: ServiceSettings) -> str:

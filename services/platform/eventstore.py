@@ -81,7 +81,7 @@ class Aggregate(Generic[State]):
     """How a service folds its events into the decision state of one order."""
 
     state_type: type[State]
-    evolve: Callable[[State | None, Event], State]
+    evolve: Callable[[State | None, Event], State | None]
 
     def load(self, stream: Stream) -> State | None:
         """The typed decision state of a stream (None for a new order)."""

@@ -157,7 +157,8 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
-_MEANINGS = {401: "no valid bearer token", 403: "the token's role is not admitted here",
+_MEANINGS = {400: "a message that cannot be attributed; nothing was recorded",
+             401: "no valid bearer token", 403: "the token's role is not admitted here",
              404: "not found (or not yours)", 409: "conflicts with the order's current state",
              422: "invalid or refused request; nothing was recorded"}
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from contracts.envelope import decode_record
+from contracts.envelope import Envelope, decode_record
 from contracts.topics import events_topic
 from services.platform.kafka_io import Record, read_topic
 from services.platform.relay import published_by
 from services.platform.write_path import EventHandler
 
-__all__ = ["ReadModel", "Replay", "rebuild", "row_counts"]
+__all__ = ["ReadModel", "Replay", "rebuild", "row_counts", "update_view"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,14 @@ async def _until_published(pool: asyncpg.Pool, timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while await pool.fetchval("SELECT count(*) FROM events WHERE published_at IS NULL"):
             await asyncio.sleep(0.1)
+
+
+async def update_view(conn: asyncpg.Connection, table: str, envelope: Envelope,
+                      **columns: object) -> None:
+    """Set ``columns`` on the order's row of a read model, unless the row already reflects
+    this event (its ``version`` is not older): projecting an event twice changes nothing."""
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=4))
+    await conn.execute(
+        f"UPDATE {table} SET {assignments}, version = $2, updated_at = $3 "
+        "WHERE order_id = $1 AND version < $2",
+        envelope.order_id, envelope.version, envelope.occurred_at, *columns.values())

@@ -21,13 +21,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from services.platform.agents import Subscription
+from services.platform.agents import Periodic, Subscription
 from services.platform.clock import Clock, SystemClock
 from services.platform.db import create_pool
 from services.platform.http import Refusals
 from services.platform.rebuild import ReadModel, rebuild, row_counts
 from services.platform.runtime import Context, emitter_of
-from services.platform.service_app import service_app
+from services.platform.service_app import Collaborators, service_app
 from services.platform.settings import ServiceSettings, load_settings
 from services.platform.worker import run_worker
 
@@ -45,11 +45,14 @@ class Service:
     refusals: Refusals
     read_model: ReadModel
     subscriptions: Callable[[Context], list[Subscription]]
+    collaborators: Collaborators | None = None
+    periodic: Callable[[Context], list[Periodic]] | None = None
 
     def create_app(self, settings: ServiceSettings, clock: Clock) -> FastAPI:
         """The service's API on ``settings``, taking the time from ``clock``."""
         return service_app(settings, clock, title=self.title, migrations=self.migrations,
-                           routers=self.routers, refusals=self.refusals)
+                           routers=self.routers, refusals=self.refusals,
+                           collaborators=self.collaborators)
 
     def app(self) -> FastAPI:
         """The API with settings from the environment and the system clock (uvicorn's factory)."""
@@ -63,7 +66,8 @@ class Service:
         settings = load_settings(self.name)
         if command == "worker":
             ctx = Context(SystemClock(), emitter_of(settings))
-            run_worker(settings, self.migrations, self.subscriptions(ctx))
+            periodic = self.periodic(ctx) if self.periodic else []
+            run_worker(settings, self.migrations, self.subscriptions(ctx), periodic)
         else:
             print(json.dumps(asyncio.run(self.rebuild(settings))))
 

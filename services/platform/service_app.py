@@ -7,9 +7,9 @@ The runtime (pool, settings, clock, emitter) is opened by the app's lifespan and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 
@@ -29,7 +29,12 @@ from services.platform.logs import install_redaction
 from services.platform.runtime import Runtime, service_runtime
 from services.platform.settings import ServiceSettings
 
-__all__ = ["IdempotencyKey", "RuntimeDep", "idempotency", "service_app"]
+__all__ = ["Collaborators", "IdempotencyKey", "RuntimeDep", "collaborators_of", "idempotency",
+           "service_app"]
+
+Collaborators = Callable[[ServiceSettings], contextlib.AbstractAsyncContextManager[Any]]
+"""Opens what a service's routes need besides its runtime (a bank client, a key store), for
+the app's lifetime."""
 
 PLATFORM_REFUSALS: Refusals = {
     ConcurrencyError: Refusal(409, "concurrent-modification", "The order changed concurrently"),
@@ -45,6 +50,11 @@ def current_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+def collaborators_of(request: Request) -> Any:
+    """What the service's ``Collaborators`` opened with the app."""
+    return request.app.state.collaborators
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(
     "Repeat a request with the same key to get its first answer again, recorded once."))]
 
@@ -55,7 +65,8 @@ def idempotency(endpoint: str, key: str | None, request: object) -> Idempotency 
 
 
 def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migrations: Path,
-                routers: Sequence[APIRouter], refusals: Refusals) -> FastAPI:
+                routers: Sequence[APIRouter], refusals: Refusals,
+                collaborators: Collaborators | None = None) -> FastAPI:
     """The service's app: its routers, its domain errors refused as problem details, ``/health``
     and ``/metrics``; the runtime opens with the app and closes with it."""
 
@@ -65,8 +76,9 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.public_key()  # no key, no service: refuse to start rather than admit anyone
-        async with service_runtime(settings, clock, migrations) as runtime:
-            app.state.runtime = runtime
+        opened = collaborators(settings) if collaborators else contextlib.nullcontext()
+        async with service_runtime(settings, clock, migrations) as runtime, opened as extra:
+            app.state.runtime, app.state.collaborators = runtime, extra
             yield
 
     app = FastAPI(title=title, version=settings.build, lifespan=lifespan)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import faust
 
-from services.platform.agents import Subscription, worker_app
+from services.platform.agents import Periodic, Subscription, worker_app
 from services.platform.logs import configure_logging
 from services.platform.runtime import prepare
 from services.platform.settings import ServiceSettings
@@ -22,10 +22,11 @@ async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
     await pool.close()
 
 
-def run_worker(settings: ServiceSettings, migrations: Path,
-               subscriptions: list[Subscription]) -> None:
-    """Apply migrations and provision topics, then run the agents until stopped (blocks)."""
+def run_worker(settings: ServiceSettings, migrations: Path, subscriptions: list[Subscription],
+               periodic: list[Periodic] | None = None) -> None:
+    """Apply migrations and provision topics, then run the agents and timers until stopped
+    (blocks)."""
     configure_logging()
     asyncio.run(_prepare(settings, migrations))
-    app = worker_app(settings, subscriptions)
+    app = worker_app(settings, subscriptions, periodic)
     faust.Worker(app, loglevel="INFO").execute_from_commandline()

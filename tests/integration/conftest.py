@@ -26,6 +26,8 @@ class System:
     processes: dict[str, ServiceProcess]
     orders_url: str = f"http://127.0.0.1:{TEST_PORTS['orders']}"
     fulfilment_url: str = f"http://127.0.0.1:{TEST_PORTS['fulfilment']}"
+    payments_url: str = f"http://127.0.0.1:{TEST_PORTS['payments']}"
+    bank_url: str = f"http://127.0.0.1:{TEST_PORTS['bank']}"
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]
@@ -66,3 +68,10 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
     buyer. Tests that act as another role pass their own ``Authorization`` header."""
     async with httpx.AsyncClient(timeout=30, headers=bearer("shop")) as client:
         yield client
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def payments_db(system: System) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(system.infra.database_url("payments"))
+    yield pool
+    await pool.close()

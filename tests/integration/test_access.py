@@ -20,15 +20,19 @@ from fastapi.routing import APIRoute
 from deploy.system import TEST_AUTH, TEST_PORTS, bearer
 from services.fulfilment.main import SERVICE as FULFILMENT
 from services.orders.main import SERVICE as ORDERS
+from services.payments.main import SERVICE as PAYMENTS
 from services.platform.auth import ROLES, Allow, generate_keys, mint
 from services.platform.clock import SystemClock
 from services.platform.service import Service
 from services.platform.settings import AuthSettings, ServiceSettings
 from tests.integration.conftest import System
 from tests.support.orders import events_of_buyer, order_body
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+        "/payments/notifications",  # the bank's: authenticated by its RSA signature
+        "/payments/return"}  # where the bank sends the buyer's browser back: shows nothing
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def _flat(dependant):  # type: ignore[no-untyped-def]
 def _routes() -> list[tuple[str, APIRoute]]:
     """Every route a service's app serves: its own (``/metrics``) and its routers'."""
     found = []
-    for service in (ORDERS, FULFILMENT):
+    for service in (ORDERS, PAYMENTS, FULFILMENT):
         routes = [*_app(service).routes, *(r for router in service.routers for r in router.routes)]
         found += [(service.name, route) for route in routes
                   if isinstance(route, APIRoute) and route.path not in OPEN]
@@ -93,6 +97,10 @@ BODIES = {
     "/orders/{order_id}/unblock": lambda placed: {"resolution": "resolved"},
     "/buyers/{buyer_id}/rectification": lambda placed: {"order_id": placed["order_id"],
                                                         "phone": "+33 6 00 00 00 00"},
+    "/payments/{order_id}/disputes": lambda placed: {"reason": "chargeback"},
+    "/payments/{order_id}/disputes/close": lambda placed: {"resolution": "settled"},
+    "/payments/{order_id}/verification": lambda placed: {"documents": ["identity_document"]},
+    "/payments/{order_id}/verification/outcome": lambda placed: {"outcome": "accepted"},
 }
 
 
@@ -132,7 +140,15 @@ def _bad_credentials(tmp: Path) -> dict[str, dict[str, str]]:
 async def placed(http: httpx.AsyncClient, system: System) -> dict:
     response = await http.post(f"{system.orders_url}/orders", json=order_body())
     assert response.status_code == 201, response.text
+    order_id = response.json()["order_id"]
+    for url in (f"{system.payments_url}/payments/{order_id}",  # the reactions are recorded,
+                f"{system.fulfilment_url}/reservations/{order_id}"):  # so counts stay put
+        await eventually(lambda url=url: _found(http, url), what=url)
     return response.json()
+
+
+async def _found(http: httpx.AsyncClient, url: str) -> bool:
+    return (await http.get(url)).status_code == 200
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
@@ -160,15 +176,19 @@ async def test_a_role_a_route_does_not_admit_gets_403_and_records_nothing(
     assert await _events(system, placed) == buyer_events
 
 
-async def _events(system: System, placed: dict) -> int:
+async def _events(system: System, placed: dict) -> dict[str, int]:
+    """How many events each service recorded on the order."""
     import asyncpg
 
-    conn = await asyncpg.connect(system.infra.database_url("orders"))
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM events WHERE order_id = $1",
-                                       placed["order_id"]))
-    finally:
-        await conn.close()
+    counts = {}
+    for service in ("orders", "payments", "fulfilment"):
+        conn = await asyncpg.connect(system.infra.database_url(service))
+        try:
+            counts[service] = int(await conn.fetchval(
+                "SELECT count(*) FROM events WHERE order_id = $1", placed["order_id"]))
+        finally:
+            await conn.close()
+    return counts
 
 
 async def test_a_buyer_sees_their_own_order_and_not_anothers(placed: dict,

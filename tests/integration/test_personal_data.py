@@ -112,7 +112,7 @@ async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_
     for order_id in order_ids:
         await eventually(lambda order_id=order_id: _erasure_published(bootstrap, order_id))
 
-    for service in ("orders", "fulfilment"):
+    for service in ("orders", "payments", "fulfilment"):
         rebuild(system, service)
     assert await found_in_topics(bootstrap, personal) == set()
     assert await found_in_databases(server, personal) == {}

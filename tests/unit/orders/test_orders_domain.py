@@ -12,6 +12,9 @@ from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
     OrderBlocked,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPaid,
     OrderPlaced,
     OrderUnblocked,
     PersonalDataRectified,
@@ -207,3 +210,55 @@ def test_rectification_keeps_what_is_not_corrected_and_checks_the_new_address() 
     with pytest.raises(InvalidOrderError):
         domain.rectified(current, domain.PersonalDataChanges(
             delivery_address=replace(THUIR, country="BE")))
+
+
+# The final sale: paid and confirmation sent, in either order, not blocked, not awaiting checks
+
+PAID = domain.RecordPayment("o-1.aa", 8730, NOW)
+SENT = domain.RecordConfirmationSent("<c@x>")
+
+
+def _steps(state: domain.OrderState | None, *commands: domain.Command) -> list[Event]:
+    events: list[Event] = []
+    for command in commands:
+        new = domain.decide(state, command, NOW)
+        for event in new:
+            state = domain.evolve(state, event)
+        events += new
+    return events
+
+
+@pytest.mark.parametrize("order", [(PAID, SENT), (SENT, PAID)])
+def test_the_order_is_confirmed_once_paid_and_confirmation_sent_in_either_order(order) -> None:
+    events = _steps(given(placed()), *order, *order)
+    assert [type(e).__name__ for e in events][-1] == "OrderConfirmed"
+    assert sum(isinstance(e, OrderConfirmed) for e in events) == 1
+
+
+def test_a_blocked_order_is_confirmed_only_when_unblocked() -> None:
+    state = given(placed(), OrderBlocked(reason="non_payment"))
+    events = _steps(state, PAID, SENT)
+    assert not any(isinstance(e, OrderConfirmed) for e in events)
+    assert isinstance(_steps(given(placed(), OrderBlocked(reason="non_payment"), *events),
+                             UnblockOrder("paid"))[-1], OrderConfirmed)
+
+
+def test_an_order_awaiting_verification_is_confirmed_once_verified_or_cancelled_if_rejected(
+        ) -> None:
+    waiting = _steps(given(placed()), domain.AwaitVerification(), PAID, SENT)
+    assert not any(isinstance(e, OrderConfirmed) for e in waiting)
+    history = (placed(), *waiting)
+    assert isinstance(_steps(given(*history), domain.RecordVerification(True))[-1],
+                      OrderConfirmed)
+    assert _steps(given(*history), domain.RecordVerification(False)) == [
+        OrderCancelled(reason="identity_verification_failed", cancelled_at=NOW)]
+
+
+def test_an_order_unpaid_past_the_timeout_is_cancelled_and_not_before() -> None:
+    timeout = dt.timedelta(hours=24)
+    state = given(placed())
+    assert domain.cancel_if_unpaid(state, NOW + timeout - dt.timedelta(seconds=1), timeout) == []
+    assert domain.cancel_if_unpaid(state, NOW + timeout, timeout) == [
+        OrderCancelled(reason="unpaid", cancelled_at=NOW + timeout)]
+    paid = given(placed(), OrderPaid(payment_id="p", amount_cents=8730, paid_at=NOW))
+    assert domain.cancel_if_unpaid(paid, NOW + 2 * timeout, timeout) == []

@@ -1,0 +1,275 @@
+"""Payments: the pure decisions on an order's payment and how its events change its state.
+No I/O, no clock, no keys: the bank's signature is checked by the handler before ``decide``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts.base import Event
+from contracts.payments import (
+    PaymentAuthorised,
+    PaymentCaptured,
+    PaymentCaptureRefused,
+    PaymentDeclined,
+    PaymentDisputeClosed,
+    PaymentDisputeOpened,
+    PaymentExpected,
+    PaymentNotificationRejected,
+    PaymentSessionOpened,
+    PaymentsHeld,
+    PaymentsReleased,
+    VerificationCompleted,
+    VerificationRequested,
+)
+from contracts.personal import Sealed
+
+PaymentStatus = Literal["awaiting_payment", "authorised", "declined", "captured",
+                        "capture_refused"]
+VerificationStatus = Literal["none", "requested", "accepted", "rejected"]
+Document = Literal["identity_document", "proof_of_address"]
+APPROVED = "00000"
+
+
+class PaymentNotFoundError(LookupError):
+    """No payment is expected for this order."""
+
+
+class PaymentConflictError(Exception):
+    """The command does not fit the payment's current state."""
+
+
+@dataclass(frozen=True)
+class ExpectPayment:
+    """An order was placed: its buyer owes its total."""
+
+    buyer_id: str
+    amount_cents: int
+    personal: Sealed
+
+
+@dataclass(frozen=True)
+class HoldPayments:
+    """The order is blocked."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReleasePayments:
+    """The order's block is lifted."""
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """Send the buyer to the bank's page under a new reference; refused for a buyer in bad
+    standing."""
+
+    payment_id: str
+    buyer_in_good_standing: bool = True
+
+
+@dataclass(frozen=True)
+class ReceiveNotification:
+    """The bank's notification, its signature already verified by the handler."""
+
+    payment_id: str
+    amount_cents: int
+    error: str
+    authorisation: str
+    transaction: str
+    call: str
+
+
+@dataclass(frozen=True)
+class RejectNotification:
+    """A notification whose signature did not verify."""
+
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class RecordCapture:
+    """The bank's answer to the capture of the authorised payment."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpenDispute:
+    """Ops record that the buyer disputes the payment with their bank."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class CloseDispute:
+    """Ops record that the dispute is settled."""
+
+    resolution: str
+
+
+@dataclass(frozen=True)
+class RequestVerification:
+    """Ops require identity documents before the order is validated."""
+
+    documents: tuple[Document, ...]
+
+
+@dataclass(frozen=True)
+class CompleteVerification:
+    """Ops record the outcome of checking the documents."""
+
+    outcome: Literal["accepted", "rejected"]
+
+
+OpsCommand = OpenDispute | CloseDispute | RequestVerification | CompleteVerification
+Command = (ExpectPayment | HoldPayments | ReleasePayments | OpenSession | ReceiveNotification
+           | RejectNotification | RecordCapture | OpsCommand)
+
+
+class PaymentState(BaseModel):
+    """The decision state of one order's payment."""
+
+    model_config = ConfigDict(frozen=True)
+    buyer_id: str
+    amount_cents: int
+    status: PaymentStatus = "awaiting_payment"
+    held: bool = False
+    sessions: tuple[str, ...] = ()
+    transactions: tuple[str, ...] = ()
+    authorised: str | None = None
+    dispute_open: bool = False
+    verification: VerificationStatus = "none"
+
+
+def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> list[Event]:
+    """The events that ``command`` produces on ``state`` at ``now``, or a domain error."""
+    match command:
+        case ExpectPayment():
+            return [] if state is not None else [PaymentExpected(
+                buyer_id=command.buyer_id, amount_cents=command.amount_cents,
+                personal=command.personal)]
+        case RejectNotification():
+            return [PaymentNotificationRejected(payment_id=command.payment_id,
+                                                reason="bad_signature")]
+        case ReceiveNotification():
+            return receive_notification(state, command)
+    if state is None:
+        raise PaymentNotFoundError("no payment is expected for this order")
+    match command:
+        case HoldPayments():
+            return [] if state.held else [PaymentsHeld(reason=command.reason)]
+        case ReleasePayments():
+            return [PaymentsReleased()] if state.held else []
+        case OpenSession():
+            return open_session(state, command, now)
+        case RecordCapture():
+            return record_capture(state, command, now)
+    return ops_command(state, command)
+
+
+def ops_command(state: PaymentState, command: Command) -> list[Event]:
+    """Disputes and identity verification, as ops record them; each step once, in order."""
+    match command:
+        case OpenDispute() if not state.dispute_open:
+            return [PaymentDisputeOpened(reason=command.reason)]
+        case CloseDispute() if state.dispute_open:
+            return [PaymentDisputeClosed(resolution=command.resolution)]
+        case RequestVerification() if state.verification == "none":
+            return [VerificationRequested(documents=command.documents)]
+        case CompleteVerification() if state.verification == "requested":
+            return [VerificationCompleted(outcome=command.outcome)]
+        case OpenDispute() | CloseDispute():
+            raise PaymentConflictError(
+                "a dispute is already open" if state.dispute_open else "no dispute is open")
+        case RequestVerification() | CompleteVerification():
+            raise PaymentConflictError(f"identity verification is {state.verification}")
+    raise TypeError(f"unknown command {command!r}")
+
+
+def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) -> list[Event]:
+    """A new reference for the order's full total, unless it cannot or need not be paid."""
+    if state.held:
+        raise PaymentConflictError("the order is blocked: it cannot be paid until unblocked")
+    if state.status in ("authorised", "captured"):
+        raise PaymentConflictError("the order is already paid")
+    if state.status == "capture_refused":
+        raise PaymentConflictError("the bank refused to capture this order's payment")
+    if not command.buyer_in_good_standing:
+        raise PaymentConflictError(
+            "the buyer has an unpaid order or a payment dispute in progress (Art. 10)")
+    return [PaymentSessionOpened(payment_id=command.payment_id, amount_cents=state.amount_cents,
+                                 opened_at=now)]
+
+
+def receive_notification(state: PaymentState | None,
+                         command: ReceiveNotification) -> list[Event]:
+    """Authorised or declined once per bank transaction; anything that does not match the
+    session it claims is rejected with its reason."""
+    if state is None or command.payment_id not in state.sessions:
+        return [PaymentNotificationRejected(payment_id=command.payment_id,
+                                            reason="unknown_payment")]
+    if command.transaction and command.transaction in state.transactions:
+        return []  # the bank notified this transaction already: applied once
+    if command.amount_cents != state.amount_cents:
+        return [PaymentNotificationRejected(payment_id=command.payment_id, reason="altered")]
+    if command.error == APPROVED:
+        return [PaymentAuthorised(
+            payment_id=command.payment_id, amount_cents=command.amount_cents,
+            authorisation_code=command.authorisation, transaction=command.transaction,
+            call=command.call)]
+    return [PaymentDeclined(payment_id=command.payment_id, amount_cents=command.amount_cents,
+                            reason=command.error, transaction=command.transaction)]
+
+
+def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime) -> list[Event]:
+    """Captured, or refused by the bank; nothing if the payment is not awaiting capture."""
+    if state.status != "authorised" or state.authorised is None:
+        return []
+    if command.code == APPROVED:
+        return [PaymentCaptured(payment_id=state.authorised, amount_cents=state.amount_cents,
+                                captured_at=now)]
+    return [PaymentCaptureRefused(payment_id=state.authorised, amount_cents=state.amount_cents,
+                                  code=command.code, reason=command.reason)]
+
+
+def evolve(state: PaymentState | None, event: Event) -> PaymentState | None:
+    """The payment's state after ``event`` (None while nothing is expected)."""
+    if isinstance(event, PaymentExpected):
+        return PaymentState(buyer_id=event.buyer_id, amount_cents=event.amount_cents)
+    if state is None:
+        return None  # a rejected notification for an order we do not know
+    return _evolve(state, event)
+
+
+def _evolve(state: PaymentState, event: Event) -> PaymentState:
+    match event:
+        case PaymentsHeld() | PaymentsReleased():
+            return state.model_copy(update={"held": isinstance(event, PaymentsHeld)})
+        case PaymentSessionOpened():
+            return state.model_copy(update={"sessions": (*state.sessions, event.payment_id),
+                                            "status": "awaiting_payment"})
+        case PaymentAuthorised():
+            return state.model_copy(update={
+                "status": "authorised", "authorised": event.payment_id,
+                "transactions": (*state.transactions, event.transaction)})
+        case PaymentDeclined():
+            return state.model_copy(update={
+                "status": "declined", "transactions": (*state.transactions, event.transaction)})
+        case PaymentCaptured():
+            return state.model_copy(update={"status": "captured"})
+        case PaymentCaptureRefused():
+            return state.model_copy(update={"status": "capture_refused"})
+        case PaymentDisputeOpened() | PaymentDisputeClosed():
+            return state.model_copy(
+                update={"dispute_open": isinstance(event, PaymentDisputeOpened)})
+        case VerificationRequested():
+            return state.model_copy(update={"verification": "requested"})
+        case VerificationCompleted():
+            return state.model_copy(update={"verification": event.outcome})
+    return state

@@ -1,0 +1,151 @@
+"""Command handlers of the payments service: each takes its command and its collaborators,
+reads the clock once, and records the decision through the one write path."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+import asyncpg
+import httpx
+
+from contracts.envelope import Envelope
+from contracts.payments import PaymentAuthorised
+from contracts.personal import PersonalData
+from services.payments import domain, etransactions
+from services.payments.projections import project
+from services.payments.settings import PaymentsSettings
+from services.payments.views import buyer_in_good_standing, payment_record
+from services.platform.eventstore import Aggregate, Metadata
+from services.platform.personal import KeyStore, open_sealed
+from services.platform.runtime import Context
+from services.platform.write_path import record
+
+__all__ = [
+    "PAYMENTS",
+    "BadNotificationError",
+    "Bank",
+    "SessionForm",
+    "capture_payment",
+    "on_order_event",
+    "open_session",
+    "receive_notification",
+]
+
+PAYMENTS = Aggregate(domain.PaymentState, domain.evolve)
+
+
+@dataclass(frozen=True)
+class Bank:
+    """The shop's side of the bank: its account, an HTTP client, the URLs the bank calls."""
+
+    settings: PaymentsSettings
+    account: etransactions.ShopAccount
+    http: httpx.AsyncClient
+
+    @classmethod
+    def from_settings(cls, settings: PaymentsSettings) -> Bank:
+        """The bank of ``settings``, with a client that gives up on a silent bank in 15 s."""
+        return cls(settings, settings.account(), httpx.AsyncClient(timeout=15.0))
+
+
+@dataclass(frozen=True)
+class SessionForm:
+    """What a front end puts in a hidden form to send the buyer to the bank's page."""
+
+    action: str
+    method: str
+    fields: dict[str, str]
+
+
+class BadNotificationError(ValueError):
+    """A notification that names no payment: refused, and there is nothing to record it on."""
+
+
+async def on_order_event(conn: asyncpg.Connection, order_id: str, command: domain.Command,
+                         ctx: Context, cause: Envelope) -> None:
+    """Record what an order's event means for its payment (expected, held, released)."""
+    now = ctx.clock.now()
+    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+
+
+async def on_ops_command(conn: asyncpg.Connection, order_id: str, command: domain.OpsCommand,
+                         ctx: Context) -> None:
+    """Record what ops say of the order's payment (a dispute, an identity verification)."""
+    now = ctx.clock.now()
+    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now), project)
+
+
+async def open_session(conn: asyncpg.Connection, order_id: str, ctx: Context, bank: Bank,
+                       keys: KeyStore) -> SessionForm:
+    """Record a new payment reference for the order's total and sign the bank's form for it."""
+    now = ctx.clock.now()
+    payment = await payment_record(conn, order_id)
+    if payment is None:
+        raise domain.PaymentNotFoundError(f"no payment is expected for order {order_id}")
+    command = domain.OpenSession(f"{order_id}.{secrets.token_hex(4)}",
+                                 await buyer_in_good_standing(conn, payment.buyer_id))
+    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now), project)
+    personal = await open_sealed(keys, payment.personal, PersonalData)
+    if personal is None:
+        raise domain.PaymentConflictError("the buyer's personal data is erased")
+    fields = etransactions.payment_form(
+        bank.account, reference=command.payment_id, amount_cents=payment.amount_cents,
+        email=personal.email, notify_url=bank.settings.notify_url(),
+        returns=bank.settings.returns(order_id), now=now)
+    return SessionForm(action=bank.account.payment_page_url, method="POST", fields=fields)
+
+
+async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Context,
+                               bank: Bank) -> None:
+    """Verify the bank's signed notification and record what it says, or why it is rejected."""
+    payment_id = _claimed_payment(query)
+    try:
+        notice = etransactions.verify_notification(bank.account.bank_public_key_pem, query)
+        command: domain.Command = domain.ReceiveNotification(
+            payment_id=notice.reference, amount_cents=notice.amount_cents, error=notice.error,
+            authorisation=notice.authorisation or "", transaction=notice.transaction,
+            call=notice.call)
+    except ValueError:  # a bad or missing signature, or a message we cannot even verify
+        command = domain.RejectNotification(payment_id)
+    now = ctx.clock.now()
+    await record(conn, PAYMENTS, _order_of(payment_id),
+                 lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now), project)
+
+
+async def capture_payment(conn: asyncpg.Connection, order_id: str, ctx: Context, bank: Bank,
+                          cause: Envelope, authorised: PaymentAuthorised) -> None:
+    """Capture the authorised payment at the bank (Paybox Direct) and record the answer.
+
+    The question number is derived from the payment, so a retry after a crash asks the same
+    question and the bank answers it once; transport failures raise and are retried.
+    """
+    now = ctx.clock.now()
+    answer = await etransactions.capture(
+        bank.http, bank.account, reference=authorised.payment_id,
+        amount_cents=authorised.amount_cents, transaction=authorised.transaction,
+        call=authorised.call, question=_question(authorised.payment_id), now=now)
+    command = domain.RecordCapture(answer.code, answer.comment)
+    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+
+
+def _claimed_payment(query: str) -> str:
+    references = parse_qs(query, keep_blank_values=True).get("Ref") or [""]
+    if not references[0] or "." not in references[0] or len(references[0]) > 200:
+        raise BadNotificationError("the notification names no payment of ours")
+    return references[0]
+
+
+def _order_of(payment_id: str) -> str:
+    return payment_id.rsplit(".", 1)[0]
+
+
+def _question(payment_id: str) -> int:
+    return int(hashlib.sha256(payment_id.encode()).hexdigest(), 16) % 10**10

@@ -1,0 +1,47 @@
+"""Reactions of the payments service to events (``when_<event>_<action>``): what an order's
+events mean for its payment, and the capture that follows every authorisation."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from contracts.base import Event
+from contracts.envelope import Envelope
+from contracts.orders import OrderBlocked, OrderPlaced
+from contracts.payments import PaymentAuthorised
+from services.payments import domain, handlers
+from services.payments.handlers import Bank
+from services.platform.runtime import Context
+
+__all__ = ["when_order_blocked_hold_payments", "when_order_placed_expect_payment",
+           "when_order_unblocked_release_payments", "when_payment_authorised_capture"]
+
+
+async def when_order_placed_expect_payment(conn: asyncpg.Connection, envelope: Envelope,
+                                           event: Event, ctx: Context) -> None:
+    """The order's total, as the order recorded it, is now owed by its buyer."""
+    assert isinstance(event, OrderPlaced)
+    command = domain.ExpectPayment(event.buyer_id, event.total_cents, event.personal)
+    await handlers.on_order_event(conn, envelope.order_id, command, ctx, envelope)
+
+
+async def when_order_blocked_hold_payments(conn: asyncpg.Connection, envelope: Envelope,
+                                           event: Event, ctx: Context) -> None:
+    """A blocked order cannot be paid (Art. 4)."""
+    assert isinstance(event, OrderBlocked)
+    await handlers.on_order_event(conn, envelope.order_id, domain.HoldPayments(event.reason),
+                                  ctx, envelope)
+
+
+async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelope: Envelope,
+                                                event: Event, ctx: Context) -> None:
+    """An unblocked order can be paid again."""
+    await handlers.on_order_event(conn, envelope.order_id, domain.ReleasePayments(), ctx,
+                                  envelope)
+
+
+async def when_payment_authorised_capture(conn: asyncpg.Connection, envelope: Envelope,
+                                          event: Event, ctx: Context, bank: Bank) -> None:
+    """The terms take the full price at ordering: capture every authorisation at once."""
+    assert isinstance(event, PaymentAuthorised)
+    await handlers.capture_payment(conn, envelope.order_id, ctx, bank, envelope, event)

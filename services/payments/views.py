@@ -1,0 +1,60 @@
+"""Queries on the payments read model, with typed results (never any card field)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+from contracts.personal import Sealed
+from services.payments.domain import PaymentStatus, VerificationStatus
+from services.platform.db import Db
+
+__all__ = ["PaymentRecord", "PaymentView", "all_payments", "buyer_in_good_standing",
+           "payment_record"]
+
+
+class PaymentView(BaseModel):
+    """An order's payment as the API shows it."""
+
+    order_id: str
+    version: int
+    buyer_id: str
+    amount_cents: int
+    status: PaymentStatus
+    held: bool
+    payment_id: str | None
+    authorisation_code: str | None
+    decline_reason: str | None
+    captured_cents: int
+    rejected_notifications: int
+    dispute_open: bool
+    verification: VerificationStatus
+    updated_at: dt.datetime
+
+
+class PaymentRecord(PaymentView):
+    """The row as stored, with the order's sealed personal data."""
+
+    personal: Sealed
+
+
+async def payment_record(db: Db, order_id: str) -> PaymentRecord | None:
+    """The order's payment, or None if no payment is expected for it."""
+    row = await db.fetchrow("SELECT * FROM payment_view WHERE order_id = $1", order_id)
+    return None if row is None else PaymentRecord.model_validate(dict(row))
+
+
+async def all_payments(db: Db) -> list[PaymentRecord]:
+    """The whole read model in a stable order (to compare a rebuild with the live one)."""
+    rows = await db.fetch("SELECT * FROM payment_view ORDER BY order_id")
+    return [PaymentRecord.model_validate(dict(row)) for row in rows]
+
+
+async def buyer_in_good_standing(db: Db, buyer_id: str) -> bool:
+    """False when an order of the buyer was left unpaid (the bank refused its capture) or a
+    payment of theirs is disputed (Art. 10)."""
+    bad = await db.fetchval(
+        "SELECT count(*) FROM payment_view WHERE buyer_id = $1 "
+        "AND (status = 'capture_refused' OR dispute_open)", buyer_id)
+    return bad == 0

@@ -1,0 +1,315 @@
+"""Payments end to end, on real Kafka, PostgreSQL, HTTP between the services and the bank
+simulator, and a real SMTP sink: from a placed order to the confirmed sale, and every way a
+payment can go wrong."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy.demo import (
+    APPROVED_CARD,
+    DECLINED_CARD,
+    INSUFFICIENT_FUNDS_CARD,
+    order_body,
+    pay_on_bank_page,
+)
+from deploy.smtp_sink import received
+from deploy.system import TEST_MAIL, bearer
+from tests.integration.conftest import System
+from tests.support.orders import events_of, published_records
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def placed_and_payable(http: httpx.AsyncClient, system: System) -> dict:
+    order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+    await eventually(lambda: _payment(http, system, order["order_id"]), what="payment expected")
+    return order
+
+
+async def _payment(http: httpx.AsyncClient, system: System, order_id: str) -> dict | None:
+    response = await http.get(f"{system.payments_url}/payments/{order_id}")
+    return response.json() if response.status_code == 200 else None
+
+
+async def session_for(http: httpx.AsyncClient, system: System, order_id: str) -> dict:
+    response = await http.post(f"{system.payments_url}/payments/{order_id}/session")
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def status_is(http: httpx.AsyncClient, system: System, order_id: str, status: str,
+                    service: str = "orders") -> dict | None:
+    url = {"orders": f"{system.orders_url}/orders/{order_id}",
+           "payments": f"{system.payments_url}/payments/{order_id}"}[service]
+    body = (await http.get(url)).json()
+    return body if body.get("status") == status else None
+
+
+def mail_for(order_id: str) -> list[dict]:
+    return [m for m in received(TEST_MAIL) if order_id in (m["message_id"] or "")]
+
+
+async def test_paying_with_the_approved_card_confirms_the_sale(
+        http: httpx.AsyncClient, system: System) -> None:
+    order = await placed_and_payable(http, system)
+    order_id = order["order_id"]
+    session = await session_for(http, system, order_id)
+
+    assert session["fields"]["PBX_TOTAL"] == str(order["total_cents"])
+    assert session["fields"]["PBX_PORTEUR"] == order["email"]
+    back = await pay_on_bank_page(http, session, APPROVED_CARD)
+
+    assert back.status_code == 303
+    assert urlsplit(back.headers["location"]).query.startswith("order=")
+    confirmed = await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    assert confirmed["paid_at"] and confirmed["confirmation_sent_at"]
+    [mail] = mail_for(order_id)
+    assert mail["to"] == order["email"] and "CGV-2026-01" in mail["text"]
+    types = [r["type"] for r in await published_records(system.infra.kafka_bootstrap,
+                                                        "payments", order_id)]
+    assert types == ["PaymentExpected", "PaymentSessionOpened", "PaymentAuthorised",
+                     "PaymentCaptured"]
+    payment = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
+    assert payment["captured_cents"] == order["total_cents"] and payment["authorisation_code"]
+    reservations = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}")).json()
+    assert {line["status"] for line in reservations["lines"]} == {"reserved"}
+
+
+@pytest.mark.parametrize(("card", "code"), [(DECLINED_CARD, "00105"),
+                                            (INSUFFICIENT_FUNDS_CARD, "00151")])
+async def test_a_declined_card_leaves_the_order_awaiting_payment_and_payable_again(
+        card: str, code: str, http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await placed_and_payable(http, system))["order_id"]
+
+    back = await pay_on_bank_page(http, await session_for(http, system, order_id), card)
+
+    assert "outcome=refused" in back.headers["location"]
+    declined = await eventually(lambda: status_is(http, system, order_id, "declined",
+                                                  "payments"))
+    assert declined["decline_reason"] == code
+    assert (await http.get(f"{system.orders_url}/orders/{order_id}")).json()["status"] == "placed"
+    again = await pay_on_bank_page(http, await session_for(http, system, order_id),
+                                   APPROVED_CARD)
+    assert "outcome=paid" in again.headers["location"]
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+
+
+async def _notification_of_a_real_payment(http: httpx.AsyncClient, system: System,
+                                          card: str = APPROVED_CARD) -> tuple[str, str]:
+    """Pay an order and return its id and the signed query the bank sent the browser back
+    with (the same variables and signature as its server-to-server notification)."""
+    order_id = (await placed_and_payable(http, system))["order_id"]
+    back = await pay_on_bank_page(http, await session_for(http, system, order_id), card)
+    query = urlsplit(back.headers["location"]).query
+    return order_id, query.split("&", 2)[2]  # drop our own order= and outcome=
+
+
+async def notify(http: httpx.AsyncClient, system: System, query: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30) as bank:  # the bank presents no token
+        return await bank.get(f"{system.payments_url}/payments/notifications?{query}")
+
+
+async def rejections(payments_db: asyncpg.Pool, order_id: str) -> list[str]:
+    return [e["payload"]["reason"] for e in await events_of(payments_db, order_id)
+            if e["type"] == "PaymentNotificationRejected"]
+
+
+async def test_a_replayed_notification_is_applied_once_and_answered_ok(
+        http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
+    order_id, query = await _notification_of_a_real_payment(http, system)
+    await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
+    before = await events_of(payments_db, order_id)
+
+    first, second = await notify(http, system, query), await notify(http, system, query)
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert await events_of(payments_db, order_id) == before
+
+
+@pytest.mark.parametrize("tamper", ["amount", "signature", "reference"])
+async def test_a_forged_or_altered_notification_is_refused_and_recorded(
+        tamper: str, http: httpx.AsyncClient, system: System,
+        payments_db: asyncpg.Pool) -> None:
+    order_id, query = await _notification_of_a_real_payment(http, system, DECLINED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "declined", "payments"))
+    fields = dict(pair.split("=", 1) for pair in query.split("&"))
+    if tamper == "amount":
+        fields["Mt"] = str(int(fields["Mt"]) - 100)
+    elif tamper == "signature":
+        fields["Sign"] = fields["Sign"][:-8] + "AAAAAAAA"
+    else:
+        fields["Ref"] = f"{order_id}.feedf00d"
+    fields["Erreur"] = "00000"  # what a forger wants the shop to believe
+
+    response = await notify(http, system, "&".join(f"{k}={v}" for k, v in fields.items()))
+
+    assert response.status_code == 200  # answered, so the sender does not retry it forever
+    assert await rejections(payments_db, order_id) == ["bad_signature"]
+    assert (await http.get(f"{system.payments_url}/payments/{order_id}")).json()["status"] \
+        == "declined"
+
+
+async def test_a_notification_for_an_unknown_order_is_refused_and_recorded(
+        http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
+    _, query = await _notification_of_a_real_payment(http, system)
+    fields = dict(pair.split("=", 1) for pair in query.split("&"))
+    stranger = str(uuid.uuid4())
+    fields["Ref"] = f"{stranger}.00000000"
+
+    response = await notify(http, system, "&".join(f"{k}={v}" for k, v in fields.items()))
+
+    assert response.status_code == 200
+    assert await rejections(payments_db, stranger) == ["bad_signature"]
+
+
+async def test_a_capture_the_bank_refuses_is_recorded_and_the_order_is_not_confirmed(
+        http: httpx.AsyncClient, system: System) -> None:
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "refuse"})
+    try:
+        order_id, _ = await _notification_of_a_real_payment(http, system)
+        refused = await eventually(lambda: status_is(http, system, order_id, "capture_refused",
+                                                     "payments"))
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
+    assert refused["captured_cents"] == 0
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    assert (order["status"], order["paid_at"]) == ("placed", None)
+    again = await http.post(f"{system.payments_url}/payments/{order_id}/session")
+    assert again.status_code == 409
+
+
+async def test_a_blocked_order_cannot_be_paid_until_unblocked(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await placed_and_payable(http, system))["order_id"]
+    await http.post(f"{system.orders_url}/orders/{order_id}/block", headers=bearer("ops"),
+                    json={"reason": "incorrect_address"})
+
+    held = await eventually(lambda: _held(http, system, order_id))
+    refused = await http.post(f"{system.payments_url}/payments/{order_id}/session")
+    await http.post(f"{system.orders_url}/orders/{order_id}/unblock", headers=bearer("ops"),
+                    json={"resolution": "address confirmed"})
+    await eventually(lambda: _held(http, system, order_id, False))
+
+    assert held and refused.status_code == 409
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+
+
+async def _held(http: httpx.AsyncClient, system: System, order_id: str,
+                held: bool = True) -> bool:
+    payment = await _payment(http, system, order_id)
+    return payment is not None and payment["held"] is held
+
+
+async def test_when_the_mail_server_is_down_the_confirmation_goes_out_once_it_is_back(
+        http: httpx.AsyncClient, system: System) -> None:
+    system["smtp-sink"].stop()
+    try:
+        order_id, _ = await _notification_of_a_real_payment(http, system)
+        await eventually(lambda: _paid(http, system, order_id))
+        order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+        assert (order["status"], order["confirmation_sent_at"]) == ("placed", None)
+    finally:
+        system["smtp-sink"].start()
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    assert len(mail_for(order_id)) == 1
+
+
+async def _paid(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    return bool((await http.get(f"{system.orders_url}/orders/{order_id}")).json()["paid_at"])
+
+
+async def test_card_data_is_nowhere_in_the_shops_databases_or_topics(
+        http: httpx.AsyncClient, system: System) -> None:
+    from tests.integration.test_personal_data import found_in_databases, found_in_topics
+
+    order_id, _ = await _notification_of_a_real_payment(http, system)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    needles = [APPROVED_CARD, APPROVED_CARD[-4:] + "12/30", "12/30"]
+
+    assert await found_in_topics(system.infra.kafka_bootstrap, needles) == set()
+    assert await found_in_databases(system.infra.database_server_url, needles) == {}
+
+
+async def test_a_buyer_with_a_payment_dispute_in_progress_is_refused_a_new_session(
+        http: httpx.AsyncClient, system: System) -> None:
+    first = await placed_and_payable(http, system)
+    body = order_body(buyer_id=first["buyer_id"])
+    second = (await http.post(f"{system.orders_url}/orders", json=body)).json()
+    await eventually(lambda: _payment(http, system, second["order_id"]))
+    disputes = f"{system.payments_url}/payments/{first['order_id']}/disputes"
+
+    opened = await http.post(disputes, json={"reason": "chargeback"}, headers=bearer("ops"))
+    refused = await http.post(f"{system.payments_url}/payments/{second['order_id']}/session")
+    await http.post(f"{disputes}/close", json={"resolution": "settled"}, headers=bearer("ops"))
+    allowed = await http.post(f"{system.payments_url}/payments/{second['order_id']}/session")
+
+    assert opened.json()["dispute_open"] is True
+    assert refused.status_code == 409 and "dispute" in refused.json()["detail"]
+    assert allowed.status_code == 201
+
+
+async def _verification(http: httpx.AsyncClient, system: System, order_id: str,
+                        outcome: str) -> None:
+    url = f"{system.payments_url}/payments/{order_id}/verification"
+    requested = await http.post(url, json={"documents": ["identity_document"]},
+                                headers=bearer("ops"))
+    assert requested.status_code == 200, requested.text
+    await eventually(lambda: _verification_is(http, system, order_id, "pending"))
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
+    answered = await http.post(f"{url}/outcome", json={"outcome": outcome},
+                               headers=bearer("ops"))
+    assert answered.status_code == 200, answered.text
+
+
+async def _verification_is(http: httpx.AsyncClient, system: System, order_id: str,
+                           status: str) -> bool:
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    return order["verification"] == status
+
+
+async def test_an_order_awaiting_identity_verification_is_confirmed_once_accepted(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await placed_and_payable(http, system))["order_id"]
+
+    await _verification(http, system, order_id, "accepted")
+
+    confirmed = await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    assert confirmed["verification"] == "passed"
+
+
+async def test_a_failed_identity_verification_cancels_the_order_and_releases_its_stock(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await placed_and_payable(http, system))["order_id"]
+    await eventually(lambda: _reservation(http, system, order_id))  # reserved before we count
+    before = await _reserved(http, system, "COTES-ROUSSILLON-ROUGE-2022")
+
+    await _verification(http, system, order_id, "rejected")
+
+    cancelled = await eventually(lambda: status_is(http, system, order_id, "cancelled"))
+    assert cancelled["cancel_reason"] == "identity_verification_failed"
+    assert cancelled["paid_at"] is not None  # captured: owed back (the refunds service pays)
+    assert mail_for(order_id) == []  # never confirmed to the buyer
+    await eventually(lambda: _released(http, system, order_id))
+    assert await _reserved(http, system, "COTES-ROUSSILLON-ROUGE-2022") <= before - 6
+
+
+async def _reservation(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    return (await http.get(f"{system.fulfilment_url}/reservations/{order_id}")).status_code == 200
+
+
+async def _released(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    lines = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}")).json()["lines"]
+    return {line["status"] for line in lines} == {"released"}
+
+
+async def _reserved(http: httpx.AsyncClient, system: System, sku: str) -> int:
+    return int((await http.get(f"{system.fulfilment_url}/stock/{sku}")).json()["reserved"])

@@ -1,0 +1,128 @@
+"""Payments domain: given events, when a command, then events (or an error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from contracts.base import Event
+from contracts.payments import (
+    PaymentAuthorised,
+    PaymentCaptured,
+    PaymentCaptureRefused,
+    PaymentDeclined,
+    PaymentDisputeOpened,
+    PaymentExpected,
+    PaymentNotificationRejected,
+    PaymentSessionOpened,
+    PaymentsHeld,
+    VerificationCompleted,
+    VerificationRequested,
+)
+from services.payments import domain
+from services.payments.domain import PaymentConflictError, PaymentNotFoundError
+from tests.support.sealed import SEALED
+
+NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
+EXPECTED = PaymentExpected(buyer_id="b-1", amount_cents=8730, personal=SEALED)
+OPENED = PaymentSessionOpened(payment_id="o-1.aa", amount_cents=8730, opened_at=NOW)
+AUTHORISED = PaymentAuthorised(payment_id="o-1.aa", amount_cents=8730,
+                               authorisation_code="XY1234", transaction="0000000001",
+                               call="0000000002")
+
+
+def given(*events: Event) -> domain.PaymentState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def notice(**changes: object) -> domain.ReceiveNotification:
+    fields: dict = {"payment_id": "o-1.aa", "amount_cents": 8730, "error": "00000",
+                    "authorisation": "XY1234", "transaction": "0000000001",
+                    "call": "0000000002"}
+    return domain.ReceiveNotification(**{**fields, **changes})
+
+
+def test_a_placed_order_expects_its_total_once() -> None:
+    command = domain.ExpectPayment("b-1", 8730, SEALED)
+    assert domain.decide(None, command, NOW) == [EXPECTED]
+    assert domain.decide(given(EXPECTED), command, NOW) == []
+
+
+def test_a_session_is_for_the_recorded_total() -> None:
+    [opened] = domain.decide(given(EXPECTED), domain.OpenSession("o-1.aa"), NOW)
+    assert opened == OPENED
+
+
+@pytest.mark.parametrize(("history", "command"), [
+    ((EXPECTED, PaymentsHeld(reason="non_payment")), domain.OpenSession("o-1.bb")),
+    ((EXPECTED, OPENED, AUTHORISED), domain.OpenSession("o-1.bb")),
+    ((EXPECTED,), domain.OpenSession("o-1.bb", buyer_in_good_standing=False)),
+])
+def test_a_session_is_refused_when_blocked_paid_or_for_a_buyer_in_bad_standing(
+        history, command) -> None:
+    with pytest.raises(PaymentConflictError):
+        domain.decide(given(*history), command, NOW)
+
+
+def test_no_session_for_an_order_that_expects_no_payment() -> None:
+    with pytest.raises(PaymentNotFoundError):
+        domain.decide(None, domain.OpenSession("o-1.aa"), NOW)
+
+
+def test_an_approved_notification_authorises_once() -> None:
+    assert domain.decide(given(EXPECTED, OPENED), notice(), NOW) == [AUTHORISED]
+    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED), notice(), NOW) == []
+
+
+def test_a_refusal_declines_and_a_new_session_may_follow() -> None:
+    [declined] = domain.decide(given(EXPECTED, OPENED), notice(error="00105"), NOW)
+    assert declined == PaymentDeclined(payment_id="o-1.aa", amount_cents=8730, reason="00105",
+                                       transaction="0000000001")
+    assert domain.decide(given(EXPECTED, OPENED, declined), notice(error="00105"), NOW) == []
+    assert domain.decide(given(EXPECTED, OPENED, declined), domain.OpenSession("o-1.bb"), NOW)
+
+
+@pytest.mark.parametrize(("command", "reason"), [
+    (notice(amount_cents=100), "altered"),
+    (notice(payment_id="o-1.zz"), "unknown_payment"),
+    (domain.RejectNotification("o-1.aa"), "bad_signature"),
+])
+def test_a_notification_that_does_not_match_its_session_is_rejected_with_its_reason(
+        command, reason: str) -> None:
+    assert domain.decide(given(EXPECTED, OPENED), command, NOW) == [
+        PaymentNotificationRejected(payment_id=command.payment_id, reason=reason)]
+
+
+def test_a_notification_for_an_order_never_placed_is_unknown() -> None:
+    [rejected] = domain.decide(None, notice(), NOW)
+    assert isinstance(rejected, PaymentNotificationRejected)
+    assert rejected.reason == "unknown_payment"
+
+
+def test_the_capture_records_the_banks_answer_once() -> None:
+    state = given(EXPECTED, OPENED, AUTHORISED)
+    assert domain.decide(state, domain.RecordCapture("00000", "OK"), NOW) == [
+        PaymentCaptured(payment_id="o-1.aa", amount_cents=8730, captured_at=NOW)]
+    [refused] = domain.decide(state, domain.RecordCapture("00003", "refused"), NOW)
+    assert isinstance(refused, PaymentCaptureRefused) and refused.code == "00003"
+    captured = PaymentCaptured(payment_id="o-1.aa", amount_cents=8730, captured_at=NOW)
+    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED, captured),
+                         domain.RecordCapture("00000", "OK"), NOW) == []
+
+
+def test_disputes_and_verification_go_step_by_step() -> None:
+    state = given(EXPECTED)
+    [opened] = domain.decide(state, domain.OpenDispute("chargeback"), NOW)
+    assert opened == PaymentDisputeOpened(reason="chargeback")
+    with pytest.raises(PaymentConflictError):
+        domain.decide(given(EXPECTED, opened), domain.OpenDispute("again"), NOW)
+    with pytest.raises(PaymentConflictError):
+        domain.decide(state, domain.CompleteVerification("accepted"), NOW)
+    [requested] = domain.decide(state, domain.RequestVerification(("identity_document",)), NOW)
+    assert requested == VerificationRequested(documents=("identity_document",))
+    assert domain.decide(given(EXPECTED, requested), domain.CompleteVerification("rejected"),
+                         NOW) == [VerificationCompleted(outcome="rejected")]
