@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench check lint typecheck unit component integration schemas jars install clean-data stack-up stack-down
+.PHONY: run test bench check lint typecheck unit component integration schemas jars browser install clean-data stack-up stack-down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,21 @@ install: $(INSTALLED)
 jars: $(INSTALLED)
 	$(PY) -c "from deploy.local.kafka import ensure_jars; print(ensure_jars())"
 
+## Headless Chromium for the browser tests: Debian's package (Playwright's own download is not
+## reachable here), driven through the playwright wheel with executable_path.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium
+
+browser: $(CHROMIUM)
+
 ## Kafka, PostgreSQL and the services on 127.0.0.1; Ctrl-C stops everything.
 run: jars
 	$(PY) -m deploy.run
 
 ## The whole suite: unit, contract, integration and reliability tests on real Kafka and PostgreSQL.
-test: jars
+test: jars browser
 	$(PY) -m pytest
 
 ## ruff, mypy and the fast tests: pure logic, then handlers and projections on a real PostgreSQL
@@ -43,7 +52,7 @@ unit: $(INSTALLED)
 component: $(INSTALLED)
 	$(PY) -m pytest tests/component
 
-integration: jars
+integration: jars browser
 	$(PY) -m pytest tests/integration
 
 ## Benchmarks on the real stack; results as JSON in bench-results/.

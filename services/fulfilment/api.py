@@ -16,7 +16,7 @@ __all__ = ["REFUSALS", "router"]
 
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
 REFUSALS: Refusals = {}
-router = APIRouter(tags=["fulfilment"], responses=problem_responses(401, 403, 404, 422))
+router = APIRouter(tags=["fulfilment"], responses=problem_responses(400, 401, 403, 404, 422))
 Caller = Annotated[Principal, Allow("shop", "ops", "warehouse", "auditor")]
 
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
@@ -22,7 +23,7 @@ from services.orders.views import (
     present,
 )
 from services.platform.auth import ROLES, Allow, Principal
-from services.platform.http import ProblemError, Refusal, Refusals, problem_responses
+from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
 from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Runtime
@@ -30,29 +31,17 @@ from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotenc
 
 __all__ = ["REFUSALS", "AddressBody", "Body", "OrderId", "router", "show"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+METROPOLITAN_POSTCODE = r"^(?:0[1-9]|[1-8][0-9]|9[0-5])[0-9]{3}$"
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
 
 REFUSALS: Refusals = {
     domain.InvalidOrderError: Refusal(422, "order-refused", "The order is refused"),
+    domain.OfferConflictError: Refusal(409, "order-conflicts-with-offer",
+                                       "The order does not match the current offer"),
     domain.OrderNotFoundError: Refusal(404, "order-not-found", "Order not found"),
     domain.OrderConflictError: Refusal(409, "order-conflict", "Conflict with the order's state"),
 }
-router = APIRouter(tags=["orders"], responses=problem_responses(401, 403, 422))
-
-
-class Body(BaseModel):
-    """Request bodies refuse unknown fields (a typo is an error, not a silent no-op) and
-    control characters in text (PostgreSQL cannot store NUL; none belongs in an order)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _printable(cls, value: object) -> object:
-        if isinstance(value, str) and _CONTROL.search(value):
-            raise ValueError("must not contain control characters")
-        return value
+router = APIRouter(tags=["orders"], responses=problem_responses(400, 401, 403, 422))
 
 
 class LineBody(Body):
@@ -61,12 +50,23 @@ class LineBody(Body):
 
 
 class AddressBody(Body):
+    """A delivery address in metropolitan France (Corsica included)."""
+
     recipient: str = Field(min_length=1, max_length=120)
     street: str = Field(min_length=1, max_length=200)
     street_extra: str | None = Field(default=None, max_length=200)
-    postcode: str = Field(min_length=1, max_length=12)
+    postcode: str = Field(json_schema_extra={"pattern": METROPOLITAN_POSTCODE},
+                          description="a postcode of metropolitan France, 01000–95999")
     city: str = Field(min_length=1, max_length=100)
-    country: str = Field(default="FR", min_length=2, max_length=2)
+    country: str = Field(default="FR", json_schema_extra={"pattern": "^[Ff][Rr]$"})
+
+    @field_validator("postcode", "country", mode="after")
+    @classmethod
+    def _in_metropolitan_france(cls, value: str, info: ValidationInfo) -> str:
+        pattern = METROPOLITAN_POSTCODE if info.field_name == "postcode" else "^[Ff][Rr]$"
+        if not re.fullmatch(pattern, value):  # said in the domain's words, not the regex's
+            raise PydanticCustomError("outside_france", domain.OUTSIDE_FRANCE)
+        return value
 
     def requested(self) -> domain.RequestedAddress:
         return domain.RequestedAddress(**self.model_dump())
@@ -99,7 +99,7 @@ class UnblockBody(Body):
     resolution: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/orders", status_code=201)
+@router.post("/orders", status_code=201, responses=problem_responses(409))
 async def post_order(body: PlaceOrderBody, runtime: RuntimeDep, response: Response,
                      caller: Annotated[Principal, Allow("buyer", "shop")],
                      idempotency_key: IdempotencyKey = None) -> OrderView:

@@ -47,6 +47,10 @@ class InvalidOrderError(ValueError):
         self.field, self.reason = field, reason
 
 
+class OfferConflictError(InvalidOrderError):
+    """The order is well formed but does not match the offer in force (terms, catalogue)."""
+
+
 class OrderConflictError(Exception):
     """The command does not fit the order's current state."""
 
@@ -289,7 +293,7 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
     _check_terms(command)
     lines = _priced_lines(command)
     if request.delivery_method not in offer.delivery_charges:
-        raise InvalidOrderError("delivery_method", "unknown delivery method")
+        raise OfferConflictError("delivery_method", "delivery method not offered")
     charge = offer.delivery_charges[request.delivery_method]
     products = sum(line.line_total_cents for line in lines)
     return [OrderPlaced(
@@ -412,7 +416,7 @@ def _delivery_address(address: RequestedAddress) -> DeliveryAddress:
 
 def _check_terms(command: PlaceOrder) -> None:
     if command.request.accepted_terms_version != command.offer.terms_version:
-        raise InvalidOrderError(
+        raise OfferConflictError(
             "accepted_terms_version",
             f"the current terms are {command.offer.terms_version}; accept them to order")
 
@@ -425,7 +429,7 @@ def _priced_lines(command: PlaceOrder) -> tuple[PricedLine, ...]:
     for index, line in enumerate(command.request.lines):
         item = command.offer.items.get(line.sku)
         if item is None:
-            raise InvalidOrderError(f"lines[{index}].sku", f"unknown product {line.sku}")
+            raise OfferConflictError(f"lines[{index}].sku", f"unknown product {line.sku}")
         if line.sku in seen:
             raise InvalidOrderError(f"lines[{index}].sku", "the product is on two lines")
         seen.add(line.sku)

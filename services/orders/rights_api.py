@@ -11,10 +11,10 @@ from pydantic import Field
 
 from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from services.orders import domain, rights
-from services.orders.api import AddressBody, Body, OrderId, show
+from services.orders.api import AddressBody, show
 from services.orders.views import OrderRecord, OrderView, order_record
 from services.platform.auth import Allow, Principal
-from services.platform.http import ProblemError, problem_responses
+from services.platform.http import Body, ProblemError, problem_responses
 from services.platform.idempotency import Answer, answer_once
 from services.platform.personal import PostgresKeyStore
 from services.platform.service_app import RuntimeDep
@@ -22,13 +22,13 @@ from services.platform.service_app import RuntimeDep
 __all__ = ["router"]
 
 BuyerId = Annotated[str, Path(min_length=1, max_length=100)]
-router = APIRouter(tags=["personal data"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["personal data"], responses=problem_responses(400, 401, 403, 422))
 
 
 class RectificationBody(Body):
     """The corrected fields of one order; a field left out keeps its value."""
 
-    order_id: OrderId
+    order_id: str = Field(min_length=1, max_length=100)
     email: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=254)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     delivery_address: AddressBody | None = None

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.payments import domain, handlers
 from services.payments.handlers import Bank
@@ -19,7 +19,7 @@ from services.payments.settings import PaymentsSettings
 from services.payments.views import PaymentView, payment_record
 from services.platform.auth import Allow, Principal
 from services.platform.db import create_pool
-from services.platform.http import ProblemError, Refusal, Refusals, problem_responses
+from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
 from services.platform.personal import KeyStore, PostgresKeyStore
 from services.platform.runtime import Runtime
@@ -35,7 +35,7 @@ REFUSALS: Refusals = {
                                          "Conflict with the payment's state"),
     handlers.BadNotificationError: Refusal(400, "bad-notification", "Notification refused"),
 }
-router = APIRouter(tags=["payments"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["payments"], responses=problem_responses(400, 401, 403, 422))
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,22 @@ async def post_session(order_id: OrderId, runtime: RuntimeDep, extra: Collaborat
 
 @router.get("/payments/notifications", response_class=PlainTextResponse,
             responses=problem_responses(400))
-async def get_notification(request: Request, runtime: RuntimeDep,
-                           extra: Collaborators) -> str:
-    """The bank's server-to-server notification (``PBX_REPONDRE_A``), authenticated by its RSA
-    signature rather than a token. A rejected notification is recorded with its reason."""
+async def get_notification(
+        request: Request, runtime: RuntimeDep, extra: Collaborators,
+        amount: Annotated[str, Query(alias="Mt", pattern=r"^[0-9]{1,10}$")],
+        reference: Annotated[str, Query(alias="Ref", max_length=200,
+                                        pattern=r"^[^.\x00-\x1f]+\.[^.\x00-\x1f]+$")],
+        error: Annotated[str, Query(alias="Erreur", pattern=r"^[0-9]{5}$")],
+        signature: Annotated[str, Query(alias="Sign", min_length=1, max_length=2000)],
+        authorisation: Annotated[str | None, Query(alias="Auto", max_length=20)] = None,
+        transaction: Annotated[str | None, Query(alias="Trans", pattern=r"^[0-9]{0,10}$")] = None,
+        call: Annotated[str | None, Query(alias="Appel", pattern=r"^[0-9]{0,10}$")] = None,
+) -> str:
+    """The bank's server-to-server notification (``PBX_REPONDRE_A``) with the ``PBX_RETOUR``
+    variables, authenticated by its RSA signature (``Sign``) rather than a token. It is checked
+    on the raw query string as the bank signed it; a rejected notification is recorded with
+    its reason and answered 200, so the bank does not send it again."""
+    del amount, reference, error, signature, authorisation, transaction, call  # documented
     query = request.url.query
 
     async def work(conn: asyncpg.Connection) -> Answer:
@@ -121,23 +133,19 @@ async def get_payment(order_id: OrderId, runtime: RuntimeDep,
     return await _own_payment(runtime.pool, order_id, caller)
 
 
-class DisputeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DisputeBody(Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ResolutionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResolutionBody(Body):
     resolution: str = Field(min_length=1, max_length=500)
 
 
-class VerificationBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class VerificationBody(Body):
     documents: list[domain.Document] = Field(min_length=1, max_length=2)
 
 
-class OutcomeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OutcomeBody(Body):
     outcome: Literal["accepted", "rejected"]
 
 

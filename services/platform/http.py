@@ -4,6 +4,7 @@ domain errors, health and metrics. Errors never carry stack traces to clients.""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,12 +13,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
+    "NO_CONTROL_CHARACTERS",
     "PROBLEM_TYPE",
     "REQUESTS",
+    "Body",
     "FieldError",
     "Problem",
     "ProblemError",
@@ -40,6 +43,34 @@ class FieldError:
 
     field: str
     reason: str
+
+
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable_in_schema(schema: dict[str, Any]) -> None:
+    """Say in the OpenAPI schema what ``Body`` refuses: control characters in any text."""
+    for prop in schema.get("properties", {}).values():
+        for variant in (prop, *prop.get("anyOf", ())):
+            if variant.get("type") == "string" and not {"pattern", "enum", "const"} & set(variant):
+                variant["pattern"] = NO_CONTROL_CHARACTERS
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields are refused (a typo is an error, not a silent
+    no-op), and so are control characters in text (PostgreSQL cannot store NUL; none belongs in
+    a command) — and the schema says both, so a schema-valid body is never refused for its
+    shape."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_printable_in_schema)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: object) -> object:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 @dataclass
@@ -109,7 +140,9 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return ProblemError(error.status_code, "http-error", str(error.detail)).response()
+        # keep the error's headers: a 405 must say which methods are allowed (RFC 9110)
+        return ProblemError(error.status_code, "http-error", str(error.detail),
+                            headers=dict(error.headers or {})).response()
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -157,7 +190,8 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
-_MEANINGS = {400: "a message that cannot be attributed; nothing was recorded",
+_MEANINGS = {400: "a body that cannot be parsed, or a message that cannot be attributed; "
+                  "nothing was recorded",
              401: "no valid bearer token", 403: "the token's role is not admitted here",
              404: "not found (or not yours)", 409: "conflicts with the order's current state",
              422: "invalid or refused request; nothing was recorded"}

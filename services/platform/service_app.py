@@ -86,7 +86,10 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     install_problem_handlers(app, {**PLATFORM_REFUSALS, **refusals})
     install_health(app, settings.service, lambda: _ready(app))
     app.add_api_route("/metrics", _metrics, methods=["GET"], tags=["operations"],
-                      responses=problem_responses(401, 403))
+                      response_class=Response, responses={
+                          200: {"description": "Prometheus text exposition format",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          **problem_responses(401, 403)})
     for router in routers:
         app.include_router(router)
     return app

@@ -46,10 +46,6 @@ def address(**overrides: str) -> dict[str, str]:
     ({"delivery_address": address(street="Poste restante")}, "delivery_address.street",
      "no delivery to temporary residences, P.O. boxes or poste restante "
      "(found 'Poste restante')"),
-    ({"accepted_terms_version": "CGV-2019"}, "accepted_terms_version",
-     "the current terms are CGV-2026-01; accept them to order"),
-    ({"lines": [{"sku": "CHATEAU-INCONNU", "quantity": 1}]}, "lines[0].sku",
-     "unknown product CHATEAU-INCONNU"),
     ({"lines": [{"sku": "MUSCAT-RIVESALTES-2023", "quantity": 0}]}, "lines[0].quantity",
      "Input should be greater than or equal to 1"),
     ({"lines": []}, "lines", "List should have at least 1 item after validation, not 0"),
@@ -69,6 +65,25 @@ async def test_invalid_order_is_refused_with_field_and_reason_and_records_nothin
     assert {"field": field, "reason": reason} in problem["errors"]
     assert problem["status"] == 422 and problem["type"].startswith("https://")
     assert "Traceback" not in response.text
+    assert await events_of_buyer(orders_db, body["buyer_id"]) == 0
+
+
+@pytest.mark.parametrize(("overrides", "field", "reason"), [
+    ({"accepted_terms_version": "CGV-2019"}, "accepted_terms_version",
+     "the current terms are CGV-2026-01; accept them to order"),
+    ({"lines": [{"sku": "CHATEAU-INCONNU", "quantity": 1}]}, "lines[0].sku",
+     "unknown product CHATEAU-INCONNU"),
+])
+async def test_an_order_that_does_not_match_the_current_offer_is_a_conflict(
+        http: httpx.AsyncClient, system, orders_db: asyncpg.Pool, overrides, field,
+        reason) -> None:
+    # well formed (the schema accepts it), but the terms or the catalogue say otherwise
+    body = order_body(**overrides)
+
+    response = await http.post(f"{system.orders_url}/orders", json=body)
+
+    assert response.status_code == 409
+    assert {"field": field, "reason": reason} in response.json()["errors"]
     assert await events_of_buyer(orders_db, body["buyer_id"]) == 0
 
 
