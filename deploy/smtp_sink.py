@@ -27,8 +27,13 @@ def received(maildir: Path) -> list[dict[str, Any]]:
         return []
     box = mailbox.Maildir(maildir, create=False)
     messages = sorted(box, key=lambda m: m.get_date())
-    return [{"message_id": m["Message-ID"], "from": m["From"], "to": m["To"],
-             "subject": m["Subject"], "text": _text(m)} for m in messages]
+    return [{"message_id": _header(m, "Message-ID"), "from": _header(m, "From"),
+             "to": _header(m, "To"), "subject": _header(m, "Subject"), "text": _text(m)}
+            for m in messages]
+
+
+def _header(message: mailbox.MaildirMessage, name: str) -> str:
+    return " ".join(str(message.get(name, "")).split())  # unfolded
 
 
 def _text(message: mailbox.MaildirMessage) -> str:

@@ -140,6 +140,7 @@ class PaymentState(BaseModel):
     amount_cents: int
     status: PaymentStatus = "awaiting_payment"
     held: bool = False
+    hold: str | None = None
     sessions: tuple[str, ...] = ()
     transactions: tuple[str, ...] = ()
     authorised: str | None = None
@@ -163,9 +164,11 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
         raise PaymentNotFoundError("no payment is expected for this order")
     match command:
         case HoldPayments():
-            return [] if state.held else [PaymentsHeld(reason=command.reason)]
+            if state.hold == command.reason or state.hold == "cancelled":
+                return []
+            return [PaymentsHeld(reason=command.reason)]
         case ReleasePayments():
-            return [PaymentsReleased()] if state.held else []
+            return [PaymentsReleased()] if state.held and state.hold != "cancelled" else []
         case OpenSession():
             return open_session(state, command, now)
         case RecordCapture():
@@ -249,8 +252,10 @@ def evolve(state: PaymentState | None, event: Event) -> PaymentState | None:
 
 def _evolve(state: PaymentState, event: Event) -> PaymentState:
     match event:
-        case PaymentsHeld() | PaymentsReleased():
-            return state.model_copy(update={"held": isinstance(event, PaymentsHeld)})
+        case PaymentsHeld():
+            return state.model_copy(update={"held": True, "hold": event.reason})
+        case PaymentsReleased():
+            return state.model_copy(update={"held": False, "hold": None})
         case PaymentSessionOpened():
             return state.model_copy(update={"sessions": (*state.sessions, event.payment_id),
                                             "status": "awaiting_payment"})

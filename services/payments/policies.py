@@ -13,7 +13,8 @@ from services.payments import domain, handlers
 from services.payments.handlers import Bank
 from services.platform.runtime import Context
 
-__all__ = ["when_order_blocked_hold_payments", "when_order_placed_expect_payment",
+__all__ = ["when_order_blocked_hold_payments", "when_order_cancelled_hold_payments",
+           "when_order_placed_expect_payment",
            "when_order_unblocked_release_payments", "when_payment_authorised_capture"]
 
 
@@ -31,6 +32,13 @@ async def when_order_blocked_hold_payments(conn: asyncpg.Connection, envelope: E
     assert isinstance(event, OrderBlocked)
     await handlers.on_order_event(conn, envelope.order_id, domain.HoldPayments(event.reason),
                                   ctx, envelope)
+
+
+async def when_order_cancelled_hold_payments(conn: asyncpg.Connection, envelope: Envelope,
+                                             event: Event, ctx: Context) -> None:
+    """A cancelled order cannot be paid any more (it is never released)."""
+    await handlers.on_order_event(conn, envelope.order_id, domain.HoldPayments("cancelled"), ctx,
+                                  envelope)
 
 
 async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelope: Envelope,

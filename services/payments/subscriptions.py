@@ -26,7 +26,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         Subscription("orders", events_topic("orders"), {
             "OrderPlaced": bind(policies.when_order_placed_expect_payment),
             "OrderBlocked": bind(policies.when_order_blocked_hold_payments),
-            "OrderUnblocked": bind(policies.when_order_unblocked_release_payments)}),
+            "OrderUnblocked": bind(policies.when_order_unblocked_release_payments),
+            "OrderCancelled": bind(policies.when_order_cancelled_hold_payments)}),
         Subscription("capture", events_topic("payments"), {
             "PaymentAuthorised": functools.partial(policies.when_payment_authorised_capture,
                                                    ctx=ctx, bank=bank)}),

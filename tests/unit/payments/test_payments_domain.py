@@ -126,3 +126,11 @@ def test_disputes_and_verification_go_step_by_step() -> None:
     assert requested == VerificationRequested(documents=("identity_document",))
     assert domain.decide(given(EXPECTED, requested), domain.CompleteVerification("rejected"),
                          NOW) == [VerificationCompleted(outcome="rejected")]
+
+
+def test_a_cancelled_orders_payments_stay_held_even_if_a_block_is_lifted() -> None:
+    cancelled = PaymentsHeld(reason="cancelled")
+    state = given(EXPECTED, PaymentsHeld(reason="non_payment"), cancelled)
+    assert domain.decide(state, domain.ReleasePayments(), NOW) == []
+    with pytest.raises(PaymentConflictError):
+        domain.decide(state, domain.OpenSession("o-1.cc"), NOW)
