@@ -4,7 +4,7 @@ delivery outcomes, claims and returns."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -12,7 +12,10 @@ from contracts.base import Event
 from contracts.vocabulary import LineQuantity, Quantity, Sku
 
 __all__ = [
+    "DeadlinesSuspended",
     "Delivered",
+    "DeliveryAttemptFailed",
+    "DeliveryDeadlineSet",
     "DeliveryOverdue",
     "DeliveryRefused",
     "DeliveryReserved",
@@ -21,6 +24,8 @@ __all__ = [
     "ReservationReleased",
     "ReturnReceived",
     "Shipped",
+    "ShippingHeld",
+    "ShippingReleased",
     "StockReserved",
 ]
 
@@ -43,6 +48,24 @@ class ReservationReleased(Event):
     """The order was cancelled before shipping: the stock set aside for it is available again."""
 
     lines: tuple[LineQuantity, ...]
+
+
+class DeliveryDeadlineSet(Event):
+    """The order is confirmed: it may ship, and must be delivered by ``deliver_by`` (the 5th
+    working day after confirmation, ``contracts.policies.delivery_deadline``)."""
+
+    confirmed_on: dt.date
+    deliver_by: dt.date
+
+
+class ShippingHeld(Event):
+    """The order may not ship: blocked, cancelled or terminated (``reason``)."""
+
+    reason: str
+
+
+class ShippingReleased(Event):
+    """The order's block is lifted: it may ship again."""
 
 
 class Shipped(Event):
@@ -70,6 +93,27 @@ class DeliveryRefused(Event):
     """The buyer refused the parcel because it was opened or damaged."""
 
     refused_on: dt.date
+    reason: str
+
+
+class DeliveryAttemptFailed(Event):
+    """The carrier could not deliver: the buyer was absent (a notice left, the parcel waits at
+    a collection point until ``collect_by``), or the parcel went back to the seller because the
+    address was incorrect or incomplete (reshipped at the buyer's expense)."""
+
+    outcome: Literal["absent", "returned_to_sender"]
+    attempted_at: dt.datetime
+    collection_point: str | None = None
+    collect_by: dt.date | None = None
+
+
+class DeadlinesSuspended(Event):
+    """Operators recorded a force-majeure event or an announced closure: delivery deadlines
+    are suspended from ``first_day`` to ``last_day`` (Paris dates, inclusive). Recorded on the
+    stream ``SUSPENSIONS_STREAM``, not on an order."""
+
+    first_day: dt.date
+    last_day: dt.date
     reason: str
 
 

@@ -20,7 +20,10 @@ __all__ = ["EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "PersonalData", "Sealed"]
 ERASED = "[erased]"
 """What a personal field reads as once its buyer's key has been destroyed."""
 
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]+$"
+# explicit ranges rather than \s: Python's and ECMAScript's \s differ (U+0085), and the schema
+# must accept exactly what the code accepts
+EMAIL_PATTERN = (r"^[^@\x00-\x20\x7f-\x9f]{1,64}@[^@\x00-\x20\x7f-\x9f]+"
+                 r"\.[^@.\x00-\x20\x7f-\x9f]+$")
 PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
 
 _BASE64URL = r"^[A-Za-z0-9_-]*$"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,3 +114,25 @@ async def ensure_databases(infra: Infrastructure) -> None:
 
 
 Cleanup = Callable[[], None]
+
+
+def reset_test_data() -> bool:
+    """Give the test harness's local stack a fresh log, databases, clock and mailbox, so that
+    every test session starts from the same state (and its clock may start in the past).
+
+    Does nothing (and returns False) when the tests use infrastructure from the environment or
+    when the local test stack is already running: its data then belongs to someone else.
+    """
+    from deploy.local.stack import make_broker, make_postgres
+
+    if os.environ.get("KAFKA_BOOTSTRAP") and os.environ.get("DATABASE_URL"):
+        return False
+    broker = make_broker(TEST_DATA, TEST_PORTS["kafka"], TEST_PORTS["controller"])
+    postgres = make_postgres(TEST_DATA, TEST_PORTS["postgres"])
+    if broker.is_running() or postgres.is_running():
+        return False
+    for name in ("kafka", "postgres", "mail", "logs", "workers"):
+        shutil.rmtree(TEST_DATA / name, ignore_errors=True)
+    for name in ("clock.json", "bank/transactions.json"):
+        (TEST_DATA / name).unlink(missing_ok=True)
+    return True

@@ -35,7 +35,8 @@ def banner(kafka: str, database: str) -> str:
               "test card 4111111111111111)",
               f"  SMTP sink   127.0.0.1:{RUN_PORTS['smtp']}  (mail sent: .venv/bin/python -m "
               "deploy.smtp_sink list)"]
-    lines += ["  a token: .venv/bin/python -m services.platform.auth token --role ops",
+    lines += ["  the clock: .venv/bin/python -m services.platform.clock show|set ISO|advance 10d",
+              "  a token: .venv/bin/python -m services.platform.auth token --role ops",
               "           (roles: buyer --subject BUYER_ID, shop, ops, warehouse, carrier, "
               "auditor)",
               "  watch the log: .venv/bin/python -m services.platform.watch",

@@ -8,12 +8,15 @@ on ``TEST_PORTS``.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from deploy.bank_simulator.keys import ensure_keys
 from deploy.infrastructure import TEST_DATA, Infrastructure
 from deploy.processes import ServiceProcess
 from services.platform.auth import Role, generate_keys, mint
+from services.platform.clock import SharedClock
 from services.platform.settings import AuthSettings
 
 RUN_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "bank": 8009, "smtp": 8025}
@@ -26,6 +29,12 @@ TEST_BANK = TEST_DATA / "bank"
 """The test harness's bank simulator keys and ledger."""
 TEST_MAIL = TEST_DATA / "mail"
 """The Maildir of the test harness's SMTP sink."""
+TEST_CLOCK = TEST_DATA / "clock.json"
+"""The test stack's shared clock (``python -m services.platform.clock`` with ``CLOCK_FILE``)."""
+TEST_CLOCK_START = dt.datetime(2026, 5, 11, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
+"""Where a fresh test stack's clock starts: Monday 11 May 2026, so that the calendar scenarios
+of the terms (an order confirmed on Wednesday 13 May, Ascension on the 14th) can be driven
+forward from there."""
 SERVICES = ("orders", "payments", "fulfilment")
 TEST_AUTH = AuthSettings(auth_public_key_file=TEST_DATA / "auth" / "public.pem",
                          auth_private_key_file=TEST_DATA / "auth" / "private.pem")
@@ -40,6 +49,7 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
     """Every process of the system, not yet started, pointed at ``infra``."""
     generate_keys(TEST_AUTH.auth_public_key_file.parent)
     bank = ensure_keys(TEST_BANK)
+    SharedClock(TEST_CLOCK).start_at(TEST_CLOCK_START)
     env = {"KAFKA_BOOTSTRAP": infra.kafka_bootstrap, "DATABASE_URL": infra.database_server_url,
            "CONSUMER_COMMIT_INTERVAL": "0.5",
            "AUTH_PUBLIC_KEY_FILE": str(TEST_AUTH.auth_public_key_file),
@@ -49,7 +59,7 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
            "BANK_PUBLIC_KEY_FILE": str(bank.public_key_path),
            "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['payments']}",
            "ORDERS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['orders']}",
-           "SMTP_PORT": str(TEST_PORTS["smtp"])}
+           "SMTP_PORT": str(TEST_PORTS["smtp"]), "CLOCK_FILE": str(TEST_CLOCK)}
     logs = TEST_DATA / "logs"
 
     def api(service: str) -> ServiceProcess:

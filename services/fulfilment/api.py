@@ -1,21 +1,46 @@
-"""The fulfilment service's HTTP API: queries on reservations and stock."""
+"""The fulfilment service's HTTP API: reservations and stock, shipments, the carrier's reports
+and the suspension of delivery deadlines."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Path
+from pydantic import AwareDatetime, Field
 
 from contracts.vocabulary import Sku
-from services.fulfilment.views import ReservationView, StockLevel, reservation, stock_level
+from services.fulfilment import handlers
+from services.fulfilment.shipping import (
+    Outcome,
+    ReportDelivery,
+    Ship,
+    ShippingCommand,
+    ShippingConflictError,
+)
+from services.fulfilment.views import (
+    ReservationView,
+    ShipmentView,
+    StockLevel,
+    reservation,
+    shipment,
+    stock_level,
+)
 from services.platform.auth import Allow, Principal
-from services.platform.http import ProblemError, Refusals, problem_responses
+from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
+from services.platform.idempotency import Answer, answer_once
+from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep
 
 __all__ = ["REFUSALS", "router"]
 
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
-REFUSALS: Refusals = {}
+REFUSALS: Refusals = {
+    ShippingConflictError: Refusal(409, "shipping-conflict", "Not possible at this stage"),
+    handlers.InvalidSuspensionError: Refusal(422, "invalid-suspension",
+                                             "The suspension period is invalid"),
+}
 router = APIRouter(tags=["fulfilment"], responses=problem_responses(400, 401, 403, 404, 422))
 Caller = Annotated[Principal, Allow("shop", "ops", "warehouse", "auditor")]
 
@@ -39,3 +64,79 @@ async def get_stock(sku: Annotated[Sku, Path()], runtime: RuntimeDep,
     if found is None:
         raise ProblemError(404, "sku-not-found", "Unknown SKU", f"no stock line for {sku}")
     return found
+
+
+class ShipmentBody(Body):
+    carrier: str = Field(min_length=1, max_length=100)
+    tracking_number: str = Field(min_length=1, max_length=100)
+
+
+class DeliveryBody(Body):
+    """The carrier's report; ``reservations`` notes damage or missing items (or why the parcel
+    was refused); an absent buyer's parcel waits at ``collection_point`` until ``collect_by``."""
+
+    outcome: Outcome
+    at: AwareDatetime
+    reservations: str | None = Field(default=None, max_length=500)
+    collection_point: str | None = Field(default=None, max_length=200)
+    collect_by: dt.date | None = None
+
+
+class SuspensionBody(Body):
+    first_day: dt.date
+    last_day: dt.date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/shipments/{order_id}", status_code=201, responses=problem_responses(409))
+async def post_shipment(order_id: OrderId, body: ShipmentBody, runtime: RuntimeDep,
+                        caller: Annotated[Principal, Allow("warehouse")]) -> ShipmentView:
+    """The warehouse hands a confirmed order to the carrier (``Shipped``); refused before the
+    sale is final, for a blocked, cancelled or terminated order, or twice."""
+    return await _shipping(runtime, order_id, Ship(body.carrier, body.tracking_number))
+
+
+@router.get("/shipments/{order_id}")
+async def get_shipment(order_id: OrderId, runtime: RuntimeDep,
+                       caller: Annotated[Principal, Allow("shop", "ops", "warehouse", "carrier",
+                                                          "auditor")]) -> ShipmentView:
+    """The order's delivery deadline, shipment and outcome at the door."""
+    found = await shipment(runtime.pool, order_id)
+    if found is None:
+        raise ProblemError(404, "shipment-not-found", "No shipment for this order",
+                           f"order {order_id} is not confirmed, or unknown")
+    return found
+
+
+@router.post("/deliveries/{order_id}", responses=problem_responses(409))
+async def post_delivery(order_id: OrderId, body: DeliveryBody, runtime: RuntimeDep,
+                        caller: Annotated[Principal, Allow("carrier")]) -> ShipmentView:
+    """The carrier's report of the outcome at the buyer's door; refused for an order never
+    shipped or after a final outcome."""
+    command = ReportDelivery(body.outcome, body.at, body.reservations, body.collection_point,
+                             body.collect_by)
+    return await _shipping(runtime, order_id, command)
+
+
+@router.post("/deadline-suspensions", status_code=201)
+async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
+                          caller: Annotated[Principal, Allow("ops")]) -> SuspensionBody:
+    """Record a force-majeure event or an announced closure: delivery deadlines are suspended
+    for its working days."""
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.suspend_deadlines(conn, body.first_day, body.last_day, body.reason,
+                                         runtime.context)
+        return Answer(201, body.model_dump(mode="json"))
+
+    return SuspensionBody.model_validate((await answer_once(runtime.pool, None, work)).body)
+
+
+async def _shipping(runtime: Runtime, order_id: str, command: ShippingCommand) -> ShipmentView:
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.on_shipping(conn, order_id, command, runtime.context)
+        found = await shipment(conn, order_id)
+        assert found is not None, "a shipping event was just projected"
+        return Answer(200, found.model_dump(mode="json"))
+
+    return ShipmentView.model_validate((await answer_once(runtime.pool, None, work)).body)

@@ -9,8 +9,29 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
-from contracts.fulfilment import ItemUnavailable, ReservationReleased, StockReserved
+from contracts.fulfilment import (
+    Delivered,
+    DeliveryAttemptFailed,
+    DeliveryDeadlineSet,
+    DeliveryOverdue,
+    DeliveryRefused,
+    DeliveryReserved,
+    ItemUnavailable,
+    ReservationReleased,
+    Shipped,
+    ShippingHeld,
+    ShippingReleased,
+    StockReserved,
+)
+from contracts.policies import add_working_days, delivery_deadline, is_working_day
 from contracts.vocabulary import LineQuantity
+from services.fulfilment.shipping import (
+    PARIS,
+    ShippingCommand,
+    ShippingView,
+    decide_shipping,
+    overdue,
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +47,14 @@ class ReleaseReservation:
     """The order was cancelled: give back what was set aside for it."""
 
 
-Command = ReserveStock | ReleaseReservation
+@dataclass(frozen=True)
+class MarkOverdue:
+    """The sweep's question: is the delivery overdue, given the suspended periods?"""
+
+    suspensions: tuple[tuple[dt.date, dt.date], ...] = ()
+
+
+Command = ReserveStock | ReleaseReservation | ShippingCommand | MarkOverdue
 
 
 class FulfilmentState(BaseModel):
@@ -36,6 +64,12 @@ class FulfilmentState(BaseModel):
     reserved: tuple[LineQuantity, ...] = ()
     unavailable: tuple[str, ...] = ()
     released: bool = False
+    confirmed_on: dt.date | None = None
+    deliver_by: dt.date | None = None
+    held: str | None = None
+    shipped: bool = False
+    outcome: str | None = None
+    overdue: bool = False
 
 
 def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -46,7 +80,10 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     reservation is released once, and an order cancelled before any reservation releases
     nothing.
     """
-    del now  # reservations do not depend on the time; kept for the uniform decide signature
+    if isinstance(command, MarkOverdue):
+        return overdue(_view(state, command.suspensions), now.astimezone(PARIS).date())
+    if not isinstance(command, ReserveStock | ReleaseReservation):
+        return decide_shipping(_view(state), command, now)
     if isinstance(command, ReleaseReservation):
         if state is None or state.released or not state.reserved:
             return []
@@ -62,9 +99,39 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     return events
 
 
+def extended_deadline(confirmed_on: dt.date,
+                      suspensions: tuple[tuple[dt.date, dt.date], ...]) -> dt.date:
+    """The delivery deadline, pushed by every working day of a suspended period (force
+    majeure, announced closure) that falls inside it."""
+    deadline = delivery_deadline(confirmed_on)
+    start = confirmed_on
+    while extra := _suspended_working_days(start, deadline, suspensions):
+        start, deadline = deadline, add_working_days(deadline, extra)
+    return deadline
+
+
+def _suspended_working_days(after: dt.date, until: dt.date,
+                            suspensions: tuple[tuple[dt.date, dt.date], ...]) -> int:
+    days = {after + dt.timedelta(days=n) for n in range(1, (until - after).days + 1)}
+    suspended = {day for day in days for first, last in suspensions if first <= day <= last}
+    return sum(1 for day in suspended if is_working_day(day))
+
+
+def _view(state: FulfilmentState | None,
+          suspensions: tuple[tuple[dt.date, dt.date], ...] = ()) -> ShippingView:
+    state = state or FulfilmentState()
+    effective = (extended_deadline(state.confirmed_on, suspensions)
+                 if state.confirmed_on else None)
+    return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
+                        held=state.held, shipped=state.shipped, outcome=state.outcome,
+                        overdue=state.overdue)
+
+
 def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
     """The order's fulfilment state after ``event``."""
     current = state or FulfilmentState()
+    if (after := _shipping_evolve(current, event)) is not None:
+        return after
     match event:
         case StockReserved():
             return current.model_copy(update={"reserved": current.reserved + event.lines})
@@ -73,3 +140,29 @@ def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
         case ReservationReleased():
             return current.model_copy(update={"released": True})
     return current
+
+
+def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | None:
+    match event:
+        case DeliveryDeadlineSet():
+            return state.model_copy(update={"confirmed_on": event.confirmed_on,
+                                            "deliver_by": event.deliver_by})
+        case ShippingHeld():
+            return state.model_copy(update={"held": event.reason})
+        case ShippingReleased():
+            return state.model_copy(update={"held": None})
+        case Shipped():
+            return state.model_copy(update={"shipped": True})
+        case Delivered() | DeliveryReserved() | DeliveryRefused():
+            return state.model_copy(update={"outcome": _OUTCOMES[type(event)]})
+        case DeliveryAttemptFailed():
+            return state.model_copy(update={
+                "outcome": event.outcome, "shipped": event.outcome != "returned_to_sender"})
+        case DeliveryOverdue():
+            return state.model_copy(update={"overdue": True})
+    return None
+
+
+_OUTCOMES: dict[type[Event], str] = {Delivered: "delivered",
+                                     DeliveryReserved: "delivered_with_reservations",
+                                     DeliveryRefused: "refused"}

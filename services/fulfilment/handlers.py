@@ -3,19 +3,33 @@ reads the clock once, and records the decision through the one write path."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import asyncpg
 
 from contracts.envelope import Envelope
+from contracts.fulfilment import DeadlinesSuspended
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.projections import project
+from services.fulfilment.shipping import ShippingCommand
+from services.fulfilment.views import suspensions
 from services.platform.eventstore import Aggregate, Metadata
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["FULFILMENT", "release_stock", "reserve_stock"]
+__all__ = ["FULFILMENT", "SUSPENSIONS_STREAM", "InvalidSuspensionError", "mark_overdue",
+           "on_shipping", "release_stock", "reserve_stock", "suspend_deadlines"]
+
+SUSPENSIONS_STREAM = "deadline-suspensions"
+"""The stream of ``DeadlinesSuspended``: periods that concern every order, not one."""
+
+
+class InvalidSuspensionError(ValueError):
+    """A suspension period that ends before it starts."""
+
+    field, reason = "last_day", "the period ends before it starts"
 
 FULFILMENT = Aggregate(domain.FulfilmentState, domain.evolve)
 
@@ -41,11 +55,41 @@ async def release_stock(conn: asyncpg.Connection, order_id: str, ctx: Context,
                  Metadata.in_reaction_to(cause, ctx.emitter, now), project)
 
 
+async def on_shipping(conn: asyncpg.Connection, order_id: str, command: ShippingCommand,
+                      ctx: Context, cause: Envelope | None = None) -> list[Envelope]:
+    """Record a shipping decision: a reaction to the order's events (with ``cause``), or the
+    warehouse's and the carrier's reports."""
+    now = ctx.clock.now()
+    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
+                else Metadata.for_command(ctx.emitter, now))
+    return await record(conn, FULFILMENT, order_id,
+                        lambda state: domain.decide(state, command, now), metadata, project)
+
+
+async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context) -> None:
+    """Record ``DeliveryOverdue`` if the order's (suspension-extended) deadline has passed."""
+    now = ctx.clock.now()
+    command = domain.MarkOverdue(await suspensions(conn))
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.for_command(ctx.emitter, now), project)
+
+
+async def suspend_deadlines(conn: asyncpg.Connection, first_day: dt.date, last_day: dt.date,
+                            reason: str, ctx: Context) -> None:
+    """Record a force-majeure or closure period: every delivery deadline it covers moves."""
+    if last_day < first_day:
+        raise InvalidSuspensionError()
+    now = ctx.clock.now()
+    event = DeadlinesSuspended(first_day=first_day, last_day=last_day, reason=reason)
+    await record(conn, FULFILMENT, SUSPENSIONS_STREAM, lambda state: [event],
+                 Metadata.for_command(ctx.emitter, now), project)
+
+
 async def _lock_available(conn: asyncpg.Connection,
                           lines: Sequence[LineQuantity]) -> dict[str, int]:
     # row locks in SKU order: concurrent reservations of the same wines queue, never deadlock
     rows = await conn.fetch(
-        "SELECT sku, on_hand - reserved AS available FROM stock WHERE sku = ANY($1::text[]) "
-        "ORDER BY sku FOR UPDATE", [line.sku for line in lines])
+        "SELECT sku, on_hand - reserved - shipped AS available FROM stock "
+        "WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE", [line.sku for line in lines])
     return {row["sku"]: row["available"] for row in rows}
 

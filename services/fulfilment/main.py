@@ -11,12 +11,13 @@ from pathlib import Path
 
 from services.fulfilment.api import REFUSALS, router
 from services.fulfilment.projections import READ_MODEL
-from services.fulfilment.subscriptions import subscriptions
+from services.fulfilment.subscriptions import periodic, subscriptions
 from services.platform.service import Service
 
 SERVICE = Service(
     name="fulfilment", title="Fulfilment service", migrations=Path(__file__).parent / "migrations",
-    routers=[router], refusals=REFUSALS, read_model=READ_MODEL, subscriptions=subscriptions)
+    routers=[router], refusals=REFUSALS, read_model=READ_MODEL, subscriptions=subscriptions,
+    periodic=periodic)
 
 create_app = SERVICE.create_app
 app = SERVICE.app

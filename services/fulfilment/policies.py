@@ -10,12 +10,20 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.orders import OrderPlaced
+from contracts.orders import OrderConfirmed, OrderPlaced
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
+from services.fulfilment.shipping import PARIS, HoldShipping, ReleaseShipping, SetDeadline
 from services.platform.runtime import Context
 
-__all__ = ["when_order_cancelled_release_stock", "when_order_placed_reserve_stock"]
+__all__ = [
+    "when_contract_terminated_hold_shipping",
+    "when_order_blocked_hold_shipping",
+    "when_order_cancelled_release_stock",
+    "when_order_confirmed_set_the_delivery_deadline",
+    "when_order_placed_reserve_stock",
+    "when_order_unblocked_release_shipping",
+]
 
 
 async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: Envelope,
@@ -28,5 +36,35 @@ async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: En
 
 async def when_order_cancelled_release_stock(conn: asyncpg.Connection, envelope: Envelope,
                                              event: Event, ctx: Context) -> None:
-    """A cancelled order's stock is available again."""
+    """A cancelled order's stock is available again, and it never ships."""
     await handlers.release_stock(conn, envelope.order_id, ctx, envelope)
+    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("cancelled"), ctx,
+                               envelope)
+
+
+async def when_order_confirmed_set_the_delivery_deadline(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """The sale is final: the order may ship, and must be delivered within 5 working days."""
+    assert isinstance(event, OrderConfirmed)
+    confirmed_on = event.confirmed_at.astimezone(PARIS).date()
+    await handlers.on_shipping(conn, envelope.order_id, SetDeadline(confirmed_on), ctx,
+                               envelope)
+
+
+async def when_order_blocked_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,
+                                           event: Event, ctx: Context) -> None:
+    """A blocked order does not ship (Art. 4)."""
+    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("blocked"), ctx, envelope)
+
+
+async def when_order_unblocked_release_shipping(conn: asyncpg.Connection, envelope: Envelope,
+                                                event: Event, ctx: Context) -> None:
+    """An unblocked order may ship again."""
+    await handlers.on_shipping(conn, envelope.order_id, ReleaseShipping(), ctx, envelope)
+
+
+async def when_contract_terminated_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,
+                                                 event: Event, ctx: Context) -> None:
+    """A terminated contract is not performed any more."""
+    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("terminated"), ctx,
+                               envelope)

@@ -9,8 +9,23 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.fulfilment import ItemUnavailable, ReservationReleased, StockReserved
-from services.platform.rebuild import ReadModel
+from contracts.fulfilment import (
+    DeadlinesSuspended,
+    Delivered,
+    DeliveryAttemptFailed,
+    DeliveryDeadlineSet,
+    DeliveryOverdue,
+    DeliveryRefused,
+    DeliveryReserved,
+    ItemUnavailable,
+    ReservationReleased,
+    Shipped,
+    ShippingHeld,
+    ShippingReleased,
+    StockReserved,
+)
+from services.fulfilment.shipping import PARIS
+from services.platform.rebuild import ReadModel, update_view
 
 __all__ = ["READ_MODEL", "project"]
 
@@ -24,7 +39,9 @@ _UPSERT = (
 
 
 async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    """Fold one fulfilment event into the read model and the stock set aside."""
+    """Fold one fulfilment event into the read models and the stock set aside."""
+    if await _project_shipping(conn, envelope, event):
+        return
     match event:
         case StockReserved():
             for line in event.lines:
@@ -48,6 +65,72 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                                        "WHERE sku = $1", line.sku, line.quantity)
 
 
+async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> bool:
+    match event:
+        case DeliveryDeadlineSet():
+            await conn.execute(
+                "INSERT INTO shipment_view (order_id, version, confirmed_on, deliver_by, "
+                "updated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id) DO UPDATE SET "
+                "confirmed_on = $3, deliver_by = $4, version = $2, updated_at = $5 "
+                "WHERE shipment_view.version < $2", envelope.order_id, envelope.version,
+                event.confirmed_on, event.deliver_by, envelope.occurred_at)
+        case ShippingHeld() | ShippingReleased():
+            await _upsert(conn, envelope, held=getattr(event, "reason", None))
+        case Shipped():
+            if await _upsert(conn, envelope, carrier=event.carrier, shipped_at=event.shipped_at,
+                             tracking_number=event.tracking_number, outcome=None):
+                await _ship_stock(conn, envelope)
+        case Delivered() | DeliveryReserved():
+            await _upsert(conn, envelope, outcome=_outcome(event), outcome_on=event.delivered_on,
+                          reservations=getattr(event, "reservations", None))
+        case DeliveryRefused():
+            await _upsert(conn, envelope, outcome="refused", outcome_on=event.refused_on,
+                          reservations=event.reason)
+        case DeliveryAttemptFailed():
+            await _upsert(conn, envelope, outcome=event.outcome,
+                          outcome_on=event.attempted_at.astimezone(PARIS).date(),
+                          collection_point=event.collection_point, collect_by=event.collect_by)
+        case DeliveryOverdue():
+            await _upsert(conn, envelope,
+                          overdue_since=envelope.occurred_at.astimezone(PARIS).date())
+        case DeadlinesSuspended():
+            await conn.execute(
+                "INSERT INTO deadline_suspensions (event_id, first_day, last_day, reason) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", envelope.event_id,
+                event.first_day, event.last_day, event.reason)
+        case _:
+            return False
+    return True
+
+
+def _outcome(event: Event) -> str:
+    return "delivered" if isinstance(event, Delivered) else "delivered_with_reservations"
+
+
+async def _upsert(conn: asyncpg.Connection, envelope: Envelope, **columns: object) -> bool:
+    """Update the order's shipment row (created if needed); False if it already reflects the
+    event."""
+    await conn.execute(
+        "INSERT INTO shipment_view (order_id, version, updated_at) VALUES ($1, 0, $2) "
+        "ON CONFLICT (order_id) DO NOTHING", envelope.order_id, envelope.occurred_at)
+    before = await conn.fetchval("SELECT version FROM shipment_view WHERE order_id = $1",
+                                 envelope.order_id)
+    await update_view(conn, "shipment_view", envelope, **columns)
+    return bool(before < envelope.version)
+
+
+async def _ship_stock(conn: asyncpg.Connection, envelope: Envelope) -> None:
+    """The order's reserved bottles leave the warehouse: reserved → shipped."""
+    await conn.execute(
+        "UPDATE stock SET reserved = stock.reserved - r.quantity, "
+        "shipped = stock.shipped + r.quantity "
+        "FROM reservation_view r WHERE r.order_id = $1 AND r.status = 'reserved' "
+        "AND r.sku = stock.sku", envelope.order_id)
+    await conn.execute("UPDATE reservation_view SET status = 'shipped' WHERE order_id = $1 "
+                       "AND status = 'reserved'", envelope.order_id)
+
+
 READ_MODEL = ReadModel(service="fulfilment", project=project,
-                       tables=("reservation_view",), derived_columns=(("stock", "reserved = 0"),))
+                       tables=("reservation_view", "shipment_view", "deadline_suspensions"),
+                       derived_columns=(("stock", "reserved = 0, shipped = 0"),))
 """What ``python -m services.fulfilment.main rebuild`` replays."""

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel
 
 from services.platform.db import Db
 
-__all__ = ["ReservationLine", "ReservationView", "StockLevel", "all_reservations",
-           "reservation", "stock_level"]
+__all__ = [
+    "ReservationLine",
+    "ReservationView",
+    "ShipmentView",
+    "StockLevel",
+    "all_reservations",
+    "awaiting_delivery",
+    "reservation",
+    "shipment",
+    "stock_level",
+    "suspensions",
+]
 
 
 class ReservationLine(BaseModel):
@@ -17,7 +28,7 @@ class ReservationLine(BaseModel):
 
     sku: str
     quantity: int
-    status: Literal["reserved", "unavailable", "released"]
+    status: Literal["reserved", "unavailable", "released", "shipped"]
     available: int | None
 
 
@@ -29,11 +40,12 @@ class ReservationView(BaseModel):
 
 
 class StockLevel(BaseModel):
-    """On hand, reserved and available quantities of a SKU."""
+    """On hand (taken in by the warehouse), reserved, shipped and available bottles of a SKU."""
 
     sku: str
     on_hand: int
     reserved: int
+    shipped: int
     available: int
 
 
@@ -51,9 +63,52 @@ async def reservation(db: Db, order_id: str) -> ReservationView | None:
 async def stock_level(db: Db, sku: str) -> StockLevel | None:
     """On hand, reserved and available quantities of ``sku``."""
     row = await db.fetchrow(
-        "SELECT sku, on_hand, reserved, on_hand - reserved AS available FROM stock "
+        "SELECT sku, on_hand, reserved, shipped, on_hand - reserved - shipped AS available "
+        "FROM stock "
         "WHERE sku = $1", sku)
     return StockLevel.model_validate(dict(row)) if row else None
+
+
+class ShipmentView(BaseModel):
+    """An order's delivery deadline, shipment and outcome at the door."""
+
+    order_id: str
+    version: int
+    confirmed_on: dt.date | None
+    deliver_by: dt.date | None
+    held: str | None
+    carrier: str | None
+    tracking_number: str | None
+    shipped_at: dt.datetime | None
+    outcome: str | None
+    outcome_on: dt.date | None
+    reservations: str | None
+    collection_point: str | None
+    collect_by: dt.date | None
+    overdue_since: dt.date | None
+    updated_at: dt.datetime
+
+
+async def shipment(db: Db, order_id: str) -> ShipmentView | None:
+    """The order's shipment, or None before fulfilment heard of its confirmation."""
+    row = await db.fetchrow("SELECT * FROM shipment_view WHERE order_id = $1", order_id)
+    return None if row is None else ShipmentView.model_validate(dict(row))
+
+
+async def awaiting_delivery(db: Db, deadline_before: dt.date) -> list[str]:
+    """Confirmed orders not delivered, not yet overdue, whose deadline is before the date
+    (the overdue sweep's candidates; a suspension may still push some of them)."""
+    rows = await db.fetch(
+        "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
+        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender')) "
+        "ORDER BY deliver_by LIMIT 500", deadline_before)
+    return [row["order_id"] for row in rows]
+
+
+async def suspensions(db: Db) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Every period when delivery deadlines are suspended."""
+    rows = await db.fetch("SELECT first_day, last_day FROM deadline_suspensions ORDER BY 1")
+    return tuple((row["first_day"], row["last_day"]) for row in rows)
 
 
 async def all_reservations(db: Db) -> list[dict[str, object]]:

@@ -8,6 +8,7 @@ raises (see ``services.platform.consumer``).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -126,10 +127,14 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
 
 def _add_timer(app: faust.App, resources: WorkerResources, work: Periodic) -> None:
     async def timer() -> None:
+        pool = await resources.shared_pool()
+        started, error = dt.datetime.now(dt.UTC), None
         try:
-            await work.run(await resources.shared_pool())
-        except Exception:  # the next pass tries again; a timer must not die with one failure
+            await work.run(pool)
+        except Exception as failure:  # the next pass tries again: a timer must not die
             log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
+            error = type(failure).__name__
+        await _note_pass(pool, work.name, started, error)
 
     timer.__name__ = f"periodic_{work.name}"
     app.timer(work.interval, name=f"{app.conf.id}.{work.name}")(timer)
@@ -160,3 +165,16 @@ def _headers(headers: object) -> tuple[tuple[str, bytes], ...]:
     if isinstance(headers, Mapping):
         return tuple(headers.items())
     return tuple(headers or ())  # type: ignore[arg-type]
+
+
+async def _note_pass(pool: asyncpg.Pool, name: str, started: dt.datetime,
+                     error: str | None) -> None:
+    """Keep when the task last ran (``timed_work``), for operators and for tests."""
+    try:
+        await pool.execute(
+            "INSERT INTO timed_work (name, last_started_at, last_finished_at, last_error) "
+            "VALUES ($1, $2, now(), $3) ON CONFLICT (name) DO UPDATE SET "
+            "last_started_at = $2, last_finished_at = now(), last_error = $3",
+            name, started, error)
+    except (OSError, asyncpg.PostgresError):
+        log.warning("periodic %s: could not note its pass", name)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+from pathlib import Path
 from typing import Protocol
 
 __all__ = [
     "Clock",
     "ControllableClock",
+    "SharedClock",
     "SystemClock",
 ]
 
@@ -50,3 +54,60 @@ class ControllableClock:
     def set(self, instant: dt.datetime) -> None:
         """Jump to ``instant`` (not earlier than now)."""
         self.advance(instant.astimezone(dt.UTC) - self._now)
+
+
+class SharedClock:
+    """The stack's one clock: the machine's time plus an offset kept in a file that every
+    process of the stack reads, so that moving it moves every service's now within a second.
+
+    The file is re-read whenever it changes; time keeps flowing between moves.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._seen: tuple[float, int] | None = None
+        self._offset = dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        """The machine's time plus the stack's offset."""
+        self._refresh()
+        return dt.datetime.now(dt.UTC) + self._offset
+
+    def offset(self) -> dt.timedelta:
+        """How far the stack's time is from the machine's."""
+        self._refresh()
+        return self._offset
+
+    def move_to(self, instant: dt.datetime) -> None:
+        """Make ``instant`` the stack's now (atomically: a reader sees the old or the new)."""
+        offset = instant.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"offset_seconds": offset.total_seconds()}))
+        os.replace(temporary, self._path)
+
+    def start_at(self, instant: dt.datetime) -> bool:
+        """Start a fresh stack's clock at ``instant``; False if the clock was already started."""
+        if self._path.exists():
+            return False
+        self.move_to(instant)
+        return True
+
+    def _refresh(self) -> None:
+        try:
+            stat = self._path.stat()
+        except FileNotFoundError:
+            self._seen, self._offset = None, dt.timedelta(0)
+            return
+        if self._seen != (stat.st_mtime, stat.st_size):
+            data = json.loads(self._path.read_text() or "{}")
+            self._offset = dt.timedelta(seconds=float(data.get("offset_seconds", 0.0)))
+            self._seen = (stat.st_mtime, stat.st_size)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from services.platform.clock_command import main
+
+    sys.exit(main())

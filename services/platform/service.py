@@ -22,7 +22,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from services.platform.agents import Periodic, Subscription
-from services.platform.clock import Clock, SystemClock
+from services.platform.clock import Clock
+from services.platform.clock_command import clock_for
 from services.platform.db import create_pool
 from services.platform.http import Refusals
 from services.platform.rebuild import ReadModel, rebuild, row_counts
@@ -56,7 +57,8 @@ class Service:
 
     def app(self) -> FastAPI:
         """The API with settings from the environment and the system clock (uvicorn's factory)."""
-        return self.create_app(load_settings(self.name), SystemClock())
+        settings = load_settings(self.name)
+        return self.create_app(settings, clock_for(settings))
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         """``python -m services.<name>.main worker|rebuild``."""
@@ -65,7 +67,7 @@ class Service:
         command = parser.parse_args(argv).command
         settings = load_settings(self.name)
         if command == "worker":
-            ctx = Context(SystemClock(), emitter_of(settings))
+            ctx = Context(clock_for(settings), emitter_of(settings))
             periodic = self.periodic(ctx) if self.periodic else []
             run_worker(settings, self.migrations, self.subscriptions(ctx), periodic)
         else:

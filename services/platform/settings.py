@@ -9,7 +9,9 @@ overrides one service's database.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
@@ -17,7 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import DEFAULT_PARTITIONS
 
-__all__ = ["AuthSettings", "LogSettings", "ServiceSettings", "load_log_settings", "load_settings"]
+__all__ = ["AuthSettings", "ClockSettings", "LogSettings", "ServiceSettings", "load_log_settings",
+           "load_settings"]
 
 
 class LogSettings(BaseSettings):
@@ -74,7 +77,23 @@ def _read_key(path: Path, variable: str) -> bytes:
                            " (make run generates a development pair)") from None
 
 
-class ServiceSettings(LogSettings, AuthSettings):
+class ClockSettings(BaseSettings):
+    """Where the processes take the time from.
+
+    ``shared`` (``make run`` and the tests): every process of the stack reads one clock file,
+    which ``python -m services.platform.clock`` sets and advances; ``system`` (production): the
+    machine's clock, and the command is refused.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    clock_mode: Literal["shared", "system"] = "shared"
+    clock_file: Path = Path(".data/local/clock.json")
+    clock_start: dt.datetime | None = Field(
+        default=None, description="a fresh stack's first instant (naive = Europe/Paris)")
+
+
+class ServiceSettings(LogSettings, AuthSettings, ClockSettings):
     """What one service's processes (API, relay, worker, tools) need."""
 
     service: str

@@ -39,10 +39,13 @@ async def test_placed_order_is_recorded_with_prices_in_force(http, system) -> No
     assert order["terms_version"] == "CGV-2026-01"
 
 
-async def test_price_in_force_is_the_latest_one_before_the_order(http, system) -> None:
-    # the demo catalogue raised this wine from 12.50 to 12.90 on 1 September 2026
+async def test_price_in_force_is_the_one_of_the_stacks_clock(http, system) -> None:
+    # the demo catalogue raises this wine from 12.50 to 12.90 on 1 September 2026; the test
+    # stack's clock starts in May 2026 (deploy.system.TEST_CLOCK_START), whatever the machine's
+    # date (the component tests move a clock across the change)
     order = await place(http, system, lines=[{"sku": "VILLAGES-TRADITION-2021", "quantity": 1}])
-    assert order["lines"][0]["unit_price_cents"] == 1290
+    assert order["lines"][0]["unit_price_cents"] == 1250
+    assert order["placed_at"] < "2026-09-01"
 
 
 async def test_fulfilment_reserves_stock_for_a_placed_order(http, system) -> None:

@@ -1,0 +1,147 @@
+"""Fulfilment's pure decisions after confirmation: the delivery deadline, shipping, the
+outcome at the door and the overdue delivery. No I/O, no clock: ``now`` is a parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from contracts.base import Event
+from contracts.fulfilment import (
+    Delivered,
+    DeliveryAttemptFailed,
+    DeliveryDeadlineSet,
+    DeliveryOverdue,
+    DeliveryRefused,
+    DeliveryReserved,
+    Shipped,
+    ShippingHeld,
+    ShippingReleased,
+)
+from contracts.policies import delivery_deadline
+
+PARIS = ZoneInfo("Europe/Paris")
+Outcome = Literal["delivered", "delivered_with_reservations", "refused", "absent",
+                  "returned_to_sender"]
+FINAL: frozenset[str] = frozenset({"delivered", "delivered_with_reservations", "refused"})
+
+
+class ShippingConflictError(Exception):
+    """The shipment or report does not fit the order's state; says which rule."""
+
+
+@dataclass(frozen=True)
+class SetDeadline:
+    """The order is confirmed on ``confirmed_on`` (Paris date)."""
+
+    confirmed_on: dt.date
+
+
+@dataclass(frozen=True)
+class HoldShipping:
+    """The order is blocked, cancelled or terminated."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReleaseShipping:
+    """The order's block is lifted."""
+
+
+@dataclass(frozen=True)
+class Ship:
+    """The warehouse hands the parcel to the carrier."""
+
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
+class ReportDelivery:
+    """The carrier's report of what happened at the buyer's door."""
+
+    outcome: Outcome
+    at: dt.datetime
+    reservations: str | None = None
+    collection_point: str | None = None
+    collect_by: dt.date | None = None
+
+
+ShippingCommand = SetDeadline | HoldShipping | ReleaseShipping | Ship | ReportDelivery
+
+
+def decide_shipping(state: ShippingView, command: ShippingCommand,
+                    now: dt.datetime) -> list[Event]:
+    """The events of a shipping command on the order's shipping state."""
+    match command:
+        case SetDeadline():
+            return [] if state.deliver_by else [DeliveryDeadlineSet(
+                confirmed_on=command.confirmed_on,
+                deliver_by=delivery_deadline(command.confirmed_on))]
+        case HoldShipping():
+            return [] if state.held == command.reason else [ShippingHeld(reason=command.reason)]
+        case ReleaseShipping():
+            return [ShippingReleased()] if state.held == "blocked" else []
+        case Ship():
+            _check_shippable(state)
+            return [Shipped(carrier=command.carrier, tracking_number=command.tracking_number,
+                            shipped_at=now)]
+        case ReportDelivery():
+            return report_delivery(state, command)
+
+
+def _check_shippable(state: ShippingView) -> None:
+    if state.held:
+        raise ShippingConflictError(f"the order may not ship: it is {state.held}")
+    if state.deliver_by is None:
+        raise ShippingConflictError("the order is not confirmed yet: nothing ships before the "
+                                    "sale is final (Art. 10)")
+    if state.outcome in FINAL:
+        raise ShippingConflictError(f"the order was already {state.outcome}")
+    if state.shipped:
+        raise ShippingConflictError("the order has already shipped")
+
+
+def report_delivery(state: ShippingView, command: ReportDelivery) -> list[Event]:
+    """The outcome as an event; refused for an order not on its way."""
+    if state.outcome in FINAL:
+        raise ShippingConflictError(f"the delivery already ended: {state.outcome}")
+    if not state.shipped:
+        raise ShippingConflictError("the order was never shipped")
+    day = command.at.astimezone(PARIS).date()
+    match command.outcome:
+        case "delivered":
+            return [Delivered(delivered_on=day)]
+        case "delivered_with_reservations":
+            return [DeliveryReserved(delivered_on=day,
+                                     reservations=command.reservations or "unspecified")]
+        case "refused":
+            return [DeliveryRefused(refused_on=day,
+                                    reason=command.reservations or "opened or damaged parcel")]
+    return [DeliveryAttemptFailed(outcome=command.outcome, attempted_at=command.at,
+                                  collection_point=command.collection_point,
+                                  collect_by=command.collect_by)]
+
+
+def overdue(state: ShippingView, today: dt.date) -> list[Event]:
+    """``DeliveryOverdue`` once, when ``today`` is past the (suspension-extended) deadline of a
+    confirmed order not yet delivered."""
+    deadline = state.effective_deadline
+    if deadline is None or state.overdue or state.outcome in FINAL or state.held:
+        return []
+    return [DeliveryOverdue(deadline=deadline)] if today > deadline else []
+
+
+@dataclass(frozen=True)
+class ShippingView:
+    """What the shipping decisions need of the order's fulfilment state."""
+
+    deliver_by: dt.date | None
+    effective_deadline: dt.date | None
+    held: str | None
+    shipped: bool
+    outcome: str | None
+    overdue: bool

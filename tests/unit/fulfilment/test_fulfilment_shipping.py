@@ -1,0 +1,135 @@
+"""Fulfilment after confirmation: given events, when shipping, a carrier's report or the
+deadline sweep, then events (or the rule that refuses)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.base import Event
+from contracts.fulfilment import (
+    Delivered,
+    DeliveryAttemptFailed,
+    DeliveryDeadlineSet,
+    DeliveryOverdue,
+    DeliveryRefused,
+    DeliveryReserved,
+    Shipped,
+    ShippingHeld,
+    StockReserved,
+)
+from contracts.vocabulary import LineQuantity
+from services.fulfilment import domain
+from services.fulfilment.shipping import (
+    HoldShipping,
+    ReportDelivery,
+    SetDeadline,
+    Ship,
+    ShippingConflictError,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+WEDNESDAY = dt.date(2026, 5, 13)  # Ascension is Thursday 14 May 2026
+RESERVED = StockReserved(lines=(LineQuantity(sku="ROUGE", quantity=6),))
+CONFIRMED = DeliveryDeadlineSet(confirmed_on=WEDNESDAY, deliver_by=dt.date(2026, 5, 21))
+AT = dt.datetime(2026, 5, 15, 10, 0, tzinfo=PARIS)
+SHIPPED = Shipped(carrier="Colissimo", tracking_number="6A123", shipped_at=AT)
+
+
+def given(*events: Event) -> domain.FulfilmentState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def at_paris(day: dt.date, hour: int = 12) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), PARIS)
+
+
+def test_confirmation_on_wednesday_13_may_sets_the_deadline_on_thursday_21_may() -> None:
+    assert domain.decide(given(RESERVED), SetDeadline(WEDNESDAY), AT) == [CONFIRMED]
+    assert domain.decide(given(RESERVED, CONFIRMED), SetDeadline(WEDNESDAY), AT) == []
+
+
+@pytest.mark.parametrize(("history", "rule"), [
+    ((RESERVED,), "not confirmed"),
+    ((RESERVED, CONFIRMED, ShippingHeld(reason="blocked")), "blocked"),
+    ((RESERVED, CONFIRMED, ShippingHeld(reason="cancelled")), "cancelled"),
+    ((RESERVED, CONFIRMED, SHIPPED), "already shipped"),
+])
+def test_shipping_is_refused_with_the_rule(history, rule: str) -> None:
+    with pytest.raises(ShippingConflictError, match=rule):
+        domain.decide(given(*history), Ship("Colissimo", "6A124"), AT)
+
+
+def test_a_confirmed_order_ships_at_the_clocks_time() -> None:
+    assert domain.decide(given(RESERVED, CONFIRMED), Ship("Colissimo", "6A123"), AT) == [SHIPPED]
+
+
+@pytest.mark.parametrize(("report", "expected"), [
+    (ReportDelivery("delivered", AT), Delivered(delivered_on=AT.date())),
+    (ReportDelivery("delivered_with_reservations", AT, "2 bottles broken"),
+     DeliveryReserved(delivered_on=AT.date(), reservations="2 bottles broken")),
+    (ReportDelivery("refused", AT, "parcel opened"),
+     DeliveryRefused(refused_on=AT.date(), reason="parcel opened")),
+    (ReportDelivery("absent", AT, None, "Relais Thuir", dt.date(2026, 5, 29)),
+     DeliveryAttemptFailed(outcome="absent", attempted_at=AT, collection_point="Relais Thuir",
+                           collect_by=dt.date(2026, 5, 29))),
+])
+def test_each_outcome_at_the_door_is_its_event(report: ReportDelivery, expected: Event) -> None:
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED), report, AT) == [expected]
+
+
+def test_a_report_for_an_order_never_shipped_or_after_a_final_outcome_is_refused() -> None:
+    with pytest.raises(ShippingConflictError, match="never shipped"):
+        domain.decide(given(RESERVED, CONFIRMED), ReportDelivery("delivered", AT), AT)
+    delivered = given(RESERVED, CONFIRMED, SHIPPED, Delivered(delivered_on=AT.date()))
+    with pytest.raises(ShippingConflictError, match="already ended"):
+        domain.decide(delivered, ReportDelivery("refused", AT), AT)
+
+
+def test_returned_to_sender_may_be_shipped_again() -> None:
+    returned = DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=AT)
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, returned),
+                         Ship("Colissimo", "6A125"), AT)
+
+
+def test_overdue_after_thursday_21_may_and_not_before() -> None:
+    state = given(RESERVED, CONFIRMED)
+    assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 21), 23)) == []
+    assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 22), 0)) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+    overdue = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
+    assert domain.decide(given(RESERVED, CONFIRMED, overdue), domain.MarkOverdue(),
+                         at_paris(dt.date(2026, 5, 28))) == []
+
+
+def test_a_delivered_or_held_order_is_never_overdue() -> None:
+    later = at_paris(dt.date(2026, 6, 30))
+    delivered = Delivered(delivered_on=dt.date(2026, 5, 20))
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, delivered), domain.MarkOverdue(),
+                         later) == []
+    assert domain.decide(given(RESERVED, CONFIRMED, ShippingHeld(reason="blocked")),
+                         domain.MarkOverdue(), later) == []
+
+
+def test_a_force_majeure_period_pushes_the_deadline_by_its_working_days() -> None:
+    # Tuesday 19 and Wednesday 20 May suspended: two working days → Monday 26 May (25 is
+    # Whit Monday)
+    suspension = ((dt.date(2026, 5, 19), dt.date(2026, 5, 20)),)
+    assert domain.extended_deadline(WEDNESDAY, suspension) == dt.date(2026, 5, 26)
+    state = given(RESERVED, CONFIRMED)
+    assert domain.decide(state, domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 5, 26), 23)) == []
+    assert domain.decide(state, domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 5, 27))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 26))]
+
+
+def test_a_cancelled_order_is_held_once() -> None:
+    held = domain.decide(given(RESERVED, CONFIRMED), HoldShipping("cancelled"), AT)
+    assert held == [ShippingHeld(reason="cancelled")]
+    assert domain.decide(given(RESERVED, CONFIRMED, *held), HoldShipping("cancelled"), AT) == []
