@@ -12,6 +12,8 @@ from contracts.base import Event
 from contracts.vocabulary import LineQuantity, Quantity, Sku
 
 __all__ = [
+    "ClaimAnswered",
+    "ClaimRecorded",
     "DeadlinesSuspended",
     "Delivered",
     "DeliveryAttemptFailed",
@@ -22,6 +24,7 @@ __all__ = [
     "ExchangeReferenceAllocated",
     "ItemUnavailable",
     "ReservationReleased",
+    "ReturnExpected",
     "ReturnReceived",
     "Shipped",
     "ShippingHeld",
@@ -123,6 +126,24 @@ class DeliveryOverdue(Event):
     deadline: dt.date
 
 
+class ClaimRecorded(Event):
+    """The buyer's claim about a delivery, received within its window (which ended on
+    ``window_ends``); the shop answers within 2 working days."""
+
+    kind: Literal["reservations_confirmation", "return_request", "incorrect_delivery",
+                  "conformity"]
+    claimed_on: dt.date
+    window_ends: dt.date
+    detail: str = ""
+
+
+class ClaimAnswered(Event):
+    """The shop answered the buyer's claim."""
+
+    kind: str
+    answer: str
+
+
 class ExchangeReferenceAllocated(Event):
     """An incorrect delivery was claimed in time; the return travels under this reference."""
 
@@ -130,8 +151,19 @@ class ExchangeReferenceAllocated(Event):
     claimed_on: dt.date
 
 
+class ReturnExpected(Event):
+    """The buyer withdrew these lines: they are to come back by ``return_by`` (14 days after
+    the notice)."""
+
+    lines: tuple[LineQuantity, ...]
+    return_by: dt.date
+
+
 class ReturnReceived(Event):
-    """Goods sent back by the buyer were received by the seller."""
+    """Goods sent back by the buyer were received by the seller; ``complete`` says whether
+    they came back complete and in their original condition (``reason`` when not)."""
 
     received_on: dt.date
     lines: tuple[LineQuantity, ...]
+    complete: bool = True
+    reason: str | None = None

@@ -27,13 +27,17 @@ __all__ = [
     "OrderBlocked",
     "OrderCancelled",
     "OrderConfirmed",
+    "OrderDelivered",
+    "OrderDeliveryOverdue",
     "OrderLineCancelled",
     "OrderPaid",
     "OrderPlaced",
+    "OrderShipped",
     "OrderUnblocked",
     "OrderVerified",
     "PerformanceRequested",
     "PersonalDataRectified",
+    "ProofOfDispatchReceived",
     "WithdrawalRequested",
 ]
 
@@ -91,6 +95,26 @@ class OrderConfirmed(Event):
 
     confirmed_at: dt.datetime
     amount_cents: Cents
+
+
+class OrderShipped(Event):
+    """The order left the warehouse (fulfilment's ``Shipped``, as the contract sees it)."""
+
+    shipped_at: dt.datetime
+
+
+class OrderDelivered(Event):
+    """The last item was delivered (with or without reservations): the withdrawal window
+    runs from ``delivered_on``."""
+
+    delivered_on: dt.date
+
+
+class OrderDeliveryOverdue(Event):
+    """The delivery deadline ``deadline`` passed without delivery: the buyer may ask for
+    performance within an additional period."""
+
+    deadline: dt.date
 
 
 class OrderBlocked(Event):
@@ -165,3 +189,9 @@ class BuyerDataErased(Event):
 
     buyer_id: str
     erased_at: dt.datetime
+
+
+class ProofOfDispatchReceived(Event):
+    """The buyer proved they sent the withdrawn goods back on ``dispatched_on``."""
+
+    dispatched_on: dt.date

@@ -8,27 +8,42 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Path
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from contracts.vocabulary import Sku
 from services.fulfilment import handlers
+from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
 from services.fulfilment.shipping import (
+    PARIS,
     Outcome,
+    ReceiveReturn,
     ReportDelivery,
     Ship,
     ShippingCommand,
     ShippingConflictError,
 )
 from services.fulfilment.views import (
+    ClaimView,
+    OverdueDelivery,
     ReservationView,
     ShipmentView,
     StockLevel,
+    claims,
+    overdue_deliveries,
     reservation,
     shipment,
     stock_level,
 )
 from services.platform.auth import Allow, Principal
-from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
+from services.platform.http import (
+    Body,
+    Day,
+    Instant,
+    ProblemError,
+    Refusal,
+    Refusals,
+    problem_responses,
+)
 from services.platform.idempotency import Answer, answer_once
 from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep
@@ -38,8 +53,6 @@ __all__ = ["REFUSALS", "router"]
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
 REFUSALS: Refusals = {
     ShippingConflictError: Refusal(409, "shipping-conflict", "Not possible at this stage"),
-    handlers.InvalidSuspensionError: Refusal(422, "invalid-suspension",
-                                             "The suspension period is invalid"),
 }
 router = APIRouter(tags=["fulfilment"], responses=problem_responses(400, 401, 403, 404, 422))
 Caller = Annotated[Principal, Allow("shop", "ops", "warehouse", "auditor")]
@@ -76,15 +89,33 @@ class DeliveryBody(Body):
     was refused); an absent buyer's parcel waits at ``collection_point`` until ``collect_by``."""
 
     outcome: Outcome
-    at: AwareDatetime
+    at: Instant
     reservations: str | None = Field(default=None, max_length=500)
     collection_point: str | None = Field(default=None, max_length=200)
-    collect_by: dt.date | None = None
+    collect_by: Day | None = None
+
+
+class ReturnBody(Body):
+    complete: bool = Field(description="complete and in the original condition")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ClaimBody(Body):
+    kind: ClaimKind
+    detail: str = Field(default="", max_length=1000)
+
+
+class AnswerBody(Body):
+    kind: ClaimKind
+    answer: str = Field(min_length=1, max_length=2000)
 
 
 class SuspensionBody(Body):
-    first_day: dt.date
-    last_day: dt.date
+    """A suspended period: ``days`` calendar days from ``first_day`` (so that every period the
+    schema allows is a real one)."""
+
+    first_day: Day
+    days: int = Field(ge=1, le=366)
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -118,6 +149,44 @@ async def post_delivery(order_id: OrderId, body: DeliveryBody, runtime: RuntimeD
     return await _shipping(runtime, order_id, command)
 
 
+@router.post("/returns/{order_id}", responses=problem_responses(409))
+async def post_return(order_id: OrderId, body: ReturnBody, runtime: RuntimeDep,
+                      caller: Annotated[Principal, Allow("warehouse")]) -> ShipmentView:
+    """The warehouse received the withdrawn goods back (``ReturnReceived``)."""
+    return await _shipping(runtime, order_id, ReceiveReturn(body.complete, body.reason))
+
+
+@router.post("/claims/{order_id}", status_code=201, responses=problem_responses(409))
+async def post_claim(order_id: OrderId, body: ClaimBody, runtime: RuntimeDep,
+                     caller: Annotated[Principal, Allow("shop", "ops")]) -> list[ClaimView]:
+    """The buyer's claim about the delivery (through the storefront or ops), refused with the
+    day its window ended when late; an incorrect delivery gets an exchange reference."""
+    return await _claim(runtime, order_id, Claim(body.kind, body.detail))
+
+
+@router.post("/claims/{order_id}/answer", responses=problem_responses(409))
+async def post_answer(order_id: OrderId, body: AnswerBody, runtime: RuntimeDep,
+                      caller: Annotated[Principal, Allow("ops")]) -> list[ClaimView]:
+    """The shop's answer to a claim (due within 2 working days)."""
+    return await _claim(runtime, order_id, AnswerClaim(body.kind, body.answer))
+
+
+@router.get("/claims")
+async def get_claims(runtime: RuntimeDep, caller: Annotated[Principal, Allow("ops", "auditor")],
+                     ) -> list[ClaimView]:
+    """Claims still waiting for an answer, with how many working days they have waited (the
+    answer is due within 2)."""
+    return await claims(runtime.pool, _today(runtime), waiting_only=True)
+
+
+@router.get("/overdue-deliveries")
+async def get_overdue(runtime: RuntimeDep,
+                      caller: Annotated[Principal, Allow("ops", "auditor")],
+                      ) -> list[OverdueDelivery]:
+    """Orders past their delivery deadline, not delivered, and how late they are."""
+    return await overdue_deliveries(runtime.pool, _today(runtime))
+
+
 @router.post("/deadline-suspensions", status_code=201)
 async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
                           caller: Annotated[Principal, Allow("ops")]) -> SuspensionBody:
@@ -125,11 +194,26 @@ async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
     for its working days."""
 
     async def work(conn: asyncpg.Connection) -> Answer:
-        await handlers.suspend_deadlines(conn, body.first_day, body.last_day, body.reason,
+        last_day = body.first_day + dt.timedelta(days=body.days - 1)
+        await handlers.suspend_deadlines(conn, body.first_day, last_day, body.reason,
                                          runtime.context)
         return Answer(201, body.model_dump(mode="json"))
 
     return SuspensionBody.model_validate((await answer_once(runtime.pool, None, work)).body)
+
+
+def _today(runtime: Runtime) -> dt.date:
+    return runtime.context.clock.now().astimezone(PARIS).date()
+
+
+async def _claim(runtime: Runtime, order_id: str, command: Claim | AnswerClaim) -> list[ClaimView]:
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.on_claim(conn, order_id, command, runtime.context)
+        found = await claims(conn, _today(runtime), order_id=order_id)
+        return Answer(200, {"claims": [claim.model_dump(mode="json") for claim in found]})
+
+    body = (await answer_once(runtime.pool, None, work)).body
+    return [ClaimView.model_validate(claim) for claim in body["claims"]]
 
 
 async def _shipping(runtime: Runtime, order_id: str, command: ShippingCommand) -> ShipmentView:

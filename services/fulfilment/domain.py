@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
 from contracts.fulfilment import (
+    ClaimAnswered,
+    ClaimRecorded,
     Delivered,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
@@ -18,6 +20,8 @@ from contracts.fulfilment import (
     DeliveryReserved,
     ItemUnavailable,
     ReservationReleased,
+    ReturnExpected,
+    ReturnReceived,
     Shipped,
     ShippingHeld,
     ShippingReleased,
@@ -25,6 +29,7 @@ from contracts.fulfilment import (
 )
 from contracts.policies import add_working_days, delivery_deadline, is_working_day
 from contracts.vocabulary import LineQuantity
+from services.fulfilment.claims import AnswerClaim, Claim, Delivery, decide_claim
 from services.fulfilment.shipping import (
     PARIS,
     ShippingCommand,
@@ -54,7 +59,15 @@ class MarkOverdue:
     suspensions: tuple[tuple[dt.date, dt.date], ...] = ()
 
 
-Command = ReserveStock | ReleaseReservation | ShippingCommand | MarkOverdue
+@dataclass(frozen=True)
+class OnClaim:
+    """A claim or its answer, for the order ``order_id``."""
+
+    order_id: str
+    command: Claim | AnswerClaim
+
+
+Command = ReserveStock | ReleaseReservation | ShippingCommand | MarkOverdue | OnClaim
 
 
 class FulfilmentState(BaseModel):
@@ -70,6 +83,11 @@ class FulfilmentState(BaseModel):
     shipped: bool = False
     outcome: str | None = None
     overdue: bool = False
+    return_expected: tuple[LineQuantity, ...] = ()
+    returned: bool = False
+    delivered_on: dt.date | None = None
+    claims: tuple[str, ...] = ()
+    answered: tuple[str, ...] = ()
 
 
 def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -80,6 +98,11 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     reservation is released once, and an order cancelled before any reservation releases
     nothing.
     """
+    if isinstance(command, OnClaim):
+        current = state or FulfilmentState()
+        delivery = Delivery(current.outcome, current.delivered_on, current.claims,
+                            current.answered)
+        return decide_claim(delivery, command.command, now, command.order_id)
     if isinstance(command, MarkOverdue):
         return overdue(_view(state, command.suspensions), now.astimezone(PARIS).date())
     if not isinstance(command, ReserveStock | ReleaseReservation):
@@ -124,7 +147,8 @@ def _view(state: FulfilmentState | None,
                  if state.confirmed_on else None)
     return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
                         held=state.held, shipped=state.shipped, outcome=state.outcome,
-                        overdue=state.overdue)
+                        overdue=state.overdue, return_expected=state.return_expected,
+                        returned=state.returned)
 
 
 def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
@@ -153,13 +177,24 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
             return state.model_copy(update={"held": None})
         case Shipped():
             return state.model_copy(update={"shipped": True})
-        case Delivered() | DeliveryReserved() | DeliveryRefused():
-            return state.model_copy(update={"outcome": _OUTCOMES[type(event)]})
+        case Delivered() | DeliveryReserved():
+            return state.model_copy(update={"outcome": _OUTCOMES[type(event)],
+                                            "delivered_on": event.delivered_on})
+        case DeliveryRefused():
+            return state.model_copy(update={"outcome": "refused"})
+        case ClaimRecorded():
+            return state.model_copy(update={"claims": (*state.claims, event.kind)})
+        case ClaimAnswered():
+            return state.model_copy(update={"answered": (*state.answered, event.kind)})
         case DeliveryAttemptFailed():
             return state.model_copy(update={
                 "outcome": event.outcome, "shipped": event.outcome != "returned_to_sender"})
         case DeliveryOverdue():
             return state.model_copy(update={"overdue": True})
+        case ReturnExpected():
+            return state.model_copy(update={"return_expected": event.lines})
+        case ReturnReceived():
+            return state.model_copy(update={"returned": True})
     return None
 
 

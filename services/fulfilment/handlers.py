@@ -12,6 +12,7 @@ from contracts.envelope import Envelope
 from contracts.fulfilment import DeadlinesSuspended
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
+from services.fulfilment.claims import AnswerClaim, Claim
 from services.fulfilment.projections import project
 from services.fulfilment.shipping import ShippingCommand
 from services.fulfilment.views import suspensions
@@ -19,17 +20,12 @@ from services.platform.eventstore import Aggregate, Metadata
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["FULFILMENT", "SUSPENSIONS_STREAM", "InvalidSuspensionError", "mark_overdue",
+__all__ = ["FULFILMENT", "SUSPENSIONS_STREAM", "mark_overdue", "on_claim",
            "on_shipping", "release_stock", "reserve_stock", "suspend_deadlines"]
 
 SUSPENSIONS_STREAM = "deadline-suspensions"
 """The stream of ``DeadlinesSuspended``: periods that concern every order, not one."""
 
-
-class InvalidSuspensionError(ValueError):
-    """A suspension period that ends before it starts."""
-
-    field, reason = "last_day", "the period ends before it starts"
 
 FULFILMENT = Aggregate(domain.FulfilmentState, domain.evolve)
 
@@ -66,6 +62,15 @@ async def on_shipping(conn: asyncpg.Connection, order_id: str, command: Shipping
                         lambda state: domain.decide(state, command, now), metadata, project)
 
 
+async def on_claim(conn: asyncpg.Connection, order_id: str, command: Claim | AnswerClaim,
+                   ctx: Context) -> None:
+    """Record the buyer's claim (within its window) or the shop's answer."""
+    now = ctx.clock.now()
+    wrapped = domain.OnClaim(order_id, command)
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, wrapped, now),
+                 Metadata.for_command(ctx.emitter, now), project)
+
+
 async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context) -> None:
     """Record ``DeliveryOverdue`` if the order's (suspension-extended) deadline has passed."""
     now = ctx.clock.now()
@@ -77,8 +82,6 @@ async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context) ->
 async def suspend_deadlines(conn: asyncpg.Connection, first_day: dt.date, last_day: dt.date,
                             reason: str, ctx: Context) -> None:
     """Record a force-majeure or closure period: every delivery deadline it covers moves."""
-    if last_day < first_day:
-        raise InvalidSuspensionError()
     now = ctx.clock.now()
     event = DeadlinesSuspended(first_day=first_day, last_day=last_day, reason=reason)
     await record(conn, FULFILMENT, SUSPENSIONS_STREAM, lambda state: [event],

@@ -10,10 +10,16 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.orders import OrderConfirmed, OrderPlaced
+from contracts.orders import OrderConfirmed, OrderPlaced, WithdrawalRequested
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
-from services.fulfilment.shipping import PARIS, HoldShipping, ReleaseShipping, SetDeadline
+from services.fulfilment.shipping import (
+    PARIS,
+    ExpectReturn,
+    HoldShipping,
+    ReleaseShipping,
+    SetDeadline,
+)
 from services.platform.runtime import Context
 
 __all__ = [
@@ -68,3 +74,11 @@ async def when_contract_terminated_hold_shipping(conn: asyncpg.Connection, envel
     """A terminated contract is not performed any more."""
     await handlers.on_shipping(conn, envelope.order_id, HoldShipping("terminated"), ctx,
                                envelope)
+
+
+async def when_withdrawal_requested_expect_the_return(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """The withdrawn lines are to come back within 14 days of the notice."""
+    assert isinstance(event, WithdrawalRequested)
+    await handlers.on_shipping(conn, envelope.order_id,
+                               ExpectReturn(event.lines, event.notice_on), ctx, envelope)

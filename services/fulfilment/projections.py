@@ -10,6 +10,8 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.fulfilment import (
+    ClaimAnswered,
+    ClaimRecorded,
     DeadlinesSuspended,
     Delivered,
     DeliveryAttemptFailed,
@@ -17,8 +19,11 @@ from contracts.fulfilment import (
     DeliveryOverdue,
     DeliveryRefused,
     DeliveryReserved,
+    ExchangeReferenceAllocated,
     ItemUnavailable,
     ReservationReleased,
+    ReturnExpected,
+    ReturnReceived,
     Shipped,
     ShippingHeld,
     ShippingReleased,
@@ -93,6 +98,26 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case DeliveryOverdue():
             await _upsert(conn, envelope,
                           overdue_since=envelope.occurred_at.astimezone(PARIS).date())
+        case ReturnExpected():
+            await _upsert(conn, envelope, return_by=event.return_by)
+        case ReturnReceived():
+            if await _upsert(conn, envelope, returned_on=event.received_on,
+                             return_complete=event.complete, return_reason=event.reason):
+                await _restock(conn, event)
+        case ClaimRecorded():
+            await conn.execute(
+                "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", envelope.order_id,
+                event.kind, event.claimed_on, event.window_ends, event.detail)
+        case ExchangeReferenceAllocated():
+            await conn.execute(
+                "UPDATE claim_view SET exchange_reference = $2 WHERE order_id = $1 "
+                "AND kind = 'incorrect_delivery'", envelope.order_id, event.exchange_reference)
+        case ClaimAnswered():
+            await conn.execute(
+                "UPDATE claim_view SET answer = $3, answered_at = $4 WHERE order_id = $1 "
+                "AND kind = $2", envelope.order_id, event.kind, event.answer,
+                envelope.occurred_at)
         case DeadlinesSuspended():
             await conn.execute(
                 "INSERT INTO deadline_suspensions (event_id, first_day, last_day, reason) "
@@ -119,6 +144,14 @@ async def _upsert(conn: asyncpg.Connection, envelope: Envelope, **columns: objec
     return bool(before < envelope.version)
 
 
+async def _restock(conn: asyncpg.Connection, event: ReturnReceived) -> None:
+    """Goods back complete and in their original condition can be sold again."""
+    if event.complete:
+        for line in event.lines:
+            await conn.execute("UPDATE stock SET shipped = shipped - $2 WHERE sku = $1",
+                               line.sku, line.quantity)
+
+
 async def _ship_stock(conn: asyncpg.Connection, envelope: Envelope) -> None:
     """The order's reserved bottles leave the warehouse: reserved → shipped."""
     await conn.execute(
@@ -131,6 +164,7 @@ async def _ship_stock(conn: asyncpg.Connection, envelope: Envelope) -> None:
 
 
 READ_MODEL = ReadModel(service="fulfilment", project=project,
-                       tables=("reservation_view", "shipment_view", "deadline_suspensions"),
+                       tables=("reservation_view", "shipment_view", "deadline_suspensions",
+                               "claim_view"),
                        derived_columns=(("stock", "reserved = 0, shipped = 0"),))
 """What ``python -m services.fulfilment.main rebuild`` replays."""

@@ -16,11 +16,14 @@ from contracts.fulfilment import (
     DeliveryOverdue,
     DeliveryRefused,
     DeliveryReserved,
+    ReturnExpected,
+    ReturnReceived,
     Shipped,
     ShippingHeld,
     ShippingReleased,
 )
-from contracts.policies import delivery_deadline
+from contracts.policies import delivery_deadline, goods_return_deadline
+from contracts.vocabulary import LineQuantity
 
 PARIS = ZoneInfo("Europe/Paris")
 Outcome = Literal["delivered", "delivered_with_reservations", "refused", "absent",
@@ -70,7 +73,24 @@ class ReportDelivery:
     collect_by: dt.date | None = None
 
 
-ShippingCommand = SetDeadline | HoldShipping | ReleaseShipping | Ship | ReportDelivery
+@dataclass(frozen=True)
+class ExpectReturn:
+    """The buyer withdrew these lines on ``notice_on``."""
+
+    lines: tuple[LineQuantity, ...]
+    notice_on: dt.date
+
+
+@dataclass(frozen=True)
+class ReceiveReturn:
+    """The warehouse received the withdrawn goods back."""
+
+    complete: bool
+    reason: str | None
+
+
+ShippingCommand = (SetDeadline | HoldShipping | ReleaseShipping | Ship | ReportDelivery
+                   | ExpectReturn | ReceiveReturn)
 
 
 def decide_shipping(state: ShippingView, command: ShippingCommand,
@@ -91,6 +111,23 @@ def decide_shipping(state: ShippingView, command: ShippingCommand,
                             shipped_at=now)]
         case ReportDelivery():
             return report_delivery(state, command)
+        case ExpectReturn():
+            return [] if state.return_expected else [ReturnExpected(
+                lines=command.lines, return_by=goods_return_deadline(command.notice_on))]
+        case ReceiveReturn():
+            return receive_return(state, command, now)
+
+
+def receive_return(state: ShippingView, command: ReceiveReturn,
+                   now: dt.datetime) -> list[Event]:
+    """The withdrawn lines are back (once): complete and in original condition, or not."""
+    if not state.return_expected:
+        raise ShippingConflictError("no return is expected: the buyer has not withdrawn")
+    if state.returned:
+        raise ShippingConflictError("the return was already received")
+    return [ReturnReceived(received_on=now.astimezone(PARIS).date(),
+                           lines=state.return_expected, complete=command.complete,
+                           reason=None if command.complete else command.reason or "not given")]
 
 
 def _check_shippable(state: ShippingView) -> None:
@@ -145,3 +182,5 @@ class ShippingView:
     shipped: bool
     outcome: str | None
     overdue: bool
+    return_expected: tuple[LineQuantity, ...] = ()
+    returned: bool = False

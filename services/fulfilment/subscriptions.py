@@ -28,7 +28,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         "OrderConfirmed": bind(policies.when_order_confirmed_set_the_delivery_deadline),
         "OrderBlocked": bind(policies.when_order_blocked_hold_shipping),
         "OrderUnblocked": bind(policies.when_order_unblocked_release_shipping),
-        "ContractTerminated": bind(policies.when_contract_terminated_hold_shipping)})]
+        "ContractTerminated": bind(policies.when_contract_terminated_hold_shipping),
+        "WithdrawalRequested": bind(policies.when_withdrawal_requested_expect_the_return)})]
 
 
 def periodic(ctx: Context) -> list[Periodic]:

@@ -7,15 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from contracts.policies import add_working_days, is_working_day
 from services.platform.db import Db
 
 __all__ = [
+    "ClaimView",
+    "OverdueDelivery",
     "ReservationLine",
     "ReservationView",
     "ShipmentView",
     "StockLevel",
     "all_reservations",
     "awaiting_delivery",
+    "claims",
+    "overdue_deliveries",
     "reservation",
     "shipment",
     "stock_level",
@@ -86,6 +91,10 @@ class ShipmentView(BaseModel):
     collection_point: str | None
     collect_by: dt.date | None
     overdue_since: dt.date | None
+    return_by: dt.date | None
+    returned_on: dt.date | None
+    return_complete: bool | None
+    return_reason: str | None
     updated_at: dt.datetime
 
 
@@ -109,6 +118,58 @@ async def suspensions(db: Db) -> tuple[tuple[dt.date, dt.date], ...]:
     """Every period when delivery deadlines are suspended."""
     rows = await db.fetch("SELECT first_day, last_day FROM deadline_suspensions ORDER BY 1")
     return tuple((row["first_day"], row["last_day"]) for row in rows)
+
+
+class ClaimView(BaseModel):
+    """A buyer's claim, its window, and the shop's answer (due within 2 working days)."""
+
+    order_id: str
+    kind: str
+    claimed_on: dt.date
+    window_ends: dt.date
+    detail: str
+    exchange_reference: str | None
+    answer: str | None
+    answered_at: dt.datetime | None
+    answer_due: dt.date
+    working_days_waited: int
+
+
+class OverdueDelivery(BaseModel):
+    """An order past its delivery deadline, not delivered."""
+
+    order_id: str
+    deliver_by: dt.date
+    overdue_since: dt.date
+    days_late: int
+
+
+async def claims(db: Db, today: dt.date, *, waiting_only: bool = False,
+                 order_id: str | None = None) -> list[ClaimView]:
+    """Claims (of one order, or those still waiting for an answer), with how long they have
+    waited in working days against the 2-working-day answer rule."""
+    rows = await db.fetch(
+        "SELECT * FROM claim_view WHERE ($1::text IS NULL OR order_id = $1) "
+        "AND (NOT $2 OR answered_at IS NULL) ORDER BY claimed_on, order_id, kind",
+        order_id, waiting_only)
+    return [ClaimView(**dict(row), answer_due=add_working_days(row["claimed_on"], 2),
+                      working_days_waited=_working_days_between(row["claimed_on"], today))
+            for row in rows]
+
+
+async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
+    """Orders past their delivery deadline and not delivered, the longest late first."""
+    rows = await db.fetch(
+        "SELECT order_id, deliver_by, overdue_since FROM shipment_view "
+        "WHERE overdue_since IS NOT NULL AND (outcome IS NULL OR outcome IN "
+        "('absent', 'returned_to_sender')) AND held IS NULL ORDER BY deliver_by, order_id")
+    return [OverdueDelivery(**dict(row), days_late=(today - row["deliver_by"]).days)
+            for row in rows]
+
+
+def _working_days_between(start: dt.date, end: dt.date) -> int:
+    return sum(1 for n in range(1, (end - start).days + 1)
+               if is_working_day(start + dt.timedelta(days=n)))
 
 
 async def all_reservations(db: Db) -> list[dict[str, object]]:

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
+from services.orders.after_sale import AfterSaleRefusedError
 from services.orders.views import (
     CatalogueView,
     OrderRecord,
@@ -40,6 +41,7 @@ REFUSALS: Refusals = {
                                        "The order does not match the current offer"),
     domain.OrderNotFoundError: Refusal(404, "order-not-found", "Order not found"),
     domain.OrderConflictError: Refusal(409, "order-conflict", "Conflict with the order's state"),
+    AfterSaleRefusedError: Refusal(409, "refused-by-the-terms", "Refused by the terms"),
 }
 router = APIRouter(tags=["orders"], responses=problem_responses(400, 401, 403, 422))
 

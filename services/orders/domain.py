@@ -15,20 +15,28 @@ from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
     ConfirmationSent,
+    ContractTerminated,
     OrderAwaitingVerification,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
+    OrderDelivered,
+    OrderDeliveryOverdue,
     OrderPaid,
     OrderPlaced,
+    OrderShipped,
     OrderUnblocked,
     OrderVerified,
+    PerformanceRequested,
     PersonalDataRectified,
+    WithdrawalRequested,
 )
 from contracts.personal import PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
+from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
 
-OrderStatus = Literal["placed", "confirmed", "cancelled", "terminated"]
+OrderStatus = Literal["placed", "confirmed", "shipped", "delivered", "withdrawn", "cancelled",
+                      "terminated"]
 PersonalDataStatus = Literal["held", "restricted", "erased"]
 VerificationStatus = Literal["none", "pending", "passed"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
@@ -191,7 +199,7 @@ class RecordVerification:
 
 SaleStep = RecordPayment | RecordConfirmationSent | AwaitVerification | RecordVerification
 Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | RestrictBuyerData
-           | EraseBuyerData | SaleStep)
+           | EraseBuyerData | SaleStep | AfterSaleCommand)
 BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
@@ -209,6 +217,12 @@ class OrderState(BaseModel):
     confirmation_sent: bool = False
     verification: VerificationStatus = "none"
     placed_at: dt.datetime | None = None
+    lines: tuple[PricedLine, ...] = ()
+    delivery_charge_cents: int = 0
+    paid_cents: int = 0
+    delivered_on: dt.date | None = None
+    overdue_deadline: dt.date | None = None
+    perform_by: dt.date | None = None
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -223,6 +237,8 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return sale_progress(state, command, now)
     if isinstance(command, AwaitVerification | RecordVerification):
         return verification(state, command, now)
+    if isinstance(command, AfterSaleCommand):
+        return decide_after_sale(_contract(state), command, now)
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -331,7 +347,9 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
     match event:
         case OrderPlaced():
             return OrderState(status="placed", total_cents=event.total_cents,
-                              buyer_id=event.buyer_id, placed_at=event.validated_at)
+                              buyer_id=event.buyer_id, placed_at=event.validated_at,
+                              lines=event.lines,
+                              delivery_charge_cents=event.delivery_charge_cents)
         case OrderBlocked():
             return _require(state).model_copy(update={"blocked": True})
         case OrderUnblocked():
@@ -342,7 +360,8 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
         case BuyerDataErased():
             return _require(state).model_copy(update={"personal_data": "erased"})
         case OrderPaid():
-            return _require(state).model_copy(update={"paid": True})
+            return _require(state).model_copy(update={"paid": True,
+                                                      "paid_cents": event.amount_cents})
         case ConfirmationSent():
             return _require(state).model_copy(update={"confirmation_sent": True})
         case OrderConfirmed():
@@ -353,7 +372,32 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
             return _require(state).model_copy(update={"verification": "pending"})
         case OrderVerified():
             return _require(state).model_copy(update={"verification": "passed"})
-    return _require(state)
+    return _evolve_after_sale(_require(state), event)
+
+
+def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
+    match event:
+        case OrderShipped():
+            return state.model_copy(update={"status": "shipped"})
+        case OrderDelivered():
+            return state.model_copy(update={"status": "delivered",
+                                            "delivered_on": event.delivered_on})
+        case OrderDeliveryOverdue():
+            return state.model_copy(update={"overdue_deadline": event.deadline})
+        case PerformanceRequested():
+            return state.model_copy(update={"perform_by": event.additional_deadline})
+        case ContractTerminated():
+            return state.model_copy(update={"status": "terminated"})
+        case WithdrawalRequested():
+            return state.model_copy(update={"status": "withdrawn"})
+    return state
+
+
+def _contract(state: OrderState) -> Contract:
+    return Contract(status=state.status, lines=state.lines,
+                    delivery_charge_cents=state.delivery_charge_cents,
+                    paid_cents=state.paid_cents, delivered_on=state.delivered_on,
+                    overdue_deadline=state.overdue_deadline, perform_by=state.perform_by)
 
 
 @dataclass(frozen=True)

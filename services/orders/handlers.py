@@ -8,6 +8,7 @@ import asyncpg
 from contracts.envelope import Envelope
 from contracts.identifiers import new_order_id
 from services.orders import domain
+from services.orders.after_sale import AfterSaleCommand
 from services.orders.projections import project
 from services.orders.views import offer_at
 from services.platform.eventstore import Aggregate, Metadata
@@ -15,8 +16,8 @@ from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["ORDERS", "block_order", "on_buyer_request", "place_order", "record_confirmation_sent",
-           "record_sale_step", "unblock_order"]
+__all__ = ["ORDERS", "after_sale", "block_order", "cheapest_standard_delivery", "on_buyer_request",
+           "place_order", "record_confirmation_sent", "record_sale_step", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
@@ -66,6 +67,23 @@ async def record_confirmation_sent(conn: asyncpg.Connection, order_id: str, mess
                                    ctx: Context) -> None:
     """Record that the confirmation went out (and confirm the sale if it is now final)."""
     await _record_command(conn, order_id, domain.RecordConfirmationSent(message_id), ctx)
+
+
+async def after_sale(conn: asyncpg.Connection, order_id: str, command: AfterSaleCommand,
+                     ctx: Context, cause: Envelope | None = None) -> None:
+    """Record a step of the contract after the sale: fulfilment's facts (with ``cause``) or
+    the buyer's notices (performance request, termination, withdrawal, proof of dispatch)."""
+    now = ctx.clock.now()
+    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
+                else Metadata.for_command(ctx.emitter, now))
+    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                 metadata, project)
+
+
+async def cheapest_standard_delivery(conn: asyncpg.Connection) -> int:
+    """The cheapest standard delivery the shop offers (caps a withdrawal's delivery refund)."""
+    return int(await conn.fetchval(
+        "SELECT min(charge_cents) FROM delivery_methods WHERE code = 'standard'"))
 
 
 async def _record_command(conn: asyncpg.Connection, order_id: str, command: domain.Command,

@@ -10,12 +10,14 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
+from contracts.fulfilment import Delivered, DeliveryOverdue, DeliveryReserved, Shipped
 from contracts.payments import PaymentCaptured, VerificationCompleted
-from services.orders import domain, handlers
+from services.orders import after_sale, domain, handlers
 from services.platform.runtime import Context
 
-__all__ = ["when_payment_captured_record_payment", "when_verification_completed_record_it",
-           "when_verification_requested_await_it"]
+__all__ = ["when_delivered_record_it", "when_delivery_overdue_record_it",
+           "when_payment_captured_record_payment", "when_shipped_record_it",
+           "when_verification_completed_record_it", "when_verification_requested_await_it"]
 
 
 async def when_payment_captured_record_payment(conn: asyncpg.Connection, envelope: Envelope,
@@ -40,3 +42,27 @@ async def when_verification_completed_record_it(conn: asyncpg.Connection, envelo
     assert isinstance(event, VerificationCompleted)
     command = domain.RecordVerification(accepted=event.outcome == "accepted")
     await handlers.record_sale_step(conn, envelope.order_id, command, ctx, envelope)
+
+
+async def when_shipped_record_it(conn: asyncpg.Connection, envelope: Envelope, event: Event,
+                                 ctx: Context) -> None:
+    """The order is on its way."""
+    assert isinstance(event, Shipped)
+    await handlers.after_sale(conn, envelope.order_id, after_sale.NoteShipment(event.shipped_at),
+                              ctx, envelope)
+
+
+async def when_delivered_record_it(conn: asyncpg.Connection, envelope: Envelope, event: Event,
+                                   ctx: Context) -> None:
+    """Delivered (with or without reservations): the withdrawal window opens."""
+    assert isinstance(event, Delivered | DeliveryReserved)
+    command = after_sale.NoteDelivery(event.delivered_on)
+    await handlers.after_sale(conn, envelope.order_id, command, ctx, envelope)
+
+
+async def when_delivery_overdue_record_it(conn: asyncpg.Connection, envelope: Envelope,
+                                          event: Event, ctx: Context) -> None:
+    """The deadline passed: the buyer may now ask for performance."""
+    assert isinstance(event, DeliveryOverdue)
+    await handlers.after_sale(conn, envelope.order_id, after_sale.NoteOverdue(event.deadline),
+                              ctx, envelope)

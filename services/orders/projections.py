@@ -14,15 +14,22 @@ from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
     ConfirmationSent,
+    ContractTerminated,
     OrderAwaitingVerification,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
+    OrderDelivered,
+    OrderDeliveryOverdue,
     OrderPaid,
     OrderPlaced,
+    OrderShipped,
     OrderUnblocked,
     OrderVerified,
+    PerformanceRequested,
     PersonalDataRectified,
+    ProofOfDispatchReceived,
+    WithdrawalRequested,
 )
 from services.platform.rebuild import ReadModel, update_view
 
@@ -55,6 +62,24 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
         case OrderCancelled():
             await _update(conn, envelope, status="cancelled", cancelled_at=event.cancelled_at,
                           cancel_reason=event.reason)
+        case OrderShipped():
+            await _update(conn, envelope, status="shipped", shipped_at=event.shipped_at)
+        case OrderDelivered():
+            await _update(conn, envelope, status="delivered", delivered_on=event.delivered_on)
+        case OrderDeliveryOverdue():
+            await _update(conn, envelope, overdue_deadline=event.deadline)
+        case PerformanceRequested():
+            await _update(conn, envelope, perform_by=event.additional_deadline)
+        case ContractTerminated():
+            await _update(conn, envelope, status="terminated", terminated_on=event.received_on,
+                          refund_owed_cents=event.refund_cents)
+        case WithdrawalRequested():
+            await _update(conn, envelope, status="withdrawn",
+                          withdrawal=event.model_dump(mode="json"),
+                          refund_owed_cents=event.products_refund_cents
+                          + event.delivery_refund_cents)
+        case ProofOfDispatchReceived():
+            await _update(conn, envelope, proof_of_dispatch_on=event.dispatched_on)
         case OrderConfirmed():
             await _update(conn, envelope, status="confirmed", confirmed_at=event.confirmed_at)
 

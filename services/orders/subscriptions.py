@@ -28,10 +28,17 @@ def subscriptions(ctx: Context) -> list[Subscription]:
     def bind(policy):  # type: ignore[no-untyped-def]
         return functools.partial(policy, ctx=ctx)
 
-    return [Subscription("payments", events_topic("payments"), {
-        "PaymentCaptured": bind(policies.when_payment_captured_record_payment),
-        "VerificationRequested": bind(policies.when_verification_requested_await_it),
-        "VerificationCompleted": bind(policies.when_verification_completed_record_it)})]
+    return [
+        Subscription("payments", events_topic("payments"), {
+            "PaymentCaptured": bind(policies.when_payment_captured_record_payment),
+            "VerificationRequested": bind(policies.when_verification_requested_await_it),
+            "VerificationCompleted": bind(policies.when_verification_completed_record_it)}),
+        Subscription("fulfilment", events_topic("fulfilment"), {
+            "Shipped": bind(policies.when_shipped_record_it),
+            "Delivered": bind(policies.when_delivered_record_it),
+            "DeliveryReserved": bind(policies.when_delivered_record_it),
+            "DeliveryOverdue": bind(policies.when_delivery_overdue_record_it)}),
+    ]
 
 
 def periodic(ctx: Context) -> list[Periodic]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -49,6 +50,14 @@ class _Order(BaseModel):
     verification: VerificationStatus
     cancelled_at: dt.datetime | None
     cancel_reason: str | None
+    shipped_at: dt.datetime | None
+    delivered_on: dt.date | None
+    overdue_deadline: dt.date | None
+    perform_by: dt.date | None
+    terminated_on: dt.date | None
+    refund_owed_cents: int | None
+    withdrawal: dict[str, Any] | None
+    proof_of_dispatch_on: dt.date | None
     updated_at: dt.datetime
 
 

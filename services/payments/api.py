@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from services.payments import domain, handlers
+from services.payments import domain, etransactions, handlers
 from services.payments.handlers import Bank
 from services.payments.settings import PaymentsSettings
 from services.payments.views import PaymentView, payment_record
@@ -60,6 +60,9 @@ async def collaborators(settings: ServiceSettings) -> AsyncIterator[PaymentsColl
 
 
 Collaborators = Annotated[PaymentsCollaborators, Depends(collaborators_of)]
+NOTIFICATION_VARIABLES = frozenset(part.split(":")[0]
+                                   for part in etransactions.PBX_RETOUR.split(";"))
+"""The variables ``PBX_RETOUR`` asks the bank to send back: no others are accepted."""
 
 
 class SessionView(BaseModel):
@@ -105,6 +108,9 @@ async def get_notification(
     on the raw query string as the bank signed it; a rejected notification is recorded with
     its reason and answered 200, so the bank does not send it again."""
     del amount, reference, error, signature, authorisation, transaction, call  # documented
+    if unknown := set(request.query_params) - NOTIFICATION_VARIABLES:
+        raise ProblemError(400, "bad-notification", "Notification refused",
+                           f"not a variable the shop asked for: {', '.join(sorted(unknown))}")
     query = request.url.query
 
     async def work(conn: asyncpg.Connection) -> Answer:

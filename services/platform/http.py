@@ -3,25 +3,29 @@ domain errors, health and metrics. Errors never carry stack traces to clients.""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 __all__ = [
     "NO_CONTROL_CHARACTERS",
     "PROBLEM_TYPE",
     "REQUESTS",
     "Body",
+    "Day",
     "FieldError",
+    "Instant",
     "Problem",
     "ProblemError",
     "Refusal",
@@ -44,6 +48,18 @@ class FieldError:
     field: str
     reason: str
 
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 string")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_text_only)]
+"""A calendar date in a request body: an ISO-8601 string only (not a number of seconds, which
+the schema's ``format: date`` does not allow)."""
+Instant = Annotated[AwareDatetime, BeforeValidator(_text_only)]
+"""An instant with its UTC offset, as an ISO-8601 string only."""
 
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -122,6 +138,13 @@ class Refusal:
 Refusals = Mapping[type[Exception], Refusal]
 
 
+def _methods_of(request: Request) -> list[str]:
+    path = request.url.path
+    return sorted({method for route in request.app.routes
+                   if isinstance(route, Route) and route.path_regex.fullmatch(path)
+                   for method in route.methods or ()})
+
+
 def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> None:
     """Turn domain errors (by ``refusals``), validation errors, HTTP errors and unexpected errors
     into problem details."""
@@ -139,10 +162,12 @@ def install_problem_handlers(app: FastAPI, refusals: Refusals | None = None) -> 
                             "; ".join(f"{e.field}: {e.reason}" for e in errors), errors).response()
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        # keep the error's headers: a 405 must say which methods are allowed (RFC 9110)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # every method of the path, across its routes (RFC 9110)
+            headers["Allow"] = ", ".join(_methods_of(request))
         return ProblemError(error.status_code, "http-error", str(error.detail),
-                            headers=dict(error.headers or {})).response()
+                            headers=headers).response()
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -101,6 +101,18 @@ BODIES = {
     "/payments/{order_id}/disputes/close": lambda placed: {"resolution": "settled"},
     "/payments/{order_id}/verification": lambda placed: {"documents": ["identity_document"]},
     "/payments/{order_id}/verification/outcome": lambda placed: {"outcome": "accepted"},
+    "/shipments/{order_id}": lambda placed: {"carrier": "Colissimo", "tracking_number": "6A1"},
+    "/deliveries/{order_id}": lambda placed: {"outcome": "delivered",
+                                              "at": "2026-05-12T10:00:00+02:00"},
+    "/returns/{order_id}": lambda placed: {"complete": True},
+    "/deadline-suspensions": lambda placed: {"first_day": "2026-05-12", "days": 1,
+                                             "reason": "strike"},
+    "/orders/{order_id}/performance-request": lambda placed: {"perform_by": "2026-06-30"},
+    "/claims/{order_id}": lambda placed: {"kind": "return_request"},
+    "/claims/{order_id}/answer": lambda placed: {"kind": "return_request", "answer": "ok"},
+    "/orders/{order_id}/withdrawal": lambda placed: {},
+    "/orders/{order_id}/withdrawal/proof-of-dispatch": lambda placed: {
+        "dispatched_on": "2026-05-12"},
 }
 
 

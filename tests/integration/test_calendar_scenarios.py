@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -20,6 +21,7 @@ from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_CLOCK, bearer
 from tests.integration.conftest import System
 from tests.integration.test_payments import session_for, status_is
+from tests.support.orders import published_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -96,7 +98,7 @@ async def test_delivery_deadline_around_ascension_and_a_force_majeure_period(
     friday = await confirmed_order(http, system)
     closure = await http.post(f"{system.fulfilment_url}/deadline-suspensions",
                               headers=bearer("ops"), json={
-                                  "first_day": "2026-05-26", "last_day": "2026-05-27",
+                                  "first_day": "2026-05-26", "days": 2,
                                   "reason": "announced closure of the warehouse"})
     assert closure.status_code == 201, closure.text
     await move_clock_and_sweep(system, fulfilment_db, "set", "2026-06-03T23:00")
@@ -140,3 +142,168 @@ async def test_shipping_before_confirmation_or_twice_is_refused_and_records_noth
     types = [r["type"] for r in await fulfilment_db.fetch(
         "SELECT type FROM events WHERE order_id = $1 ORDER BY version", order_id)]
     assert types.count("Shipped") == 1
+
+
+async def shipped_and_delivered(http: httpx.AsyncClient, system: System, order_id: str,
+                                at: str, outcome: str = "delivered", **report: str) -> dict:
+    """The warehouse ships the order and the carrier reports ``outcome`` at ``at``."""
+    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                              headers=bearer("warehouse"),
+                              json={"carrier": "Colissimo", "tracking_number": "6A" + at[:10]})
+    assert shipped.status_code == 201, shipped.text
+    reported = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
+                               headers=bearer("carrier"),
+                               json={"outcome": outcome, "at": at, **report})
+    assert reported.status_code == 200, reported.text
+    return reported.json()
+
+
+async def order_status(http: httpx.AsyncClient, system: System, order_id: str,
+                       status: str) -> dict | None:
+    return await status_is(http, system, order_id, status)
+
+
+async def test_withdrawal_on_the_14th_working_day_is_accepted_and_on_the_15th_refused(
+        http: httpx.AsyncClient, system: System) -> None:
+    clock(system, "set", "2026-06-04T10:00")  # Thursday 4 June
+    kept, late = await confirmed_order(http, system), await confirmed_order(http, system)
+    for order_id in (kept, late):  # delivered on Friday 5 June: the window ends on 25 June
+        await shipped_and_delivered(http, system, order_id, "2026-06-05T11:00:00+02:00")
+        await eventually(lambda order_id=order_id: order_status(http, system, order_id,
+                                                                "delivered"))
+
+    clock(system, "set", "2026-06-25T17:00")  # the 14th working day
+    accepted = await http.post(f"{system.orders_url}/orders/{kept}/withdrawal", json={})
+    clock(system, "set", "2026-06-26T09:00")  # the 15th
+    refused = await http.post(f"{system.orders_url}/orders/{late}/withdrawal", json={})
+
+    assert accepted.status_code == 200, accepted.text
+    withdrawal = accepted.json()["withdrawal"]
+    assert (withdrawal["notice_on"], withdrawal["products_refund_cents"],
+            withdrawal["delivery_refund_cents"]) == ("2026-06-25", 5340 + 2380, 990)
+    assert accepted.json()["refund_owed_cents"] == 5340 + 2380 + 990
+    assert refused.status_code == 409
+    assert "ended on 2026-06-25" in refused.json()["detail"]
+
+    # the goods come back within 14 days of the notice; the buyer proves the dispatch
+    await eventually(lambda: _return_expected(http, system, kept))
+    returned = await http.post(f"{system.fulfilment_url}/returns/{kept}",
+                               headers=bearer("warehouse"), json={"complete": True})
+    proof = await http.post(f"{system.orders_url}/orders/{kept}/withdrawal/proof-of-dispatch",
+                            json={"dispatched_on": "2026-06-26"})
+    assert returned.status_code == 200 and returned.json()["returned_on"] == "2026-06-26"
+    assert returned.json()["return_by"] == "2026-07-09"
+    assert proof.status_code == 200 and proof.json()["proof_of_dispatch_on"] == "2026-06-26"
+    owed = [r["payload"] for r in await published_records(system.infra.kafka_bootstrap,
+                                                          "orders", kept)
+            if r["type"] == "WithdrawalRequested"]
+    assert [(o["products_refund_cents"], o["delivery_refund_cents"]) for o in owed] == [
+        (5340 + 2380, 990)]
+
+
+async def _return_expected(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    return bool((await shipment(http, system, order_id))["return_by"])
+
+
+async def test_late_delivery_performance_request_then_termination_owes_all_sums_paid(
+        http: httpx.AsyncClient, system: System) -> None:
+    clock(system, "set", "2026-06-26T10:00")  # Friday 26 June: deadline Friday 3 July
+    order_id = await confirmed_order(http, system)
+    total = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()["total_cents"]
+    too_early = await http.post(f"{system.orders_url}/orders/{order_id}/performance-request",
+                                json={"perform_by": "2026-07-10"})
+
+    clock(system, "set", "2026-07-04T09:00")
+    await eventually(lambda: _overdue_on_the_order(http, system, order_id))
+    requested = await http.post(f"{system.orders_url}/orders/{order_id}/performance-request",
+                                json={"perform_by": "2026-07-08"})
+    not_yet = await http.post(f"{system.orders_url}/orders/{order_id}/termination")
+    clock(system, "set", "2026-07-09T09:00")
+    terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination")
+
+    assert too_early.status_code == 409 and "has not passed" in too_early.json()["detail"]
+    assert requested.status_code == 200 and requested.json()["perform_by"] == "2026-07-08"
+    assert not_yet.status_code == 409 and "until 2026-07-08" in not_yet.json()["detail"]
+    assert terminated.status_code == 200, terminated.text
+    assert (terminated.json()["status"], terminated.json()["terminated_on"],
+            terminated.json()["refund_owed_cents"]) == ("terminated", "2026-07-09", total)
+    await eventually(lambda: _held(http, system, order_id, "terminated"))
+    ship = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                           headers=bearer("warehouse"),
+                           json={"carrier": "Colissimo", "tracking_number": "6A-late"})
+    assert ship.status_code == 409  # a terminated contract is not performed any more
+
+
+async def _held(http: httpx.AsyncClient, system: System, order_id: str, reason: str) -> bool:
+    return (await shipment(http, system, order_id))["held"] == reason
+
+
+async def _overdue_on_the_order(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    return order["overdue_deadline"] == "2026-07-03"
+
+
+@pytest.mark.parametrize(("outcome", "report", "shown"), [
+    ("delivered_with_reservations", {"reservations": "2 bottles broken"},
+     {"outcome": "delivered_with_reservations", "reservations": "2 bottles broken"}),
+    ("refused", {"reservations": "parcel opened"},
+     {"outcome": "refused", "reservations": "parcel opened"}),
+    ("absent", {"collection_point": "Relais Thuir", "collect_by": "2026-07-20"},
+     {"outcome": "absent", "collection_point": "Relais Thuir", "collect_by": "2026-07-20"}),
+    ("returned_to_sender", {}, {"outcome": "returned_to_sender"}),
+])
+async def test_each_outcome_at_the_door_is_recorded_and_shown(
+        outcome: str, report: dict, shown: dict, http: httpx.AsyncClient,
+        system: System) -> None:
+    order_id = await confirmed_order(http, system)
+
+    result = await shipped_and_delivered(http, system, order_id, "2026-07-10T11:00:00+02:00",
+                                         outcome, **report)
+
+    assert {key: result[key] for key in shown} == shown
+    again = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
+                            headers=bearer("carrier"),
+                            json={"outcome": "delivered", "at": "2026-07-11T11:00:00+02:00"})
+    # after a final outcome, or a parcel back at the warehouse, no report; an absent buyer's
+    # parcel may still be delivered
+    assert again.status_code == (200 if outcome == "absent" else 409)
+
+
+def delivered_on_for(kind: str, today: dt.date, late: bool) -> dt.date:
+    """Today, or the latest delivery day whose claim window for ``kind`` ended yesterday."""
+    from services.fulfilment.claims import WINDOWS
+
+    day = today
+    while late and WINDOWS[kind](day) >= today:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+@pytest.mark.parametrize("kind", ["reservations_confirmation", "return_request",
+                                  "incorrect_delivery", "conformity"])
+async def test_a_claim_in_its_window_is_recorded_and_one_day_late_is_refused(
+        kind: str, http: httpx.AsyncClient, system: System) -> None:
+    today = dt.datetime.fromisoformat(clock(system, "show")).astimezone(
+        ZoneInfo("Europe/Paris")).date()
+    outcome = ("delivered_with_reservations" if kind == "reservations_confirmation"
+               else "delivered")
+    on_time, late = await confirmed_order(http, system), await confirmed_order(http, system)
+    for order_id, is_late in ((on_time, False), (late, True)):
+        day = delivered_on_for(kind, today, is_late)
+        await shipped_and_delivered(http, system, order_id, f"{day.isoformat()}T11:00:00+02:00",
+                                    outcome, reservations="1 bottle broken")
+
+    accepted = await http.post(f"{system.fulfilment_url}/claims/{on_time}",
+                               json={"kind": kind, "detail": "see photos"})
+    refused = await http.post(f"{system.fulfilment_url}/claims/{late}", json={"kind": kind})
+
+    assert accepted.status_code == 201, accepted.text
+    [claim] = accepted.json()
+    assert (claim["kind"], claim["window_ends"] >= today.isoformat()) == (kind, True)
+    assert (claim["exchange_reference"] is not None) == (kind == "incorrect_delivery")
+    assert refused.status_code == 409 and "window ended on" in refused.json()["detail"]
+    waiting = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
+    assert (on_time, kind) in {(c["order_id"], c["kind"]) for c in waiting}
+    answered = await http.post(f"{system.fulfilment_url}/claims/{on_time}/answer",
+                               headers=bearer("ops"), json={"kind": kind, "answer": "agreed"})
+    assert answered.status_code == 200 and answered.json()[0]["answer"] == "agreed"

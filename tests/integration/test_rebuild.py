@@ -12,8 +12,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from deploy.system import bearer
+from services.fulfilment.main import SERVICE as FULFILMENT
 from services.fulfilment.views import all_reservations
+from services.orders.main import SERVICE as ORDERS
 from services.orders.views import all_orders
+from services.payments.main import SERVICE as PAYMENTS
+from services.platform.service import Service
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body
 from tests.support.waiting import eventually
@@ -86,3 +90,61 @@ async def test_every_service_rebuilds_from_its_own_topic_orders_too(
     assert json.loads(result.stdout)["rows"]["order_view"] >= len(live) > 0
     rebuilt = {view.order_id: view for view in await all_orders(orders_db)}
     assert [rebuilt[view.order_id] for view in live] == live
+
+
+GROUPS = {"orders-consumers": ("payments", "fulfilment"),
+          "payments-consumers": ("orders", "payments"),
+          "fulfilment-consumers": ("orders",)}
+
+
+async def _idle(system: System, pools: dict[str, asyncpg.Pool]) -> bool:
+    """Every relay published everything, and every consumer group committed every topic it
+    reads: the read models are at rest."""
+    for pool in pools.values():
+        if await pool.fetchval("SELECT count(*) FROM events WHERE published_at IS NULL"):
+            return False
+    bootstrap = system.infra.kafka_bootstrap
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        for group, services in GROUPS.items():
+            for service in services:
+                topic = f"{service}.events"
+                partitions = [TopicPartition(topic, p)
+                              for p in consumer.partitions_for_topic(topic) or ()]
+                ends = await consumer.end_offsets(partitions)
+                begins = await consumer.beginning_offsets(partitions)
+                for tp, end in ends.items():
+                    done = await committed_offset(bootstrap, group, topic, tp.partition)
+                    if max(done, begins[tp]) < end:
+                        return False
+    finally:
+        await consumer.stop()
+    return True
+
+
+async def _snapshot(pool: asyncpg.Pool, service: Service) -> dict[str, list[str]]:
+    tables = list(service.read_model.tables) + [t for t, _ in service.read_model.derived_columns]
+    return {table: [row[0] for row in await pool.fetch(
+        f"SELECT t::text FROM {table} t ORDER BY t::text")] for table in tables}
+
+
+async def test_every_read_model_of_every_service_equals_its_rebuild(
+        system: System, orders_db: asyncpg.Pool, payments_db: asyncpg.Pool,
+        fulfilment_db: asyncpg.Pool) -> None:
+    pools = {"orders": orders_db, "payments": payments_db, "fulfilment": fulfilment_db}
+    services = {"orders": ORDERS, "payments": PAYMENTS, "fulfilment": FULFILMENT}
+    await eventually(lambda: _idle(system, pools), what="relays and consumers at rest")
+    live = {name: await _snapshot(pools[name], service) for name, service in services.items()}
+    assert sum(len(rows) for rows in live["fulfilment"].values()) > 0
+
+    for name in services:
+        await pools[name].execute(f"DELETE FROM {services[name].read_model.tables[0]}")
+        result = subprocess.run([sys.executable, "-m", f"services.{name}.main", "rebuild"],
+                                env={**system[f"{name}-api"].env, "PATH": "/usr/bin:/bin"},
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+
+    for name, service in services.items():
+        assert await _snapshot(pools[name], service) == live[name], name

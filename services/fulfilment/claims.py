@@ -1,0 +1,88 @@
+"""The buyer's claims about a delivery, each checked against its window in the French
+calendar (``contracts.policies``): reservations confirmed to the carrier, a return request, an
+incorrect delivery (which gets an exchange reference) and the guarantee of conformity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from contracts.base import Event
+from contracts.fulfilment import ClaimAnswered, ClaimRecorded, ExchangeReferenceAllocated
+from contracts.policies import (
+    conformity_claim_deadline,
+    incorrect_delivery_claim_deadline,
+    reservation_confirmation_deadline,
+    return_request_deadline,
+)
+from services.fulfilment.shipping import PARIS, ShippingConflictError
+
+ClaimKind = Literal["reservations_confirmation", "return_request", "incorrect_delivery",
+                    "conformity"]
+WINDOWS: dict[str, Callable[[dt.date], dt.date]] = {
+    "reservations_confirmation": reservation_confirmation_deadline,
+    "return_request": return_request_deadline,
+    "incorrect_delivery": incorrect_delivery_claim_deadline,
+    "conformity": conformity_claim_deadline,
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The buyer's claim, received now."""
+
+    kind: ClaimKind
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerClaim:
+    """The shop's answer to a claim."""
+
+    kind: ClaimKind
+    answer: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the claims need of the order's fulfilment state."""
+
+    outcome: str | None
+    delivered_on: dt.date | None
+    claims: tuple[str, ...]
+    answered: tuple[str, ...]
+
+
+def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
+                 now: dt.datetime, order_id: str) -> list[Event]:
+    """A claim within its window (once per kind), or the rule and the day it ended."""
+    if isinstance(command, AnswerClaim):
+        if command.kind not in delivery.claims or command.kind in delivery.answered:
+            raise ShippingConflictError(f"no {command.kind} claim is waiting for an answer")
+        return [ClaimAnswered(kind=command.kind, answer=command.answer)]
+    if delivery.delivered_on is None:
+        raise ShippingConflictError("the order was not delivered")
+    if command.kind == "reservations_confirmation" and (
+            delivery.outcome != "delivered_with_reservations"):
+        raise ShippingConflictError("the delivery was accepted without reservations")
+    if command.kind in delivery.claims:
+        raise ShippingConflictError(f"a {command.kind} claim was already received")
+    today, window_ends = now.astimezone(PARIS).date(), WINDOWS[command.kind](
+        delivery.delivered_on)
+    if today > window_ends:
+        raise ShippingConflictError(
+            f"the {command.kind.replace('_', ' ')} window ended on {window_ends.isoformat()}")
+    claim = ClaimRecorded(kind=command.kind, claimed_on=today, window_ends=window_ends,
+                          detail=command.detail)
+    if command.kind != "incorrect_delivery":
+        return [claim]
+    return [claim, ExchangeReferenceAllocated(exchange_reference=exchange_reference(order_id),
+                                              claimed_on=today)]
+
+
+def exchange_reference(order_id: str) -> str:
+    """The reference the buyer writes on the parcel sent back (postage at the seller's cost)."""
+    return "EX-" + hashlib.sha256(order_id.encode()).hexdigest()[:10].upper()

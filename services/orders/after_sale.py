@@ -1,0 +1,189 @@
+"""The contract after the sale: shipment and delivery as the order sees them, the late
+delivery (performance request, termination) and the right of withdrawal. Pure decisions: the
+date of ``now`` in Paris is the day a notice is received; deadlines come from
+``contracts.policies``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from contracts.base import Event
+from contracts.orders import (
+    ContractTerminated,
+    OrderDelivered,
+    OrderDeliveryOverdue,
+    OrderShipped,
+    PerformanceRequested,
+    ProofOfDispatchReceived,
+    WithdrawalRequested,
+)
+from contracts.policies import withdrawal_window_deadline
+from contracts.vocabulary import LineQuantity, PricedLine
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class AfterSaleRefusedError(Exception):
+    """The buyer's request is refused by a rule of the terms; says which, and its date."""
+
+
+@dataclass(frozen=True)
+class NoteShipment:
+    """Fulfilment shipped the order."""
+
+    shipped_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class NoteDelivery:
+    """Fulfilment recorded the delivery (with or without reservations)."""
+
+    delivered_on: dt.date
+
+
+@dataclass(frozen=True)
+class NoteOverdue:
+    """Fulfilment recorded that the delivery deadline passed."""
+
+    deadline: dt.date
+
+
+@dataclass(frozen=True)
+class RequestPerformance:
+    """The buyer asks for delivery by ``perform_by`` (the additional period)."""
+
+    perform_by: dt.date
+
+
+@dataclass(frozen=True)
+class Terminate:
+    """The buyer terminates the contract for late delivery."""
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """The buyer withdraws ``lines`` (all delivered lines when None); the shop's cheapest
+    standard delivery charge caps the delivery refund."""
+
+    lines: tuple[LineQuantity, ...] | None
+    cheapest_standard_cents: int
+
+
+@dataclass(frozen=True)
+class RecordProofOfDispatch:
+    """The buyer proves they sent the goods back."""
+
+    dispatched_on: dt.date
+
+
+AfterSaleCommand = (NoteShipment | NoteDelivery | NoteOverdue | RequestPerformance | Terminate
+                    | Withdraw | RecordProofOfDispatch)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What these decisions need of the order's state."""
+
+    status: str
+    lines: tuple[PricedLine, ...]
+    delivery_charge_cents: int
+    paid_cents: int
+    delivered_on: dt.date | None
+    overdue_deadline: dt.date | None
+    perform_by: dt.date | None
+
+
+def decide_after_sale(contract: Contract, command: AfterSaleCommand,
+                      now: dt.datetime) -> list[Event]:
+    """The events of ``command`` on the contract at ``now``, or the rule that refuses it."""
+    today = now.astimezone(PARIS).date()
+    match command:
+        case NoteShipment():
+            return ([OrderShipped(shipped_at=command.shipped_at)]
+                    if contract.status == "confirmed" else [])
+        case NoteDelivery():
+            return ([OrderDelivered(delivered_on=command.delivered_on)]
+                    if contract.status in ("confirmed", "shipped") else [])
+        case NoteOverdue():
+            return ([OrderDeliveryOverdue(deadline=command.deadline)]
+                    if contract.overdue_deadline is None and contract.delivered_on is None
+                    else [])
+        case RequestPerformance():
+            return request_performance(contract, command, today)
+        case Terminate():
+            return terminate(contract, today)
+        case Withdraw():
+            return withdraw(contract, command, today)
+        case RecordProofOfDispatch():
+            if contract.status != "withdrawn":
+                raise AfterSaleRefusedError("no withdrawal was notified for this order")
+            return [ProofOfDispatchReceived(dispatched_on=command.dispatched_on)]
+
+
+def request_performance(contract: Contract, command: RequestPerformance,
+                        today: dt.date) -> list[Event]:
+    """After a missed deadline, the buyer gives the seller an additional period (once)."""
+    _still_undelivered(contract)
+    if contract.overdue_deadline is None:
+        raise AfterSaleRefusedError("the delivery deadline has not passed")
+    if contract.perform_by is not None:
+        raise AfterSaleRefusedError(
+            f"performance was already requested by {contract.perform_by.isoformat()}")
+    if command.perform_by <= today:
+        raise AfterSaleRefusedError("the additional period must end after today")
+    return [PerformanceRequested(requested_on=today, additional_deadline=command.perform_by)]
+
+
+def terminate(contract: Contract, today: dt.date) -> list[Event]:
+    """Termination for late delivery once the additional period passed: effective on receipt
+    (today), all sums paid owed back."""
+    _still_undelivered(contract)
+    if contract.perform_by is None:
+        deadline = contract.overdue_deadline
+        raise AfterSaleRefusedError(
+            "ask for performance within an additional period first (Art. 11)" + (
+                f"; the delivery deadline was {deadline.isoformat()}" if deadline else ""))
+    if today <= contract.perform_by:
+        raise AfterSaleRefusedError(
+            f"the additional period runs until {contract.perform_by.isoformat()}")
+    return [ContractTerminated(cause="late_delivery", received_on=today,
+                               refund_cents=contract.paid_cents)]
+
+
+def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Event]:
+    """Withdrawal within 14 working days of the last delivery: the products withdrawn plus the
+    initial delivery up to the cheapest standard delivery, never the return costs."""
+    if contract.delivered_on is None or contract.status not in ("delivered",):
+        raise AfterSaleRefusedError("only a delivered order can be withdrawn from")
+    last_day = withdrawal_window_deadline(contract.delivered_on)
+    if today > last_day:
+        raise AfterSaleRefusedError(
+            f"the withdrawal period ended on {last_day.isoformat()} (14 working days after "
+            f"delivery on {contract.delivered_on.isoformat()})")
+    lines = command.lines or tuple(LineQuantity(sku=line.sku, quantity=line.quantity)
+                                   for line in contract.lines)
+    products = sum(_unit_price(contract, line) * line.quantity for line in lines)
+    delivery = min(contract.delivery_charge_cents, command.cheapest_standard_cents)
+    return [WithdrawalRequested(notice_on=today, lines=lines, products_refund_cents=products,
+                                delivery_refund_cents=delivery)]
+
+
+def _unit_price(contract: Contract, wanted: LineQuantity) -> int:
+    for line in contract.lines:
+        if line.sku == wanted.sku:
+            if wanted.quantity > line.quantity:
+                raise AfterSaleRefusedError(
+                    f"{wanted.sku}: {line.quantity} bottles were ordered, not "
+                    f"{wanted.quantity}")
+            return line.unit_price_cents
+    raise AfterSaleRefusedError(f"{wanted.sku} is not in this order")
+
+
+def _still_undelivered(contract: Contract) -> None:
+    if contract.delivered_on is not None:
+        raise AfterSaleRefusedError(
+            f"the order was delivered on {contract.delivered_on.isoformat()}")
+    if contract.status == "terminated":
+        raise AfterSaleRefusedError("the contract is already terminated")

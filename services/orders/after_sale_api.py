@@ -1,0 +1,111 @@
+"""Routes of the buyer's notices after the sale: performance request, termination, withdrawal
+and its proof of dispatch. Refusals name the rule and the date it allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter
+from pydantic import Field
+
+from contracts.vocabulary import LineQuantity, Quantity, Sku
+from services.orders import after_sale, handlers
+from services.orders.api import OrderId, show
+from services.orders.views import OrderRecord, OrderView, order_record
+from services.platform.auth import Allow, Principal
+from services.platform.http import Body, Day, ProblemError, problem_responses
+from services.platform.idempotency import Answer, answer_once
+from services.platform.runtime import Runtime
+from services.platform.service_app import RuntimeDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["after the sale"],
+                   responses=problem_responses(400, 401, 403, 404, 409, 422))
+Buyer = Annotated[Principal, Allow("buyer", "shop")]
+
+
+class PerformanceBody(Body):
+    perform_by: Day = Field(description="the end of the additional period given")
+
+
+class WithdrawnLine(Body):
+    sku: Sku
+    quantity: Quantity
+
+
+class WithdrawalBody(Body):
+    lines: list[WithdrawnLine] | None = Field(default=None, min_length=1, max_length=50,
+                                              description="none: every delivered line")
+
+
+class DispatchBody(Body):
+    dispatched_on: Day
+
+
+@router.post("/orders/{order_id}/performance-request")
+async def post_performance_request(order_id: OrderId, body: PerformanceBody,
+                                   runtime: RuntimeDep, caller: Buyer) -> OrderView:
+    """After the delivery deadline passed, ask for delivery within an additional period."""
+    return await _notice(runtime, order_id, caller,
+                         _given(after_sale.RequestPerformance(body.perform_by)))
+
+
+@router.post("/orders/{order_id}/termination")
+async def post_termination(order_id: OrderId, runtime: RuntimeDep, caller: Buyer) -> OrderView:
+    """Terminate for late delivery once the additional period passed: effective on receipt;
+    all sums paid are owed back within 14 days."""
+    return await _notice(runtime, order_id, caller, _given(after_sale.Terminate()))
+
+
+@router.post("/orders/{order_id}/withdrawal")
+async def post_withdrawal(order_id: OrderId, body: WithdrawalBody, runtime: RuntimeDep,
+                          caller: Buyer) -> OrderView:
+    """Withdraw within 14 working days of delivery (Art. 16): the products withdrawn and the
+    initial delivery up to the cheapest standard delivery are owed back."""
+    lines = (tuple(LineQuantity(sku=line.sku, quantity=line.quantity) for line in body.lines)
+             if body.lines else None)
+
+    async def command(conn: asyncpg.Connection) -> after_sale.AfterSaleCommand:
+        return after_sale.Withdraw(lines, await handlers.cheapest_standard_delivery(conn))
+
+    return await _notice(runtime, order_id, caller, command)
+
+
+@router.post("/orders/{order_id}/withdrawal/proof-of-dispatch")
+async def post_proof_of_dispatch(order_id: OrderId, body: DispatchBody, runtime: RuntimeDep,
+                                 caller: Buyer) -> OrderView:
+    """The buyer's proof that the withdrawn goods were sent back (it may bring the refund
+    deadline forward)."""
+    return await _notice(runtime, order_id, caller,
+                         _given(after_sale.RecordProofOfDispatch(body.dispatched_on)))
+
+
+CommandOf = Callable[[asyncpg.Connection], Awaitable[after_sale.AfterSaleCommand]]
+
+
+def _given(command: after_sale.AfterSaleCommand) -> CommandOf:
+    async def fixed(conn: asyncpg.Connection) -> after_sale.AfterSaleCommand:
+        del conn
+        return command
+
+    return fixed
+
+
+async def _notice(runtime: Runtime, order_id: str, caller: Principal,
+                  command_of: CommandOf) -> OrderView:
+    """Record the buyer's notice on their order (another buyer's is not found)."""
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        record = await order_record(conn, order_id)
+        if record is None or (caller.role == "buyer" and record.buyer_id != caller.subject):
+            raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
+        await handlers.after_sale(conn, order_id, await command_of(conn), runtime.context)
+        updated = await order_record(conn, order_id)
+        assert updated is not None
+        return Answer(200, updated.model_dump(mode="json"))
+
+    answer = await answer_once(runtime.pool, None, work)
+    return await show(runtime, OrderRecord.model_validate(answer.body), caller)

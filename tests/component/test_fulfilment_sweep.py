@@ -1,0 +1,62 @@
+"""The delivery-deadline sweep on real PostgreSQL: run twice it records nothing new, and a
+pass killed halfway leaves each order with its ``DeliveryOverdue`` exactly once after the next
+pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.fulfilment import DeliveryOverdue
+from services.fulfilment import handlers
+from services.fulfilment.shipping import SetDeadline
+from services.fulfilment.subscriptions import mark_overdue_deliveries
+from services.platform.clock import ControllableClock
+from tests.component.conftest import context
+from tests.component.support import recorded_events
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+PARIS = ZoneInfo("Europe/Paris")
+
+
+async def confirmed_on_wednesday_13_may(pool, clock) -> list[str]:
+    order_ids = [f"sweep-{uuid.uuid4()}" for _ in range(5)]
+    for order_id in order_ids:
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.on_shipping(conn, order_id, SetDeadline(dt.date(2026, 5, 13)),
+                                       context(clock, "fulfilment"))
+    return order_ids
+
+
+async def overdue_events(pool, order_id: str) -> list[DeliveryOverdue]:
+    async with pool.acquire() as conn:
+        return [e for e in await recorded_events(conn, order_id)
+                if isinstance(e, DeliveryOverdue)]
+
+
+async def test_a_pass_killed_halfway_then_run_twice_records_each_overdue_once(
+        fulfilment_pool, monkeypatch) -> None:
+    clock = ControllableClock(dt.datetime(2026, 5, 13, 10, tzinfo=PARIS))
+    order_ids = await confirmed_on_wednesday_13_may(fulfilment_pool, clock)
+    clock.set(dt.datetime(2026, 5, 22, 9, tzinfo=PARIS))
+    ctx, real, calls = context(clock, "fulfilment"), handlers.mark_overdue, []
+
+    async def dies_on_the_third(conn, order_id, ctx):  # type: ignore[no-untyped-def]
+        calls.append(order_id)
+        if len(calls) == 3:
+            raise RuntimeError("killed mid-pass")
+        await real(conn, order_id, ctx)
+
+    monkeypatch.setattr(handlers, "mark_overdue", dies_on_the_third)
+    with pytest.raises(RuntimeError):
+        await mark_overdue_deliveries(fulfilment_pool, ctx)
+    monkeypatch.setattr(handlers, "mark_overdue", real)
+    await mark_overdue_deliveries(fulfilment_pool, ctx)
+    await mark_overdue_deliveries(fulfilment_pool, ctx)
+
+    for order_id in order_ids:
+        assert await overdue_events(fulfilment_pool, order_id) == [
+            DeliveryOverdue(deadline=dt.date(2026, 5, 21))]

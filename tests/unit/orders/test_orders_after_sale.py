@@ -1,0 +1,118 @@
+"""The contract after the sale: given the order's events, when the buyer's notice arrives on a
+day, then events (or the rule and its date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.base import Event
+from contracts.orders import (
+    ContractTerminated,
+    OrderConfirmed,
+    OrderDelivered,
+    OrderDeliveryOverdue,
+    OrderPaid,
+    OrderPlaced,
+    OrderShipped,
+    PerformanceRequested,
+    WithdrawalRequested,
+)
+from contracts.vocabulary import LineQuantity, PricedLine
+from services.orders import after_sale, domain
+from services.orders.after_sale import AfterSaleRefusedError
+from tests.support.sealed import SEALED
+
+PARIS = ZoneInfo("Europe/Paris")
+T0 = dt.datetime(2026, 6, 4, 10, tzinfo=PARIS)
+PLACED = OrderPlaced(
+    buyer_id="b-1", personal=SEALED, delivery_method="express", delivery_charge_cents=1890,
+    lines=(PricedLine(sku="ROUGE", name="Rouge", quantity=6, unit_price_cents=890,
+                      line_total_cents=5340),
+           PricedLine(sku="MUSCAT", name="Muscat", quantity=2, unit_price_cents=1190,
+                      line_total_cents=2380)),
+    products_total_cents=7720, total_cents=9610, terms_version="CGV-2026-01", validated_at=T0)
+PAID = OrderPaid(payment_id="p", amount_cents=9610, paid_at=T0)
+CONFIRMED = OrderConfirmed(confirmed_at=T0, amount_cents=9610)
+DELIVERED = OrderDelivered(delivered_on=dt.date(2026, 6, 5))
+OVERDUE = OrderDeliveryOverdue(deadline=dt.date(2026, 6, 11))
+WITHDRAW_ALL = after_sale.Withdraw(None, cheapest_standard_cents=990)
+
+
+def given(*events: Event) -> domain.OrderState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def on(day: str, hour: int = 12) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), PARIS)
+
+
+def test_shipment_and_delivery_move_the_status() -> None:
+    shipped = domain.decide(given(PLACED, PAID, CONFIRMED), after_sale.NoteShipment(T0), T0)
+    assert shipped == [OrderShipped(shipped_at=T0)]
+    delivered = domain.decide(given(PLACED, PAID, CONFIRMED, *shipped),
+                              after_sale.NoteDelivery(dt.date(2026, 6, 5)), T0)
+    state = given(PLACED, PAID, CONFIRMED, *shipped, *delivered)
+    assert state is not None and state.status == "delivered"
+
+
+def test_withdrawal_owes_the_products_and_the_delivery_up_to_the_cheapest_standard() -> None:
+    [withdrawn] = domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), WITHDRAW_ALL,
+                                on("2026-06-25"))
+    assert withdrawn == WithdrawalRequested(
+        notice_on=dt.date(2026, 6, 25),
+        lines=(LineQuantity(sku="ROUGE", quantity=6), LineQuantity(sku="MUSCAT", quantity=2)),
+        products_refund_cents=7720, delivery_refund_cents=990)
+
+
+def test_withdrawal_on_the_15th_working_day_is_refused_with_the_last_day() -> None:
+    with pytest.raises(AfterSaleRefusedError, match="ended on 2026-06-25"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), WITHDRAW_ALL,
+                      on("2026-06-26", 0))
+
+
+def test_withdrawing_part_of_an_order_owes_those_products() -> None:
+    part = after_sale.Withdraw((LineQuantity(sku="ROUGE", quantity=2),), 990)
+    [withdrawn] = domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), part,
+                                on("2026-06-10"))
+    assert isinstance(withdrawn, WithdrawalRequested)
+    assert withdrawn.products_refund_cents == 1780
+    too_many = after_sale.Withdraw((LineQuantity(sku="ROUGE", quantity=7),), 990)
+    with pytest.raises(AfterSaleRefusedError, match="6 bottles were ordered"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), too_many, on("2026-06-10"))
+
+
+def test_no_withdrawal_before_delivery() -> None:
+    with pytest.raises(AfterSaleRefusedError, match="delivered"):
+        domain.decide(given(PLACED, PAID, CONFIRMED), WITHDRAW_ALL, on("2026-06-10"))
+
+
+def test_performance_then_termination_owes_all_sums_paid() -> None:
+    history = (PLACED, PAID, CONFIRMED, OVERDUE)
+    with pytest.raises(AfterSaleRefusedError, match="ask for performance"):
+        domain.decide(given(*history), after_sale.Terminate(), on("2026-06-12"))
+    [requested] = domain.decide(given(*history),
+                                after_sale.RequestPerformance(dt.date(2026, 6, 16)),
+                                on("2026-06-12"))
+    assert requested == PerformanceRequested(requested_on=dt.date(2026, 6, 12),
+                                             additional_deadline=dt.date(2026, 6, 16))
+    with pytest.raises(AfterSaleRefusedError, match="until 2026-06-16"):
+        domain.decide(given(*history, requested), after_sale.Terminate(), on("2026-06-16"))
+    assert domain.decide(given(*history, requested), after_sale.Terminate(),
+                         on("2026-06-17")) == [
+        ContractTerminated(cause="late_delivery", received_on=dt.date(2026, 6, 17),
+                           refund_cents=9610)]
+
+
+def test_no_performance_request_before_the_deadline_nor_after_delivery() -> None:
+    with pytest.raises(AfterSaleRefusedError, match="has not passed"):
+        domain.decide(given(PLACED, PAID, CONFIRMED),
+                      after_sale.RequestPerformance(dt.date(2026, 6, 20)), on("2026-06-10"))
+    with pytest.raises(AfterSaleRefusedError, match="delivered on 2026-06-05"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE, DELIVERED),
+                      after_sale.Terminate(), on("2026-06-20"))
