@@ -23,6 +23,8 @@ __all__ = [
     "BuyerDataRestricted",
     "ConfirmationSent",
     "ContractTerminated",
+    "LineExchanged",
+    "LineUnavailable",
     "OrderAwaitingVerification",
     "OrderBlocked",
     "OrderCancelled",
@@ -38,6 +40,7 @@ __all__ = [
     "PerformanceRequested",
     "PersonalDataRectified",
     "ProofOfDispatchReceived",
+    "UnavailabilityNotified",
     "WithdrawalRequested",
 ]
 
@@ -128,6 +131,31 @@ class OrderUnblocked(Event):
     """The problem that blocked the order is resolved."""
 
     resolution: str
+
+
+class LineUnavailable(Event):
+    """A line could not be reserved: the buyer chooses, by ``reply_by``, to cancel it or to
+    take an equivalent wine at the same price; without an answer it is cancelled."""
+
+    sku: Sku
+    quantity: Quantity
+    reply_by: dt.datetime
+
+
+class UnavailabilityNotified(Event):
+    """The buyer was told by e-mail that the line is unavailable, and of their choice."""
+
+    sku: Sku
+    message_id: str
+
+
+class LineExchanged(Event):
+    """The buyer accepted ``replacement_sku``, an equivalent wine at the same price, instead
+    of the unavailable ``sku``."""
+
+    sku: Sku
+    replacement_sku: Sku
+    quantity: Quantity
 
 
 class OrderLineCancelled(Event):

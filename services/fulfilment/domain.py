@@ -53,6 +53,21 @@ class ReleaseReservation:
 
 
 @dataclass(frozen=True)
+class ReserveReplacement:
+    """The buyer took ``line`` instead of an unavailable one: reserve it if stock covers it."""
+
+    line: LineQuantity
+    available: int
+
+
+@dataclass(frozen=True)
+class ReleaseLine:
+    """One line of the order was cancelled: give its reserved bottles back."""
+
+    sku: str
+
+
+@dataclass(frozen=True)
 class MarkOverdue:
     """The sweep's question: is the delivery overdue, given the suspended periods?"""
 
@@ -67,7 +82,8 @@ class OnClaim:
     command: Claim | AnswerClaim
 
 
-Command = ReserveStock | ReleaseReservation | ShippingCommand | MarkOverdue | OnClaim
+Command = (ReserveStock | ReleaseReservation | ShippingCommand | MarkOverdue | OnClaim
+           | ReserveReplacement | ReleaseLine)
 
 
 class FulfilmentState(BaseModel):
@@ -77,6 +93,7 @@ class FulfilmentState(BaseModel):
     reserved: tuple[LineQuantity, ...] = ()
     unavailable: tuple[str, ...] = ()
     released: bool = False
+    released_skus: tuple[str, ...] = ()
     confirmed_on: dt.date | None = None
     deliver_by: dt.date | None = None
     held: str | None = None
@@ -98,6 +115,8 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     reservation is released once, and an order cancelled before any reservation releases
     nothing.
     """
+    if isinstance(command, ReserveReplacement | ReleaseLine):
+        return line_change(state or FulfilmentState(), command)
     if isinstance(command, OnClaim):
         current = state or FulfilmentState()
         delivery = Delivery(current.outcome, current.delivered_on, current.claims,
@@ -108,9 +127,11 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     if not isinstance(command, ReserveStock | ReleaseReservation):
         return decide_shipping(_view(state), command, now)
     if isinstance(command, ReleaseReservation):
-        if state is None or state.released or not state.reserved:
+        if state is None or state.released:
             return []
-        return [ReservationReleased(lines=state.reserved)]
+        remaining = tuple(line for line in state.reserved
+                          if line.sku not in state.released_skus)
+        return [ReservationReleased(lines=remaining)] if remaining else []
     if state is not None:
         return []
     reserved = tuple(line for line in command.lines
@@ -120,6 +141,21 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
                                available=command.available.get(line.sku, 0))
                for line in command.lines if line not in reserved]
     return events
+
+
+def line_change(state: FulfilmentState, command: ReserveReplacement | ReleaseLine) -> list[Event]:
+    """Reserve a replacement line (once), or release a cancelled line's bottles (once)."""
+    if isinstance(command, ReleaseLine):
+        reserved = tuple(line for line in state.reserved if line.sku == command.sku)
+        if not reserved or state.released or command.sku in state.released_skus:
+            return []
+        return [ReservationReleased(lines=reserved)]
+    line = command.line
+    if any(held.sku == line.sku for held in state.reserved) or line.sku in state.unavailable:
+        return []
+    if command.available >= line.quantity:
+        return [StockReserved(lines=(line,))]
+    return [ItemUnavailable(sku=line.sku, requested=line.quantity, available=command.available)]
 
 
 def extended_deadline(confirmed_on: dt.date,
@@ -162,7 +198,10 @@ def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
         case ItemUnavailable():
             return current.model_copy(update={"unavailable": (*current.unavailable, event.sku)})
         case ReservationReleased():
-            return current.model_copy(update={"released": True})
+            skus = tuple(line.sku for line in event.lines)
+            whole = {line.sku for line in current.reserved} <= {*current.released_skus, *skus}
+            return current.model_copy(update={"released": whole,
+                                              "released_skus": (*current.released_skus, *skus)})
     return current
 
 

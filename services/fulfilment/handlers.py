@@ -20,8 +20,18 @@ from services.platform.eventstore import Aggregate, Metadata
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["FULFILMENT", "SUSPENSIONS_STREAM", "mark_overdue", "on_claim",
-           "on_shipping", "release_stock", "reserve_stock", "suspend_deadlines"]
+__all__ = [
+    "FULFILMENT",
+    "SUSPENSIONS_STREAM",
+    "mark_overdue",
+    "on_claim",
+    "on_shipping",
+    "release_line",
+    "release_stock",
+    "reserve_replacement",
+    "reserve_stock",
+    "suspend_deadlines",
+]
 
 SUSPENSIONS_STREAM = "deadline-suspensions"
 """The stream of ``DeadlinesSuspended``: periods that concern every order, not one."""
@@ -60,6 +70,25 @@ async def on_shipping(conn: asyncpg.Connection, order_id: str, command: Shipping
                 else Metadata.for_command(ctx.emitter, now))
     return await record(conn, FULFILMENT, order_id,
                         lambda state: domain.decide(state, command, now), metadata, project)
+
+
+async def reserve_replacement(conn: asyncpg.Connection, order_id: str, line: LineQuantity,
+                              ctx: Context, cause: Envelope) -> None:
+    """Reserve the wine the buyer took instead of an unavailable one."""
+    now = ctx.clock.now()
+    available = (await _lock_available(conn, [line])).get(line.sku, 0)
+    command = domain.ReserveReplacement(line, available)
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+
+
+async def release_line(conn: asyncpg.Connection, order_id: str, sku: str, ctx: Context,
+                       cause: Envelope) -> None:
+    """Give back the bottles reserved for a cancelled line."""
+    now = ctx.clock.now()
+    command = domain.ReleaseLine(sku)
+    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
+                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
 
 
 async def on_claim(conn: asyncpg.Connection, order_id: str, command: Claim | AnswerClaim,

@@ -10,7 +10,13 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.orders import OrderConfirmed, OrderPlaced, WithdrawalRequested
+from contracts.orders import (
+    LineExchanged,
+    OrderConfirmed,
+    OrderLineCancelled,
+    OrderPlaced,
+    WithdrawalRequested,
+)
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
 from services.fulfilment.shipping import (
@@ -82,3 +88,18 @@ async def when_withdrawal_requested_expect_the_return(
     assert isinstance(event, WithdrawalRequested)
     await handlers.on_shipping(conn, envelope.order_id,
                                ExpectReturn(event.lines, event.notice_on), ctx, envelope)
+
+
+async def when_line_exchanged_reserve_the_replacement(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """The buyer took an equivalent wine: set it aside."""
+    assert isinstance(event, LineExchanged)
+    line = LineQuantity(sku=event.replacement_sku, quantity=event.quantity)
+    await handlers.reserve_replacement(conn, envelope.order_id, line, ctx, envelope)
+
+
+async def when_line_cancelled_release_it(conn: asyncpg.Connection, envelope: Envelope,
+                                         event: Event, ctx: Context) -> None:
+    """A cancelled line's bottles are available again."""
+    assert isinstance(event, OrderLineCancelled)
+    await handlers.release_line(conn, envelope.order_id, event.sku, ctx, envelope)

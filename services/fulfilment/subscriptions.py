@@ -29,7 +29,9 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         "OrderBlocked": bind(policies.when_order_blocked_hold_shipping),
         "OrderUnblocked": bind(policies.when_order_unblocked_release_shipping),
         "ContractTerminated": bind(policies.when_contract_terminated_hold_shipping),
-        "WithdrawalRequested": bind(policies.when_withdrawal_requested_expect_the_return)})]
+        "WithdrawalRequested": bind(policies.when_withdrawal_requested_expect_the_return),
+        "LineExchanged": bind(policies.when_line_exchanged_reserve_the_replacement),
+        "OrderLineCancelled": bind(policies.when_line_cancelled_release_it)})]
 
 
 def periodic(ctx: Context) -> list[Periodic]:

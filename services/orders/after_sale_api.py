@@ -1,17 +1,18 @@
-"""Routes of the buyer's notices after the sale: performance request, termination, withdrawal
-and its proof of dispatch. Refusals name the rule and the date it allowed."""
+"""Routes of the buyer's notices on a placed order: unavailable lines (cancel or exchange), and
+after the sale the performance request, termination, withdrawal and its proof of dispatch.
+Refusals name the rule and the date it allowed."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import Field
 
 from contracts.vocabulary import LineQuantity, Quantity, Sku
-from services.orders import after_sale, handlers
+from services.orders import after_sale, handlers, lines
 from services.orders.api import OrderId, show
 from services.orders.views import OrderRecord, OrderView, order_record
 from services.platform.auth import Allow, Principal
@@ -83,11 +84,45 @@ async def post_proof_of_dispatch(order_id: OrderId, body: DispatchBody, runtime:
                          _given(after_sale.RecordProofOfDispatch(body.dispatched_on)))
 
 
-CommandOf = Callable[[asyncpg.Connection], Awaitable[after_sale.AfterSaleCommand]]
+class ExchangeBody(Body):
+    replacement_sku: Sku = Field(description="an equivalent wine at the same price")
 
 
-def _given(command: after_sale.AfterSaleCommand) -> CommandOf:
-    async def fixed(conn: asyncpg.Connection) -> after_sale.AfterSaleCommand:
+SkuPath = Annotated[Sku, Path()]
+
+
+@router.post("/orders/{order_id}/lines/{sku}/cancellation")
+async def post_line_cancellation(order_id: OrderId, sku: SkuPath, runtime: RuntimeDep,
+                                 caller: Annotated[Principal, Allow("buyer", "shop", "ops")],
+                                 ) -> OrderView:
+    """Cancel a line: the buyer's choice for an unavailable one; the seller's (ops) for a
+    blocked order, the rest staying firm. The line's price is owed back."""
+    by: Literal["buyer", "seller"] = "seller" if caller.role == "ops" else "buyer"
+    return await _notice(runtime, order_id, caller, _given(lines.CancelLine(sku, by)))
+
+
+@router.post("/orders/{order_id}/lines/{sku}/exchange")
+async def post_line_exchange(order_id: OrderId, sku: SkuPath, body: ExchangeBody,
+                             runtime: RuntimeDep, caller: Buyer) -> OrderView:
+    """Take an equivalent wine at the same price instead of an unavailable line."""
+
+    async def command(conn: asyncpg.Connection) -> lines.LineCommand:
+        price = await handlers.price_in_force(conn, body.replacement_sku,
+                                              runtime.context.clock.now())
+        if price is None:
+            raise ProblemError(409, "unknown-product", "Not in the catalogue",
+                               f"the shop does not sell {body.replacement_sku}")
+        return lines.ExchangeLine(sku, body.replacement_sku, price)
+
+    return await _notice(runtime, order_id, caller, command)
+
+
+Command = after_sale.AfterSaleCommand | lines.LineCommand
+CommandOf = Callable[[asyncpg.Connection], Awaitable[Command]]
+
+
+def _given(command: Command) -> CommandOf:
+    async def fixed(conn: asyncpg.Connection) -> Command:
         del conn
         return command
 
@@ -102,7 +137,11 @@ async def _notice(runtime: Runtime, order_id: str, caller: Principal,
         record = await order_record(conn, order_id)
         if record is None or (caller.role == "buyer" and record.buyer_id != caller.subject):
             raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
-        await handlers.after_sale(conn, order_id, await command_of(conn), runtime.context)
+        command = await command_of(conn)
+        if isinstance(command, lines.LineCommand):
+            await handlers.on_line(conn, order_id, command, runtime.context)
+        else:
+            await handlers.after_sale(conn, order_id, command, runtime.context)
         updated = await order_record(conn, order_id)
         assert updated is not None
         return Answer(200, updated.model_dump(mode="json"))

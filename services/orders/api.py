@@ -15,6 +15,7 @@ from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
 from services.orders.after_sale import AfterSaleRefusedError
+from services.orders.lines import LineRefusedError
 from services.orders.views import (
     CatalogueView,
     OrderRecord,
@@ -42,6 +43,7 @@ REFUSALS: Refusals = {
     domain.OrderNotFoundError: Refusal(404, "order-not-found", "Order not found"),
     domain.OrderConflictError: Refusal(409, "order-conflict", "Conflict with the order's state"),
     AfterSaleRefusedError: Refusal(409, "refused-by-the-terms", "Refused by the terms"),
+    LineRefusedError: Refusal(409, "line-conflict", "Not possible for this line"),
 }
 router = APIRouter(tags=["orders"], responses=problem_responses(400, 401, 403, 422))
 

@@ -1,5 +1,7 @@
-"""The confirmation of acceptance (Art. 5): an e-mail to the buyer once the price is received,
-sent at least once and recorded once (``ConfirmationSent``), through the outbox pattern.
+"""E-mails to the buyer, each sent at least once and recorded once, through the outbox
+pattern: the confirmation of acceptance (Art. 5) once the price is received
+(``ConfirmationSent``), and the notice of an unavailable line with the buyer's choice
+(``UnavailabilityNotified``).
 
 The mailer works from the read model: every paid order whose confirmation is not recorded yet is
 due. It sends, then records; a crash between the two sends again on the next pass with the same
@@ -8,7 +10,9 @@ due. It sends, then records; a crash between the two sends again on the next pas
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -16,13 +20,15 @@ import asyncpg
 
 from contracts.personal import PersonalData
 from services.orders import handlers
+from services.orders.lines import RecordUnavailabilityNotified
 from services.orders.settings import OrdersSettings
-from services.orders.views import OrderRecord, confirmations_due
+from services.orders.views import OrderRecord, confirmations_due, unavailable_lines_to_notify
 from services.platform.eventstore import ConcurrencyError
 from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
 
-__all__ = ["confirmation_message", "message_id", "send_confirmations"]
+__all__ = ["confirmation_message", "message_id", "send_confirmations",
+           "send_unavailability_notices", "unavailability_message"]
 log = logging.getLogger(__name__)
 
 
@@ -50,6 +56,63 @@ def confirmation_message(order: OrderRecord, personal: PersonalData,
     return message
 
 
+def unavailability_message(order: OrderRecord, sku: str, personal: PersonalData,
+                           settings: OrdersSettings) -> EmailMessage:
+    """The notice of an unavailable line: cancel it, or take an equivalent wine at the same
+    price, by the date given; without an answer the line is cancelled and refunded."""
+    change = order.line_changes.get(sku, {})
+    message = EmailMessage()
+    message["From"], message["To"] = settings.mail_from, personal.email
+    message["Subject"] = f"Produit indisponible dans votre commande {order.order_id}"
+    message["Message-ID"] = f"<unavailable.{sku}.{order.order_id}@wineshop.example>"
+    base = f"{settings.orders_public_url}/orders/{order.order_id}/lines/{sku}"
+    message.set_content("\n".join([
+        "Bonjour,", "", f"Le produit {sku} de votre commande {order.order_id} est indisponible.",
+        f"Vous pouvez, avant le {change.get('reply_by', '')} :",
+        f"  - annuler cette ligne (remboursée) : {base}/cancellation",
+        f"  - accepter un vin équivalent au même prix : {base}/exchange",
+        "Sans réponse, la ligne sera annulée et remboursée.", ""]))
+    return message
+
+
+async def send_unavailability_notices(pool: asyncpg.Pool, ctx: Context, keys: KeyStore,
+                                      settings: OrdersSettings) -> int:
+    """Tell every buyer not yet told of an unavailable line; record each notice sent."""
+    sent = 0
+    for order, sku in await unavailable_lines_to_notify(pool):
+        personal = await open_sealed(keys, order.personal, PersonalData)
+        if personal is None:
+            continue
+        message = unavailability_message(order, sku, personal, settings)
+        if not await _send(message, settings):
+            return sent
+        command = RecordUnavailabilityNotified(sku, str(message["Message-ID"]))
+        sent += await _recorded(pool, functools.partial(
+            handlers.on_line, order_id=order.order_id, command=command, ctx=ctx))
+    return sent
+
+
+async def _send(message: EmailMessage, settings: OrdersSettings) -> bool:
+    try:
+        await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
+                              timeout=settings.smtp_timeout)
+    except (aiosmtplib.SMTPException, OSError) as error:
+        log.warning("mail server unavailable (%s); e-mails retried next pass",
+                    type(error).__name__)
+        return False
+    return True
+
+
+async def _recorded(pool: asyncpg.Pool,
+                    record_it: Callable[[asyncpg.Connection], Awaitable[None]]) -> int:
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await record_it(conn)
+    except ConcurrencyError:
+        return 0  # the order changed meanwhile: still due, so the next pass records it
+    return 1
+
+
 async def send_confirmations(pool: asyncpg.Pool, ctx: Context, keys: KeyStore,
                              settings: OrdersSettings) -> int:
     """Send every due confirmation and record each one sent; stop at the first mail-server
@@ -59,25 +122,12 @@ async def send_confirmations(pool: asyncpg.Pool, ctx: Context, keys: KeyStore,
         personal = await open_sealed(keys, order.personal, PersonalData)
         if personal is None:
             continue  # erased before the confirmation went out: there is no one to write to
-        try:
-            await aiosmtplib.send(confirmation_message(order, personal, settings),
-                                  hostname=settings.smtp_host, port=settings.smtp_port,
-                                  timeout=settings.smtp_timeout)
-        except (aiosmtplib.SMTPException, OSError) as error:
-            log.warning("mail server unavailable (%s); confirmations retried next pass",
-                        type(error).__name__)
+        if not await _send(confirmation_message(order, personal, settings), settings):
             return sent
-        sent += await _record_sent(pool, order.order_id, ctx)
+        sent += await _recorded(pool, functools.partial(
+            handlers.record_confirmation_sent, order_id=order.order_id,
+            message_id=message_id(order.order_id), ctx=ctx))
     return sent
-
-
-async def _record_sent(pool: asyncpg.Pool, order_id: str, ctx: Context) -> int:
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.record_confirmation_sent(conn, order_id, message_id(order_id), ctx)
-    except ConcurrencyError:
-        return 0  # the order changed meanwhile: still due, so the next pass records it
-    return 1
 
 
 def _euros(cents: int) -> str:

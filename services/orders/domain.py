@@ -16,12 +16,15 @@ from contracts.orders import (
     BuyerDataRestricted,
     ConfirmationSent,
     ContractTerminated,
+    LineExchanged,
+    LineUnavailable,
     OrderAwaitingVerification,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
     OrderDelivered,
     OrderDeliveryOverdue,
+    OrderLineCancelled,
     OrderPaid,
     OrderPlaced,
     OrderShipped,
@@ -29,11 +32,13 @@ from contracts.orders import (
     OrderVerified,
     PerformanceRequested,
     PersonalDataRectified,
+    UnavailabilityNotified,
     WithdrawalRequested,
 )
 from contracts.personal import PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
 from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
+from services.orders.lines import LineCommand, Lines, decide_line
 
 OrderStatus = Literal["placed", "confirmed", "shipped", "delivered", "withdrawn", "cancelled",
                       "terminated"]
@@ -199,7 +204,7 @@ class RecordVerification:
 
 SaleStep = RecordPayment | RecordConfirmationSent | AwaitVerification | RecordVerification
 Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | RestrictBuyerData
-           | EraseBuyerData | SaleStep | AfterSaleCommand)
+           | EraseBuyerData | SaleStep | AfterSaleCommand | LineCommand)
 BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
@@ -223,6 +228,9 @@ class OrderState(BaseModel):
     delivered_on: dt.date | None = None
     overdue_deadline: dt.date | None = None
     perform_by: dt.date | None = None
+    unavailable: tuple[tuple[str, dt.datetime], ...] = ()
+    notified: tuple[str, ...] = ()
+    settled: tuple[str, ...] = ()
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -239,6 +247,9 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return verification(state, command, now)
     if isinstance(command, AfterSaleCommand):
         return decide_after_sale(_contract(state), command, now)
+    if isinstance(command, LineCommand):
+        return decide_line(Lines(state.lines, state.blocked, state.unavailable, state.notified,
+                                 state.settled), command, now)
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -390,6 +401,13 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
             return state.model_copy(update={"status": "terminated"})
         case WithdrawalRequested():
             return state.model_copy(update={"status": "withdrawn"})
+        case LineUnavailable():
+            return state.model_copy(
+                update={"unavailable": (*state.unavailable, (event.sku, event.reply_by))})
+        case UnavailabilityNotified():
+            return state.model_copy(update={"notified": (*state.notified, event.sku)})
+        case OrderLineCancelled() | LineExchanged():
+            return state.model_copy(update={"settled": (*state.settled, event.sku)})
     return state
 
 

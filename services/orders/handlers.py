@@ -3,12 +3,15 @@ the clock once, and records the decision through the one write path."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 
 from contracts.envelope import Envelope
 from contracts.identifiers import new_order_id
 from services.orders import domain
 from services.orders.after_sale import AfterSaleCommand
+from services.orders.lines import LineCommand
 from services.orders.projections import project
 from services.orders.views import offer_at
 from services.platform.eventstore import Aggregate, Metadata
@@ -17,7 +20,8 @@ from services.platform.runtime import Context
 from services.platform.write_path import record
 
 __all__ = ["ORDERS", "after_sale", "block_order", "cheapest_standard_delivery", "on_buyer_request",
-           "place_order", "record_confirmation_sent", "record_sale_step", "unblock_order"]
+           "on_line", "place_order", "price_in_force", "record_confirmation_sent",
+           "record_sale_step", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
@@ -78,6 +82,23 @@ async def after_sale(conn: asyncpg.Connection, order_id: str, command: AfterSale
                 else Metadata.for_command(ctx.emitter, now))
     await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
                  metadata, project)
+
+
+async def on_line(conn: asyncpg.Connection, order_id: str, command: LineCommand, ctx: Context,
+                  cause: Envelope | None = None) -> None:
+    """Record what happens to a line: unavailable (a reaction, with ``cause``), the buyer told,
+    cancelled or exchanged."""
+    now = ctx.clock.now()
+    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
+                else Metadata.for_command(ctx.emitter, now))
+    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
+                 metadata, project)
+
+
+async def price_in_force(conn: asyncpg.Connection, sku: str, now: dt.datetime) -> int | None:
+    """The price of ``sku`` in force at ``now`` (None if the shop does not sell it)."""
+    item = (await offer_at(conn, now)).items.get(sku)
+    return item.price_cents if item else None
 
 
 async def cheapest_standard_delivery(conn: asyncpg.Connection) -> int:

@@ -6,18 +6,32 @@ Each policy turns the event into a command and calls its handler in ``handlers.p
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.fulfilment import Delivered, DeliveryOverdue, DeliveryReserved, Shipped
+from contracts.fulfilment import (
+    Delivered,
+    DeliveryOverdue,
+    DeliveryReserved,
+    ItemUnavailable,
+    Shipped,
+)
 from contracts.payments import PaymentCaptured, VerificationCompleted
-from services.orders import after_sale, domain, handlers
+from services.orders import after_sale, domain, handlers, lines
 from services.platform.runtime import Context
 
-__all__ = ["when_delivered_record_it", "when_delivery_overdue_record_it",
-           "when_payment_captured_record_payment", "when_shipped_record_it",
-           "when_verification_completed_record_it", "when_verification_requested_await_it"]
+__all__ = [
+    "when_delivered_record_it",
+    "when_delivery_overdue_record_it",
+    "when_item_unavailable_ask_the_buyer",
+    "when_payment_captured_record_payment",
+    "when_shipped_record_it",
+    "when_verification_completed_record_it",
+    "when_verification_requested_await_it",
+]
 
 
 async def when_payment_captured_record_payment(conn: asyncpg.Connection, envelope: Envelope,
@@ -66,3 +80,13 @@ async def when_delivery_overdue_record_it(conn: asyncpg.Connection, envelope: En
     assert isinstance(event, DeliveryOverdue)
     await handlers.after_sale(conn, envelope.order_id, after_sale.NoteOverdue(event.deadline),
                               ctx, envelope)
+
+
+async def when_item_unavailable_ask_the_buyer(conn: asyncpg.Connection, envelope: Envelope,
+                                              event: Event, ctx: Context,
+                                              reply_within: dt.timedelta) -> None:
+    """The line could not be reserved: the buyer has ``reply_within`` to cancel it or take an
+    equivalent wine (the e-mail goes out through the mailer)."""
+    assert isinstance(event, ItemUnavailable)
+    command = lines.NoteUnavailable(event.sku, ctx.clock.now() + reply_within)
+    await handlers.on_line(conn, envelope.order_id, command, ctx, envelope)

@@ -15,12 +15,15 @@ from contracts.orders import (
     BuyerDataRestricted,
     ConfirmationSent,
     ContractTerminated,
+    LineExchanged,
+    LineUnavailable,
     OrderAwaitingVerification,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
     OrderDelivered,
     OrderDeliveryOverdue,
+    OrderLineCancelled,
     OrderPaid,
     OrderPlaced,
     OrderShipped,
@@ -29,6 +32,7 @@ from contracts.orders import (
     PerformanceRequested,
     PersonalDataRectified,
     ProofOfDispatchReceived,
+    UnavailabilityNotified,
     WithdrawalRequested,
 )
 from services.platform.rebuild import ReadModel, update_view
@@ -80,6 +84,18 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                           + event.delivery_refund_cents)
         case ProofOfDispatchReceived():
             await _update(conn, envelope, proof_of_dispatch_on=event.dispatched_on)
+        case LineUnavailable():
+            await _line(conn, envelope, event.sku, {"state": "unavailable",
+                                                    "reply_by": event.reply_by.isoformat()})
+        case UnavailabilityNotified():
+            await _line(conn, envelope, event.sku, {"notified": event.message_id})
+        case OrderLineCancelled():
+            await _line(conn, envelope, event.sku, {
+                "state": "cancelled", "cause": event.cause, "refund_cents": event.refund_cents,
+                "cancelled_on": event.cancelled_on.isoformat()})
+        case LineExchanged():
+            await _line(conn, envelope, event.sku, {"state": "exchanged",
+                                                    "replacement_sku": event.replacement_sku})
         case OrderConfirmed():
             await _update(conn, envelope, status="confirmed", confirmed_at=event.confirmed_at)
 
@@ -103,3 +119,13 @@ async def _insert_placed(conn: asyncpg.Connection, envelope: Envelope, event: Or
 
 async def _update(conn: asyncpg.Connection, envelope: Envelope, **columns: object) -> None:
     await update_view(conn, "order_view", envelope, **columns)
+
+
+async def _line(conn: asyncpg.Connection, envelope: Envelope, sku: str,
+                changes: dict[str, object]) -> None:
+    """Merge ``changes`` into what the read model says of line ``sku``."""
+    await conn.execute(
+        "UPDATE order_view SET line_changes = jsonb_set(line_changes, ARRAY[$4::text], "
+        "coalesce(line_changes->$4, '{}'::jsonb) || $5::jsonb), version = $2, updated_at = $3 "
+        "WHERE order_id = $1 AND version < $2",
+        envelope.order_id, envelope.version, envelope.occurred_at, sku, changes)

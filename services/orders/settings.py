@@ -24,6 +24,15 @@ class OrdersSettings(BaseSettings):
         default=86400.0, gt=0, description="an order still unpaid this long after it was "
                                            "placed is cancelled and its stock released")
 
+    unavailable_reply_hours: float = Field(
+        default=72.0, gt=0, description="how long a buyer has to choose for an unavailable "
+                                        "line before it is cancelled")
+
+    @property
+    def unavailable_reply_time(self) -> dt.timedelta:
+        """How long a buyer has to answer for an unavailable line."""
+        return dt.timedelta(hours=self.unavailable_reply_hours)
+
     @property
     def unpaid_order_timeout(self) -> dt.timedelta:
         """How long an order may stay unpaid."""

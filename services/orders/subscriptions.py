@@ -8,23 +8,27 @@ import functools
 
 import asyncpg
 
+from contracts.base import Event
 from contracts.topics import events_topic
 from services.orders import domain, policies
-from services.orders.confirmation import send_confirmations
+from services.orders.confirmation import send_confirmations, send_unavailability_notices
 from services.orders.handlers import ORDERS
+from services.orders.lines import CancelUnansweredLines
 from services.orders.projections import project
 from services.orders.settings import OrdersSettings
-from services.orders.views import unpaid_since
+from services.orders.views import lines_awaiting_answer, unpaid_since
 from services.platform.agents import Periodic, Subscription
 from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Context
 from services.platform.sweep import Sweep, sweep_once
 
-__all__ = ["periodic", "subscriptions"]
+__all__ = ["periodic", "subscriptions", "unanswered_lines_sweep", "unpaid_orders_sweep"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
     """The orders service's subscriptions, their policies bound to ``ctx``."""
+    reply_within = OrdersSettings().unavailable_reply_time
+
     def bind(policy):  # type: ignore[no-untyped-def]
         return functools.partial(policy, ctx=ctx)
 
@@ -34,6 +38,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "VerificationRequested": bind(policies.when_verification_requested_await_it),
             "VerificationCompleted": bind(policies.when_verification_completed_record_it)}),
         Subscription("fulfilment", events_topic("fulfilment"), {
+            "ItemUnavailable": functools.partial(policies.when_item_unavailable_ask_the_buyer,
+                                                 ctx=ctx, reply_within=reply_within),
             "Shipped": bind(policies.when_shipped_record_it),
             "Delivered": bind(policies.when_delivered_record_it),
             "DeliveryReserved": bind(policies.when_delivered_record_it),
@@ -46,13 +52,17 @@ def periodic(ctx: Context) -> list[Periodic]:
     settings = OrdersSettings()
     unpaid = unpaid_orders_sweep(settings.unpaid_order_timeout)
 
+    unanswered = unanswered_lines_sweep()
+
     async def mailer(pool: asyncpg.Pool) -> int:
-        return await send_confirmations(pool, ctx, PostgresKeyStore(pool), settings)
+        keys = PostgresKeyStore(pool)
+        return (await send_confirmations(pool, ctx, keys, settings)
+                + await send_unavailability_notices(pool, ctx, keys, settings))
 
-    async def cancel_unpaid(pool: asyncpg.Pool) -> int:
-        return await sweep_once(pool, unpaid, ctx)
+    async def sweeps(pool: asyncpg.Pool) -> int:
+        return await sweep_once(pool, unpaid, ctx) + await sweep_once(pool, unanswered, ctx)
 
-    return [Periodic("confirmations", 0.5, mailer), Periodic("unpaid-orders", 5.0, cancel_unpaid)]
+    return [Periodic("mail", 0.5, mailer), Periodic("orders-sweeps", 2.0, sweeps)]
 
 
 def unpaid_orders_sweep(timeout: dt.timedelta) -> Sweep[domain.OrderState]:
@@ -62,3 +72,11 @@ def unpaid_orders_sweep(timeout: dt.timedelta) -> Sweep[domain.OrderState]:
 
     return Sweep("unpaid-orders", ORDERS, candidates,
                  lambda state, now: domain.cancel_if_unpaid(state, now, timeout), project)
+
+
+def unanswered_lines_sweep() -> Sweep[domain.OrderState]:
+    """Cancel every unavailable line whose buyer did not choose in time."""
+    def decide(state: domain.OrderState | None, now: dt.datetime) -> list[Event]:
+        return domain.decide(state, CancelUnansweredLines(), now) if state else []
+
+    return Sweep("unanswered-lines", ORDERS, lines_awaiting_answer, decide, project)

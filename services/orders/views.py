@@ -19,9 +19,23 @@ from services.orders.domain import (
 from services.platform.db import Db
 from services.platform.personal import KeyStore, open_all
 
-__all__ = ["RESTRICTED", "AddressView", "CatalogueView", "OrderRecord", "OrderView", "all_orders",
-           "catalogue", "confirmations_due", "offer_at", "order_record", "orders_of_buyer",
-           "present", "unpaid_since"]
+__all__ = [
+    "RESTRICTED",
+    "AddressView",
+    "CatalogueView",
+    "OrderRecord",
+    "OrderView",
+    "all_orders",
+    "catalogue",
+    "confirmations_due",
+    "lines_awaiting_answer",
+    "offer_at",
+    "order_record",
+    "orders_of_buyer",
+    "present",
+    "unavailable_lines_to_notify",
+    "unpaid_since",
+]
 
 RESTRICTED = "[restricted]"
 """What a personal field reads as, for roles other than the buyer and auditors, while the
@@ -58,6 +72,7 @@ class _Order(BaseModel):
     refund_owed_cents: int | None
     withdrawal: dict[str, Any] | None
     proof_of_dispatch_on: dt.date | None
+    line_changes: dict[str, dict[str, Any]]
     updated_at: dt.datetime
 
 
@@ -123,6 +138,24 @@ async def confirmations_due(db: Db, limit: int = 100) -> list[OrderRecord]:
         "AND status = 'placed' AND NOT blocked AND verification <> 'pending' "
         "ORDER BY paid_at LIMIT $1", limit)
     return [OrderRecord.model_validate(dict(row)) for row in rows]
+
+
+async def unavailable_lines_to_notify(db: Db) -> list[tuple[OrderRecord, str]]:
+    """Unavailable lines whose buyer has not been told yet, with their order."""
+    rows = await db.fetch(
+        "SELECT o.*, l.key AS sku FROM order_view o, jsonb_each(o.line_changes) l "
+        "WHERE l.value->>'state' = 'unavailable' AND NOT l.value ? 'notified' LIMIT 100")
+    return [(OrderRecord.model_validate({k: v for k, v in dict(row).items() if k != "sku"}),
+             row["sku"]) for row in rows]
+
+
+async def lines_awaiting_answer(db: Db, now: dt.datetime) -> list[str]:
+    """Orders with an unavailable line whose time to reply is up (the sweep's candidates)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT o.order_id FROM order_view o, jsonb_each(o.line_changes) l "
+        "WHERE l.value->>'state' = 'unavailable' AND (l.value->>'reply_by')::timestamptz <= $1 "
+        "LIMIT 500", now)
+    return [row["order_id"] for row in rows]
 
 
 async def unpaid_since(db: Db, before: dt.datetime) -> list[str]:

@@ -307,3 +307,98 @@ async def test_a_claim_in_its_window_is_recorded_and_one_day_late_is_refused(
     answered = await http.post(f"{system.fulfilment_url}/claims/{on_time}/answer",
                                headers=bearer("ops"), json={"kind": kind, "answer": "agreed"})
     assert answered.status_code == 200 and answered.json()[0]["answer"] == "agreed"
+
+
+SOLD_OUT = "IGP-COTES-CATALANES-2024"  # no stock in the demo warehouse, 6.90 a bottle
+SAME_PRICE = "IGP-COTES-CATALANES-ROSE-2024"
+
+
+async def with_a_sold_out_line(http: httpx.AsyncClient, system: System) -> dict:
+    body = order_body(lines=[{"sku": "COTES-ROUSSILLON-ROUGE-2022", "quantity": 6},
+                             {"sku": SOLD_OUT, "quantity": 3}])
+    order = (await http.post(f"{system.orders_url}/orders", json=body)).json()
+    await eventually(lambda: _line_is(http, system, order["order_id"], SOLD_OUT, "notified"))
+    return order
+
+
+async def _line_is(http: httpx.AsyncClient, system: System, order_id: str, sku: str,
+                   key: str, value: object = None) -> bool:
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    change = order["line_changes"].get(sku, {})
+    return key in change and (value is None or change[key] == value)
+
+
+async def test_an_unavailable_line_is_told_by_mail_and_cancelled_at_the_buyers_choice(
+        http: httpx.AsyncClient, system: System) -> None:
+    from deploy.smtp_sink import received
+    from deploy.system import TEST_MAIL
+
+    order = await with_a_sold_out_line(http, system)
+    order_id = order["order_id"]
+
+    cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/{SOLD_OUT}/"
+                                "cancellation")
+    again = await http.post(f"{system.orders_url}/orders/{order_id}/lines/{SOLD_OUT}/"
+                            "cancellation")
+    firm = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
+                           "COTES-ROUSSILLON-ROUGE-2022/cancellation")
+
+    notices = [m for m in received(TEST_MAIL) if f"unavailable.{SOLD_OUT}.{order_id}"
+               in m["message_id"]]
+    assert len(notices) == 1 and SOLD_OUT in notices[0]["text"]
+    assert cancelled.status_code == 200, cancelled.text
+    line = cancelled.json()["line_changes"][SOLD_OUT]
+    assert (line["state"], line["cause"], line["refund_cents"]) == ("cancelled", "unavailable",
+                                                                    3 * 690)
+    assert again.status_code == 409 and firm.status_code == 409
+    assert "the order is firm" in firm.json()["detail"]
+
+
+async def test_an_unavailable_line_exchanged_for_a_wine_at_the_same_price_is_reserved(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await with_a_sold_out_line(http, system))["order_id"]
+
+    dearer = await http.post(f"{system.orders_url}/orders/{order_id}/lines/{SOLD_OUT}/exchange",
+                             json={"replacement_sku": "RIVESALTES-AMBRE-2012"})
+    exchanged = await http.post(f"{system.orders_url}/orders/{order_id}/lines/{SOLD_OUT}/"
+                                "exchange", json={"replacement_sku": SAME_PRICE})
+
+    assert dearer.status_code == 409 and "same price" in dearer.json()["detail"]
+    assert exchanged.status_code == 200, exchanged.text
+    assert exchanged.json()["line_changes"][SOLD_OUT]["replacement_sku"] == SAME_PRICE
+    await eventually(lambda: _reserved_line(http, system, order_id, SAME_PRICE))
+
+
+async def _reserved_line(http: httpx.AsyncClient, system: System, order_id: str,
+                         sku: str) -> bool:
+    lines = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}",
+                            headers=bearer("ops"))).json()["lines"]
+    return any(line["sku"] == sku and line["status"] == "reserved" for line in lines)
+
+
+async def test_without_an_answer_in_time_the_unavailable_line_is_cancelled(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await with_a_sold_out_line(http, system))["order_id"]
+
+    clock(system, "advance", "73h")  # the buyer had 72 hours
+
+    await eventually(lambda: _line_is(http, system, order_id, SOLD_OUT, "state", "cancelled"))
+
+
+async def test_the_seller_cancels_a_blocked_orders_line_and_the_rest_stays_firm(
+        http: httpx.AsyncClient, system: System) -> None:
+    order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+    order_id, ops = order["order_id"], bearer("ops")
+    url = f"{system.orders_url}/orders/{order_id}/lines/MUSCAT-RIVESALTES-2023/cancellation"
+
+    not_blocked = await http.post(url, headers=ops)
+    await http.post(f"{system.orders_url}/orders/{order_id}/block", headers=ops,
+                    json={"reason": "buyer_account_problem"})
+    cancelled = await http.post(url, headers=ops)
+
+    assert not_blocked.status_code == 409
+    assert cancelled.status_code == 200, cancelled.text
+    changes = cancelled.json()["line_changes"]
+    assert list(changes) == ["MUSCAT-RIVESALTES-2023"]
+    assert (changes["MUSCAT-RIVESALTES-2023"]["cause"],
+            changes["MUSCAT-RIVESALTES-2023"]["refund_cents"]) == ("blocked", 2 * 1190)

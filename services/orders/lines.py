@@ -1,0 +1,149 @@
+"""Unavailable and blocked lines (Art. 4, 7): the buyer cancels an unavailable line or takes an
+equivalent wine at the same price, without an answer the line is cancelled when the time to
+reply is up, and the seller may cancel a blocked order's line while the rest stays firm. Pure
+decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from contracts.base import Event
+from contracts.orders import (
+    LineExchanged,
+    LineUnavailable,
+    OrderLineCancelled,
+    UnavailabilityNotified,
+)
+from contracts.vocabulary import PricedLine
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class LineRefusedError(Exception):
+    """The request on a line does not fit its state; says why."""
+
+
+@dataclass(frozen=True)
+class NoteUnavailable:
+    """Fulfilment could not reserve the line; the buyer has until ``reply_by``."""
+
+    sku: str
+    reply_by: dt.datetime
+
+
+@dataclass(frozen=True)
+class RecordUnavailabilityNotified:
+    """The e-mail telling the buyer went out."""
+
+    sku: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class CancelLine:
+    """Cancel a line: the buyer's choice for an unavailable one, or the seller's for a blocked
+    order."""
+
+    sku: str
+    by: Literal["buyer", "seller"]
+
+
+@dataclass(frozen=True)
+class ExchangeLine:
+    """The buyer takes ``replacement_sku`` (priced ``replacement_price_cents`` now)."""
+
+    sku: str
+    replacement_sku: str
+    replacement_price_cents: int
+
+
+@dataclass(frozen=True)
+class CancelUnansweredLines:
+    """The sweep's question: whose time to reply is up?"""
+
+
+LineCommand = (NoteUnavailable | RecordUnavailabilityNotified | CancelLine | ExchangeLine
+               | CancelUnansweredLines)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """What these decisions need of the order's state."""
+
+    lines: tuple[PricedLine, ...]
+    blocked: bool
+    unavailable: tuple[tuple[str, dt.datetime], ...]
+    notified: tuple[str, ...]
+    settled: tuple[str, ...]
+
+
+def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Event]:
+    """The events of a line command, or why it is refused."""
+    match command:
+        case NoteUnavailable():
+            if _line(order, command.sku) is None or command.sku in dict(order.unavailable):
+                return []
+            return [LineUnavailable(sku=command.sku, quantity=_quantity(order, command.sku),
+                                    reply_by=command.reply_by)]
+        case RecordUnavailabilityNotified():
+            return [] if command.sku in order.notified else [UnavailabilityNotified(
+                sku=command.sku, message_id=command.message_id)]
+        case CancelLine():
+            return [cancel(order, command.sku, command.by, now)]
+        case ExchangeLine():
+            return [exchange(order, command)]
+        case CancelUnansweredLines():
+            return [_cancelled(order, sku, "unavailable", now)
+                    for sku, reply_by in order.unavailable
+                    if sku not in order.settled and reply_by <= now]
+
+
+def cancel(order: Lines, sku: str, by: str, now: dt.datetime) -> OrderLineCancelled:
+    """The buyer cancels an unavailable line they have not settled; the seller, any line of a
+    blocked order (the rest stays firm)."""
+    if _line(order, sku) is None:
+        raise LineRefusedError(f"{sku} is not in this order")
+    if sku in order.settled:
+        raise LineRefusedError(f"{sku} was already cancelled or exchanged")
+    if by == "seller":
+        if not order.blocked:
+            raise LineRefusedError("the seller cancels a line of a blocked order only")
+        return _cancelled(order, sku, "blocked", now)
+    if sku not in dict(order.unavailable):
+        raise LineRefusedError(f"{sku} is available: the order is firm")
+    return _cancelled(order, sku, "unavailable", now)
+
+
+def exchange(order: Lines, command: ExchangeLine) -> LineExchanged:
+    """An equivalent wine at the same price instead of an unavailable line."""
+    line = _line(order, command.sku)
+    if line is None or command.sku not in dict(order.unavailable):
+        raise LineRefusedError(f"{command.sku} is not an unavailable line of this order")
+    if command.sku in order.settled:
+        raise LineRefusedError(f"{command.sku} was already cancelled or exchanged")
+    if command.replacement_price_cents != line.unit_price_cents:
+        raise LineRefusedError(
+            f"{command.replacement_sku} is not at the same price "
+            f"({line.unit_price_cents} cents a bottle)")
+    return LineExchanged(sku=command.sku, replacement_sku=command.replacement_sku,
+                         quantity=line.quantity)
+
+
+def _cancelled(order: Lines, sku: str, cause: Literal["unavailable", "blocked"],
+               now: dt.datetime) -> OrderLineCancelled:
+    line = _line(order, sku)
+    assert line is not None
+    return OrderLineCancelled(sku=sku, quantity=line.quantity, refund_cents=line.line_total_cents,
+                              cause=cause, cancelled_on=now.astimezone(PARIS).date())
+
+
+def _line(order: Lines, sku: str) -> PricedLine | None:
+    return next((line for line in order.lines if line.sku == sku), None)
+
+
+def _quantity(order: Lines, sku: str) -> int:
+    line = _line(order, sku)
+    return line.quantity if line else 0

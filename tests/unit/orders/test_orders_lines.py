@@ -1,0 +1,78 @@
+"""Unavailable and blocked lines: given the order's events, when the buyer or the seller acts
+on a line (or time runs out), then events (or why not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from contracts.base import Event
+from contracts.orders import (
+    LineExchanged,
+    LineUnavailable,
+    OrderBlocked,
+    OrderLineCancelled,
+)
+from services.orders import domain, lines
+from services.orders.lines import LineRefusedError
+from tests.unit.orders.test_orders_after_sale import PAID, PLACED
+
+NOW = dt.datetime(2026, 6, 4, 8, tzinfo=dt.UTC)
+REPLY_BY = NOW + dt.timedelta(hours=72)
+UNAVAILABLE = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=REPLY_BY)
+
+
+def given(*events: Event) -> domain.OrderState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def test_an_unavailable_line_is_noted_once_with_the_time_to_reply() -> None:
+    note = lines.NoteUnavailable("MUSCAT", REPLY_BY)
+    assert domain.decide(given(PLACED), note, NOW) == [UNAVAILABLE]
+    assert domain.decide(given(PLACED, UNAVAILABLE), note, NOW) == []
+
+
+def test_the_buyer_cancels_an_unavailable_line_and_its_price_is_owed() -> None:
+    assert domain.decide(given(PLACED, PAID, UNAVAILABLE), lines.CancelLine("MUSCAT", "buyer"),
+                         NOW) == [OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                                     cause="unavailable",
+                                                     cancelled_on=dt.date(2026, 6, 4))]
+
+
+def test_an_available_line_is_firm_for_the_buyer() -> None:
+    with pytest.raises(LineRefusedError, match="firm"):
+        domain.decide(given(PLACED, UNAVAILABLE), lines.CancelLine("ROUGE", "buyer"), NOW)
+
+
+def test_an_exchange_is_for_a_wine_at_the_same_price_and_settles_the_line() -> None:
+    with pytest.raises(LineRefusedError, match="same price"):
+        domain.decide(given(PLACED, UNAVAILABLE),
+                      lines.ExchangeLine("MUSCAT", "AMBRE", 2400), NOW)
+    [exchanged] = domain.decide(given(PLACED, UNAVAILABLE),
+                                lines.ExchangeLine("MUSCAT", "GRENACHE", 1190), NOW)
+    assert exchanged == LineExchanged(sku="MUSCAT", replacement_sku="GRENACHE", quantity=2)
+    with pytest.raises(LineRefusedError, match="already"):
+        domain.decide(given(PLACED, UNAVAILABLE, exchanged), lines.CancelLine("MUSCAT", "buyer"),
+                      NOW)
+
+
+def test_unanswered_lines_are_cancelled_when_the_time_to_reply_is_up() -> None:
+    sweep = lines.CancelUnansweredLines()
+    state = given(PLACED, UNAVAILABLE)
+    assert domain.decide(state, sweep, REPLY_BY - dt.timedelta(seconds=1)) == []
+    [cancelled] = domain.decide(state, sweep, REPLY_BY)
+    assert isinstance(cancelled, OrderLineCancelled) and cancelled.cause == "unavailable"
+    assert domain.decide(given(PLACED, UNAVAILABLE, cancelled), sweep, REPLY_BY) == []
+
+
+def test_the_seller_cancels_a_line_of_a_blocked_order_only() -> None:
+    with pytest.raises(LineRefusedError, match="blocked"):
+        domain.decide(given(PLACED), lines.CancelLine("ROUGE", "seller"), NOW)
+    [cancelled] = domain.decide(given(PLACED, OrderBlocked(reason="buyer_account_problem")),
+                                lines.CancelLine("ROUGE", "seller"), NOW)
+    assert isinstance(cancelled, OrderLineCancelled)
+    assert (cancelled.cause, cancelled.refund_cents) == ("blocked", 5340)
