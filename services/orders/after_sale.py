@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from contracts.base import Event
@@ -59,7 +60,12 @@ class RequestPerformance:
 
 @dataclass(frozen=True)
 class Terminate:
-    """The buyer terminates the contract for late delivery."""
+    """The buyer terminates the contract: after the additional period (``late_delivery``), or
+    at once when delivery will manifestly not happen (a product unavailable) or when the
+    missed date was essential to them."""
+
+    cause: Literal["late_delivery", "manifest_non_delivery", "essential_date_missed"] = (
+        "late_delivery")
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class Contract:
     delivered_on: dt.date | None
     overdue_deadline: dt.date | None
     perform_by: dt.date | None
+    unavailable_lines: bool = False
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -113,7 +120,7 @@ def decide_after_sale(contract: Contract, command: AfterSaleCommand,
         case RequestPerformance():
             return request_performance(contract, command, today)
         case Terminate():
-            return terminate(contract, today)
+            return terminate(contract, command, today)
         case Withdraw():
             return withdraw(contract, command, today)
         case RecordProofOfDispatch():
@@ -136,10 +143,18 @@ def request_performance(contract: Contract, command: RequestPerformance,
     return [PerformanceRequested(requested_on=today, additional_deadline=command.perform_by)]
 
 
-def terminate(contract: Contract, today: dt.date) -> list[Event]:
-    """Termination for late delivery once the additional period passed: effective on receipt
-    (today), all sums paid owed back."""
+def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Event]:
+    """Termination, effective on receipt (today), all sums paid owed back: for late delivery
+    once the additional period passed; at once when a product is unavailable, or when the
+    deadline passed and the date was essential."""
     _still_undelivered(contract)
+    if command.cause == "manifest_non_delivery" and not contract.unavailable_lines:
+        raise AfterSaleRefusedError("every product of the order is available")
+    if command.cause == "essential_date_missed" and contract.overdue_deadline is None:
+        raise AfterSaleRefusedError("the delivery deadline has not passed")
+    if command.cause != "late_delivery":
+        return [ContractTerminated(cause=command.cause, received_on=today,
+                                   refund_cents=contract.paid_cents)]
     if contract.perform_by is None:
         deadline = contract.overdue_deadline
         raise AfterSaleRefusedError(

@@ -54,11 +54,21 @@ async def post_performance_request(order_id: OrderId, body: PerformanceBody,
                          _given(after_sale.RequestPerformance(body.perform_by)))
 
 
+class TerminationBody(Body):
+    cause: Literal["late_delivery", "manifest_non_delivery", "essential_date_missed"] = Field(
+        default="late_delivery",
+        description="late_delivery: after the additional period; manifest_non_delivery: at "
+                    "once, a product being unavailable; essential_date_missed: at once, the "
+                    "date being essential")
+
+
 @router.post("/orders/{order_id}/termination")
-async def post_termination(order_id: OrderId, runtime: RuntimeDep, caller: Buyer) -> OrderView:
-    """Terminate for late delivery once the additional period passed: effective on receipt;
-    all sums paid are owed back within 14 days."""
-    return await _notice(runtime, order_id, caller, _given(after_sale.Terminate()))
+async def post_termination(order_id: OrderId, runtime: RuntimeDep, caller: Buyer,
+                           body: TerminationBody | None = None) -> OrderView:
+    """Terminate the contract (Art. 11): effective on receipt; all sums paid are owed back
+    within 14 days."""
+    cause = body.cause if body else "late_delivery"
+    return await _notice(runtime, order_id, caller, _given(after_sale.Terminate(cause)))
 
 
 @router.post("/orders/{order_id}/withdrawal")

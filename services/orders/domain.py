@@ -231,6 +231,7 @@ class OrderState(BaseModel):
     unavailable: tuple[tuple[str, dt.datetime], ...] = ()
     notified: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
+    exchanged: tuple[str, ...] = ()
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -406,8 +407,11 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
                 update={"unavailable": (*state.unavailable, (event.sku, event.reply_by))})
         case UnavailabilityNotified():
             return state.model_copy(update={"notified": (*state.notified, event.sku)})
-        case OrderLineCancelled() | LineExchanged():
+        case OrderLineCancelled():
             return state.model_copy(update={"settled": (*state.settled, event.sku)})
+        case LineExchanged():
+            return state.model_copy(update={"settled": (*state.settled, event.sku),
+                                            "exchanged": (*state.exchanged, event.sku)})
     return state
 
 
@@ -415,7 +419,13 @@ def _contract(state: OrderState) -> Contract:
     return Contract(status=state.status, lines=state.lines,
                     delivery_charge_cents=state.delivery_charge_cents,
                     paid_cents=state.paid_cents, delivered_on=state.delivered_on,
-                    overdue_deadline=state.overdue_deadline, perform_by=state.perform_by)
+                    overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
+                    unavailable_lines=_manifestly_undeliverable(state))
+
+
+def _manifestly_undeliverable(state: OrderState) -> bool:
+    """A line could not be reserved and was not exchanged for an equivalent wine."""
+    return any(sku not in state.exchanged for sku, _ in state.unavailable)
 
 
 @dataclass(frozen=True)

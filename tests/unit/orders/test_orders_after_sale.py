@@ -116,3 +116,22 @@ def test_no_performance_request_before_the_deadline_nor_after_delivery() -> None
     with pytest.raises(AfterSaleRefusedError, match="delivered on 2026-06-05"):
         domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE, DELIVERED),
                       after_sale.Terminate(), on("2026-06-20"))
+
+
+def test_termination_at_once_when_a_product_is_unavailable_or_the_date_was_essential() -> None:
+    from contracts.orders import LineExchanged, LineUnavailable
+
+    unavailable = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=T0)
+    manifest = after_sale.Terminate("manifest_non_delivery")
+    [terminated] = domain.decide(given(PLACED, PAID, CONFIRMED, unavailable), manifest,
+                                 on("2026-06-05"))
+    assert terminated == ContractTerminated(cause="manifest_non_delivery",
+                                            received_on=dt.date(2026, 6, 5), refund_cents=9610)
+    exchanged = LineExchanged(sku="MUSCAT", replacement_sku="GRENACHE", quantity=2)
+    with pytest.raises(AfterSaleRefusedError, match="available"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, unavailable, exchanged), manifest,
+                      on("2026-06-05"))
+    essential = after_sale.Terminate("essential_date_missed")
+    with pytest.raises(AfterSaleRefusedError, match="has not passed"):
+        domain.decide(given(PLACED, PAID, CONFIRMED), essential, on("2026-06-05"))
+    assert domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE), essential, on("2026-06-12"))
