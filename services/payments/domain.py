@@ -144,6 +144,8 @@ class PaymentState(BaseModel):
     sessions: tuple[str, ...] = ()
     transactions: tuple[str, ...] = ()
     authorised: str | None = None
+    transaction: str = ""
+    call: str = ""
     dispute_open: bool = False
     verification: VerificationStatus = "none"
 
@@ -262,6 +264,7 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
         case PaymentAuthorised():
             return state.model_copy(update={
                 "status": "authorised", "authorised": event.payment_id,
+                "transaction": event.transaction, "call": event.call,
                 "transactions": (*state.transactions, event.transaction)})
         case PaymentDeclined():
             return state.model_copy(update={

@@ -4,6 +4,7 @@ reads the clock once, and records the decision through the one write path."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -12,13 +13,12 @@ import asyncpg
 import httpx
 
 from contracts.envelope import Envelope
-from contracts.payments import PaymentAuthorised
 from contracts.personal import PersonalData
 from services.payments import domain, etransactions
 from services.payments.projections import project
 from services.payments.settings import PaymentsSettings
 from services.payments.views import buyer_in_good_standing, payment_record
-from services.platform.eventstore import Aggregate, Metadata
+from services.platform.eventstore import Aggregate, Metadata, load_stream
 from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
 from services.platform.write_path import record
@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 PAYMENTS = Aggregate(domain.PaymentState, domain.evolve)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,21 +120,33 @@ async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Contex
                  Metadata.for_command(ctx.emitter, now), project)
 
 
-async def capture_payment(conn: asyncpg.Connection, order_id: str, ctx: Context, bank: Bank,
-                          cause: Envelope, authorised: PaymentAuthorised) -> None:
-    """Capture the authorised payment at the bank (Paybox Direct) and record the answer.
+async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank: Bank) -> bool:
+    """Capture the order's authorised payment at the bank (Paybox Direct) and record the
+    answer; False when the bank could not be reached (the next pass asks again).
 
-    The question number is derived from the payment, so a retry after a crash asks the same
-    question and the bank answers it once; transport failures raise and are retried.
+    The bank is called outside any transaction; the question number is derived from the
+    payment, so asking again after a crash or a timeout asks the same question, and the bank
+    answers it once.
     """
+    async with pool.acquire() as conn:
+        state = PAYMENTS.load(await load_stream(conn, order_id))
+    if state is None or state.status != "authorised" or state.authorised is None:
+        return True
     now = ctx.clock.now()
-    answer = await etransactions.capture(
-        bank.http, bank.account, reference=authorised.payment_id,
-        amount_cents=authorised.amount_cents, transaction=authorised.transaction,
-        call=authorised.call, question=_question(authorised.payment_id), now=now)
+    try:
+        answer = await etransactions.capture(
+            bank.http, bank.account, reference=state.authorised,
+            amount_cents=state.amount_cents, transaction=state.transaction, call=state.call,
+            question=_question(state.authorised), now=now)
+    except httpx.HTTPError as error:
+        log.warning("capture of %s: the bank did not answer (%s); asking again next pass",
+                    order_id, type(error).__name__)
+        return False
     command = domain.RecordCapture(answer.code, answer.comment)
-    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+    async with pool.acquire() as conn, conn.transaction():
+        await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                     Metadata.for_command(ctx.emitter, now), project)
+    return True
 
 
 def _claimed_payment(query: str) -> str:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from services.payments.api import REFUSALS, collaborators, router
 from services.payments.projections import READ_MODEL
-from services.payments.subscriptions import subscriptions
+from services.payments.subscriptions import periodic, subscriptions
 from services.platform.service import Service
 
 SERVICE = Service(
     name="payments", title="Payments service", migrations=Path(__file__).parent / "migrations",
     routers=[router], refusals=REFUSALS, read_model=READ_MODEL, subscriptions=subscriptions,
-    collaborators=collaborators)
+    collaborators=collaborators, periodic=periodic)
 
 create_app = SERVICE.create_app
 app = SERVICE.app

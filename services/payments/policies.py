@@ -1,5 +1,5 @@
-"""Reactions of the payments service to events (``when_<event>_<action>``): what an order's
-events mean for its payment, and the capture that follows every authorisation."""
+"""Reactions of the payments service to the orders' events (``when_<event>_<action>``): what
+they mean for the order's payment."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.orders import OrderBlocked, OrderPlaced
-from contracts.payments import PaymentAuthorised
 from services.payments import domain, handlers
-from services.payments.handlers import Bank
 from services.platform.runtime import Context
 
 __all__ = ["when_order_blocked_hold_payments", "when_order_cancelled_hold_payments",
            "when_order_placed_expect_payment",
-           "when_order_unblocked_release_payments", "when_payment_authorised_capture"]
+           "when_order_unblocked_release_payments"]
 
 
 async def when_order_placed_expect_payment(conn: asyncpg.Connection, envelope: Envelope,
@@ -46,10 +44,3 @@ async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelo
     """An unblocked order can be paid again."""
     await handlers.on_order_event(conn, envelope.order_id, domain.ReleasePayments(), ctx,
                                   envelope)
-
-
-async def when_payment_authorised_capture(conn: asyncpg.Connection, envelope: Envelope,
-                                          event: Event, ctx: Context, bank: Bank) -> None:
-    """The terms take the full price at ordering: capture every authorisation at once."""
-    assert isinstance(event, PaymentAuthorised)
-    await handlers.capture_payment(conn, envelope.order_id, ctx, bank, envelope, event)

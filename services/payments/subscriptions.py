@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import functools
 
+import asyncpg
+
 from contracts.topics import events_topic
-from services.payments import policies
+from services.payments import handlers, policies
 from services.payments.handlers import Bank
 from services.payments.settings import PaymentsSettings
-from services.platform.agents import Subscription
+from services.payments.views import authorised_payments
+from services.platform.agents import Periodic, Subscription
+from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
 
-__all__ = ["subscriptions"]
+__all__ = ["capture_authorised", "periodic", "subscriptions"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
-    """The payments service's subscriptions, their policies bound to ``ctx`` and the bank
-    (whose account is read from the settings when the worker starts)."""
-    bank = Bank.from_settings(PaymentsSettings())
+    """The payments service's subscriptions, their policies bound to ``ctx``."""
 
     def bind(policy):  # type: ignore[no-untyped-def]
         return functools.partial(policy, ctx=ctx)
@@ -28,7 +30,26 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "OrderBlocked": bind(policies.when_order_blocked_hold_payments),
             "OrderUnblocked": bind(policies.when_order_unblocked_release_payments),
             "OrderCancelled": bind(policies.when_order_cancelled_hold_payments)}),
-        Subscription("capture", events_topic("payments"), {
-            "PaymentAuthorised": functools.partial(policies.when_payment_authorised_capture,
-                                                   ctx=ctx, bank=bank)}),
     ]
+
+
+def periodic(ctx: Context) -> list[Periodic]:
+    """The payments worker's timed work: capturing every authorised payment (the terms take the
+    full price at ordering), retried on the next pass while the bank does not answer."""
+    bank = Bank.from_settings(PaymentsSettings())
+
+    async def capture(pool: asyncpg.Pool) -> int:
+        return await capture_authorised(pool, ctx, bank)
+
+    return [Periodic("capture", 0.5, capture)]
+
+
+async def capture_authorised(pool: asyncpg.Pool, ctx: Context, bank: Bank) -> int:
+    """One pass: capture each authorised payment; how many the bank answered."""
+    answered = 0
+    for order_id in await authorised_payments(pool):
+        try:
+            answered += await handlers.capture_payment(pool, order_id, ctx, bank)
+        except ConcurrencyError:
+            continue  # recorded meanwhile (another pass): nothing to do
+    return answered

@@ -10,7 +10,8 @@ from contracts.personal import Sealed
 from services.payments.domain import PaymentStatus, VerificationStatus
 from services.platform.db import Db
 
-__all__ = ["PaymentRecord", "PaymentView", "all_payments", "buyer_in_good_standing",
+__all__ = ["PaymentRecord", "PaymentView", "all_payments", "authorised_payments",
+           "buyer_in_good_standing",
            "payment_record"]
 
 
@@ -49,6 +50,13 @@ async def all_payments(db: Db) -> list[PaymentRecord]:
     """The whole read model in a stable order (to compare a rebuild with the live one)."""
     rows = await db.fetch("SELECT * FROM payment_view ORDER BY order_id")
     return [PaymentRecord.model_validate(dict(row)) for row in rows]
+
+
+async def authorised_payments(db: Db) -> list[str]:
+    """Orders whose payment is authorised and not yet captured (the capture's work list)."""
+    rows = await db.fetch("SELECT order_id FROM payment_view WHERE status = 'authorised' "
+                          "ORDER BY updated_at LIMIT 200")
+    return [row["order_id"] for row in rows]
 
 
 async def buyer_in_good_standing(db: Db, buyer_id: str) -> bool:

@@ -316,3 +316,26 @@ async def _released(http: httpx.AsyncClient, system: System, order_id: str) -> b
 
 async def _reserved(http: httpx.AsyncClient, system: System, sku: str) -> int:
     return int((await http.get(f"{system.fulfilment_url}/stock/{sku}")).json()["reserved"])
+
+
+async def test_a_capture_the_bank_cannot_answer_is_asked_again_until_it_goes_through(
+        http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
+    import datetime as dt
+
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "unavailable"})
+    try:
+        order_id, _ = await _notification_of_a_real_payment(http, system)
+        await eventually(lambda: status_is(http, system, order_id, "authorised", "payments"))
+        moment = dt.datetime.now(dt.UTC)
+        await eventually(lambda: _capture_pass_after(payments_db, moment))
+        still = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
+    assert still["status"] == "authorised"  # not refused: the bank did not answer
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+
+
+async def _capture_pass_after(payments_db: asyncpg.Pool, moment) -> bool:  # type: ignore[no-untyped-def]
+    started = await payments_db.fetchval(
+        "SELECT last_started_at FROM timed_work WHERE name = 'capture'")
+    return started is not None and started > moment

@@ -92,9 +92,15 @@ async def test_every_service_rebuilds_from_its_own_topic_orders_too(
     assert [rebuilt[view.order_id] for view in live] == live
 
 
-GROUPS = {"orders-consumers": ("payments", "fulfilment"),
-          "payments-consumers": ("orders", "payments"),
-          "fulfilment-consumers": ("orders",)}
+def _groups() -> dict[str, set[str]]:
+    """Each service's consumer group and the topics its worker subscribes to."""
+    from contracts.envelope import EmittingService
+    from services.platform.clock import SystemClock
+    from services.platform.runtime import Context
+
+    ctx = Context(SystemClock(), EmittingService(service="test", build="test"))
+    return {f"{service.name}-consumers": {s.topic for s in service.subscriptions(ctx)}
+            for service in (ORDERS, PAYMENTS, FULFILMENT)}
 
 
 async def _idle(system: System, pools: dict[str, asyncpg.Pool]) -> bool:
@@ -108,9 +114,8 @@ async def _idle(system: System, pools: dict[str, asyncpg.Pool]) -> bool:
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
-        for group, services in GROUPS.items():
-            for service in services:
-                topic = f"{service}.events"
+        for group, topics in _groups().items():
+            for topic in topics:
                 partitions = [TopicPartition(topic, p)
                               for p in consumer.partitions_for_topic(topic) or ()]
                 ends = await consumer.end_offsets(partitions)
