@@ -82,7 +82,8 @@ class PaymentNotificationRejected(Event):
     """A payment-server notification failed verification (forged, altered or replayed)."""
 
     payment_id: str
-    reason: Literal["bad_signature", "altered", "replayed", "unknown_payment"]
+    reason: Literal["bad_signature", "altered", "replayed", "unknown_payment", "already_paid",
+                    "order_held"]
 
 
 class PaymentCaptured(Event):

@@ -147,8 +147,9 @@ def line_change(state: FulfilmentState, command: ReserveReplacement | ReleaseLin
     """Reserve a replacement line (once), or release a cancelled line's bottles (once)."""
     if isinstance(command, ReleaseLine):
         reserved = tuple(line for line in state.reserved if line.sku == command.sku)
-        if not reserved or state.released or command.sku in state.released_skus:
-            return []
+        if (not reserved or state.released or state.shipped
+                or command.sku in state.released_skus):
+            return []  # nothing set aside, or it already left the warehouse
         return [ReservationReleased(lines=reserved)]
     line = command.line
     if any(held.sku == line.sku for held in state.reserved) or line.sku in state.unavailable:

@@ -103,7 +103,7 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case ReturnReceived():
             if await _upsert(conn, envelope, returned_on=event.received_on,
                              return_complete=event.complete, return_reason=event.reason):
-                await _restock(conn, event)
+                await _restock(conn, envelope, event)
         case ClaimRecorded():
             await conn.execute(
                 "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail) "
@@ -144,12 +144,18 @@ async def _upsert(conn: asyncpg.Connection, envelope: Envelope, **columns: objec
     return bool(before < envelope.version)
 
 
-async def _restock(conn: asyncpg.Connection, event: ReturnReceived) -> None:
-    """Goods back complete and in their original condition can be sold again."""
-    if event.complete:
-        for line in event.lines:
-            await conn.execute("UPDATE stock SET shipped = shipped - $2 WHERE sku = $1",
-                               line.sku, line.quantity)
+async def _restock(conn: asyncpg.Connection, envelope: Envelope,
+                   event: ReturnReceived) -> None:
+    """Goods back complete and in their original condition can be sold again: at most what
+    this order shipped of each wine."""
+    if not event.complete:
+        return
+    for line in event.lines:
+        await conn.execute(
+            "UPDATE stock SET shipped = shipped - LEAST($2, coalesce(("
+            "SELECT quantity FROM reservation_view WHERE order_id = $3 AND sku = $1 "
+            "AND status = 'shipped'), 0)) WHERE sku = $1",
+            line.sku, line.quantity, envelope.order_id)
 
 
 async def _ship_stock(conn: asyncpg.Connection, envelope: Envelope) -> None:

@@ -29,6 +29,8 @@ PARIS = ZoneInfo("Europe/Paris")
 Outcome = Literal["delivered", "delivered_with_reservations", "refused", "absent",
                   "returned_to_sender"]
 FINAL: frozenset[str] = frozenset({"delivered", "delivered_with_reservations", "refused"})
+FOR_GOOD: frozenset[str] = frozenset({"cancelled", "terminated"})
+"""Holds that no unblocking lifts."""
 
 
 class ShippingConflictError(Exception):
@@ -102,7 +104,9 @@ def decide_shipping(state: ShippingView, command: ShippingCommand,
                 confirmed_on=command.confirmed_on,
                 deliver_by=delivery_deadline(command.confirmed_on))]
         case HoldShipping():
-            return [] if state.held == command.reason else [ShippingHeld(reason=command.reason)]
+            if state.held == command.reason or state.held in FOR_GOOD:
+                return []  # a cancelled or terminated order is held for good
+            return [ShippingHeld(reason=command.reason)]
         case ReleaseShipping():
             return [ShippingReleased()] if state.held == "blocked" else []
         case Ship():

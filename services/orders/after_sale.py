@@ -100,6 +100,8 @@ class Contract:
     overdue_deadline: dt.date | None
     perform_by: dt.date | None
     unavailable_lines: bool = False
+    settled_lines: tuple[str, ...] = ()
+    refunded_cents: int = 0
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -152,9 +154,9 @@ def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Ev
         raise AfterSaleRefusedError("every product of the order is available")
     if command.cause == "essential_date_missed" and contract.overdue_deadline is None:
         raise AfterSaleRefusedError("the delivery deadline has not passed")
+    owed = max(0, contract.paid_cents - contract.refunded_cents)  # lines refunded already
     if command.cause != "late_delivery":
-        return [ContractTerminated(cause=command.cause, received_on=today,
-                                   refund_cents=contract.paid_cents)]
+        return [ContractTerminated(cause=command.cause, received_on=today, refund_cents=owed)]
     if contract.perform_by is None:
         deadline = contract.overdue_deadline
         raise AfterSaleRefusedError(
@@ -163,8 +165,7 @@ def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Ev
     if today <= contract.perform_by:
         raise AfterSaleRefusedError(
             f"the additional period runs until {contract.perform_by.isoformat()}")
-    return [ContractTerminated(cause="late_delivery", received_on=today,
-                               refund_cents=contract.paid_cents)]
+    return [ContractTerminated(cause="late_delivery", received_on=today, refund_cents=owed)]
 
 
 def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Event]:
@@ -178,7 +179,10 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
             f"the withdrawal period ended on {last_day.isoformat()} (14 working days after "
             f"delivery on {contract.delivered_on.isoformat()})")
     lines = command.lines or tuple(LineQuantity(sku=line.sku, quantity=line.quantity)
-                                   for line in contract.lines)
+                                   for line in contract.lines
+                                   if line.sku not in contract.settled_lines)
+    if len({line.sku for line in lines}) != len(lines):
+        raise AfterSaleRefusedError("a product is on two lines of the withdrawal")
     products = sum(_unit_price(contract, line) * line.quantity for line in lines)
     delivery = min(contract.delivery_charge_cents, command.cheapest_standard_cents)
     return [WithdrawalRequested(notice_on=today, lines=lines, products_refund_cents=products,
@@ -186,6 +190,8 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
 
 
 def _unit_price(contract: Contract, wanted: LineQuantity) -> int:
+    if wanted.sku in contract.settled_lines:
+        raise AfterSaleRefusedError(f"{wanted.sku} was cancelled or exchanged: not delivered")
     for line in contract.lines:
         if line.sku == wanted.sku:
             if wanted.quantity > line.quantity:
@@ -202,3 +208,6 @@ def _still_undelivered(contract: Contract) -> None:
             f"the order was delivered on {contract.delivered_on.isoformat()}")
     if contract.status == "terminated":
         raise AfterSaleRefusedError("the contract is already terminated")
+    if contract.status not in ("confirmed", "shipped"):
+        raise AfterSaleRefusedError(f"the order is {contract.status}: only a confirmed order "
+                                    "not yet delivered can be performed or terminated")

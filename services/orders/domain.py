@@ -38,7 +38,13 @@ from contracts.orders import (
 from contracts.personal import PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
 from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
-from services.orders.lines import LineCommand, Lines, decide_line
+from services.orders.lines import (
+    LineCommand,
+    Lines,
+    NoteUnavailable,
+    RecordUnavailabilityNotified,
+    decide_line,
+)
 
 OrderStatus = Literal["placed", "confirmed", "shipped", "delivered", "withdrawn", "cancelled",
                       "terminated"]
@@ -232,6 +238,7 @@ class OrderState(BaseModel):
     notified: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
     exchanged: tuple[str, ...] = ()
+    refunded_cents: int = 0
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -249,6 +256,9 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
     if isinstance(command, AfterSaleCommand):
         return decide_after_sale(_contract(state), command, now)
     if isinstance(command, LineCommand):
+        if state.status not in ("placed", "confirmed") and not isinstance(
+                command, NoteUnavailable | RecordUnavailabilityNotified):
+            raise OrderConflictError(f"the order is {state.status}: its lines are settled")
         return decide_line(Lines(state.lines, state.blocked, state.unavailable, state.notified,
                                  state.settled), command, now)
     if isinstance(command, BlockOrder):
@@ -408,7 +418,9 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
         case UnavailabilityNotified():
             return state.model_copy(update={"notified": (*state.notified, event.sku)})
         case OrderLineCancelled():
-            return state.model_copy(update={"settled": (*state.settled, event.sku)})
+            return state.model_copy(update={
+                "settled": (*state.settled, event.sku),
+                "refunded_cents": state.refunded_cents + event.refund_cents})
         case LineExchanged():
             return state.model_copy(update={"settled": (*state.settled, event.sku),
                                             "exchanged": (*state.exchanged, event.sku)})
@@ -420,7 +432,8 @@ def _contract(state: OrderState) -> Contract:
                     delivery_charge_cents=state.delivery_charge_cents,
                     paid_cents=state.paid_cents, delivered_on=state.delivered_on,
                     overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
-                    unavailable_lines=_manifestly_undeliverable(state))
+                    unavailable_lines=_manifestly_undeliverable(state),
+                    settled_lines=state.settled, refunded_cents=state.refunded_cents)
 
 
 def _manifestly_undeliverable(state: OrderState) -> bool:

@@ -153,7 +153,8 @@ async def lines_awaiting_answer(db: Db, now: dt.datetime) -> list[str]:
     """Orders with an unavailable line whose time to reply is up (the sweep's candidates)."""
     rows = await db.fetch(
         "SELECT DISTINCT o.order_id FROM order_view o, jsonb_each(o.line_changes) l "
-        "WHERE l.value->>'state' = 'unavailable' AND (l.value->>'reply_by')::timestamptz <= $1 "
+        "WHERE o.status IN ('placed', 'confirmed') AND l.value->>'state' = 'unavailable' "
+        "AND (l.value->>'reply_by')::timestamptz <= $1 "
         "LIMIT 500", now)
     return [row["order_id"] for row in rows]
 

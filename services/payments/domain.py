@@ -215,26 +215,41 @@ def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) ->
 def receive_notification(state: PaymentState | None,
                          command: ReceiveNotification) -> list[Event]:
     """Authorised or declined once per bank transaction; anything that does not match the
-    session it claims is rejected with its reason."""
-    if state is None or command.payment_id not in state.sessions:
+    session it claims, or arrives once the order is paid or held, is rejected with its reason
+    (the bank's authorisation then lapses uncaptured)."""
+    def rejected(reason: str) -> list[Event]:
         return [PaymentNotificationRejected(payment_id=command.payment_id,
-                                            reason="unknown_payment")]
-    if command.transaction and command.transaction in state.transactions:
+                                            reason=reason)]  # type: ignore[arg-type]
+
+    if state is None or command.payment_id not in state.sessions:
+        return rejected("unknown_payment")
+    if _transaction_key(command) in state.transactions:
         return []  # the bank notified this transaction already: applied once
+    if state.status in ("authorised", "captured", "capture_refused"):
+        return rejected("already_paid")
+    if state.held:
+        return rejected("order_held")
     if command.amount_cents != state.amount_cents:
-        return [PaymentNotificationRejected(payment_id=command.payment_id, reason="altered")]
+        return rejected("altered")
     if command.error == APPROVED:
         return [PaymentAuthorised(
             payment_id=command.payment_id, amount_cents=command.amount_cents,
             authorisation_code=command.authorisation, transaction=command.transaction,
             call=command.call)]
     return [PaymentDeclined(payment_id=command.payment_id, amount_cents=command.amount_cents,
-                            reason=command.error, transaction=command.transaction)]
+                            reason=command.error, transaction=_transaction_key(command))]
+
+
+def _transaction_key(command: ReceiveNotification) -> str:
+    """What makes a notification the same one again: the bank's transaction number, or for a
+    refusal without one (a cancelled page), the session and the error."""
+    return command.transaction or f"{command.payment_id}/{command.error}"
 
 
 def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime) -> list[Event]:
-    """Captured, or refused by the bank; nothing if the payment is not awaiting capture."""
-    if state.status != "authorised" or state.authorised is None:
+    """Captured, or refused by the bank; nothing if the payment is not awaiting capture or the
+    order was held meanwhile."""
+    if state.status != "authorised" or state.authorised is None or state.held:
         return []
     if command.code == APPROVED:
         return [PaymentCaptured(payment_id=state.authorised, amount_cents=state.amount_cents,

@@ -112,6 +112,7 @@ async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Contex
             payment_id=notice.reference, amount_cents=notice.amount_cents, error=notice.error,
             authorisation=notice.authorisation or "", transaction=notice.transaction,
             call=notice.call)
+        payment_id = notice.reference  # what the bank signed, not what the query claims
     except ValueError:  # a bad or missing signature, or a message we cannot even verify
         command = domain.RejectNotification(payment_id)
     now = ctx.clock.now()
@@ -150,7 +151,10 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
 
 
 def _claimed_payment(query: str) -> str:
-    references = parse_qs(query, keep_blank_values=True).get("Ref") or [""]
+    variables = parse_qs(query, keep_blank_values=True)
+    if any(len(values) > 1 for values in variables.values()):
+        raise BadNotificationError("a variable is repeated")
+    references = variables.get("Ref") or [""]
     if not references[0] or "." not in references[0] or len(references[0]) > 200:
         raise BadNotificationError("the notification names no payment of ours")
     return references[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -65,7 +66,7 @@ class SharedClock:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._seen: tuple[float, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._offset = dt.timedelta(0)
 
     def now(self) -> dt.datetime:
@@ -80,18 +81,28 @@ class SharedClock:
 
     def move_to(self, instant: dt.datetime) -> None:
         """Make ``instant`` the stack's now (atomically: a reader sees the old or the new)."""
-        offset = instant.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"offset_seconds": offset.total_seconds()}))
+        descriptor, temporary = tempfile.mkstemp(dir=self._path.parent, suffix=".tmp")
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self._content(instant))
         os.replace(temporary, self._path)
 
     def start_at(self, instant: dt.datetime) -> bool:
-        """Start a fresh stack's clock at ``instant``; False if the clock was already started."""
-        if self._path.exists():
+        """Start a fresh stack's clock at ``instant``; False if the clock was already started
+        (by this call's rival too: the first creator wins)."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
             return False
-        self.move_to(instant)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self._content(instant))
         return True
+
+    @staticmethod
+    def _content(instant: dt.datetime) -> str:
+        offset = instant.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)
+        return json.dumps({"offset_seconds": offset.total_seconds()})
 
     def _refresh(self) -> None:
         try:
@@ -99,10 +110,14 @@ class SharedClock:
         except FileNotFoundError:
             self._seen, self._offset = None, dt.timedelta(0)
             return
-        if self._seen != (stat.st_mtime, stat.st_size):
-            data = json.loads(self._path.read_text() or "{}")
-            self._offset = dt.timedelta(seconds=float(data.get("offset_seconds", 0.0)))
-            self._seen = (stat.st_mtime, stat.st_size)
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a replace is a new inode
+        if self._seen != seen:
+            try:
+                data = json.loads(self._path.read_text())
+            except (ValueError, FileNotFoundError):
+                return  # caught while its creator writes it: keep the last offset, read again
+            self._offset = dt.timedelta(seconds=float(data["offset_seconds"]))
+            self._seen = seen
 
 
 if __name__ == "__main__":

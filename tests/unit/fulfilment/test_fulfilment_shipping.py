@@ -133,3 +133,18 @@ def test_a_cancelled_order_is_held_once() -> None:
     held = domain.decide(given(RESERVED, CONFIRMED), HoldShipping("cancelled"), AT)
     assert held == [ShippingHeld(reason="cancelled")]
     assert domain.decide(given(RESERVED, CONFIRMED, *held), HoldShipping("cancelled"), AT) == []
+
+
+def test_a_terminated_or_cancelled_order_stays_held_whatever_blocks_come_after() -> None:
+    from services.fulfilment.shipping import ReleaseShipping
+
+    terminated = given(RESERVED, CONFIRMED, ShippingHeld(reason="terminated"))
+    assert domain.decide(terminated, HoldShipping("blocked"), AT) == []
+    assert domain.decide(terminated, ReleaseShipping(), AT) == []
+    with pytest.raises(ShippingConflictError, match="terminated"):
+        domain.decide(terminated, Ship("Colissimo", "6A9"), AT)
+
+
+def test_a_shipped_line_is_not_released_again() -> None:
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED), domain.ReleaseLine("ROUGE"),
+                         AT) == []

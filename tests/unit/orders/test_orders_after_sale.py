@@ -135,3 +135,33 @@ def test_termination_at_once_when_a_product_is_unavailable_or_the_date_was_essen
     with pytest.raises(AfterSaleRefusedError, match="has not passed"):
         domain.decide(given(PLACED, PAID, CONFIRMED), essential, on("2026-06-05"))
     assert domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE), essential, on("2026-06-12"))
+
+
+def test_a_withdrawal_never_owes_a_line_twice() -> None:
+    from contracts.orders import OrderLineCancelled
+
+    twice = after_sale.Withdraw((LineQuantity(sku="ROUGE", quantity=6),
+                                 LineQuantity(sku="ROUGE", quantity=6)), 990)
+    with pytest.raises(AfterSaleRefusedError, match="two lines"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), twice, on("2026-06-10"))
+    cancelled = OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                   cause="unavailable", cancelled_on=dt.date(2026, 6, 4))
+    [withdrawn] = domain.decide(given(PLACED, PAID, cancelled, CONFIRMED, DELIVERED),
+                                WITHDRAW_ALL, on("2026-06-10"))
+    assert isinstance(withdrawn, WithdrawalRequested)
+    assert [line.sku for line in withdrawn.lines] == ["ROUGE"]
+
+
+def test_a_termination_owes_what_was_paid_less_the_lines_already_refunded() -> None:
+    from contracts.orders import OrderLineCancelled
+
+    cancelled = OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                   cause="unavailable", cancelled_on=dt.date(2026, 6, 4))
+    [terminated] = domain.decide(given(PLACED, PAID, cancelled, CONFIRMED, OVERDUE),
+                                 after_sale.Terminate("essential_date_missed"), on("2026-06-12"))
+    assert isinstance(terminated, ContractTerminated)
+    assert terminated.refund_cents == 9610 - 2380
+    with pytest.raises(domain.OrderConflictError):
+        from services.orders import lines
+        domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE, terminated),
+                      lines.CancelLine("ROUGE", "seller"), on("2026-06-12"))

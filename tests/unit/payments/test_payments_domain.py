@@ -134,3 +134,28 @@ def test_a_cancelled_orders_payments_stay_held_even_if_a_block_is_lifted() -> No
     assert domain.decide(state, domain.ReleasePayments(), NOW) == []
     with pytest.raises(PaymentConflictError):
         domain.decide(state, domain.OpenSession("o-1.cc"), NOW)
+
+
+SECOND = PaymentSessionOpened(payment_id="o-1.bb", amount_cents=8730, opened_at=NOW)
+
+
+def test_a_second_tabs_approval_or_decline_after_payment_changes_nothing_but_is_recorded() -> None:
+    paid = given(EXPECTED, OPENED, SECOND, AUTHORISED)
+    for late in (notice(payment_id="o-1.bb", transaction="0000000009"),
+                 notice(payment_id="o-1.bb", transaction="0000000010", error="00105")):
+        assert domain.decide(paid, late, NOW) == [
+            PaymentNotificationRejected(payment_id="o-1.bb", reason="already_paid")]
+
+
+def test_an_approval_for_a_held_order_is_rejected_and_never_captured() -> None:
+    held = given(EXPECTED, OPENED, PaymentsHeld(reason="cancelled"))
+    assert domain.decide(held, notice(), NOW) == [
+        PaymentNotificationRejected(payment_id="o-1.aa", reason="order_held")]
+    authorised_then_held = given(EXPECTED, OPENED, AUTHORISED, PaymentsHeld(reason="cancelled"))
+    assert domain.decide(authorised_then_held, domain.RecordCapture("00000", "OK"), NOW) == []
+
+
+def test_a_replayed_refusal_without_a_transaction_number_is_applied_once() -> None:
+    cancelled_page = notice(error="00001", transaction="", authorisation="")
+    [declined] = domain.decide(given(EXPECTED, OPENED), cancelled_page, NOW)
+    assert domain.decide(given(EXPECTED, OPENED, declined), cancelled_page, NOW) == []
