@@ -10,11 +10,11 @@ import asyncpg
 from fastapi import APIRouter, Path
 from pydantic import Field
 
+from contracts.policies import paris_date
 from contracts.vocabulary import Sku
 from services.fulfilment import handlers
 from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
 from services.fulfilment.shipping import (
-    PARIS,
     Outcome,
     ReceiveReturn,
     ReportDelivery,
@@ -203,7 +203,7 @@ async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
 
 
 def _today(runtime: Runtime) -> dt.date:
-    return runtime.context.clock.now().astimezone(PARIS).date()
+    return paris_date(runtime.context.clock.now())
 
 
 async def _claim(runtime: Runtime, order_id: str, command: Claim | AnswerClaim) -> list[ClaimView]:
@@ -218,7 +218,7 @@ async def _claim(runtime: Runtime, order_id: str, command: Claim | AnswerClaim) 
 
 async def _shipping(runtime: Runtime, order_id: str, command: ShippingCommand) -> ShipmentView:
     async def work(conn: asyncpg.Connection) -> Answer:
-        await handlers.on_shipping(conn, order_id, command, runtime.context)
+        await handlers.handle(conn, order_id, command, runtime.context)
         found = await shipment(conn, order_id)
         assert found is not None, "a shipping event was just projected"
         return Answer(200, found.model_dump(mode="json"))

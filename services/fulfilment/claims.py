@@ -15,10 +15,11 @@ from contracts.fulfilment import ClaimAnswered, ClaimRecorded, ExchangeReference
 from contracts.policies import (
     conformity_claim_deadline,
     incorrect_delivery_claim_deadline,
+    paris_date,
     reservation_confirmation_deadline,
     return_request_deadline,
 )
-from services.fulfilment.shipping import PARIS, ShippingConflictError
+from services.fulfilment.shipping import ShippingConflictError
 
 ClaimKind = Literal["reservations_confirmation", "return_request", "incorrect_delivery",
                     "conformity"]
@@ -70,7 +71,7 @@ def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
         raise ShippingConflictError("the delivery was accepted without reservations")
     if command.kind in delivery.claims:
         raise ShippingConflictError(f"a {command.kind} claim was already received")
-    today, window_ends = now.astimezone(PARIS).date(), WINDOWS[command.kind](
+    today, window_ends = paris_date(now), WINDOWS[command.kind](
         delivery.delivered_on)
     if today > window_ends:
         raise ShippingConflictError(

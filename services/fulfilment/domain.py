@@ -27,11 +27,10 @@ from contracts.fulfilment import (
     ShippingReleased,
     StockReserved,
 )
-from contracts.policies import add_working_days, delivery_deadline, is_working_day
+from contracts.policies import add_working_days, delivery_deadline, is_working_day, paris_date
 from contracts.vocabulary import LineQuantity
 from services.fulfilment.claims import AnswerClaim, Claim, Delivery, decide_claim
 from services.fulfilment.shipping import (
-    PARIS,
     ShippingCommand,
     ShippingView,
     decide_shipping,
@@ -123,7 +122,7 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
                             current.answered)
         return decide_claim(delivery, command.command, now, command.order_id)
     if isinstance(command, MarkOverdue):
-        return overdue(_view(state, command.suspensions), now.astimezone(PARIS).date())
+        return overdue(_view(state, command.suspensions), paris_date(now))
     if not isinstance(command, ReserveStock | ReleaseReservation):
         return decide_shipping(_view(state), command, now)
     if isinstance(command, ReleaseReservation):

@@ -14,20 +14,16 @@ from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.claims import AnswerClaim, Claim
 from services.fulfilment.projections import project
-from services.fulfilment.shipping import ShippingCommand
-from services.fulfilment.views import suspensions
 from services.platform.eventstore import Aggregate, Metadata
 from services.platform.runtime import Context
-from services.platform.write_path import record
+from services.platform.write_path import record, record_command
 
 __all__ = [
     "FULFILMENT",
     "SUSPENSIONS_STREAM",
+    "handle",
     "mark_overdue",
     "on_claim",
-    "on_shipping",
-    "release_line",
-    "release_stock",
     "reserve_replacement",
     "reserve_stock",
     "suspend_deadlines",
@@ -40,72 +36,42 @@ SUSPENSIONS_STREAM = "deadline-suspensions"
 FULFILMENT = Aggregate(domain.FulfilmentState, domain.evolve)
 
 
+async def handle(conn: asyncpg.Connection, order_id: str, command: domain.Command, ctx: Context,
+                 cause: Envelope | None = None) -> list[Envelope]:
+    """Decide ``command`` on the order's fulfilment and record it: a reaction to the order's
+    events (with ``cause``), or the warehouse's, the carrier's, the buyer's and the sweep's."""
+    return await record_command(conn, order_id, command, ctx, aggregate=FULFILMENT,
+                                decide=domain.decide, project=project, cause=cause)
+
+
 async def reserve_stock(conn: asyncpg.Connection, order_id: str, lines: Sequence[LineQuantity],
                         ctx: Context, cause: Envelope) -> None:
     """Reserve the order's lines that stock covers now; report the others unavailable.
 
     Decided once per order: a second request for the same order records nothing.
     """
-    now = ctx.clock.now()
     command = domain.ReserveStock(tuple(lines), await _lock_available(conn, lines))
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
-
-
-async def release_stock(conn: asyncpg.Connection, order_id: str, ctx: Context,
-                        cause: Envelope) -> None:
-    """Give back the stock set aside for a cancelled order (once)."""
-    now = ctx.clock.now()
-    command = domain.ReleaseReservation()
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
-
-
-async def on_shipping(conn: asyncpg.Connection, order_id: str, command: ShippingCommand,
-                      ctx: Context, cause: Envelope | None = None) -> list[Envelope]:
-    """Record a shipping decision: a reaction to the order's events (with ``cause``), or the
-    warehouse's and the carrier's reports."""
-    now = ctx.clock.now()
-    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
-                else Metadata.for_command(ctx.emitter, now))
-    return await record(conn, FULFILMENT, order_id,
-                        lambda state: domain.decide(state, command, now), metadata, project)
+    await handle(conn, order_id, command, ctx, cause)
 
 
 async def reserve_replacement(conn: asyncpg.Connection, order_id: str, line: LineQuantity,
                               ctx: Context, cause: Envelope) -> None:
     """Reserve the wine the buyer took instead of an unavailable one."""
-    now = ctx.clock.now()
     available = (await _lock_available(conn, [line])).get(line.sku, 0)
-    command = domain.ReserveReplacement(line, available)
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
-
-
-async def release_line(conn: asyncpg.Connection, order_id: str, sku: str, ctx: Context,
-                       cause: Envelope) -> None:
-    """Give back the bottles reserved for a cancelled line."""
-    now = ctx.clock.now()
-    command = domain.ReleaseLine(sku)
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+    await handle(conn, order_id, domain.ReserveReplacement(line, available), ctx, cause)
 
 
 async def on_claim(conn: asyncpg.Connection, order_id: str, command: Claim | AnswerClaim,
                    ctx: Context) -> None:
     """Record the buyer's claim (within its window) or the shop's answer."""
-    now = ctx.clock.now()
-    wrapped = domain.OnClaim(order_id, command)
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, wrapped, now),
-                 Metadata.for_command(ctx.emitter, now), project)
+    await handle(conn, order_id, domain.OnClaim(order_id, command), ctx)
 
 
-async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context) -> None:
-    """Record ``DeliveryOverdue`` if the order's (suspension-extended) deadline has passed."""
-    now = ctx.clock.now()
-    command = domain.MarkOverdue(await suspensions(conn))
-    await record(conn, FULFILMENT, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now), project)
+async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context,
+                       suspended: tuple[tuple[dt.date, dt.date], ...]) -> None:
+    """Record ``DeliveryOverdue`` if the order's deadline, pushed by the ``suspended``
+    periods, has passed."""
+    await handle(conn, order_id, domain.MarkOverdue(suspended), ctx)
 
 
 async def suspend_deadlines(conn: asyncpg.Connection, first_day: dt.date, last_day: dt.date,

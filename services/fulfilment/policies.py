@@ -17,10 +17,11 @@ from contracts.orders import (
     OrderPlaced,
     WithdrawalRequested,
 )
+from contracts.policies import paris_date
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
+from services.fulfilment.domain import ReleaseLine, ReleaseReservation
 from services.fulfilment.shipping import (
-    PARIS,
     ExpectReturn,
     HoldShipping,
     ReleaseShipping,
@@ -49,8 +50,8 @@ async def when_order_placed_reserve_stock(conn: asyncpg.Connection, envelope: En
 async def when_order_cancelled_release_stock(conn: asyncpg.Connection, envelope: Envelope,
                                              event: Event, ctx: Context) -> None:
     """A cancelled order's stock is available again, and it never ships."""
-    await handlers.release_stock(conn, envelope.order_id, ctx, envelope)
-    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("cancelled"), ctx,
+    await handlers.handle(conn, envelope.order_id, ReleaseReservation(), ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, HoldShipping("cancelled"), ctx,
                                envelope)
 
 
@@ -58,27 +59,27 @@ async def when_order_confirmed_set_the_delivery_deadline(
         conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
     """The sale is final: the order may ship, and must be delivered within 5 working days."""
     assert isinstance(event, OrderConfirmed)
-    confirmed_on = event.confirmed_at.astimezone(PARIS).date()
-    await handlers.on_shipping(conn, envelope.order_id, SetDeadline(confirmed_on), ctx,
+    confirmed_on = paris_date(event.confirmed_at)
+    await handlers.handle(conn, envelope.order_id, SetDeadline(confirmed_on), ctx,
                                envelope)
 
 
 async def when_order_blocked_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,
                                            event: Event, ctx: Context) -> None:
     """A blocked order does not ship (Art. 4)."""
-    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("blocked"), ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, HoldShipping("blocked"), ctx, envelope)
 
 
 async def when_order_unblocked_release_shipping(conn: asyncpg.Connection, envelope: Envelope,
                                                 event: Event, ctx: Context) -> None:
     """An unblocked order may ship again."""
-    await handlers.on_shipping(conn, envelope.order_id, ReleaseShipping(), ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, ReleaseShipping(), ctx, envelope)
 
 
 async def when_contract_terminated_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,
                                                  event: Event, ctx: Context) -> None:
     """A terminated contract is not performed any more."""
-    await handlers.on_shipping(conn, envelope.order_id, HoldShipping("terminated"), ctx,
+    await handlers.handle(conn, envelope.order_id, HoldShipping("terminated"), ctx,
                                envelope)
 
 
@@ -86,7 +87,7 @@ async def when_withdrawal_requested_expect_the_return(
         conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
     """The withdrawn lines are to come back within 14 days of the notice."""
     assert isinstance(event, WithdrawalRequested)
-    await handlers.on_shipping(conn, envelope.order_id,
+    await handlers.handle(conn, envelope.order_id,
                                ExpectReturn(event.lines, event.notice_on), ctx, envelope)
 
 
@@ -102,4 +103,4 @@ async def when_line_cancelled_release_it(conn: asyncpg.Connection, envelope: Env
                                          event: Event, ctx: Context) -> None:
     """A cancelled line's bottles are available again."""
     assert isinstance(event, OrderLineCancelled)
-    await handlers.release_line(conn, envelope.order_id, event.sku, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, ReleaseLine(event.sku), ctx, envelope)

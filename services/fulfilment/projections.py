@@ -29,7 +29,7 @@ from contracts.fulfilment import (
     ShippingReleased,
     StockReserved,
 )
-from services.fulfilment.shipping import PARIS
+from contracts.policies import paris_date
 from services.platform.rebuild import ReadModel, update_view
 
 __all__ = ["READ_MODEL", "project"]
@@ -93,11 +93,11 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
                           reservations=event.reason)
         case DeliveryAttemptFailed():
             await _upsert(conn, envelope, outcome=event.outcome,
-                          outcome_on=event.attempted_at.astimezone(PARIS).date(),
+                          outcome_on=paris_date(event.attempted_at),
                           collection_point=event.collection_point, collect_by=event.collect_by)
         case DeliveryOverdue():
             await _upsert(conn, envelope,
-                          overdue_since=envelope.occurred_at.astimezone(PARIS).date())
+                          overdue_since=paris_date(envelope.occurred_at))
         case ReturnExpected():
             await _upsert(conn, envelope, return_by=event.return_by)
         case ReturnReceived():
@@ -138,10 +138,7 @@ async def _upsert(conn: asyncpg.Connection, envelope: Envelope, **columns: objec
     await conn.execute(
         "INSERT INTO shipment_view (order_id, version, updated_at) VALUES ($1, 0, $2) "
         "ON CONFLICT (order_id) DO NOTHING", envelope.order_id, envelope.occurred_at)
-    before = await conn.fetchval("SELECT version FROM shipment_view WHERE order_id = $1",
-                                 envelope.order_id)
-    await update_view(conn, "shipment_view", envelope, **columns)
-    return bool(before < envelope.version)
+    return await update_view(conn, "shipment_view", envelope, **columns)
 
 
 async def _restock(conn: asyncpg.Connection, envelope: Envelope,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from contracts.base import Event
 from contracts.fulfilment import (
@@ -22,10 +21,9 @@ from contracts.fulfilment import (
     ShippingHeld,
     ShippingReleased,
 )
-from contracts.policies import delivery_deadline, goods_return_deadline
+from contracts.policies import delivery_deadline, goods_return_deadline, paris_date
 from contracts.vocabulary import LineQuantity
 
-PARIS = ZoneInfo("Europe/Paris")
 Outcome = Literal["delivered", "delivered_with_reservations", "refused", "absent",
                   "returned_to_sender"]
 FINAL: frozenset[str] = frozenset({"delivered", "delivered_with_reservations", "refused"})
@@ -129,7 +127,7 @@ def receive_return(state: ShippingView, command: ReceiveReturn,
         raise ShippingConflictError("no return is expected: the buyer has not withdrawn")
     if state.returned:
         raise ShippingConflictError("the return was already received")
-    return [ReturnReceived(received_on=now.astimezone(PARIS).date(),
+    return [ReturnReceived(received_on=paris_date(now),
                            lines=state.return_expected, complete=command.complete,
                            reason=None if command.complete else command.reason or "not given")]
 
@@ -152,7 +150,7 @@ def report_delivery(state: ShippingView, command: ReportDelivery) -> list[Event]
         raise ShippingConflictError(f"the delivery already ended: {state.outcome}")
     if not state.shipped:
         raise ShippingConflictError("the order was never shipped")
-    day = command.at.astimezone(PARIS).date()
+    day = paris_date(command.at)
     match command.outcome:
         case "delivered":
             return [Delivered(delivered_on=day)]

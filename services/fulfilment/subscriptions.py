@@ -6,10 +6,10 @@ import functools
 
 import asyncpg
 
+from contracts.policies import paris_date
 from contracts.topics import events_topic
 from services.fulfilment import handlers, policies
-from services.fulfilment.shipping import PARIS
-from services.fulfilment.views import awaiting_delivery
+from services.fulfilment.views import awaiting_delivery, suspensions
 from services.platform.agents import Periodic, Subscription
 from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
@@ -44,12 +44,13 @@ def periodic(ctx: Context) -> list[Periodic]:
 
 async def mark_overdue_deliveries(pool: asyncpg.Pool, ctx: Context) -> int:
     """One pass of the delivery-deadline sweep; how many orders it looked at."""
-    today = ctx.clock.now().astimezone(PARIS).date()
+    today = paris_date(ctx.clock.now())
     candidates = await awaiting_delivery(pool, today)
+    suspended = await suspensions(pool)  # read once per pass, not once per order
     for order_id in candidates:
         try:
             async with pool.acquire() as conn, conn.transaction():
-                await handlers.mark_overdue(conn, order_id, ctx)
+                await handlers.mark_overdue(conn, order_id, ctx, suspended)
         except ConcurrencyError:
             continue  # the order changed meanwhile: the next pass looks again
     return len(candidates)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from contracts.base import Event
 from contracts.orders import (
@@ -20,10 +19,8 @@ from contracts.orders import (
     ProofOfDispatchReceived,
     WithdrawalRequested,
 )
-from contracts.policies import withdrawal_window_deadline
+from contracts.policies import paris_date, withdrawal_window_deadline
 from contracts.vocabulary import LineQuantity, PricedLine
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class AfterSaleRefusedError(Exception):
@@ -107,7 +104,7 @@ class Contract:
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
                       now: dt.datetime) -> list[Event]:
     """The events of ``command`` on the contract at ``now``, or the rule that refuses it."""
-    today = now.astimezone(PARIS).date()
+    today = paris_date(now)
     match command:
         case NoteShipment():
             return ([OrderShipped(shipped_at=command.shipped_at)]

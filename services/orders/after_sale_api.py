@@ -147,11 +147,7 @@ async def _notice(runtime: Runtime, order_id: str, caller: Principal,
         record = await order_record(conn, order_id)
         if record is None or (caller.role == "buyer" and record.buyer_id != caller.subject):
             raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
-        command = await command_of(conn)
-        if isinstance(command, lines.LineCommand):
-            await handlers.on_line(conn, order_id, command, runtime.context)
-        else:
-            await handlers.after_sale(conn, order_id, command, runtime.context)
+        await handlers.handle(conn, order_id, await command_of(conn), runtime.context)
         updated = await order_record(conn, order_id)
         assert updated is not None
         return Answer(200, updated.model_dump(mode="json"))

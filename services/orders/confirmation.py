@@ -88,7 +88,7 @@ async def send_unavailability_notices(pool: asyncpg.Pool, ctx: Context, keys: Ke
             return sent
         command = RecordUnavailabilityNotified(sku, str(message["Message-ID"]))
         sent += await _recorded(pool, functools.partial(
-            handlers.on_line, order_id=order.order_id, command=command, ctx=ctx))
+            handlers.handle, order_id=order.order_id, command=command, ctx=ctx))
     return sent
 
 

@@ -10,18 +10,15 @@ import asyncpg
 from contracts.envelope import Envelope
 from contracts.identifiers import new_order_id
 from services.orders import domain
-from services.orders.after_sale import AfterSaleCommand
-from services.orders.lines import LineCommand
 from services.orders.projections import project
 from services.orders.views import offer_at
 from services.platform.eventstore import Aggregate, Metadata
 from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
-from services.platform.write_path import record
+from services.platform.write_path import record, record_command
 
-__all__ = ["ORDERS", "after_sale", "block_order", "cheapest_standard_delivery", "on_buyer_request",
-           "on_line", "place_order", "price_in_force", "record_confirmation_sent",
-           "record_sale_step", "unblock_order"]
+__all__ = ["ORDERS", "block_order", "cheapest_standard_delivery", "handle", "place_order",
+           "price_in_force", "record_confirmation_sent", "unblock_order"]
 
 ORDERS = Aggregate(domain.OrderState, domain.evolve)
 
@@ -37,62 +34,34 @@ async def place_order(conn: asyncpg.Connection, request: domain.OrderRequest, ct
     order_id = new_order_id()
     await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
                  Metadata.for_command(ctx.emitter, now, idempotency_key), project)
-    return order_id
+    return order_id  # the offer is read at the same ``now`` as the decision, so not via handle
+
+
+async def handle(conn: asyncpg.Connection, order_id: str, command: domain.Command, ctx: Context,
+                 cause: Envelope | None = None) -> None:
+    """Decide ``command`` on the order and record it: a reaction to another service's event
+    (with ``cause``: a payment, a delivery, an unavailable line) or a command from outside (the
+    buyer's notices and rights, the mailer)."""
+    await record_command(conn, order_id, command, ctx, aggregate=ORDERS, decide=domain.decide,
+                         project=project, cause=cause)
 
 
 async def block_order(conn: asyncpg.Connection, order_id: str, command: domain.BlockOrder,
                       ctx: Context) -> None:
     """Block the order until the problem is resolved (Art. 4)."""
-    await _record_command(conn, order_id, command, ctx)
+    await handle(conn, order_id, command, ctx)
 
 
 async def unblock_order(conn: asyncpg.Connection, order_id: str, command: domain.UnblockOrder,
                         ctx: Context) -> None:
-    """Lift the order's block."""
-    await _record_command(conn, order_id, command, ctx)
-
-
-async def on_buyer_request(conn: asyncpg.Connection, order_id: str,
-                           command: domain.BuyerRequest, ctx: Context) -> None:
-    """Record the data subject's request (rectify, restrict, erase) on one of their orders."""
-    await _record_command(conn, order_id, command, ctx)
-
-
-async def record_sale_step(conn: asyncpg.Connection, order_id: str, command: domain.SaleStep,
-                         ctx: Context, cause: Envelope) -> None:
-    """Record a step of the sale another service reported (the price received, an identity
-    check required or done), and confirm the sale if it is now final."""
-    now = ctx.clock.now()
-    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
+    """Lift the order's block (and confirm the sale if it is now final)."""
+    await handle(conn, order_id, command, ctx)
 
 
 async def record_confirmation_sent(conn: asyncpg.Connection, order_id: str, message_id: str,
                                    ctx: Context) -> None:
     """Record that the confirmation went out (and confirm the sale if it is now final)."""
-    await _record_command(conn, order_id, domain.RecordConfirmationSent(message_id), ctx)
-
-
-async def after_sale(conn: asyncpg.Connection, order_id: str, command: AfterSaleCommand,
-                     ctx: Context, cause: Envelope | None = None) -> None:
-    """Record a step of the contract after the sale: fulfilment's facts (with ``cause``) or
-    the buyer's notices (performance request, termination, withdrawal, proof of dispatch)."""
-    now = ctx.clock.now()
-    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
-                else Metadata.for_command(ctx.emitter, now))
-    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-                 metadata, project)
-
-
-async def on_line(conn: asyncpg.Connection, order_id: str, command: LineCommand, ctx: Context,
-                  cause: Envelope | None = None) -> None:
-    """Record what happens to a line: unavailable (a reaction, with ``cause``), the buyer told,
-    cancelled or exchanged."""
-    now = ctx.clock.now()
-    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
-                else Metadata.for_command(ctx.emitter, now))
-    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-                 metadata, project)
+    await handle(conn, order_id, domain.RecordConfirmationSent(message_id), ctx)
 
 
 async def price_in_force(conn: asyncpg.Connection, sku: str, now: dt.datetime) -> int | None:
@@ -105,10 +74,3 @@ async def cheapest_standard_delivery(conn: asyncpg.Connection) -> int:
     """The cheapest standard delivery the shop offers (caps a withdrawal's delivery refund)."""
     return int(await conn.fetchval(
         "SELECT min(charge_cents) FROM delivery_methods WHERE code = 'standard'"))
-
-
-async def _record_command(conn: asyncpg.Connection, order_id: str, command: domain.Command,
-                          ctx: Context) -> None:
-    now = ctx.clock.now()
-    await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now), project)

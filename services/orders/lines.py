@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from contracts.base import Event
 from contracts.orders import (
@@ -17,9 +16,8 @@ from contracts.orders import (
     OrderLineCancelled,
     UnavailabilityNotified,
 )
+from contracts.policies import paris_date
 from contracts.vocabulary import PricedLine
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class LineRefusedError(Exception):
@@ -137,7 +135,7 @@ def _cancelled(order: Lines, sku: str, cause: Literal["unavailable", "blocked"],
     line = _line(order, sku)
     assert line is not None
     return OrderLineCancelled(sku=sku, quantity=line.quantity, refund_cents=line.line_total_cents,
-                              cause=cause, cancelled_on=now.astimezone(PARIS).date())
+                              cause=cause, cancelled_on=paris_date(now))
 
 
 def _line(order: Lines, sku: str) -> PricedLine | None:

@@ -40,13 +40,13 @@ async def when_payment_captured_record_payment(conn: asyncpg.Connection, envelop
     been sent the confirmation too)."""
     assert isinstance(event, PaymentCaptured)
     command = domain.RecordPayment(event.payment_id, event.amount_cents, event.captured_at)
-    await handlers.record_sale_step(conn, envelope.order_id, command, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
 async def when_verification_requested_await_it(conn: asyncpg.Connection, envelope: Envelope,
                                                event: Event, ctx: Context) -> None:
     """The seller requires identity documents: the order waits for their check."""
-    await handlers.record_sale_step(conn, envelope.order_id, domain.AwaitVerification(), ctx,
+    await handlers.handle(conn, envelope.order_id, domain.AwaitVerification(), ctx,
                                     envelope)
 
 
@@ -55,14 +55,14 @@ async def when_verification_completed_record_it(conn: asyncpg.Connection, envelo
     """Documents accepted: the order may become final; rejected: it is cancelled."""
     assert isinstance(event, VerificationCompleted)
     command = domain.RecordVerification(accepted=event.outcome == "accepted")
-    await handlers.record_sale_step(conn, envelope.order_id, command, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
 async def when_shipped_record_it(conn: asyncpg.Connection, envelope: Envelope, event: Event,
                                  ctx: Context) -> None:
     """The order is on its way."""
     assert isinstance(event, Shipped)
-    await handlers.after_sale(conn, envelope.order_id, after_sale.NoteShipment(event.shipped_at),
+    await handlers.handle(conn, envelope.order_id, after_sale.NoteShipment(event.shipped_at),
                               ctx, envelope)
 
 
@@ -71,14 +71,14 @@ async def when_delivered_record_it(conn: asyncpg.Connection, envelope: Envelope,
     """Delivered (with or without reservations): the withdrawal window opens."""
     assert isinstance(event, Delivered | DeliveryReserved)
     command = after_sale.NoteDelivery(event.delivered_on)
-    await handlers.after_sale(conn, envelope.order_id, command, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
 async def when_delivery_overdue_record_it(conn: asyncpg.Connection, envelope: Envelope,
                                           event: Event, ctx: Context) -> None:
     """The deadline passed: the buyer may now ask for performance."""
     assert isinstance(event, DeliveryOverdue)
-    await handlers.after_sale(conn, envelope.order_id, after_sale.NoteOverdue(event.deadline),
+    await handlers.handle(conn, envelope.order_id, after_sale.NoteOverdue(event.deadline),
                               ctx, envelope)
 
 
@@ -89,4 +89,4 @@ async def when_item_unavailable_ask_the_buyer(conn: asyncpg.Connection, envelope
     equivalent wine (the e-mail goes out through the mailer)."""
     assert isinstance(event, ItemUnavailable)
     command = lines.NoteUnavailable(event.sku, ctx.clock.now() + reply_within)
-    await handlers.on_line(conn, envelope.order_id, command, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)

@@ -9,14 +9,14 @@ covers only ciphertext, so ``verify`` still passes afterwards.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import BaseModel
 
 from contracts.personal import PersonalData
+from contracts.policies import paris_date
 from services.orders import domain
-from services.orders.handlers import on_buyer_request
+from services.orders.handlers import handle
 from services.orders.views import OrderView, order_record, orders_of_buyer, present
 from services.platform.db import Db
 from services.platform.personal import KeyStore, open_sealed, seal_for
@@ -25,7 +25,6 @@ from services.platform.runtime import Context
 __all__ = ["BuyerDataExport", "RightsReceipt", "erase_buyer_data", "export_buyer_data",
            "rectify_personal_data", "restrict_buyer_data"]
 
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class BuyerDataExport(BaseModel):
@@ -65,7 +64,7 @@ async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: C
     if current is None:
         raise domain.OrderConflictError("the buyer's personal data on this order is erased")
     sealed = await seal_for(keys, buyer_id, domain.rectified(current, changes))
-    await on_buyer_request(conn, order_id, domain.RectifyPersonalData(buyer_id, sealed), ctx)
+    await handle(conn, order_id, domain.RectifyPersonalData(buyer_id, sealed), ctx)
 
 
 async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
@@ -75,8 +74,8 @@ async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
     for record in await orders_of_buyer(conn, buyer_id):
         if record.personal_data == "erased":
             continue
-        until = domain.retention_end(record.placed_at.astimezone(PARIS).date())
-        await on_buyer_request(conn, record.order_id, domain.RestrictBuyerData(buyer_id, until),
+        until = domain.retention_end(paris_date(record.placed_at))
+        await handle(conn, record.order_id, domain.RestrictBuyerData(buyer_id, until),
                                ctx)
         order_ids.append(record.order_id)
     return RightsReceipt(buyer_id=buyer_id, request="restriction",
@@ -89,7 +88,7 @@ async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Contex
     await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
     order_ids = []
     for record in await orders_of_buyer(conn, buyer_id):
-        await on_buyer_request(conn, record.order_id, domain.EraseBuyerData(buyer_id), ctx)
+        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id), ctx)
         order_ids.append(record.order_id)
     await keys.destroy(buyer_id)
     return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),

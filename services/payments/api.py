@@ -192,7 +192,7 @@ async def post_verification_outcome(order_id: OrderId, body: OutcomeBody, runtim
 async def _ops(runtime: Runtime, order_id: str, caller: Principal,
                command: domain.OpsCommand) -> PaymentView:
     async def work(conn: asyncpg.Connection) -> Answer:
-        await handlers.on_ops_command(conn, order_id, command, runtime.context)
+        await handlers.handle(conn, order_id, command, runtime.context)
         return Answer(200, {})
 
     await answer_once(runtime.pool, None, work)

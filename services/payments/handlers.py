@@ -21,7 +21,7 @@ from services.payments.views import buyer_in_good_standing, payment_record
 from services.platform.eventstore import Aggregate, Metadata, load_stream
 from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
-from services.platform.write_path import record
+from services.platform.write_path import record, record_command
 
 __all__ = [
     "PAYMENTS",
@@ -29,7 +29,7 @@ __all__ = [
     "Bank",
     "SessionForm",
     "capture_payment",
-    "on_order_event",
+    "handle",
     "open_session",
     "receive_notification",
 ]
@@ -65,20 +65,13 @@ class BadNotificationError(ValueError):
     """A notification that names no payment: refused, and there is nothing to record it on."""
 
 
-async def on_order_event(conn: asyncpg.Connection, order_id: str, command: domain.Command,
-                         ctx: Context, cause: Envelope) -> None:
-    """Record what an order's event means for its payment (expected, held, released)."""
-    now = ctx.clock.now()
-    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.in_reaction_to(cause, ctx.emitter, now), project)
-
-
-async def on_ops_command(conn: asyncpg.Connection, order_id: str, command: domain.OpsCommand,
-                         ctx: Context) -> None:
-    """Record what ops say of the order's payment (a dispute, an identity verification)."""
-    now = ctx.clock.now()
-    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now), project)
+async def handle(conn: asyncpg.Connection, order_id: str, command: domain.Command, ctx: Context,
+                 cause: Envelope | None = None) -> None:
+    """Decide ``command`` on the order's payment and record it: what an order's event means
+    for it (with ``cause``: expected, held, released), or what ops say (a dispute, an identity
+    verification)."""
+    await record_command(conn, order_id, command, ctx, aggregate=PAYMENTS,
+                         decide=domain.decide, project=project, cause=cause)
 
 
 async def open_session(conn: asyncpg.Connection, order_id: str, ctx: Context, bank: Bank,

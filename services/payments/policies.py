@@ -21,26 +21,26 @@ async def when_order_placed_expect_payment(conn: asyncpg.Connection, envelope: E
     """The order's total, as the order recorded it, is now owed by its buyer."""
     assert isinstance(event, OrderPlaced)
     command = domain.ExpectPayment(event.buyer_id, event.total_cents, event.personal)
-    await handlers.on_order_event(conn, envelope.order_id, command, ctx, envelope)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
 async def when_order_blocked_hold_payments(conn: asyncpg.Connection, envelope: Envelope,
                                            event: Event, ctx: Context) -> None:
     """A blocked order cannot be paid (Art. 4)."""
     assert isinstance(event, OrderBlocked)
-    await handlers.on_order_event(conn, envelope.order_id, domain.HoldPayments(event.reason),
+    await handlers.handle(conn, envelope.order_id, domain.HoldPayments(event.reason),
                                   ctx, envelope)
 
 
 async def when_order_cancelled_hold_payments(conn: asyncpg.Connection, envelope: Envelope,
                                              event: Event, ctx: Context) -> None:
     """A cancelled order cannot be paid any more (it is never released)."""
-    await handlers.on_order_event(conn, envelope.order_id, domain.HoldPayments("cancelled"), ctx,
+    await handlers.handle(conn, envelope.order_id, domain.HoldPayments("cancelled"), ctx,
                                   envelope)
 
 
 async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelope: Envelope,
                                                 event: Event, ctx: Context) -> None:
     """An unblocked order can be paid again."""
-    await handlers.on_order_event(conn, envelope.order_id, domain.ReleasePayments(), ctx,
+    await handlers.handle(conn, envelope.order_id, domain.ReleasePayments(), ctx,
                                   envelope)

@@ -99,11 +99,13 @@ async def _until_published(pool: asyncpg.Pool, timeout: float) -> None:
 
 
 async def update_view(conn: asyncpg.Connection, table: str, envelope: Envelope,
-                      **columns: object) -> None:
+                      **columns: object) -> bool:
     """Set ``columns`` on the order's row of a read model, unless the row already reflects
-    this event (its ``version`` is not older): projecting an event twice changes nothing."""
+    this event (its ``version`` is not older): projecting an event twice changes nothing.
+    True when the row changed."""
     assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=4))
-    await conn.execute(
+    status = await conn.execute(
         f"UPDATE {table} SET {assignments}, version = $2, updated_at = $3 "
         "WHERE order_id = $1 AND version < $2",
         envelope.order_id, envelope.version, envelope.occurred_at, *columns.values())
+    return bool(status.endswith(" 1"))

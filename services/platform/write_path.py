@@ -9,14 +9,16 @@ metadata come from (``services.platform.idempotency``, ``services.platform.consu
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
 from services.platform.eventstore import Aggregate, Metadata, State, append, load_stream
+from services.platform.runtime import Context
 
-__all__ = ["Decision", "EventHandler", "record"]
+__all__ = ["Decision", "EventHandler", "record", "record_command"]
 
 EventHandler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
 """Applies one recorded event inside a transaction: a projection, or a reaction (policy)."""
@@ -41,3 +43,17 @@ async def record(conn: asyncpg.Connection, aggregate: Aggregate[State], order_id
     for envelope in envelopes:
         await project(conn, envelope, envelope.event())
     return envelopes
+
+
+async def record_command(conn: asyncpg.Connection, order_id: str, command: Any, ctx: Context, *,
+                         aggregate: Aggregate[State],
+                         decide: Callable[[State | None, Any, Any], Sequence[Event]],
+                         project: EventHandler, cause: Envelope | None = None,
+                         idempotency_key: str | None = None) -> list[Envelope]:
+    """Read the clock once, decide ``command`` with the domain's ``decide`` and ``record`` it:
+    caused by ``cause`` when it reacts to another event, else a command from outside."""
+    now = ctx.clock.now()
+    metadata = (Metadata.in_reaction_to(cause, ctx.emitter, now) if cause
+                else Metadata.for_command(ctx.emitter, now, idempotency_key))
+    return await record(conn, aggregate, order_id,
+                        lambda state: decide(state, command, now), metadata, project)

@@ -26,7 +26,7 @@ async def confirmed_on_wednesday_13_may(pool, clock) -> list[str]:
     order_ids = [f"sweep-{uuid.uuid4()}" for _ in range(5)]
     for order_id in order_ids:
         async with pool.acquire() as conn, conn.transaction():
-            await handlers.on_shipping(conn, order_id, SetDeadline(dt.date(2026, 5, 13)),
+            await handlers.handle(conn, order_id, SetDeadline(dt.date(2026, 5, 13)),
                                        context(clock, "fulfilment"))
     return order_ids
 
@@ -44,11 +44,11 @@ async def test_a_pass_killed_halfway_then_run_twice_records_each_overdue_once(
     clock.set(dt.datetime(2026, 5, 22, 9, tzinfo=PARIS))
     ctx, real, calls = context(clock, "fulfilment"), handlers.mark_overdue, []
 
-    async def dies_on_the_third(conn, order_id, ctx):  # type: ignore[no-untyped-def]
+    async def dies_on_the_third(conn, order_id, *args):  # type: ignore[no-untyped-def]
         calls.append(order_id)
         if len(calls) == 3:
             raise RuntimeError("killed mid-pass")
-        await real(conn, order_id, ctx)
+        await real(conn, order_id, *args)
 
     monkeypatch.setattr(handlers, "mark_overdue", dies_on_the_third)
     with pytest.raises(RuntimeError):

@@ -75,7 +75,7 @@ async def test_a_paid_order_is_confirmed_by_mail_once_even_if_the_server_was_dow
     ctx, keys = context(clock, "orders"), PostgresKeyStore(orders_pool)
     async with orders_pool.acquire() as conn, conn.transaction():
         [placed] = await recorded(conn, order_id)
-        await handlers.record_sale_step(conn, order_id, domain.RecordPayment(
+        await handlers.handle(conn, order_id, domain.RecordPayment(
             f"{order_id}.aa", 4680, clock.now()), ctx, placed)
     settings = OrdersSettings(smtp_port=free_port(), smtp_timeout=2)
 
