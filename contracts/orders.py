@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from pydantic import Field
+
 from contracts.base import Event
 from contracts.personal import Sealed
 from contracts.vocabulary import (
@@ -91,6 +93,8 @@ class OrderCancelled(Event):
 
     reason: Literal["unpaid", "identity_verification_failed", "buyer_request"]
     cancelled_at: dt.datetime
+    refund_cents: Cents = Field(default=0, description="the sums paid, owed back")
+    products_cents: Cents = Field(default=0, description="the products' part of refund_cents")
 
 
 class OrderConfirmed(Event):
@@ -166,6 +170,8 @@ class OrderLineCancelled(Event):
     refund_cents: Cents
     cause: Literal["unavailable", "blocked", "buyer_request"]
     cancelled_on: dt.date
+    paid_on: dt.date | None = Field(
+        default=None, description="when the order was paid; none: nothing was paid, none owed")
 
 
 class PerformanceRequested(Event):
@@ -181,6 +187,8 @@ class ContractTerminated(Event):
     cause: Literal["late_delivery", "manifest_non_delivery", "essential_date_missed"]
     received_on: dt.date
     refund_cents: Cents
+    products_cents: Cents | None = Field(
+        default=None, description="the products' part of refund_cents (the surcharge's cap)")
 
 
 class WithdrawalRequested(Event):

@@ -25,6 +25,8 @@ __all__ = [
     "PaymentsHeld",
     "PaymentsReleased",
     "RefundPaid",
+    "RefundPayoutDeclined",
+    "RefundPayoutOrdered",
     "VerificationCompleted",
     "VerificationRequested",
 ]
@@ -128,9 +130,30 @@ class VerificationCompleted(Event):
     outcome: Literal["accepted", "rejected"]
 
 
+class RefundPayoutOrdered(Event):
+    """The refunds service ordered ``amount_cents`` paid back for ``refund_id``: the bank is to
+    refund it on the order's captured transaction (attempt ``attempt`` of that refund)."""
+
+    refund_id: str
+    attempt: int = Field(ge=1)
+    amount_cents: Cents
+
+
 class RefundPaid(Event):
-    """The bank paid a refund back to the buyer's card."""
+    """The bank paid a refund back to the buyer's card; ``bank_reference`` is the bank's
+    transaction and authorisation numbers for it."""
 
     refund_id: str
     amount_cents: Cents
     paid_on: dt.date
+    attempt: int = Field(default=1, ge=1)
+    bank_reference: str = ""
+
+
+class RefundPayoutDeclined(Event):
+    """The bank refused the refund (or there is no captured payment to refund it on)."""
+
+    refund_id: str
+    attempt: int = Field(ge=1)
+    code: str
+    reason: str

@@ -1,9 +1,15 @@
-"""Events the refunds service emits on ``refunds.events``: obligations, escalations and
-issued refunds."""
+"""Events the refunds service emits on ``refunds.events``: obligations, their deadlines, the
+late-refund surcharge escalation, payouts, and the legal-interest rates operators record.
+
+Every figure here comes from ``contracts.policies`` and names the ``policy_version`` it was
+computed with, so an auditor replaying the log recomputes it to the cent. Refund events are on
+their order's stream; ``LegalInterestRateRecorded`` is on the stream ``RATES_STREAM``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -12,42 +18,152 @@ from contracts.base import Event
 from contracts.vocabulary import Cents
 
 __all__ = [
+    "RATES_STREAM",
+    "HalfYear",
+    "LegalInterestRateRecorded",
+    "RefundDeadlineMoved",
     "RefundDue",
     "RefundIssued",
+    "RefundPayoutRefused",
+    "RefundPayoutRequested",
     "RefundPenaltyEscalated",
+    "RefundPenaltyRecomputed",
+    "RefundSituation",
+    "ReturnOfGoodsNoted",
 ]
+
+RATES_STREAM = "legal-interest-rates"
+"""The stream (the key on ``refunds.events``) of the legal-interest rates operators record."""
+
+RefundSituation = Literal["withdrawal", "late_delivery", "unavailable", "blocked"]
+HalfYear = Annotated[str, Field(pattern=r"^\d{4}-S[12]$", description="e.g. 2026-S2")]
+Tier = Annotated[str, Field(min_length=1, max_length=40)]
+RefundId = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class RefundDue(Event):
-    """A refund obligation exists, with its deadline, base and the surcharge schedule to apply."""
+    """Money is owed back on the order: one obligation per cause event (``cause_event_id``),
+    with its situation, base (the sums due), the products' price (the surcharge's cap), its
+    deadline and the rule that set the deadline."""
 
-    refund_id: str
-    situation: Literal["withdrawal", "late_delivery", "unavailable", "blocked"]
+    refund_id: RefundId
+    situation: RefundSituation
     base_cents: Cents
     products_cents: Cents
     deadline: dt.date
+    rule: str
+    cause_type: str
+    cause_event_id: str
+    owed_since: dt.date
+    notice_on: dt.date | None = Field(
+        default=None, description="withdrawal: the notice the deadline is counted from")
+
+
+class ReturnOfGoodsNoted(Event):
+    """The withdrawn goods came back (``goods_received``) or the buyer proved sending them
+    (``proof_of_dispatch``): a date the withdrawal-refund deadline may be deferred to."""
+
+    kind: Literal["goods_received", "proof_of_dispatch"]
+    on: dt.date
+
+
+class RefundDeadlineMoved(Event):
+    """A later fact moved the refund's deadline (the withdrawal refund's deferral)."""
+
+    refund_id: RefundId
+    previous_deadline: dt.date
+    deadline: dt.date
+    reason: str
 
 
 class RefundPenaltyEscalated(Event):
-    """The overdue refund crossed into a new surcharge tier (or reached the cap)."""
+    """The unpaid refund entered a new surcharge tier (or reached the cap) on ``escalated_on``:
+    the engine's figures for that day."""
 
-    refund_id: str
+    refund_id: RefundId
+    escalated_on: dt.date
     delay_days: Annotated[int, Field(ge=1)]
-    schedule: str
-    tier: str
-    rate: str
-    base_cents: Cents
-    surcharge_cents: Cents
-    policy_version: str
-    provisional: bool = False
-
-
-class RefundIssued(Event):
-    """The refund was issued: base plus the surcharge owed on the payment date."""
-
-    refund_id: str
+    schedule: str | None
+    tier: Tier
+    rate: Decimal
+    rate_basis: str
     base_cents: Cents
     surcharge_cents: Cents
     total_cents: Cents
-    issued_on: dt.date
     policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[HalfYear, ...] = ()
+
+
+class RefundPenaltyRecomputed(Event):
+    """A provisional figure (escalation step, or the amount of a payout) recomputed once the
+    missing legal-interest rate was recorded: the correction, never a silent change."""
+
+    refund_id: RefundId
+    escalated_on: dt.date
+    delay_days: Annotated[int, Field(ge=0)]
+    tier: Tier
+    previous_surcharge_cents: Cents
+    previous_policy_version: str
+    surcharge_cents: Cents
+    total_cents: Cents
+    difference_cents: int
+    policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[HalfYear, ...] = ()
+
+
+class RefundPayoutRequested(Event):
+    """Operators ordered the refund paid on ``paid_on``: base plus the surcharge the engine
+    gives for that date; payments asks the bank to refund ``total_cents`` (attempt
+    ``attempt``, so a refused payout can be asked again as a new question)."""
+
+    refund_id: RefundId
+    attempt: Annotated[int, Field(ge=1)]
+    paid_on: dt.date
+    delay_days: Annotated[int, Field(ge=0)]
+    schedule: str | None
+    tier: Tier
+    rate: Decimal
+    base_cents: Cents
+    surcharge_cents: Cents
+    total_cents: Cents
+    policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[HalfYear, ...] = ()
+
+
+class RefundPayoutRefused(Event):
+    """The bank refused the payout: the refund stays open (and keeps escalating)."""
+
+    refund_id: RefundId
+    attempt: Annotated[int, Field(ge=1)]
+    code: str
+    reason: str
+
+
+class RefundIssued(Event):
+    """The bank refunded the buyer: base plus the surcharge owed on ``paid_on``, as requested."""
+
+    refund_id: RefundId
+    paid_on: dt.date
+    delay_days: Annotated[int, Field(ge=0)]
+    schedule: str | None
+    tier: Tier
+    rate: Decimal
+    base_cents: Cents
+    surcharge_cents: Cents
+    total_cents: Cents
+    policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[HalfYear, ...] = ()
+    bank_reference: str
+
+
+class LegalInterestRateRecorded(Event):
+    """Operators recorded a half-year's legal-interest rate (annual percent) with its source:
+    from then on the engine uses it alongside the shipped table."""
+
+    half_year: HalfYear
+    percent: Annotated[Decimal, Field(ge=0, le=100)]
+    source: Annotated[str, Field(min_length=1, max_length=500)]

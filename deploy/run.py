@@ -28,7 +28,7 @@ def banner(kafka: str, database: str) -> str:
     """What runs where."""
     lines = ["", "Wine shop order lifecycle — local stack", f"  Kafka       {kafka}",
              f"  PostgreSQL  {database}"]
-    for service in ("orders", "payments", "fulfilment"):
+    for service in ("orders", "payments", "fulfilment", "refunds"):
         url = f"http://127.0.0.1:{RUN_PORTS[service]}"
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
     lines += [f"  bank        http://127.0.0.1:{RUN_PORTS['bank']}  (E-transactions simulator; "

@@ -19,11 +19,12 @@ from services.platform.auth import Role, generate_keys, mint
 from services.platform.clock import SharedClock
 from services.platform.settings import AuthSettings
 
-RUN_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "bank": 8009, "smtp": 8025}
+RUN_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "refunds": 8004, "bank": 8009,
+             "smtp": 8025}
 """Ports of the services, the bank simulator and the SMTP sink under ``make run``
 (``deploy/Procfile``)."""
-TEST_PORTS = {"orders": 28001, "payments": 28002, "fulfilment": 28003, "bank": 28009,
-              "smtp": 28025}
+TEST_PORTS = {"orders": 28001, "payments": 28002, "fulfilment": 28003, "refunds": 28004,
+              "bank": 28009, "smtp": 28025}
 """Ports of the same under the test harness and the benchmarks."""
 TEST_BANK = TEST_DATA / "bank"
 """The test harness's bank simulator keys and ledger."""
@@ -35,7 +36,7 @@ TEST_CLOCK_START = dt.datetime(2026, 5, 11, 8, 0, tzinfo=ZoneInfo("Europe/Paris"
 """Where a fresh test stack's clock starts: Monday 11 May 2026, so that the calendar scenarios
 of the terms (an order confirmed on Wednesday 13 May, Ascension on the 14th) can be driven
 forward from there."""
-SERVICES = ("orders", "payments", "fulfilment")
+SERVICES = ("orders", "payments", "fulfilment", "refunds")
 TEST_AUTH = AuthSettings(auth_public_key_file=TEST_DATA / "auth" / "public.pem",
                          auth_private_key_file=TEST_DATA / "auth" / "private.pem")
 """The test harness's own key pair (never the one ``make run`` generates)."""

@@ -40,6 +40,7 @@ from contracts.policies.policy_data import (
     load_policy,
     rate_table_versions,
     schedule_versions,
+    with_recorded_rates,
 )
 from contracts.policies.schedules import ScheduleOutcome, delay_in_days, schedule_outcome
 from contracts.policies.surcharges import SurchargeResult, as_situation, compute_surcharge
@@ -80,6 +81,7 @@ __all__ = [
     "schedule_versions",
     "termination_refund_deadline",
     "unavailable_refund_deadline",
+    "with_recorded_rates",
     "withdrawal_refund_deadline",
     "withdrawal_refund_deadline_is_provisional",
     "withdrawal_window_deadline",

@@ -6,11 +6,13 @@ pairs one schedules version with one rate-table version; its identifier, e.g.
 "schedules-v1+rates-2026S1", is carried by every result, and `load_policy(identifier)` gives
 an auditor back exactly the data a figure was computed from.
 
-Operators record new half-year rates as events; the refunds service folds them into a table
-with `RateTable.with_rate`, which yields a new rate-table version of its own.
+Operators record new half-year rates as events; `with_recorded_rates` folds them into the
+table, under a rate-table version that names each one ("rates-2026S1;2026-S2=1.96"), so the
+version alone still gives an auditor the exact table back.
 """
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -24,6 +26,7 @@ from contracts.policies.names import Schedule, Situation
 SCHEDULES_FILE = "surcharge_schedules.json"
 RATES_FILE = "legal_interest_rates.json"
 VERSION_SEPARATOR = "+"
+RECORDED_SEPARATOR = ";"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 HalfYear = Annotated[str, Field(pattern=r"^\d{4}-S[12]$")]
@@ -164,6 +167,27 @@ class Policy(_Frozen):
         return f"{self.schedules.version}{VERSION_SEPARATOR}{self.rates.version}"
 
 
+def with_recorded_rates(policy: Policy, recorded: Mapping[str, Decimal]) -> Policy:
+    """`policy` with the half-year rates operators recorded (they win over the shipped table);
+    its version lists them in half-year order, so `load_policy(version)` rebuilds it."""
+    rates, version = policy.rates, policy.rates.version
+    for half_year in sorted(recorded):
+        version += f"{RECORDED_SEPARATOR}{half_year}={recorded[half_year]}"
+        rates = rates.with_rate(half_year, Decimal(recorded[half_year]), version)
+    return Policy(schedules=policy.schedules, rates=rates)
+
+
+def _recorded_rates(pairs: list[str], version: str) -> dict[str, Decimal]:
+    recorded: dict[str, Decimal] = {}
+    for pair in pairs:
+        half_year, _, percent = pair.partition("=")
+        try:
+            recorded[half_year] = Decimal(percent)
+        except ArithmeticError as error:
+            raise PolicyError(f"policy version {version!r}: bad recorded rate {pair!r}") from error
+    return recorded
+
+
 def _validated(model: type[ModelT], raw: Any) -> ModelT:
     try:
         return model.model_validate(raw)
@@ -197,8 +221,10 @@ def load_policy(version: str | None = None) -> Policy:
     schedules, rates = schedule_versions(), rate_table_versions()
     if version is None:
         return Policy(schedules=list(schedules.values())[-1], rates=list(rates.values())[-1])
-    schedules_id, _, rates_id = version.partition(VERSION_SEPARATOR)
+    schedules_id, _, rates_part = version.partition(VERSION_SEPARATOR)
+    rates_id, *recorded = rates_part.split(RECORDED_SEPARATOR)
     if schedules_id not in schedules or rates_id not in rates:
         known = [f"{s}{VERSION_SEPARATOR}{r}" for s in schedules for r in rates]
         raise PolicyError(f"unknown policy version {version!r}; known: {', '.join(known)}")
-    return Policy(schedules=schedules[schedules_id], rates=rates[rates_id])
+    policy = Policy(schedules=schedules[schedules_id], rates=rates[rates_id])
+    return with_recorded_rates(policy, _recorded_rates(recorded, version)) if recorded else policy

@@ -57,13 +57,21 @@ __all__ = ["create_app"]
 log = logging.getLogger("deploy.bank_simulator")
 
 NOTIFY_TIMEOUT_SECONDS = 5.0
-FaultMode = Literal["ok", "refuse", "unavailable"]
+FaultMode = Literal["ok", "refuse", "unavailable", "answer_lost"]
 
 
 class Faults(BaseModel):
-    """Simulator-only: how Direct misbehaves. ``refuse`` answers CODEREPONSE 00003 (not
-    remembered for the question, so a retry after the fault is cleared goes through);
-    ``unavailable`` answers HTTP 503; ``delay_seconds`` sleeps before every Direct answer."""
+    """Simulator-only: how Direct misbehaves, per operation (``capture``, ``refund``).
+
+    - ``refuse`` answers CODEREPONSE 00003 (not remembered for the question, so a retry after
+      the fault is cleared goes through);
+    - ``unavailable`` answers HTTP 503 without doing anything;
+    - ``answer_lost``: the bank does the operation and remembers its answer for the question,
+      then the answer is lost on the way back (HTTP 504 Gateway Timeout); a retry of the same
+      question (same NUMQUESTION and content) gets the remembered answer, fault still set or
+      not, and the operation is not done twice;
+    - ``delay_seconds`` sleeps before every Direct answer.
+    """
 
     capture: FaultMode = "ok"
     refund: FaultMode = "ok"
@@ -193,13 +201,22 @@ def _install_direct(app: FastAPI, simulator: Simulator) -> None:
             await asyncio.sleep(faults.delay_seconds)
         kind = dict(pairs).get("TYPE")
         mode = {TYPE_CAPTURE: faults.capture, TYPE_REFUND: faults.refund}.get(kind or "", "ok")
-        if mode == "unavailable":
-            return Response("Service temporairement indisponible", status_code=503)
-        if mode == "refuse":
-            answer = answer_fields(dict(pairs), codes.PAYBOX_ERROR)
-        else:
-            answer = simulator.direct.answer(pairs)
-        return Response(urlencode(answer), media_type="application/x-www-form-urlencoded")
+        return _direct_answer(simulator, pairs, mode)
+
+
+def _direct_answer(simulator: Simulator, pairs: list[tuple[str, str]],
+                   mode: FaultMode) -> Response:
+    """Direct's answer to one question under the fault ``mode`` of its operation."""
+    if mode == "unavailable":
+        return Response("Service temporairement indisponible", status_code=503)
+    if mode == "refuse":
+        answer = answer_fields(dict(pairs), codes.PAYBOX_ERROR)
+    else:
+        asked_before = simulator.direct.answered(pairs)
+        answer = simulator.direct.answer(pairs)
+        if mode == "answer_lost" and not asked_before:
+            return Response("Gateway Timeout", status_code=504)  # done, remembered, lost
+    return Response(urlencode(answer), media_type="application/x-www-form-urlencoded")
 
 
 def _install_controls(app: FastAPI, simulator: Simulator) -> None:

@@ -27,12 +27,12 @@ class TransactionRecord:
     numtrans: str
     numappel: str
     amount_cents: int  # asked on the hosted page
-    status: str  # refused, authorised, captured, refunded
+    status: str  # refused, authorised, captured, partially_refunded, refunded
     outcome: str  # the last answer code about it
     authorisation: str = ""
     authorised_cents: int = 0
     captured_cents: int = 0
-    refunded_cents: int = 0
+    refunded_cents: int = 0  # may exceed captured_cents: the late-refund surcharge (0009)
 
 
 @dataclass(frozen=True)

@@ -152,8 +152,12 @@ def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Ev
     if command.cause == "essential_date_missed" and contract.overdue_deadline is None:
         raise AfterSaleRefusedError("the delivery deadline has not passed")
     owed = max(0, contract.paid_cents - contract.refunded_cents)  # lines refunded already
+    products = min(owed, sum(line.line_total_cents for line in contract.lines)
+                   - contract.refunded_cents)
+    terminated = ContractTerminated(cause=command.cause, received_on=today, refund_cents=owed,
+                                    products_cents=max(0, products))
     if command.cause != "late_delivery":
-        return [ContractTerminated(cause=command.cause, received_on=today, refund_cents=owed)]
+        return [terminated]
     if contract.perform_by is None:
         deadline = contract.overdue_deadline
         raise AfterSaleRefusedError(
@@ -162,7 +166,7 @@ def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Ev
     if today <= contract.perform_by:
         raise AfterSaleRefusedError(
             f"the additional period runs until {contract.perform_by.isoformat()}")
-    return [ContractTerminated(cause="late_delivery", received_on=today, refund_cents=owed)]
+    return [terminated]
 
 
 def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Event]:

@@ -36,6 +36,7 @@ from contracts.orders import (
     WithdrawalRequested,
 )
 from contracts.personal import PersonalData, Sealed
+from contracts.policies import paris_date
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
 from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
 from services.orders.lines import (
@@ -231,6 +232,7 @@ class OrderState(BaseModel):
     lines: tuple[PricedLine, ...] = ()
     delivery_charge_cents: int = 0
     paid_cents: int = 0
+    paid_on: dt.date | None = None
     delivered_on: dt.date | None = None
     overdue_deadline: dt.date | None = None
     perform_by: dt.date | None = None
@@ -259,8 +261,9 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         if state.status not in ("placed", "confirmed") and not isinstance(
                 command, NoteUnavailable | RecordUnavailabilityNotified):
             raise OrderConflictError(f"the order is {state.status}: its lines are settled")
-        return decide_line(Lines(state.lines, state.blocked, state.unavailable, state.notified,
-                                 state.settled), command, now)
+        return [_with_payment(state, event) for event in decide_line(
+            Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled),
+            command, now)]
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -299,9 +302,24 @@ def verification(state: OrderState, command: AwaitVerification | RecordVerificat
     if state.verification != "pending":
         return []
     if not command.accepted:
-        return [OrderCancelled(reason="identity_verification_failed", cancelled_at=now)]
+        refund = max(0, state.paid_cents - state.refunded_cents)
+        return [OrderCancelled(reason="identity_verification_failed", cancelled_at=now,
+                               refund_cents=refund,
+                               products_cents=min(refund, _products_kept(state)))]
     verified = OrderVerified()
     return [verified, *_confirmed_if_final(evolve(state, verified), now)]
+
+
+def _with_payment(state: OrderState, event: Event) -> Event:
+    """A cancelled line says whether (and when) it was paid: only then is it owed back."""
+    if isinstance(event, OrderLineCancelled) and state.paid:
+        return event.model_copy(update={"paid_on": state.paid_on})
+    return event
+
+
+def _products_kept(state: OrderState) -> int:
+    """The price of the products still in the order (paid lines cancelled are refunded)."""
+    return max(0, sum(line.line_total_cents for line in state.lines) - state.refunded_cents)
 
 
 def cancel_if_unpaid(state: OrderState | None, now: dt.datetime,
@@ -382,8 +400,9 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
         case BuyerDataErased():
             return _require(state).model_copy(update={"personal_data": "erased"})
         case OrderPaid():
-            return _require(state).model_copy(update={"paid": True,
-                                                      "paid_cents": event.amount_cents})
+            return _require(state).model_copy(update={
+                "paid": True, "paid_cents": event.amount_cents,
+                "paid_on": paris_date(event.paid_at)})
         case ConfirmationSent():
             return _require(state).model_copy(update={"confirmation_sent": True})
         case OrderConfirmed():
@@ -420,7 +439,8 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
         case OrderLineCancelled():
             return state.model_copy(update={
                 "settled": (*state.settled, event.sku),
-                "refunded_cents": state.refunded_cents + event.refund_cents})
+                "refunded_cents": state.refunded_cents + (
+                    event.refund_cents if event.paid_on else 0)})
         case LineExchanged():
             return state.model_copy(update={"settled": (*state.settled, event.sku),
                                             "exchanged": (*state.exchanged, event.sku)})

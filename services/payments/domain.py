@@ -1,5 +1,6 @@
-"""Payments: the pure decisions on an order's payment and how its events change its state.
-No I/O, no clock, no keys: the bank's signature is checked by the handler before ``decide``."""
+"""Payments: the pure decisions on an order's payment and how its events change its state,
+refunds paid back on it included. No I/O, no clock, no keys: the bank's signature is checked by
+the handler before ``decide``, the bank is asked by the handler after it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Event
 from contracts.payments import (
@@ -22,16 +23,24 @@ from contracts.payments import (
     PaymentSessionOpened,
     PaymentsHeld,
     PaymentsReleased,
+    RefundPaid,
+    RefundPayoutDeclined,
+    RefundPayoutOrdered,
     VerificationCompleted,
     VerificationRequested,
 )
 from contracts.personal import Sealed
+from contracts.policies import paris_date
 
 PaymentStatus = Literal["awaiting_payment", "authorised", "declined", "captured",
                         "capture_refused"]
 VerificationStatus = Literal["none", "requested", "accepted", "rejected"]
 Document = Literal["identity_document", "proof_of_address"]
+PayoutStatus = Literal["ordered", "paid", "declined"]
 APPROVED = "00000"
+NO_CAPTURED_PAYMENT = "no-captured-payment"
+INVALID_AMOUNT = "invalid-amount"
+MAX_DIRECT_CENTS = 10**10  # Paybox Direct's MONTANT has 10 digits
 
 
 class PaymentNotFoundError(LookupError):
@@ -127,9 +136,40 @@ class CompleteVerification:
     outcome: Literal["accepted", "rejected"]
 
 
+@dataclass(frozen=True)
+class OrderRefundPayout:
+    """The refunds service asks for ``amount_cents`` paid back for ``refund_id`` (its attempt
+    ``attempt``) on the order's captured payment."""
+
+    refund_id: str
+    attempt: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class RecordRefundPayout:
+    """The bank's answer to the refund of one payout attempt (``code`` ``00000``: paid)."""
+
+    refund_id: str
+    attempt: int
+    code: str
+    reason: str
+    bank_reference: str = ""
+
+
 OpsCommand = OpenDispute | CloseDispute | RequestVerification | CompleteVerification
+PayoutCommand = OrderRefundPayout | RecordRefundPayout
 Command = (ExpectPayment | HoldPayments | ReleasePayments | OpenSession | ReceiveNotification
-           | RejectNotification | RecordCapture | OpsCommand)
+           | RejectNotification | RecordCapture | OpsCommand | PayoutCommand)
+
+
+class Payout(BaseModel):
+    """A refund's latest payout attempt on the order, and where the bank's answer stands."""
+
+    model_config = ConfigDict(frozen=True)
+    attempt: int
+    amount_cents: int
+    status: PayoutStatus
 
 
 class PaymentState(BaseModel):
@@ -148,6 +188,7 @@ class PaymentState(BaseModel):
     call: str = ""
     dispute_open: bool = False
     verification: VerificationStatus = "none"
+    payouts: dict[str, Payout] = Field(default_factory=dict)
 
 
 def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -162,6 +203,10 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
                                                 reason="bad_signature")]
         case ReceiveNotification():
             return receive_notification(state, command)
+        case OrderRefundPayout():
+            return order_refund_payout(state, command)
+        case RecordRefundPayout():
+            return record_refund_payout(state, command, now)
     if state is None:
         raise PaymentNotFoundError("no payment is expected for this order")
     match command:
@@ -258,6 +303,50 @@ def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime
                                   code=command.code, reason=command.reason)]
 
 
+def order_refund_payout(state: PaymentState | None,
+                        command: OrderRefundPayout) -> list[Event]:
+    """The payout ordered once per attempt, or declined straight away when there is no captured
+    payment to refund it on or its amount cannot be asked of the bank. A request for an attempt
+    already seen, or while the refund is paid or an earlier attempt awaits the bank, records
+    nothing: the refunds service asks a new attempt only after a refusal. Never raises (a
+    worker's policy calls it).
+    """
+    known = state.payouts.get(command.refund_id) if state is not None else None
+    if known is not None and (command.attempt <= known.attempt or known.status != "declined"):
+        return []
+    problem = _payout_problem(state, command)
+    if problem is not None:
+        return [RefundPayoutDeclined(refund_id=command.refund_id, attempt=command.attempt,
+                                     code=problem[0], reason=problem[1])]
+    return [RefundPayoutOrdered(refund_id=command.refund_id, attempt=command.attempt,
+                                amount_cents=command.amount_cents)]
+
+
+def _payout_problem(state: PaymentState | None,
+                    command: OrderRefundPayout) -> tuple[str, str] | None:
+    """Why the bank could not be asked for this payout (code, reason), or None."""
+    if state is None or state.status != "captured" or state.authorised is None:
+        return NO_CAPTURED_PAYMENT, "the order has no captured payment to refund"
+    if not 0 < command.amount_cents < MAX_DIRECT_CENTS:
+        return INVALID_AMOUNT, f"a payout of {command.amount_cents} cents cannot be paid"
+    return None
+
+
+def record_refund_payout(state: PaymentState | None, command: RecordRefundPayout,
+                         now: dt.datetime) -> list[Event]:
+    """Paid (on the Paris date of ``now``) or declined, as the bank answered the attempt under
+    way; nothing for an attempt not awaiting an answer, so a refund is never paid twice."""
+    payout = state.payouts.get(command.refund_id) if state is not None else None
+    if payout is None or payout.status != "ordered" or payout.attempt != command.attempt:
+        return []
+    if command.code == APPROVED:
+        return [RefundPaid(refund_id=command.refund_id, amount_cents=payout.amount_cents,
+                           paid_on=paris_date(now), attempt=command.attempt,
+                           bank_reference=command.bank_reference)]
+    return [RefundPayoutDeclined(refund_id=command.refund_id, attempt=command.attempt,
+                                 code=command.code, reason=command.reason)]
+
+
 def evolve(state: PaymentState | None, event: Event) -> PaymentState | None:
     """The payment's state after ``event`` (None while nothing is expected)."""
     if isinstance(event, PaymentExpected):
@@ -295,4 +384,19 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
             return state.model_copy(update={"verification": "requested"})
         case VerificationCompleted():
             return state.model_copy(update={"verification": event.outcome})
+        case RefundPayoutOrdered() | RefundPaid() | RefundPayoutDeclined():
+            return _evolve_payout(state, event)
     return state
+
+
+def _evolve_payout(state: PaymentState,
+                   event: RefundPayoutOrdered | RefundPaid | RefundPayoutDeclined) -> PaymentState:
+    """The refund's payout after one of its events: ordered, paid or declined."""
+    if isinstance(event, RefundPayoutDeclined):
+        known = state.payouts.get(event.refund_id)
+        amount = known.amount_cents if known and known.attempt == event.attempt else 0
+        payout = Payout(attempt=event.attempt, amount_cents=amount, status="declined")
+    else:
+        status: PayoutStatus = "ordered" if isinstance(event, RefundPayoutOrdered) else "paid"
+        payout = Payout(attempt=event.attempt, amount_cents=event.amount_cents, status=status)
+    return state.model_copy(update={"payouts": {**state.payouts, event.refund_id: payout}})

@@ -3,6 +3,7 @@ reads the clock once, and records the decision through the one write path."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -31,6 +32,7 @@ __all__ = [
     "capture_payment",
     "handle",
     "open_session",
+    "pay_out_refund",
     "receive_notification",
 ]
 
@@ -143,6 +145,54 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     return True
 
 
+async def pay_out_refund(pool: asyncpg.Pool, order_id: str, refund_id: str, ctx: Context,
+                         bank: Bank) -> bool:
+    """Refund the payout ordered for ``refund_id`` on the order's captured transaction (Paybox
+    Direct) and record the answer, paid or declined; False when the bank could not be reached
+    (the next pass asks again).
+
+    The bank is called outside any transaction; the question number is derived from the refund
+    and its attempt, so asking again after a crash or a timeout asks the same question, and the
+    bank pays it once.
+    """
+    async with pool.acquire() as conn:
+        state = PAYMENTS.load(await load_stream(conn, order_id))
+    payout = None if state is None else state.payouts.get(refund_id)
+    if state is None or state.authorised is None or payout is None or payout.status != "ordered":
+        return True
+    now = ctx.clock.now()
+    answer = await _ask_refund(bank, state, refund_id, payout, now)
+    if answer is None:
+        return False
+    command = domain.RecordRefundPayout(refund_id, payout.attempt, answer.code, answer.comment,
+                                        _bank_reference(answer))
+    async with pool.acquire() as conn, conn.transaction():
+        await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
+                     Metadata.for_command(ctx.emitter, now), project)
+    return True
+
+
+async def _ask_refund(bank: Bank, state: domain.PaymentState, refund_id: str,
+                      payout: domain.Payout, now: dt.datetime
+                      ) -> etransactions.DirectResponse | None:
+    """The bank's answer to the payout's refund question, or None if it did not answer."""
+    try:
+        return await etransactions.refund(
+            bank.http, bank.account, reference=state.authorised or "",
+            amount_cents=payout.amount_cents,
+            transaction=state.transaction, call=state.call,
+            question=_question(f"{refund_id}#{payout.attempt}"), now=now)
+    except httpx.HTTPError as error:
+        log.warning("payout of refund %s (attempt %d): the bank did not answer (%s); asking "
+                    "again next pass", refund_id, payout.attempt, type(error).__name__)
+        return None
+
+
+def _bank_reference(answer: etransactions.DirectResponse) -> str:
+    """The bank's numbers for a refund it did: its transaction and authorisation."""
+    return f"{answer.transaction}/{answer.authorisation}" if answer.approved else ""
+
+
 def _claimed_payment(query: str) -> str:
     variables = parse_qs(query, keep_blank_values=True)
     if any(len(values) > 1 for values in variables.values()):
@@ -157,5 +207,7 @@ def _order_of(payment_id: str) -> str:
     return payment_id.rsplit(".", 1)[0]
 
 
-def _question(payment_id: str) -> int:
-    return int(hashlib.sha256(payment_id.encode()).hexdigest(), 16) % 10**10
+def _question(subject: str) -> int:
+    """The NUMQUESTION of the one Direct question about ``subject`` (a payment to capture, a
+    refund's attempt to pay out): the same subject always asks the same question."""
+    return int(hashlib.sha256(subject.encode()).hexdigest(), 16) % 10**10

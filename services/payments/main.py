@@ -1,7 +1,8 @@
 """Composition root of the payments service: its parts wired into the processes it runs.
 
 * API: ``uvicorn --factory services.payments.main:app``
-* consumers (orders' events, and the capture after each authorisation):
+* consumers (orders' events, refunds' payout requests) and timed work (the capture after each
+  authorisation, the payout of each ordered refund):
   ``python -m services.payments.main worker``
 * rebuild of the read model from the log: ``python -m services.payments.main rebuild``
 """

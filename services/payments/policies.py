@@ -1,5 +1,5 @@
-"""Reactions of the payments service to the orders' events (``when_<event>_<action>``): what
-they mean for the order's payment."""
+"""Reactions of the payments service to the orders' and the refunds' events
+(``when_<event>_<action>``): what they mean for the order's payment."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.orders import OrderBlocked, OrderPlaced
+from contracts.refunds import RefundPayoutRequested
 from services.payments import domain, handlers
 from services.platform.runtime import Context
 
 __all__ = ["when_order_blocked_hold_payments", "when_order_cancelled_hold_payments",
            "when_order_placed_expect_payment",
-           "when_order_unblocked_release_payments"]
+           "when_order_unblocked_release_payments",
+           "when_refund_payout_requested_order_the_payout"]
 
 
 async def when_order_placed_expect_payment(conn: asyncpg.Connection, envelope: Envelope,
@@ -44,3 +46,14 @@ async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelo
     """An unblocked order can be paid again."""
     await handlers.handle(conn, envelope.order_id, domain.ReleasePayments(), ctx,
                                   envelope)
+
+
+async def when_refund_payout_requested_order_the_payout(conn: asyncpg.Connection,
+                                                        envelope: Envelope, event: Event,
+                                                        ctx: Context) -> None:
+    """The refund's total (base and surcharge) is to be paid back on the order's captured
+    payment: ordered for the payments worker's payout, or declined at once if nothing was
+    captured; the same attempt asked again records nothing."""
+    assert isinstance(event, RefundPayoutRequested)
+    command = domain.OrderRefundPayout(event.refund_id, event.attempt, event.total_cents)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)

@@ -1,7 +1,10 @@
-"""The payments read model (``payment_view``), updated in the transaction that records the
-events; idempotent per event, so that replaying the log rebuilds the same rows."""
+"""The payments read model (``payment_view``, ``refund_payout_view``), updated in the
+transaction that records the events; idempotent per event, so that replaying the log rebuilds
+the same rows."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import asyncpg
 
@@ -19,6 +22,9 @@ from contracts.payments import (
     PaymentSessionOpened,
     PaymentsHeld,
     PaymentsReleased,
+    RefundPaid,
+    RefundPayoutDeclined,
+    RefundPayoutOrdered,
     VerificationCompleted,
     VerificationRequested,
 )
@@ -28,7 +34,7 @@ __all__ = ["READ_MODEL", "project"]
 
 
 async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    """Fold one recorded event into ``payment_view``."""
+    """Fold one recorded event into ``payment_view`` or ``refund_payout_view``."""
     match event:
         case PaymentExpected():
             await conn.execute(
@@ -62,11 +68,49 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                 "UPDATE payment_view SET rejected_notifications = rejected_notifications + 1, "
                 "version = $2, updated_at = $3 WHERE order_id = $1 AND version < $2",
                 envelope.order_id, envelope.version, envelope.occurred_at)
+        case RefundPayoutOrdered() | RefundPaid() | RefundPayoutDeclined():
+            await _upsert_payout(conn, envelope, event)
 
 
-READ_MODEL = ReadModel(service="payments", project=project, tables=("payment_view",))
+READ_MODEL = ReadModel(service="payments", project=project,
+                       tables=("payment_view", "refund_payout_view"))
 """What ``python -m services.payments.main rebuild`` replays."""
 
 
 async def _update(conn: asyncpg.Connection, envelope: Envelope, **columns: object) -> None:
     await update_view(conn, "payment_view", envelope, **columns)
+
+
+_PAYOUT_UPSERT = (
+    "INSERT INTO refund_payout_view (order_id, refund_id, version, updated_at, attempt, "
+    "amount_cents, status, code, reason, bank_reference, paid_on) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "ON CONFLICT (order_id, refund_id) DO UPDATE SET version = EXCLUDED.version, "
+    "updated_at = EXCLUDED.updated_at, attempt = EXCLUDED.attempt, "
+    "amount_cents = CASE WHEN EXCLUDED.status = 'declined' "
+    "AND EXCLUDED.attempt = refund_payout_view.attempt THEN refund_payout_view.amount_cents "
+    "ELSE EXCLUDED.amount_cents END, status = EXCLUDED.status, code = EXCLUDED.code, "
+    "reason = EXCLUDED.reason, bank_reference = EXCLUDED.bank_reference, "
+    "paid_on = EXCLUDED.paid_on WHERE refund_payout_view.version < EXCLUDED.version")
+
+PayoutValues = tuple[int, int, str, str | None, str | None, str | None, dt.date | None]
+
+
+async def _upsert_payout(conn: asyncpg.Connection, envelope: Envelope,
+                         event: RefundPayoutOrdered | RefundPaid | RefundPayoutDeclined) -> None:
+    """The refund's row as of this event (a declined attempt keeps the amount it was ordered
+    for); an event the row already reflects changes nothing."""
+    await conn.execute(_PAYOUT_UPSERT, envelope.order_id, event.refund_id, envelope.version,
+                       envelope.occurred_at, *_payout_values(event))
+
+
+def _payout_values(event: RefundPayoutOrdered | RefundPaid | RefundPayoutDeclined
+                   ) -> PayoutValues:
+    """attempt, amount, status, code, reason, bank reference and payment date of the row."""
+    match event:
+        case RefundPayoutOrdered():
+            return event.attempt, event.amount_cents, "ordered", None, None, None, None
+        case RefundPaid():
+            return (event.attempt, event.amount_cents, "paid", None, None, event.bank_reference,
+                    event.paid_on)
+    return event.attempt, 0, "declined", event.code, event.reason, None, None

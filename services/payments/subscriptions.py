@@ -10,12 +10,12 @@ from contracts.topics import events_topic
 from services.payments import handlers, policies
 from services.payments.handlers import Bank
 from services.payments.settings import PaymentsSettings
-from services.payments.views import authorised_payments
+from services.payments.views import authorised_payments, ordered_payouts
 from services.platform.agents import Periodic, Subscription
 from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
 
-__all__ = ["capture_authorised", "periodic", "subscriptions"]
+__all__ = ["capture_authorised", "pay_out_ordered", "periodic", "subscriptions"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
@@ -30,18 +30,25 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "OrderBlocked": bind(policies.when_order_blocked_hold_payments),
             "OrderUnblocked": bind(policies.when_order_unblocked_release_payments),
             "OrderCancelled": bind(policies.when_order_cancelled_hold_payments)}),
+        Subscription("refunds", events_topic("refunds"), {
+            "RefundPayoutRequested": bind(
+                policies.when_refund_payout_requested_order_the_payout)}),
     ]
 
 
 def periodic(ctx: Context) -> list[Periodic]:
     """The payments worker's timed work: capturing every authorised payment (the terms take the
-    full price at ordering), retried on the next pass while the bank does not answer."""
+    full price at ordering) and paying out every ordered refund, each retried on the next pass
+    while the bank does not answer."""
     bank = Bank.from_settings(PaymentsSettings())
 
     async def capture(pool: asyncpg.Pool) -> int:
         return await capture_authorised(pool, ctx, bank)
 
-    return [Periodic("capture", 0.5, capture)]
+    async def payout(pool: asyncpg.Pool) -> int:
+        return await pay_out_ordered(pool, ctx, bank)
+
+    return [Periodic("capture", 0.5, capture), Periodic("payout", 0.5, payout)]
 
 
 async def capture_authorised(pool: asyncpg.Pool, ctx: Context, bank: Bank) -> int:
@@ -50,6 +57,18 @@ async def capture_authorised(pool: asyncpg.Pool, ctx: Context, bank: Bank) -> in
     for order_id in await authorised_payments(pool):
         try:
             answered += await handlers.capture_payment(pool, order_id, ctx, bank)
+        except ConcurrencyError:
+            continue  # recorded meanwhile (another pass): nothing to do
+    return answered
+
+
+async def pay_out_ordered(pool: asyncpg.Pool, ctx: Context, bank: Bank) -> int:
+    """One pass: ask the bank to pay each ordered refund payout; how many it answered."""
+    answered = 0
+    for payout in await ordered_payouts(pool):
+        try:
+            answered += await handlers.pay_out_refund(pool, payout.order_id, payout.refund_id,
+                                                      ctx, bank)
         except ConcurrencyError:
             continue  # recorded meanwhile (another pass): nothing to do
     return answered

@@ -7,12 +7,12 @@ import datetime as dt
 from pydantic import BaseModel
 
 from contracts.personal import Sealed
-from services.payments.domain import PaymentStatus, VerificationStatus
+from services.payments.domain import PaymentStatus, PayoutStatus, VerificationStatus
 from services.platform.db import Db
 
-__all__ = ["PaymentRecord", "PaymentView", "all_payments", "authorised_payments",
-           "buyer_in_good_standing",
-           "payment_record"]
+__all__ = ["PaymentRecord", "PaymentView", "RefundPayoutView", "all_payments",
+           "all_refund_payouts", "authorised_payments", "buyer_in_good_standing",
+           "ordered_payouts", "payment_record"]
 
 
 class PaymentView(BaseModel):
@@ -38,6 +38,22 @@ class PaymentRecord(PaymentView):
     """The row as stored, with the order's sealed personal data."""
 
     personal: Sealed
+
+
+class RefundPayoutView(BaseModel):
+    """A refund's latest payout attempt on an order and the bank's answer to it."""
+
+    order_id: str
+    refund_id: str
+    version: int
+    attempt: int
+    amount_cents: int
+    status: PayoutStatus
+    code: str | None
+    reason: str | None
+    bank_reference: str | None
+    paid_on: dt.date | None
+    updated_at: dt.datetime
 
 
 async def payment_record(db: Db, order_id: str) -> PaymentRecord | None:
@@ -66,3 +82,16 @@ async def buyer_in_good_standing(db: Db, buyer_id: str) -> bool:
         "SELECT count(*) FROM payment_view WHERE buyer_id = $1 "
         "AND (status = 'capture_refused' OR dispute_open)", buyer_id)
     return bad == 0
+
+
+async def ordered_payouts(db: Db) -> list[RefundPayoutView]:
+    """Payouts ordered and not yet answered by the bank (the payout's work list), oldest first."""
+    rows = await db.fetch("SELECT * FROM refund_payout_view WHERE status = 'ordered' "
+                          "ORDER BY updated_at LIMIT 200")
+    return [RefundPayoutView.model_validate(dict(row)) for row in rows]
+
+
+async def all_refund_payouts(db: Db) -> list[RefundPayoutView]:
+    """Every refund payout in a stable order (to compare a rebuild with the live one)."""
+    rows = await db.fetch("SELECT * FROM refund_payout_view ORDER BY order_id, refund_id")
+    return [RefundPayoutView.model_validate(dict(row)) for row in rows]

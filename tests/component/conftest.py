@@ -65,6 +65,13 @@ async def fulfilment_pool(server_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def payments_pool(server_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await _migrated_pool(server_url, "payments")
+    yield pool
+    await pool.close()
+
+
 async def _rolled_back(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     async with pool.acquire() as conn:
         transaction = conn.transaction()
@@ -86,6 +93,13 @@ async def orders_conn(orders_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connec
 async def fulfilment_conn(fulfilment_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the fulfilment database inside a transaction rolled back after the test."""
     async for conn in _rolled_back(fulfilment_pool):
+        yield conn
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def payments_conn(payments_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the payments database inside a transaction rolled back after the test."""
+    async for conn in _rolled_back(payments_pool):
         yield conn
 
 

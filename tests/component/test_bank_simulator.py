@@ -347,21 +347,46 @@ async def test_a_capture_above_the_authorised_amount_is_refused(bank: Bank) -> N
     assert (await _capture(bank, reference, notification, 5000)).approved
 
 
-async def test_a_refund_above_the_captured_amount_is_refused(bank: Bank) -> None:
+async def test_a_refund_may_exceed_the_captured_amount(bank: Bank) -> None:
     # given a payment captured for less than authorised
     reference, notification = await _authorised(bank, 5000)
     assert (await _capture(bank, reference, notification, 4000)).approved
 
-    # then refunding more than captured is refused, before and after a partial refund
-    assert (await _refund(bank, reference, notification, 4001)).code == "00011"
+    # when the shop refunds the price and a late-refund surcharge on top (decision 0009)
+    question = _question()
+    beyond = await _refund(bank, reference, notification, 4600, question=question)
+    more = await _refund(bank, reference, notification, 250)
+
+    # then both are done, and the refunded total is kept beyond the captured amount
+    assert beyond.approved and more.approved
+    record = await _transaction(bank, notification.transaction)
+    assert (record["captured_cents"], record["refunded_cents"]) == (4000, 4850)
+    assert record["status"] == "refunded"
+    # and the same question asked again is still answered once, without refunding twice
+    assert await _refund(bank, reference, notification, 4600, question=question) == beyond
+    assert (await _transaction(bank, notification.transaction))["refunded_cents"] == 4850
+
+
+async def test_a_partial_refund_leaves_the_transaction_partially_refunded(bank: Bank) -> None:
+    reference, notification = await _authorised(bank, 5000)
+    assert (await _capture(bank, reference, notification, 5000)).approved
     assert (await _refund(bank, reference, notification, 1500)).approved
-    assert (await _refund(bank, reference, notification, 2501)).code == "00011"
-    assert (await _transaction(bank, notification.transaction))["refunded_cents"] == 1500
+    record = await _transaction(bank, notification.transaction)
+    assert (record["refunded_cents"], record["status"]) == (1500, "partially_refunded")
 
 
 async def test_a_refund_before_capture_is_refused(bank: Bank) -> None:
     reference, notification = await _authorised(bank, 5000)
     assert (await _refund(bank, reference, notification, 100)).code == "00015"
+    assert (await _refund(bank, reference, notification, 9000)).code == "00015"
+    assert (await _transaction(bank, notification.transaction))["refunded_cents"] == 0
+
+
+async def test_a_refund_of_a_refused_payment_is_refused(bank: Bank) -> None:
+    reference = _reference()
+    await _pay(bank, await _open_page(bank, reference, 700), card="4000000000000002")
+    refused = _verified(bank, bank.shop.received[-1].url)
+    assert (await _refund(bank, reference, refused, 700)).code == "00018"
 
 
 async def test_unknown_or_refused_transactions_cannot_be_captured(bank: Bank) -> None:
@@ -430,6 +455,40 @@ async def test_fault_unavailable_is_an_http_error_for_the_caller(bank: Bank) -> 
     with pytest.raises(httpx.HTTPStatusError) as raised:
         await _refund(bank, reference, notification, 5000)
     assert raised.value.response.status_code == 503
+
+
+async def test_fault_answer_lost_does_the_refund_once_and_a_retry_gets_the_answer(
+        bank: Bank) -> None:
+    # given a captured payment and the bank losing the answers to refunds
+    reference, notification = await _authorised(bank, 5000)
+    assert (await _capture(bank, reference, notification, 5000)).approved
+    await bank.client.post("/_simulator/faults", json={"refund": "answer_lost"})
+    question = _question()
+
+    # when the shop asks for a refund, the answer is lost on the way back
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        await _refund(bank, reference, notification, 6000, question=question)
+    assert raised.value.response.status_code == 504
+
+    # but the bank did it, and the same question asked again gets its remembered answer
+    assert (await _transaction(bank, notification.transaction))["refunded_cents"] == 6000
+    retried = await _refund(bank, reference, notification, 6000, question=question)
+    assert retried.approved and retried.transaction == notification.transaction
+    await bank.client.post("/_simulator/faults", json={})
+    assert await _refund(bank, reference, notification, 6000, question=question) == retried
+    assert (await _transaction(bank, notification.transaction))["refunded_cents"] == 6000
+
+
+async def test_fault_answer_lost_on_capture_captures_once(bank: Bank) -> None:
+    reference, notification = await _authorised(bank, 5000)
+    await bank.client.post("/_simulator/faults", json={"capture": "answer_lost"})
+    question = _question()
+    with pytest.raises(httpx.HTTPStatusError) as raised:
+        await _capture(bank, reference, notification, 5000, question=question)
+    assert raised.value.response.status_code == 504
+    assert (await _transaction(bank, notification.transaction))["status"] == "captured"
+    assert (await _capture(bank, reference, notification, 5000, question=question)).approved
+    assert (await bank.client.get("/_simulator/faults")).json()["capture"] == "answer_lost"
 
 
 async def test_fault_delay_slows_direct_answers(bank: Bank) -> None:

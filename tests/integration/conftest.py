@@ -27,6 +27,7 @@ class System:
     orders_url: str = f"http://127.0.0.1:{TEST_PORTS['orders']}"
     fulfilment_url: str = f"http://127.0.0.1:{TEST_PORTS['fulfilment']}"
     payments_url: str = f"http://127.0.0.1:{TEST_PORTS['payments']}"
+    refunds_url: str = f"http://127.0.0.1:{TEST_PORTS['refunds']}"
     bank_url: str = f"http://127.0.0.1:{TEST_PORTS['bank']}"
 
     def __getitem__(self, name: str) -> ServiceProcess:
@@ -73,5 +74,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def payments_db(system: System) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(system.infra.database_url("payments"))
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def refunds_db(system: System) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(system.infra.database_url("refunds"))
     yield pool
     await pool.close()

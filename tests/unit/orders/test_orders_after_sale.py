@@ -106,7 +106,7 @@ def test_performance_then_termination_owes_all_sums_paid() -> None:
     assert domain.decide(given(*history, requested), after_sale.Terminate(),
                          on("2026-06-17")) == [
         ContractTerminated(cause="late_delivery", received_on=dt.date(2026, 6, 17),
-                           refund_cents=9610)]
+                           refund_cents=9610, products_cents=7720)]
 
 
 def test_no_performance_request_before_the_deadline_nor_after_delivery() -> None:
@@ -126,7 +126,8 @@ def test_termination_at_once_when_a_product_is_unavailable_or_the_date_was_essen
     [terminated] = domain.decide(given(PLACED, PAID, CONFIRMED, unavailable), manifest,
                                  on("2026-06-05"))
     assert terminated == ContractTerminated(cause="manifest_non_delivery",
-                                            received_on=dt.date(2026, 6, 5), refund_cents=9610)
+                                            received_on=dt.date(2026, 6, 5), refund_cents=9610,
+                                            products_cents=7720)
     exchanged = LineExchanged(sku="MUSCAT", replacement_sku="GRENACHE", quantity=2)
     with pytest.raises(AfterSaleRefusedError, match="available"):
         domain.decide(given(PLACED, PAID, CONFIRMED, unavailable, exchanged), manifest,
@@ -156,11 +157,13 @@ def test_a_termination_owes_what_was_paid_less_the_lines_already_refunded() -> N
     from contracts.orders import OrderLineCancelled
 
     cancelled = OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
-                                   cause="unavailable", cancelled_on=dt.date(2026, 6, 4))
+                                   cause="unavailable", cancelled_on=dt.date(2026, 6, 4),
+                                   paid_on=dt.date(2026, 6, 4))
     [terminated] = domain.decide(given(PLACED, PAID, cancelled, CONFIRMED, OVERDUE),
                                  after_sale.Terminate("essential_date_missed"), on("2026-06-12"))
     assert isinstance(terminated, ContractTerminated)
     assert terminated.refund_cents == 9610 - 2380
+    assert terminated.products_cents == 7720 - 2380
     with pytest.raises(domain.OrderConflictError):
         from services.orders import lines
         domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE, terminated),

@@ -251,7 +251,8 @@ def test_an_order_awaiting_verification_is_confirmed_once_verified_or_cancelled_
     assert isinstance(_steps(given(*history), domain.RecordVerification(True))[-1],
                       OrderConfirmed)
     assert _steps(given(*history), domain.RecordVerification(False)) == [
-        OrderCancelled(reason="identity_verification_failed", cancelled_at=NOW)]
+        OrderCancelled(reason="identity_verification_failed", cancelled_at=NOW,
+                       refund_cents=8730, products_cents=min(8730, placed().products_total_cents))]
 
 
 def test_an_order_unpaid_past_the_timeout_is_cancelled_and_not_before() -> None:

@@ -40,7 +40,8 @@ def test_the_buyer_cancels_an_unavailable_line_and_its_price_is_owed() -> None:
     assert domain.decide(given(PLACED, PAID, UNAVAILABLE), lines.CancelLine("MUSCAT", "buyer"),
                          NOW) == [OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
                                                      cause="unavailable",
-                                                     cancelled_on=dt.date(2026, 6, 4))]
+                                                     cancelled_on=dt.date(2026, 6, 4),
+                                                     paid_on=PAID.paid_at.date())]
 
 
 def test_an_available_line_is_firm_for_the_buyer() -> None:

@@ -1,0 +1,145 @@
+"""The refunds service's HTTP API: the refunds an order is owed (as of today), the operators'
+list of overdue refunds, the payout order, and the legal-interest rates operators record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
+
+from contracts.policies import paris_date
+from services.platform.auth import Allow, Principal
+from services.platform.eventstore import ConcurrencyError
+from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
+from services.platform.idempotency import Answer, answer_once
+from services.platform.runtime import Runtime
+from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotency
+from services.refunds import domain, handlers
+from services.refunds.views import (
+    OverdueRefunds,
+    RateView,
+    RefundView,
+    overdue_refunds,
+    recorded_rates,
+    refund_by_id,
+    refunds_of_order,
+)
+
+__all__ = ["REFUSALS", "router"]
+
+RefundId = Annotated[str, Path(min_length=1, max_length=80)]
+REFUSALS: Refusals = {
+    domain.RefundNotFoundError: Refusal(404, "refund-not-found", "No such refund"),
+    domain.RefundConflictError: Refusal(409, "refund-conflict",
+                                        "Conflict with the refund's state"),
+}
+router = APIRouter(tags=["refunds"], responses=problem_responses(401, 403, 422))
+Reader = Annotated[Principal, Allow("shop", "ops", "auditor")]
+Ops = Annotated[Principal, Allow("ops")]
+PAY_ATTEMPTS = 3
+
+
+class RateBody(Body):
+    """A half-year's legal-interest rate, as the arrêté sets it."""
+
+    half_year: str = Field(pattern=r"^20\d{2}-S[12]$", examples=["2026-S2"])
+    percent: str = Field(pattern=r"^\d{1,2}(\.\d{1,4})?$", examples=["6.67"],
+                         description="annual percent, as a decimal string (never a float)")
+    source: str = Field(min_length=1, max_length=500, examples=["arrêté du 19 juin 2026"])
+
+
+@router.get("/refunds")
+async def get_refunds(runtime: RuntimeDep, caller: Reader,
+                      order_id: Annotated[str, Query(min_length=1, max_length=100)],
+                      ) -> list[RefundView]:
+    """The order's refunds: each obligation, its deadline, its delay and surcharge as of today
+    (or as paid), every escalation recorded, and its payout. Empty when nothing is owed."""
+    del caller
+    async with runtime.pool.acquire() as conn:
+        policy = await handlers.current_policy(conn)
+        return await refunds_of_order(conn, order_id, _today(runtime), policy)
+
+
+@router.get("/refunds/overdue")
+async def get_overdue(runtime: RuntimeDep, caller: Annotated[Principal, Allow("ops", "auditor")],
+                      ) -> OverdueRefunds:
+    """Operators' list: every unpaid refund past its deadline, the largest amount owed first,
+    with the totals (and how many figures are provisional for want of a recorded rate)."""
+    del caller
+    async with runtime.pool.acquire() as conn:
+        policy = await handlers.current_policy(conn)
+        return await overdue_refunds(conn, _today(runtime), policy)
+
+
+@router.get("/refunds/{refund_id}", responses=problem_responses(404))
+async def get_refund(refund_id: RefundId, runtime: RuntimeDep, caller: Reader) -> RefundView:
+    """One refund, as of today (or as paid)."""
+    del caller
+    return await _refund(runtime, refund_id)
+
+
+@router.post("/refunds/{refund_id}/pay", status_code=202, responses=problem_responses(404, 409))
+async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops,
+                   idempotency_key: IdempotencyKey = None) -> RefundView:
+    """Order the refund paid: base plus the surcharge the engine gives for today (never an
+    amount from the request). Payments asks the bank; the refund reads ``payout: pending``
+    until the bank answers, then ``paid`` (or ``payout: refused``, and it stays open)."""
+    del caller
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.pay_refund(conn, refund_id, runtime.context)
+        return Answer(202, {})
+
+    request = idempotency("pay", idempotency_key, refund_id)
+    for attempt in range(1, PAY_ATTEMPTS + 1):
+        try:
+            await answer_once(runtime.pool, request, work)
+            break
+        except ConcurrencyError:
+            # the worker recorded on the order meanwhile (a cause, a step): decide again on
+            # the new state, which may now refuse; after a few races, tell the caller
+            if attempt == PAY_ATTEMPTS:
+                raise
+    return await _refund(runtime, refund_id)
+
+
+@router.get("/legal-interest-rates")
+async def get_rates(runtime: RuntimeDep, caller: Reader) -> list[RateView]:
+    """The legal-interest rates operators recorded (the shipped table is in
+    ``contracts/policies``)."""
+    del caller
+    return await recorded_rates(runtime.pool)
+
+
+@router.post("/legal-interest-rates", status_code=201)
+async def post_rate(body: RateBody, runtime: RuntimeDep, caller: Ops,
+                    idempotency_key: IdempotencyKey = None) -> list[RateView]:
+    """Record a half-year's rate: the figures that lacked it are recomputed by the next sweep,
+    and each correction is recorded as an event."""
+    del caller
+    command = domain.RecordRate(body.half_year, Decimal(body.percent), body.source)
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.record_rate(conn, command, runtime.context)
+        return Answer(201, {})
+
+    await answer_once(runtime.pool, idempotency("rate", idempotency_key,
+                                                body.model_dump(mode="json")), work)
+    return await recorded_rates(runtime.pool)
+
+
+async def _refund(runtime: Runtime, refund_id: str) -> RefundView:
+    async with runtime.pool.acquire() as conn:
+        policy = await handlers.current_policy(conn)
+        view = await refund_by_id(conn, refund_id, _today(runtime), policy)
+    if view is None:
+        raise ProblemError(404, "refund-not-found", "No such refund", f"no refund {refund_id}")
+    return view
+
+
+def _today(runtime: Runtime) -> dt.date:
+    return paris_date(runtime.context.clock.now())

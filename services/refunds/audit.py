@@ -1,0 +1,208 @@
+"""The auditor's recomputation of every refund figure from the log (pure: no I/O).
+
+An order's ``refunds.events`` are replayed with the cause events of the other topics: each
+obligation is derived again from its cause, each deadline from the return dates recorded, and
+each escalation, correction, payout and issued amount is recomputed with ``contracts.policies``
+under the policy version the event names. A recorded rate named in a policy version must be one
+the log recorded. Any difference is a ``Finding``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from contracts.base import Event
+from contracts.policies import (
+    PolicyError,
+    compute_surcharge,
+    load_policy,
+    withdrawal_refund_deadline,
+)
+from contracts.policies.policy_data import RECORDED_SEPARATOR, VERSION_SEPARATOR
+from contracts.refunds import (
+    LegalInterestRateRecorded,
+    RefundDeadlineMoved,
+    RefundDue,
+    RefundIssued,
+    RefundPayoutRequested,
+    RefundPenaltyEscalated,
+    RefundPenaltyRecomputed,
+)
+from contracts.registry import EVENT_TYPES
+from services.refunds import domain
+from services.refunds.obligations import obligation_for
+
+__all__ = ["Finding", "Recomputed", "StreamAudit", "audit_stream", "recorded_rates"]
+
+Envelope = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A figure of the log that its recomputation does not give back."""
+
+    order_id: str
+    event_id: str
+    type: str
+    field: str
+    recorded: Any
+    recomputed: Any
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """One figure recomputed: what the event says and what the engine gives."""
+
+    event_id: str
+    type: str
+    refund_id: str
+    on: str
+    recorded: dict[str, Any]
+    recomputed: dict[str, Any]
+
+    @property
+    def agrees(self) -> bool:
+        """True when the recomputation gives back every recorded figure."""
+        return self.recorded == self.recomputed
+
+
+@dataclass
+class StreamAudit:
+    """The audit of one order's refunds stream."""
+
+    order_id: str
+    figures: list[Recomputed] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def recorded_rates(rate_events: Iterable[Envelope]) -> set[tuple[str, Decimal]]:
+    """Every (half-year, rate) operators recorded on the rates' stream."""
+    rates: set[tuple[str, Decimal]] = set()
+    for envelope in rate_events:
+        event = _event(envelope)
+        if isinstance(event, LegalInterestRateRecorded):
+            rates.add((event.half_year, event.percent))
+    return rates
+
+
+def audit_stream(order_id: str, envelopes: Iterable[Envelope],
+                 causes: Mapping[str, Envelope],
+                 rates: set[tuple[str, Decimal]]) -> StreamAudit:
+    """Replay one order's refunds events and recompute every figure they carry."""
+    audit = StreamAudit(order_id)
+    state: domain.RefundsState | None = None
+    for envelope in envelopes:
+        event = _event(envelope)
+        _check(audit, envelope, event, state or domain.RefundsState(), causes, rates)
+        state = domain.evolve(state, event)
+    return audit
+
+
+def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.RefundsState,
+           causes: Mapping[str, Envelope], rates: set[tuple[str, Decimal]]) -> None:
+    if isinstance(event, RefundDue):
+        _compare(audit, envelope, event.refund_id, str(event.deadline), _obligation(event),
+                 _expected_obligation(event, state, causes))
+    elif isinstance(event, RefundDeadlineMoved):
+        refund = state.refunds.get(event.refund_id)
+        after = domain.evolve(state, event)
+        _compare(audit, envelope, event.refund_id, str(event.deadline),
+                 {"deadline": str(event.deadline)},
+                 {"deadline": str(_withdrawal_deadline(refund, after))})
+    elif isinstance(event, _FIGURES):
+        _check_figure(audit, envelope, event, state, rates)
+
+
+_FIGURES = (RefundPenaltyEscalated, RefundPenaltyRecomputed, RefundPayoutRequested,
+            RefundIssued)
+
+
+def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
+                  state: domain.RefundsState, rates: set[tuple[str, Decimal]]) -> None:
+    on = event.paid_on if isinstance(event, RefundPayoutRequested | RefundIssued) \
+        else event.escalated_on
+    refund = state.refunds.get(event.refund_id)
+    recorded = {"delay_days": event.delay_days, "tier": event.tier,
+                "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
+                "provisional": event.provisional}
+    expected = _recompute(refund, on, event.policy_version, rates)
+    _compare(audit, envelope, event.refund_id, str(on), recorded, expected)
+
+
+def _recompute(refund: domain.Refund | None, on: dt.date, version: str,
+               rates: set[tuple[str, Decimal]]) -> dict[str, Any]:
+    if refund is None:
+        return {"refund": "no obligation recorded before this figure"}
+    unrecorded = _unrecorded_rates(version, rates)
+    if unrecorded:
+        return {"policy_version": f"names rates the log never recorded: {unrecorded}"}
+    try:
+        policy = load_policy(version)
+    except PolicyError as error:
+        return {"policy_version": str(error)}
+    result = compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
+                               refund.deadline, on, policy)
+    return {"delay_days": result.delay_days, "tier": result.tier,
+            "surcharge_cents": result.surcharge_cents, "total_cents": result.total_cents,
+            "provisional": result.provisional}
+
+
+def _unrecorded_rates(version: str, rates: set[tuple[str, Decimal]]) -> list[str]:
+    _, _, rates_part = version.partition(VERSION_SEPARATOR)
+    named = rates_part.split(RECORDED_SEPARATOR)[1:]
+    missing = []
+    for pair in named:
+        half_year, _, percent = pair.partition("=")
+        try:
+            if (half_year, Decimal(percent)) not in rates:
+                missing.append(pair)
+        except ArithmeticError:
+            missing.append(pair)
+    return missing
+
+
+def _obligation(event: RefundDue) -> dict[str, Any]:
+    return {"refund_id": event.refund_id, "situation": event.situation,
+            "base_cents": event.base_cents, "products_cents": event.products_cents,
+            "deadline": str(event.deadline)}
+
+
+def _expected_obligation(event: RefundDue, state: domain.RefundsState,
+                         causes: Mapping[str, Envelope]) -> dict[str, Any]:
+    cause = causes.get(event.cause_event_id)
+    if cause is None:
+        return {"cause": f"no event {event.cause_event_id} in the log"}
+    owed = obligation_for(cause["type"], _event(cause), event.cause_event_id)
+    if owed is None:
+        return {"cause": f"{cause['type']} owes nothing"}
+    decided = domain.owe_refund(state, owed, event.owed_since)
+    if not decided or not isinstance(decided[0], RefundDue):
+        return {"cause": "owed before"}
+    return _obligation(decided[0])
+
+
+def _withdrawal_deadline(refund: domain.Refund | None, state: domain.RefundsState) -> Any:
+    if refund is None or refund.notice_on is None:
+        return "no withdrawal refund"
+    return withdrawal_refund_deadline(refund.notice_on, state.goods_received_on,
+                                      state.proof_of_dispatch_on)
+
+
+def _compare(audit: StreamAudit, envelope: Envelope, refund_id: str, on: str,
+             recorded: dict[str, Any], expected: dict[str, Any]) -> None:
+    figure = Recomputed(str(envelope["event_id"]), str(envelope["type"]), refund_id, on,
+                        recorded, expected)
+    audit.figures.append(figure)
+    unanswerable = sorted(set(expected) - set(recorded))  # why nothing could be recomputed
+    for name in unanswerable or sorted(set(recorded) | set(expected)):
+        if recorded.get(name) != expected.get(name):
+            audit.findings.append(Finding(audit.order_id, figure.event_id, figure.type, name,
+                                          recorded.get(name), expected.get(name)))
+
+
+def _event(envelope: Envelope) -> Event:
+    return EVENT_TYPES[envelope["type"]].model_validate(envelope["payload"])

@@ -1,0 +1,413 @@
+"""Refunds: the pure decisions on an order's refunds and how their events change its state.
+
+No I/O, no clock: ``now`` and the policy (the shipped rules with the rates operators recorded)
+are parameters. Every figure comes from ``contracts.policies``; this module only decides which
+figures are due to be recorded, and records each once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from contracts.base import Event
+from contracts.policies import (
+    Policy,
+    SurchargeResult,
+    compute_surcharge,
+    escalation_steps,
+    paris_date,
+    withdrawal_refund_deadline,
+)
+from contracts.refunds import (
+    LegalInterestRateRecorded,
+    RefundDeadlineMoved,
+    RefundDue,
+    RefundIssued,
+    RefundPayoutRefused,
+    RefundPayoutRequested,
+    RefundPenaltyEscalated,
+    RefundPenaltyRecomputed,
+    RefundSituation,
+    ReturnOfGoodsNoted,
+)
+
+__all__ = [
+    "Command",
+    "Escalate",
+    "Figure",
+    "NoteReturnOfGoods",
+    "OweRefund",
+    "PayRefund",
+    "RatesState",
+    "RecordPayoutOutcome",
+    "RecordRate",
+    "Refund",
+    "RefundConflictError",
+    "RefundNotFoundError",
+    "RefundsState",
+    "decide",
+    "decide_rate",
+    "evolve",
+    "evolve_rates",
+]
+
+
+class RefundNotFoundError(LookupError):
+    """No such refund on this order."""
+
+
+class RefundConflictError(Exception):
+    """The refund's state forbids the command (already paid, a payout under way)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Figure(_Frozen):
+    """One recorded figure of a refund: an escalation step, or the amount of a payout."""
+
+    on: dt.date
+    delay_days: int
+    schedule: str | None = None
+    tier: str
+    rate: Decimal = Decimal(0)
+    surcharge_cents: int
+    total_cents: int
+    policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[str, ...] = ()
+
+
+class Refund(_Frozen):
+    """One obligation of the order, with what was recorded about it since."""
+
+    refund_id: str
+    situation: RefundSituation
+    base_cents: int
+    products_cents: int
+    deadline: dt.date
+    notice_on: dt.date | None = None  # withdrawal: the notice its deadline is counted from
+    steps: tuple[Figure, ...] = ()
+    attempts: int = 0
+    payout: Figure | None = None  # requested, the bank's answer awaited
+    issued: Figure | None = None
+
+    @property
+    def open(self) -> bool:
+        """Unpaid and no payout under way: it keeps escalating."""
+        return self.issued is None and self.payout is None
+
+
+class RefundsState(_Frozen):
+    """An order's refunds, and the dates its withdrawn goods came back."""
+
+    refunds: dict[str, Refund] = {}
+    goods_received_on: dt.date | None = None
+    proof_of_dispatch_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class OweRefund:
+    """A cause event says money is owed back (see ``services.refunds.causes``)."""
+
+    refund_id: str
+    situation: RefundSituation
+    base_cents: int
+    products_cents: int
+    deadline: dt.date
+    rule: str
+    cause_type: str
+    cause_event_id: str
+    notice_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class NoteReturnOfGoods:
+    """The withdrawn goods were received back, or the buyer proved sending them."""
+
+    kind: Literal["goods_received", "proof_of_dispatch"]
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """The sweep: record what time made due under ``policy`` (steps, corrections)."""
+
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class PayRefund:
+    """Operators order the refund paid today, for what the engine says it owes today."""
+
+    refund_id: str
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class RecordPayoutOutcome:
+    """The bank's answer to a payout, as payments recorded it (``code`` empty: paid)."""
+
+    refund_id: str
+    attempt: int
+    bank_reference: str = ""
+    code: str = ""
+    reason: str = ""
+
+
+Command = OweRefund | NoteReturnOfGoods | Escalate | PayRefund | RecordPayoutOutcome
+
+
+def decide(state: RefundsState | None, command: Command, now: dt.datetime) -> list[Event]:
+    """The events ``command`` produces on the order's refunds at ``now``, or a domain error."""
+    state = state or RefundsState()
+    today = paris_date(now)
+    if isinstance(command, OweRefund):
+        return owe_refund(state, command, today)
+    if isinstance(command, NoteReturnOfGoods):
+        return note_return_of_goods(state, command)
+    if isinstance(command, Escalate):
+        return escalate(state, command.policy, today)
+    if isinstance(command, PayRefund):
+        return pay_refund(state, command, today)
+    return record_payout_outcome(state, command)
+
+
+def owe_refund(state: RefundsState, command: OweRefund, today: dt.date) -> list[Event]:
+    """One obligation per cause: nothing for a cause already noted, or for nothing paid."""
+    if command.refund_id in state.refunds or command.base_cents <= 0:
+        return []
+    deadline = command.deadline
+    if command.situation == "withdrawal" and command.notice_on is not None:
+        deadline = withdrawal_refund_deadline(command.notice_on, state.goods_received_on,
+                                              state.proof_of_dispatch_on)
+    return [RefundDue(
+        refund_id=command.refund_id, situation=command.situation, base_cents=command.base_cents,
+        products_cents=command.products_cents, deadline=deadline, rule=command.rule,
+        cause_type=command.cause_type, cause_event_id=command.cause_event_id,
+        owed_since=today, notice_on=command.notice_on)]
+
+
+def note_return_of_goods(state: RefundsState, command: NoteReturnOfGoods) -> list[Event]:
+    """Note the date once; each open withdrawal refund whose deadline it defers moves."""
+    known = (state.goods_received_on if command.kind == "goods_received"
+             else state.proof_of_dispatch_on)
+    if known is not None and known <= command.on:
+        return []  # the earliest such date is the one that counts
+    noted = ReturnOfGoodsNoted(kind=command.kind, on=command.on)
+    after = evolve(state, noted)
+    moved: list[Event] = []
+    for refund in state.refunds.values():
+        if refund.situation != "withdrawal" or refund.notice_on is None or not refund.open:
+            continue
+        deadline = withdrawal_refund_deadline(refund.notice_on, after.goods_received_on,
+                                              after.proof_of_dispatch_on)
+        if deadline != refund.deadline:
+            moved.append(RefundDeadlineMoved(
+                refund_id=refund.refund_id, previous_deadline=refund.deadline,
+                deadline=deadline, reason=f"{command.kind.replace('_', ' ')} on {command.on}"))
+    return [noted, *moved]
+
+
+def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]:
+    """Every escalation step up to today not yet recorded, and every provisional figure the
+    recorded rates now settle, recomputed."""
+    events: list[Event] = []
+    for refund in state.refunds.values():
+        events += _corrections(refund, policy)
+        if refund.open:
+            events += _new_steps(refund, policy, today)
+    return events
+
+
+def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
+    last = refund.steps[-1].on if refund.steps else refund.deadline
+    if until <= last:
+        return []
+    steps = escalation_steps(refund.situation, refund.base_cents, refund.products_cents,
+                             refund.deadline, until, policy)
+    return [RefundPenaltyEscalated(
+        refund_id=refund.refund_id, escalated_on=step.date, delay_days=step.delay_days,
+        schedule=step.schedule, tier=step.tier, rate=step.rate, rate_basis=step.rate_basis,
+        base_cents=refund.base_cents, surcharge_cents=step.surcharge_cents,
+        total_cents=step.total_cents, policy_version=step.policy_version,
+        provisional=step.provisional, missing_half_years=step.missing_half_years)
+        for step in steps if step.date > last]
+
+
+def _corrections(refund: Refund, policy: Policy) -> list[Event]:
+    figures = [*refund.steps, *([refund.issued] if refund.issued else [])]
+    return [_recomputed(refund, figure, policy) for figure in figures
+            if _settled_by(figure, policy)]
+
+
+def _settled_by(figure: Figure, policy: Policy) -> bool:
+    """A provisional figure is recomputed once a rate it lacked is recorded."""
+    return figure.provisional and any(
+        not policy.rates.lookup(half_year).missing for half_year in figure.missing_half_years)
+
+
+def _recomputed(refund: Refund, figure: Figure, policy: Policy) -> RefundPenaltyRecomputed:
+    result = _surcharge(refund, figure.on, policy)
+    return RefundPenaltyRecomputed(
+        refund_id=refund.refund_id, escalated_on=figure.on, delay_days=result.delay_days,
+        tier=result.tier, previous_surcharge_cents=figure.surcharge_cents,
+        previous_policy_version=figure.policy_version, surcharge_cents=result.surcharge_cents,
+        total_cents=result.total_cents,
+        difference_cents=result.surcharge_cents - figure.surcharge_cents,
+        policy_version=result.policy_version, provisional=result.provisional,
+        missing_half_years=result.missing_half_years)
+
+
+def _surcharge(refund: Refund, on: dt.date, policy: Policy) -> SurchargeResult:
+    return compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
+                             refund.deadline, on, policy)
+
+
+def pay_refund(state: RefundsState, command: PayRefund, today: dt.date) -> list[Event]:
+    """The steps up to today, then the payout of base + surcharge as at today."""
+    refund = _refund(state, command.refund_id)
+    if refund.issued is not None:
+        raise RefundConflictError(f"refund {refund.refund_id} was paid on {refund.issued.on}")
+    if refund.payout is not None:
+        raise RefundConflictError(f"a payout of refund {refund.refund_id} is under way")
+    result = _surcharge(refund, today, command.policy)
+    return [*_new_steps(refund, command.policy, today), RefundPayoutRequested(
+        refund_id=refund.refund_id, attempt=refund.attempts + 1, paid_on=today,
+        delay_days=result.delay_days, schedule=result.schedule, tier=result.tier,
+        rate=result.rate, base_cents=refund.base_cents, surcharge_cents=result.surcharge_cents,
+        total_cents=result.total_cents, policy_version=result.policy_version,
+        provisional=result.provisional, missing_half_years=result.missing_half_years)]
+
+
+def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> list[Event]:
+    """The bank's answer closes the payout under way (a stale or repeated answer is ignored)."""
+    refund = state.refunds.get(command.refund_id)
+    if refund is None or refund.payout is None or command.attempt != refund.attempts:
+        return []
+    if command.code:
+        return [RefundPayoutRefused(refund_id=refund.refund_id, attempt=command.attempt,
+                                    code=command.code, reason=command.reason)]
+    payout = refund.payout
+    return [RefundIssued(
+        refund_id=refund.refund_id, paid_on=payout.on, delay_days=payout.delay_days,
+        schedule=payout.schedule, tier=payout.tier, rate=payout.rate,
+        base_cents=refund.base_cents, surcharge_cents=payout.surcharge_cents,
+        total_cents=payout.total_cents, policy_version=payout.policy_version,
+        provisional=payout.provisional, missing_half_years=payout.missing_half_years,
+        bank_reference=command.bank_reference)]
+
+
+def _refund(state: RefundsState, refund_id: str) -> Refund:
+    refund = state.refunds.get(refund_id)
+    if refund is None:
+        raise RefundNotFoundError(f"no refund {refund_id} on this order")
+    return refund
+
+
+def evolve(state: RefundsState | None, event: Event) -> RefundsState:
+    """The order's refunds after ``event``."""
+    state = state or RefundsState()
+    match event:
+        case RefundDue():
+            refund = Refund(refund_id=event.refund_id, situation=event.situation,
+                            base_cents=event.base_cents, products_cents=event.products_cents,
+                            deadline=event.deadline, notice_on=event.notice_on)
+            return _with(state, refund)
+        case ReturnOfGoodsNoted():
+            return state.model_copy(update={
+                "goods_received_on" if event.kind == "goods_received"
+                else "proof_of_dispatch_on": event.on})
+        case RefundDeadlineMoved():
+            return _with(state, _refund(state, event.refund_id).model_copy(
+                update={"deadline": event.deadline}))
+    return _evolve_figures(state, event)
+
+
+def _evolve_figures(state: RefundsState, event: Event) -> RefundsState:
+    match event:
+        case RefundPenaltyEscalated():
+            refund = _refund(state, event.refund_id)
+            return _with(state, refund.model_copy(
+                update={"steps": (*refund.steps, _figure(event, event.escalated_on))}))
+        case RefundPenaltyRecomputed():
+            return _with(state, _corrected(_refund(state, event.refund_id), event))
+        case RefundPayoutRequested():
+            refund = _refund(state, event.refund_id)
+            return _with(state, refund.model_copy(update={
+                "attempts": event.attempt, "payout": _figure(event, event.paid_on)}))
+        case RefundPayoutRefused():
+            return _with(state, _refund(state, event.refund_id).model_copy(
+                update={"payout": None}))
+        case RefundIssued():
+            refund = _refund(state, event.refund_id)
+            return _with(state, refund.model_copy(
+                update={"payout": None, "issued": refund.payout}))
+    return state
+
+
+def _figure(event: RefundPenaltyEscalated | RefundPayoutRequested, on: dt.date) -> Figure:
+    return Figure(on=on, delay_days=event.delay_days, schedule=event.schedule, tier=event.tier,
+                  rate=event.rate,
+                  surcharge_cents=event.surcharge_cents, total_cents=event.total_cents,
+                  policy_version=event.policy_version, provisional=event.provisional,
+                  missing_half_years=event.missing_half_years)
+
+
+def _corrected(refund: Refund, event: RefundPenaltyRecomputed) -> Refund:
+    def fix(figure: Figure) -> Figure:
+        if figure.on != event.escalated_on:
+            return figure
+        return figure.model_copy(update={
+            "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
+            "policy_version": event.policy_version, "provisional": event.provisional,
+            "missing_half_years": event.missing_half_years})
+
+    issued = refund.issued
+    if issued is not None and issued.on == event.escalated_on:
+        issued = fix(issued)
+    return refund.model_copy(update={"steps": tuple(fix(step) for step in refund.steps),
+                                     "issued": issued})
+
+
+def _with(state: RefundsState, refund: Refund) -> RefundsState:
+    return state.model_copy(update={"refunds": {**state.refunds, refund.refund_id: refund}})
+
+
+class RatesState(_Frozen):
+    """The legal-interest rates operators recorded, by half-year (annual percent)."""
+
+    recorded: dict[str, Decimal] = {}
+
+
+@dataclass(frozen=True)
+class RecordRate:
+    """Operators record a half-year's legal-interest rate, with its source (the arrêté)."""
+
+    half_year: str
+    percent: Decimal
+    source: str
+
+
+def decide_rate(state: RatesState | None, command: RecordRate, now: dt.datetime) -> list[Event]:
+    """Record the rate, unless that very rate is already recorded for the half-year."""
+    del now
+    state = state or RatesState()
+    if state.recorded.get(command.half_year) == command.percent:
+        return []
+    return [LegalInterestRateRecorded(half_year=command.half_year, percent=command.percent,
+                                      source=command.source)]
+
+
+def evolve_rates(state: RatesState | None, event: Event) -> RatesState:
+    """The recorded rates after ``event``."""
+    state = state or RatesState()
+    if isinstance(event, LegalInterestRateRecorded):
+        return RatesState(recorded={**state.recorded, event.half_year: event.percent})
+    return state

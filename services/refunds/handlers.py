@@ -1,0 +1,62 @@
+"""Command handlers of the refunds service: each takes its command and its collaborators and
+records the decision through the one write path.
+
+The policy every figure is computed with is the shipped one plus the legal-interest rates
+operators recorded (``current_policy``); it is read in the same transaction as the decision.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from contracts.envelope import Envelope
+from contracts.policies import Policy, load_policy, with_recorded_rates
+from contracts.refunds import RATES_STREAM
+from services.platform.eventstore import Aggregate, load_stream
+from services.platform.runtime import Context
+from services.platform.write_path import record_command
+from services.refunds import domain
+from services.refunds.projections import project
+from services.refunds.views import order_of_refund
+
+__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "handle", "pay_refund",
+           "record_rate"]
+
+REFUNDS = Aggregate(domain.RefundsState, domain.evolve)
+RATES = Aggregate(domain.RatesState, domain.evolve_rates)
+
+
+async def handle(conn: asyncpg.Connection, order_id: str, command: domain.Command, ctx: Context,
+                 cause: Envelope | None = None) -> list[Envelope]:
+    """Decide ``command`` on the order's refunds and record it: what another service's event
+    means for them (with ``cause``), or what the sweep or operators say."""
+    return await record_command(conn, order_id, command, ctx, aggregate=REFUNDS,
+                                decide=domain.decide, project=project, cause=cause)
+
+
+async def current_policy(conn: asyncpg.Connection) -> Policy:
+    """The latest shipped policy with every rate operators recorded."""
+    rates = RATES.load(await load_stream(conn, RATES_STREAM))
+    return with_recorded_rates(load_policy(), rates.recorded if rates else {})
+
+
+async def escalate(conn: asyncpg.Connection, order_id: str, ctx: Context,
+                   policy: Policy) -> list[Envelope]:
+    """Record the order's escalation steps and corrections that time (or a rate) made due."""
+    return await handle(conn, order_id, domain.Escalate(policy), ctx)
+
+
+async def pay_refund(conn: asyncpg.Connection, refund_id: str, ctx: Context) -> str:
+    """Order the refund paid today for what the engine owes today; its order's id."""
+    order_id = await order_of_refund(conn, refund_id)
+    if order_id is None:
+        raise domain.RefundNotFoundError(f"no refund {refund_id}")
+    await handle(conn, order_id, domain.PayRefund(refund_id, await current_policy(conn)), ctx)
+    return order_id
+
+
+async def record_rate(conn: asyncpg.Connection, command: domain.RecordRate,
+                      ctx: Context) -> list[Envelope]:
+    """Record a half-year's legal-interest rate on the rates' stream."""
+    return await record_command(conn, RATES_STREAM, command, ctx, aggregate=RATES,
+                                decide=domain.decide_rate, project=project)

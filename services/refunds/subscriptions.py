@@ -1,0 +1,68 @@
+"""What the refunds worker consumes, which policy reacts to each event type, and its timed
+work: the escalation sweep."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import asyncpg
+
+from contracts.policies import paris_date
+from contracts.topics import events_topic
+from services.platform.agents import Periodic, Subscription
+from services.platform.eventstore import ConcurrencyError
+from services.platform.runtime import Context
+from services.refunds import handlers, policies
+from services.refunds.views import escalation_candidates
+
+__all__ = ["ESCALATION_INTERVAL_SECONDS", "escalate_refunds", "periodic", "subscriptions"]
+
+ESCALATION_INTERVAL_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
+
+def subscriptions(ctx: Context) -> list[Subscription]:
+    """The refunds service's subscriptions, their policies bound to ``ctx``."""
+    def bind(policy):  # type: ignore[no-untyped-def]
+        return functools.partial(policy, ctx=ctx)
+
+    owe = bind(policies.when_a_cause_is_recorded_owe_the_refund)
+    return [
+        Subscription("orders", events_topic("orders"), {
+            **{cause: owe for cause in policies.CAUSES},
+            "ProofOfDispatchReceived": bind(
+                policies.when_proof_of_dispatch_is_received_note_it)}),
+        Subscription("fulfilment", events_topic("fulfilment"), {
+            "ReturnReceived": bind(policies.when_goods_are_returned_note_it)}),
+        Subscription("payments", events_topic("payments"), {
+            "RefundPaid": bind(policies.when_refund_paid_issue_it),
+            "RefundPayoutDeclined": bind(policies.when_refund_payout_declined_keep_it_open)}),
+    ]
+
+
+def periodic(ctx: Context) -> list[Periodic]:
+    """The refunds worker's timed work: escalating the overdue refunds."""
+    async def sweep(pool: asyncpg.Pool) -> int:
+        return await escalate_refunds(pool, ctx)
+
+    return [Periodic("escalation", ESCALATION_INTERVAL_SECONDS, sweep)]
+
+
+async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
+    """One pass of the escalation sweep at the clock's date, under the policy in force (read
+    once); each order in its own transaction. How many events it recorded."""
+    today = paris_date(ctx.clock.now())
+    async with pool.acquire() as conn:
+        policy = await handlers.current_policy(conn)
+    recorded = sorted(policy.rates.percent_by_half_year)
+    recorded_events = 0
+    for order_id in await escalation_candidates(pool, today, recorded):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                recorded_events += len(await handlers.escalate(conn, order_id, ctx, policy))
+        except ConcurrencyError:
+            continue  # the order changed meanwhile: the next pass looks again
+    if recorded_events:
+        log.info("escalation: %d events recorded", recorded_events)
+    return recorded_events

@@ -1,0 +1,188 @@
+"""Typed queries on the refunds read model.
+
+What a refund owes *now* changes with the date: it is computed at query time by the engine
+(``contracts.policies``), from the recorded obligation and the policy in force; what was paid is
+what ``RefundIssued`` recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal, TypeAlias
+
+import asyncpg
+from pydantic import BaseModel
+
+from contracts.policies import Policy, compute_surcharge
+from contracts.refunds import RefundSituation
+
+__all__ = ["EscalationView", "OverdueRefunds", "RateView", "RefundView", "escalation_candidates",
+           "order_of_refund", "overdue_refunds", "recorded_rates", "refund_by_id",
+           "refunds_of_order"]
+
+Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+class EscalationView(BaseModel):
+    """One recorded escalation step (with the figure it had before a correction, if any)."""
+
+    escalated_on: dt.date
+    delay_days: int
+    schedule: str | None
+    tier: str
+    rate: str
+    surcharge_cents: int
+    total_cents: int
+    policy_version: str
+    provisional: bool
+    missing_half_years: list[str]
+    corrected_from_cents: int | None = None
+
+
+class RefundView(BaseModel):
+    """A refund: its obligation, deadline, figures as at ``as_of`` (paid: as at ``paid_on``),
+    every recorded escalation, and its payout."""
+
+    refund_id: str
+    order_id: str
+    situation: RefundSituation
+    status: Literal["due", "overdue", "paid"]
+    rule: str
+    cause_type: str
+    cause_event_id: str
+    owed_since: dt.date
+    deadline: dt.date
+    as_of: dt.date
+    base_cents: int
+    products_cents: int
+    delay_days: int
+    schedule: str | None
+    tier: str
+    surcharge_cents: int
+    total_cents: int
+    policy_version: str
+    provisional: bool
+    missing_half_years: list[str]
+    payout: Literal["pending", "refused"] | None
+    attempts: int
+    last_refusal: str | None
+    paid_on: dt.date | None
+    bank_reference: str | None
+    escalations: list[EscalationView]
+
+
+class OverdueRefunds(BaseModel):
+    """The overdue refunds as at ``as_of``, the largest amount owed first, with totals."""
+
+    as_of: dt.date
+    count: int
+    base_cents: int
+    surcharge_cents: int
+    total_cents: int
+    provisional: int
+    refunds: list[RefundView]
+
+
+class RateView(BaseModel):
+    """A legal-interest rate operators recorded."""
+
+    half_year: str
+    percent: str
+    source: str
+    recorded_at: dt.datetime
+
+
+async def order_of_refund(db: Db, refund_id: str) -> str | None:
+    """The order a refund belongs to."""
+    order_id: str | None = await db.fetchval(
+        "SELECT order_id FROM refund_view WHERE refund_id = $1", refund_id)
+    return order_id
+
+
+async def refund_by_id(db: Db, refund_id: str, today: dt.date,
+                       policy: Policy) -> RefundView | None:
+    """One refund as at ``today``."""
+    rows = await db.fetch("SELECT * FROM refund_view WHERE refund_id = $1", refund_id)
+    views = await _views(db, rows, today, policy)
+    return views[0] if views else None
+
+
+async def refunds_of_order(db: Db, order_id: str, today: dt.date,
+                           policy: Policy) -> list[RefundView]:
+    """The order's refunds as at ``today``, oldest obligation first."""
+    rows = await db.fetch("SELECT * FROM refund_view WHERE order_id = $1 "
+                          "ORDER BY owed_since, refund_id", order_id)
+    return await _views(db, rows, today, policy)
+
+
+async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefunds:
+    """Every unpaid refund past its deadline, sorted by amount owed today (largest first)."""
+    rows = await db.fetch("SELECT * FROM refund_view WHERE paid_on IS NULL AND deadline < $1",
+                          today)
+    views = sorted(await _views(db, rows, today, policy),
+                   key=lambda view: (-view.total_cents, view.refund_id))
+    return OverdueRefunds(
+        as_of=today, count=len(views), base_cents=sum(v.base_cents for v in views),
+        surcharge_cents=sum(v.surcharge_cents for v in views),
+        total_cents=sum(v.total_cents for v in views),
+        provisional=sum(v.provisional for v in views), refunds=views)
+
+
+async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:
+    """Orders with an unpaid refund that has days of delay not yet looked at, or a
+    provisional figure a recorded rate may now settle (it may list too many, never too few)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT order_id FROM refund_view WHERE (paid_on IS NULL AND payout IS "
+        "DISTINCT FROM 'pending' AND deadline < $1 AND coalesce(last_escalated_on, deadline) "
+        "< $1) OR missing_half_years && $2::text[]", today, recorded)
+    return [row["order_id"] for row in rows]
+
+
+async def recorded_rates(db: Db) -> list[RateView]:
+    """The legal-interest rates operators recorded, by half-year."""
+    rows = await db.fetch("SELECT * FROM legal_interest_rate_view ORDER BY half_year")
+    return [RateView.model_validate(dict(row)) for row in rows]
+
+
+async def _views(db: Db, rows: list[asyncpg.Record], today: dt.date,
+                 policy: Policy) -> list[RefundView]:
+    if not rows:
+        return []
+    steps = await db.fetch(
+        "SELECT * FROM refund_escalation_view WHERE refund_id = ANY($1::text[]) "
+        "ORDER BY escalated_on", [row["refund_id"] for row in rows])
+    by_refund: dict[str, list[EscalationView]] = {}
+    for step in steps:
+        by_refund.setdefault(step["refund_id"], []).append(
+            EscalationView.model_validate(dict(step)))
+    return [_view(row, by_refund.get(row["refund_id"], []), today, policy) for row in rows]
+
+
+def _view(row: asyncpg.Record, escalations: list[EscalationView], today: dt.date,
+          policy: Policy) -> RefundView:
+    return RefundView(
+        refund_id=row["refund_id"], order_id=row["order_id"], situation=row["situation"],
+        rule=row["rule"], cause_type=row["cause_type"], cause_event_id=row["cause_event_id"],
+        owed_since=row["owed_since"], deadline=row["deadline"], base_cents=row["base_cents"],
+        products_cents=row["products_cents"], payout=row["payout"], attempts=row["attempts"],
+        last_refusal=row["last_refusal"], paid_on=row["paid_on"],
+        bank_reference=row["bank_reference"], escalations=escalations,
+        **_figures(row, today, policy))
+
+
+def _figures(row: asyncpg.Record, today: dt.date, policy: Policy) -> dict[str, Any]:
+    if row["paid_on"] is not None:
+        return {"status": "paid", "as_of": row["paid_on"], "delay_days": row["paid_delay_days"],
+                "schedule": row["paid_schedule"], "tier": row["paid_tier"],
+                "surcharge_cents": row["paid_surcharge_cents"],
+                "total_cents": row["paid_total_cents"],
+                "policy_version": row["paid_policy_version"],
+                "provisional": row["paid_provisional"],
+                "missing_half_years": list(row["paid_missing"])}
+    now = compute_surcharge(row["situation"], row["base_cents"], row["products_cents"],
+                            row["deadline"], today, policy)
+    return {"status": "overdue" if now.delay_days else "due", "as_of": today,
+            "delay_days": now.delay_days, "schedule": now.schedule, "tier": now.tier,
+            "surcharge_cents": now.surcharge_cents, "total_cents": now.total_cents,
+            "policy_version": now.policy_version, "provisional": now.provisional,
+            "missing_half_years": list(now.missing_half_years)}

@@ -1,0 +1,372 @@
+"""Refunds on the running system (real Kafka, PostgreSQL, bank simulator), in simulated time:
+obligations derived from the log, escalation recorded at the tier boundaries, payout through
+the bank, and the auditor's recomputation.
+
+The shared clock only moves forward; this module runs after the calendar scenarios and moves it
+by more than a year. Dates are therefore taken from the clock, never written in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from contracts.policies import compute_surcharge, escalation_steps, load_policy, paris_date
+from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
+from deploy.system import TEST_PORTS, bearer
+from tests.integration.conftest import System
+from tests.integration.test_calendar_scenarios import (
+    clock,
+    confirmed_order,
+    shipped_and_delivered,
+    with_a_sold_out_line,
+)
+from tests.integration.test_payments import session_for, status_is
+from tests.support.orders import published_records, record_of
+from tests.support.waiting import eventually
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+REFUNDS = f"http://127.0.0.1:{TEST_PORTS['refunds']}"
+OPS = bearer("ops")
+
+
+def today(system: System) -> dt.date:
+    return paris_date(dt.datetime.fromisoformat(clock(system, "show")))
+
+
+def set_day(system: System, day: dt.date, hour: int = 10) -> None:
+    clock(system, "set", f"{day.isoformat()}T{hour:02d}:00")
+
+
+async def refunds_of(http: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]]:
+    response = await http.get(f"{REFUNDS}/refunds", params={"order_id": order_id}, headers=OPS)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def the_refund(http: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    async def one() -> dict[str, Any] | None:
+        found = await refunds_of(http, order_id)
+        return found[0] if found else None
+
+    refund = await eventually(one, what=f"a refund owed on order {order_id}")
+    assert refund is not None
+    return refund
+
+
+async def escalation_pass(refunds_db: asyncpg.Pool) -> None:
+    """Wait until the escalation sweep has run a whole pass that started after now."""
+    moment = dt.datetime.now(dt.UTC)
+
+    async def passed() -> bool:
+        started = await refunds_db.fetchval(
+            "SELECT last_started_at FROM timed_work WHERE name = 'escalation'")
+        return started is not None and started > moment
+
+    await eventually(passed, what="an escalation pass after the clock moved")
+
+
+async def paid(http: httpx.AsyncClient, refund_id: str) -> dict[str, Any] | None:
+    refund = (await http.get(f"{REFUNDS}/refunds/{refund_id}", headers=OPS)).json()
+    return refund if refund["status"] == "paid" else None
+
+
+def audit(system: System, *args: str) -> tuple[int, dict[str, Any]]:
+    """Run the auditors' command against the test stack."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.refunds.audit_command", *args],
+        env={"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP": system.infra.kafka_bootstrap,
+             "DATABASE_URL": system.infra.database_server_url},
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+async def delivered_order(http: httpx.AsyncClient, system: System) -> str:
+    order_id = await confirmed_order(http, system)
+    now = dt.datetime.fromisoformat(clock(system, "show"))
+    await shipped_and_delivered(http, system, order_id, now.isoformat())
+    await eventually(lambda: status_is(http, system, order_id, "delivered"))
+    return order_id
+
+
+async def withdrawn_and_returned(http: httpx.AsyncClient, system: System) -> str:
+    order_id = await delivered_order(http, system)
+    withdrawn = await http.post(f"{system.orders_url}/orders/{order_id}/withdrawal", json={})
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    async def return_expected() -> bool:
+        shipment = (await http.get(f"{system.fulfilment_url}/shipments/{order_id}",
+                                   headers=OPS)).json()
+        return bool(shipment["return_by"])
+
+    await eventually(return_expected)
+    returned = await http.post(f"{system.fulfilment_url}/returns/{order_id}",
+                               headers=bearer("warehouse"), json={"complete": True})
+    assert returned.status_code == 200, returned.text
+    return order_id
+
+
+async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cent(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    order_id = await withdrawn_and_returned(http, system)
+    notice = today(system)
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["status"], refund["base_cents"],
+            refund["products_cents"]) == ("withdrawal", "due", 5340 + 2380 + 990, 5340 + 2380)
+    assert refund["deadline"] == (notice + dt.timedelta(days=14)).isoformat()
+    deadline = dt.date.fromisoformat(refund["deadline"])
+
+    for delay in (1, 11, 21, 31, 61, 91, 121, 200, 330, 410):
+        set_day(system, deadline + dt.timedelta(days=delay))
+        await escalation_pass(refunds_db)
+    refund = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+    steps = escalation_steps("withdrawal", 8710, 7720, deadline, today(system))
+    assert [(s["escalated_on"], s["delay_days"], s["tier"]) for s in refund["escalations"]] == [
+        (s.date.isoformat(), s.delay_days, s.tier) for s in steps]
+    assert [s["delay_days"] for s in refund["escalations"]][:9] == [
+        1, 11, 21, 31, 61, 91, 121, 151, 181]
+    assert refund["escalations"][-1]["tier"] == "A:cap"
+    assert refund["status"] == "overdue" and refund["delay_days"] == 410
+
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    twice = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    assert twice.status_code == 409
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    assert issued is not None
+    policy = load_policy(issued["policy_version"])
+    expected = compute_surcharge("withdrawal", 8710, 7720, deadline,
+                                 dt.date.fromisoformat(issued["paid_on"]), policy)
+    assert (issued["surcharge_cents"], issued["total_cents"]) == (
+        expected.surcharge_cents, expected.total_cents)
+    assert issued["total_cents"] > 8710 + 7720  # the cap, and legal interest on top
+
+    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    [event] = [r["payload"] for r in records if r["type"] == "RefundIssued"]
+    assert {"refund_id", "paid_on", "delay_days", "schedule", "tier", "base_cents",
+            "surcharge_cents", "total_cents", "policy_version"} <= set(event)
+    assert event["total_cents"] == expected.total_cents and event["bank_reference"]
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    refunded = [t for t in bank if t["reference"].startswith(order_id)]
+    assert [t["refunded_cents"] for t in refunded] == [expected.total_cents]
+
+    set_day(system, today(system) + dt.timedelta(days=40))
+    await escalation_pass(refunds_db)
+    after = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+    assert after["escalations"] == issued["escalations"]  # a paid refund stops escalating
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report["refunds"]
+
+
+async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedules(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = await confirmed_order(http, system)
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    set_day(system, today(system) + dt.timedelta(days=10))  # past the delivery deadline
+
+    async def overdue() -> bool:
+        found = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+        return found["overdue_deadline"] is not None
+
+    await eventually(overdue)
+    terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
+                                 json={"cause": "essential_date_missed"})
+    assert terminated.status_code == 200, terminated.text
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"], refund["products_cents"]) == (
+        "late_delivery", order["total_cents"], order["total_cents"] - order[
+            "delivery_charge_cents"])
+    assert refund["deadline"] == (today(system) + dt.timedelta(days=14)).isoformat()
+
+    set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=5))
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    assert issued is not None and issued["delay_days"] == 5
+    assert issued["surcharge_cents"] == round(order["total_cents"] * 0.10)  # B: 10 % > A
+
+
+async def test_an_unavailable_line_is_owed_back_by_the_earlier_of_its_two_deadlines(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = (await with_a_sold_out_line(http, system))["order_id"]
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    paid_on = today(system)
+    set_day(system, paid_on + dt.timedelta(days=2))
+    cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
+                                "IGP-COTES-CATALANES-2024/cancellation")
+    assert cancelled.status_code == 200, cancelled.text
+
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"]) == ("unavailable", 3 * 690)
+    assert refund["deadline"] == (paid_on + dt.timedelta(days=16)).isoformat()  # cancel + 14
+    set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=15))
+    found = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+    assert (found["status"], found["delay_days"], found["surcharge_cents"]) == (
+        "overdue", 15, round(3 * 690 * 0.20))  # schedule B, 14 < d <= 30
+
+
+async def test_a_blocked_orders_cancelled_line_is_owed_within_14_days_under_schedule_b(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = await confirmed_order(http, system)
+    await http.post(f"{system.orders_url}/orders/{order_id}/block", headers=OPS,
+                    json={"reason": "buyer_account_problem"})
+    cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
+                                "MUSCAT-RIVESALTES-2023/cancellation", headers=OPS)
+    assert cancelled.status_code == 200, cancelled.text
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"]) == ("blocked", 2 * 1190)
+    assert refund["deadline"] == (today(system) + dt.timedelta(days=14)).isoformat()
+    overdue = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+    assert refund["refund_id"] not in {r["refund_id"] for r in overdue["refunds"]}
+
+
+async def consumed_by_refunds(refunds_db: asyncpg.Pool, orders_db: asyncpg.Pool,
+                              order_id: str, event_type: str) -> dict[str, Any]:
+    """Wait until the refunds worker applied the order's ``event_type``; its envelope."""
+    envelope = await orders_db.fetchval(
+        "SELECT envelope FROM events WHERE order_id = $1 AND type = $2", order_id, event_type)
+    assert envelope is not None
+
+    async def applied() -> bool:
+        return bool(await refunds_db.fetchval(
+            "SELECT 1 FROM processed_events WHERE event_id = $1",
+            uuid.UUID(str(envelope["event_id"]))))
+
+    await eventually(applied, what=f"refunds applied {event_type}")
+    return dict(envelope)
+
+
+async def test_nothing_is_owed_for_an_order_never_paid(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool,
+        orders_db: asyncpg.Pool) -> None:
+    order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
+    await http.post(f"{system.orders_url}/orders/{order['order_id']}/block", headers=OPS,
+                    json={"reason": "buyer_account_problem"})
+    cancelled = await http.post(f"{system.orders_url}/orders/{order['order_id']}/lines/"
+                                "MUSCAT-RIVESALTES-2023/cancellation", headers=OPS)
+    assert cancelled.status_code == 200
+    await consumed_by_refunds(refunds_db, orders_db, order["order_id"], "OrderLineCancelled")
+    assert await refunds_of(http, order["order_id"]) == []
+
+
+async def test_a_redelivered_cause_owes_nothing_twice(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool,
+        orders_db: asyncpg.Pool) -> None:
+    order_id = await withdrawn_and_returned(http, system)
+    await the_refund(http, order_id)
+    envelope = await consumed_by_refunds(refunds_db, orders_db, order_id, "WithdrawalRequested")
+    # as if the inbox had lost it (a restore from an older backup): only the domain remembers
+    await refunds_db.execute("DELETE FROM processed_events WHERE event_id = $1",
+                             uuid.UUID(str(envelope["event_id"])))
+    [record] = await record_of(system.infra.kafka_bootstrap, "orders", str(envelope["event_id"]))
+    await republish(system.infra.kafka_bootstrap, record)
+
+    await consumed_by_refunds(refunds_db, orders_db, order_id, "WithdrawalRequested")
+    assert len(await refunds_of(http, order_id)) == 1
+    assert await refunds_db.fetchval("SELECT count(*) FROM events WHERE order_id = $1 AND "
+                                     "type = 'RefundDue'", order_id) == 1
+
+
+async def republish(bootstrap: str, record: Any) -> None:
+    from services.platform.kafka_io import idempotent_producer
+
+    producer = idempotent_producer(bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(record.topic, value=record.value, key=record.key,
+                                     headers=list(record.headers))
+    finally:
+        await producer.stop()
+
+
+async def test_a_refund_paid_on_time_has_no_surcharge_and_no_escalation(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    assert issued is not None
+    assert (issued["delay_days"], issued["surcharge_cents"], issued["total_cents"]) == (
+        0, 0, 8710)
+    set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=30))
+    await escalation_pass(refunds_db)
+    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    assert [r["type"] for r in records if r["type"] != "ReturnOfGoodsNoted"] == [
+        "RefundDue", "RefundPayoutRequested", "RefundIssued"]  # no escalation
+
+
+async def test_a_recorded_rate_turns_provisional_figures_into_recorded_corrections(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    if today(system) < dt.date(2026, 7, 1):  # into 2026-S2, whose rate is not shipped
+        set_day(system, dt.date(2026, 7, 1))
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    deadline = dt.date.fromisoformat(refund["deadline"])
+    set_day(system, deadline + dt.timedelta(days=5))
+    await escalation_pass(refunds_db)
+    found = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+    [step] = found["escalations"]
+    assert step["provisional"] and step["missing_half_years"], step
+    half_year = step["missing_half_years"][0]
+
+    recorded = await http.post(f"{REFUNDS}/legal-interest-rates", headers=OPS, json={
+        "half_year": half_year, "percent": "3.71", "source": "arrêté (test)"})
+    assert recorded.status_code == 201, recorded.text
+
+    async def corrected() -> dict[str, Any] | None:
+        view = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+        return view if not view["escalations"][0]["provisional"] else None
+
+    view = await eventually(corrected)
+    assert view is not None
+    fixed = view["escalations"][0]
+    policy = load_policy(fixed["policy_version"])
+    expected = compute_surcharge("withdrawal", 8710, 7720, deadline,
+                                 dt.date.fromisoformat(fixed["escalated_on"]), policy)
+    assert fixed["surcharge_cents"] == expected.surcharge_cents
+    assert fixed["corrected_from_cents"] == step["surcharge_cents"]
+    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    assert "RefundPenaltyRecomputed" in [r["type"] for r in records]
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report["refunds"]
+
+
+async def test_a_tampered_refund_amount_is_reported_by_the_auditor(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    await eventually(lambda: paid(http, refund["refund_id"]))
+    code, _ = audit(system, "verify", "--order", order_id)
+    assert code == 0
+
+    tamper = ("UPDATE events SET envelope = jsonb_set(envelope, '{payload,total_cents}', "
+              "$2::jsonb) WHERE order_id = $1 AND type = 'RefundIssued'")
+    await refunds_db.execute(tamper, order_id, 1)
+    try:
+        code, report = audit(system, "verify", "--order", order_id)
+        proof_code, proof = audit(system, "proof", order_id)
+    finally:
+        await refunds_db.execute(tamper, order_id, 8710)  # the shared store, as it was
+
+    assert code == 1
+    findings = report["refunds"]["from_store"]["findings"]
+    assert {(f["type"], f["field"], f["recorded"]) for f in findings} == {
+        ("RefundIssued", "total_cents", 1), ("RefundIssued", "paid by the bank", 1)}
+    assert report["chains"]["services"]["refunds"]["differs_from_store"]
+    assert proof_code == 0 and [e["type"] for e in proof["events"]
+                                if e["service"] == "refunds"] == [
+        "RefundDue", "ReturnOfGoodsNoted", "RefundPayoutRequested", "RefundIssued"]

@@ -1,0 +1,76 @@
+"""The auditor's recomputation: a log the engine agrees with has no finding; a figure changed
+after the fact, a cause that owes nothing, or a rate the log never recorded is reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from contracts.base import Event
+from contracts.orders import WithdrawalRequested
+from contracts.policies import load_policy, with_recorded_rates
+from contracts.refunds import LegalInterestRateRecorded
+from contracts.vocabulary import LineQuantity
+from services.refunds import domain, obligations
+from services.refunds.audit import audit_stream, recorded_rates
+from tests.unit.refunds.test_refunds_domain import on
+
+POLICY = load_policy()
+
+
+def envelope(event: Event, event_id: str | None = None) -> dict[str, Any]:
+    return {"event_id": event_id or str(uuid.uuid4()), "type": event.type_name(),
+            "payload": event.model_dump(mode="json")}
+
+
+def a_paid_late_withdrawal() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    cause = WithdrawalRequested(notice_on=dt.date(2026, 6, 10),
+                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
+                                products_refund_cents=9000, delivery_refund_cents=1000)
+    cause_envelope = envelope(cause)
+    owe = obligations.for_withdrawal(cause, cause_envelope["event_id"])
+    assert owe is not None
+    history: list[Event] = []
+    for command, day in ((owe, "2026-06-10"), (domain.Escalate(POLICY), "2026-08-30"),
+                         (domain.PayRefund(owe.refund_id, POLICY), "2026-09-02"),
+                         (domain.RecordPayoutOutcome(owe.refund_id, 1, "T/A"), "2026-09-02")):
+        state = None
+        for event in history:
+            state = domain.evolve(state, event)
+        history += domain.decide(state, command, on(day))
+    return cause_envelope, [envelope(event) for event in history]
+
+
+def test_a_log_the_engine_agrees_with_has_no_finding() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    audit = audit_stream("o-1", stream, {cause["event_id"]: cause}, set())
+    assert audit.findings == []
+    assert len(audit.figures) == len(stream)  # every event carries a figure, all recomputed
+
+
+def test_an_issued_amount_changed_after_the_fact_is_reported() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    stream[-1]["payload"]["total_cents"] += 1
+    [finding] = audit_stream("o-1", stream, {cause["event_id"]: cause}, set()).findings
+    assert (finding.type, finding.field) == ("RefundIssued", "total_cents")
+    assert finding.recorded == finding.recomputed + 1
+
+
+def test_an_obligation_without_its_cause_is_reported() -> None:
+    _, stream = a_paid_late_withdrawal()
+    findings = audit_stream("o-1", stream, {}, set()).findings
+    assert [(f.type, f.field) for f in findings] == [("RefundDue", "cause")]
+
+
+def test_a_policy_naming_a_rate_the_log_never_recorded_is_reported() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    forged = with_recorded_rates(POLICY, {"2026-S2": Decimal("1.00")}).version
+    stream[1]["payload"]["policy_version"] = forged
+    findings = audit_stream("o-1", stream, {cause["event_id"]: cause}, set()).findings
+    assert [f.field for f in findings] == ["policy_version"]
+    rates = recorded_rates([envelope(LegalInterestRateRecorded(
+        half_year="2026-S2", percent=Decimal("1.00"), source="arrêté"))])
+    findings = audit_stream("o-1", stream, {cause["event_id"]: cause}, rates).findings
+    assert all(f.field != "policy_version" for f in findings)

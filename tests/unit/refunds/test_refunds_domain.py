@@ -1,0 +1,180 @@
+"""The refunds domain: given events, when a command, then events (or an error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.base import Event
+from contracts.orders import OrderLineCancelled, WithdrawalRequested
+from contracts.policies import compute_surcharge, load_policy, with_recorded_rates
+from contracts.refunds import (
+    LegalInterestRateRecorded,
+    RefundDeadlineMoved,
+    RefundDue,
+    RefundIssued,
+    RefundPayoutRefused,
+    RefundPayoutRequested,
+    RefundPenaltyEscalated,
+    RefundPenaltyRecomputed,
+    ReturnOfGoodsNoted,
+)
+from contracts.vocabulary import LineQuantity
+from services.refunds import domain, obligations
+
+PARIS = ZoneInfo("Europe/Paris")
+POLICY = load_policy()
+
+
+def on(day: str) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), PARIS)
+
+
+def given(*events: Event) -> domain.RefundsState | None:
+    state = None
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def when(history: tuple[Event, ...], command: domain.Command, day: str) -> list[Event]:
+    return domain.decide(given(*history), command, on(day))
+
+
+def withdrawal(notice: str = "2026-06-10", products: int = 9000,
+               delivery: int = 1000) -> domain.OweRefund:
+    event = WithdrawalRequested(notice_on=dt.date.fromisoformat(notice),
+                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
+                                products_refund_cents=products, delivery_refund_cents=delivery)
+    owed = obligations.for_withdrawal(event, str(uuid.uuid4()))
+    assert owed is not None
+    return owed
+
+
+def test_a_withdrawal_is_owed_once_within_14_days_of_the_notice() -> None:
+    owe = withdrawal()
+    [due] = when((), owe, "2026-06-10")
+    assert isinstance(due, RefundDue)
+    assert (due.situation, due.base_cents, due.products_cents) == ("withdrawal", 10000, 9000)
+    assert due.deadline == dt.date(2026, 6, 24)
+    assert when((due,), owe, "2026-06-11") == []  # a redelivered cause
+
+
+def test_the_withdrawal_deadline_moves_to_the_earlier_of_goods_received_and_proof() -> None:
+    [due] = when((), withdrawal(), "2026-06-10")
+    received = domain.NoteReturnOfGoods("goods_received", dt.date(2026, 6, 28))
+    noted, moved = when((due,), received, "2026-06-28")
+    assert noted == ReturnOfGoodsNoted(kind="goods_received", on=dt.date(2026, 6, 28))
+    assert isinstance(moved, RefundDeadlineMoved)
+    assert (moved.previous_deadline, moved.deadline) == (dt.date(2026, 6, 24),
+                                                         dt.date(2026, 6, 28))
+    proof = domain.NoteReturnOfGoods("proof_of_dispatch", dt.date(2026, 6, 20))
+    _, back = when((due, noted, moved), proof, "2026-06-29")
+    assert isinstance(back, RefundDeadlineMoved) and back.deadline == dt.date(2026, 6, 24)
+    assert when((due, noted, moved), received, "2026-06-29") == []
+
+
+def test_goods_received_before_the_notice_was_consumed_still_count() -> None:
+    noted = ReturnOfGoodsNoted(kind="goods_received", on=dt.date(2026, 6, 30))
+    [due] = when((noted,), withdrawal(), "2026-06-30")
+    assert isinstance(due, RefundDue) and due.deadline == dt.date(2026, 6, 30)
+
+
+def test_nothing_is_owed_for_a_line_that_was_never_paid() -> None:
+    line = OrderLineCancelled(sku="ROUGE", quantity=1, refund_cents=890, cause="unavailable",
+                              cancelled_on=dt.date(2026, 6, 4))
+    assert obligations.for_cancelled_line(line, "e-1") is None
+    paid = line.model_copy(update={"paid_on": dt.date(2026, 5, 20)})
+    owe = obligations.for_cancelled_line(paid, "e-1")
+    assert owe is not None and owe.situation == "unavailable"
+    assert owe.deadline == dt.date(2026, 6, 18)  # min(20 May + 30, 4 June + 14)
+
+
+def test_escalation_records_each_tier_once_at_its_boundary() -> None:
+    [due] = when((), withdrawal(), "2026-06-10")
+    steps = when((due,), domain.Escalate(POLICY), "2026-10-30")
+    assert all(isinstance(step, RefundPenaltyEscalated) for step in steps)
+    delays = [step.delay_days for step in steps]  # type: ignore[attr-defined]
+    assert delays == [1, 11, 21, 31, 61, 91, 121]
+    assert when((due, *steps), domain.Escalate(POLICY), "2026-10-30") == []
+    later = when((due, *steps), domain.Escalate(POLICY), "2026-11-30")
+    assert [step.delay_days for step in later] == [151]  # type: ignore[attr-defined]
+
+
+def test_a_refund_paid_on_time_owes_no_surcharge_and_stops_escalating() -> None:
+    [due] = when((), withdrawal(), "2026-06-10")
+    [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    assert isinstance(payout, RefundPayoutRequested)
+    assert (payout.delay_days, payout.surcharge_cents, payout.total_cents) == (0, 0, 10000)
+    with pytest.raises(domain.RefundConflictError, match="under way"):
+        when((due, payout), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    [issued] = when((due, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/A"),
+                    "2026-06-20")
+    assert isinstance(issued, RefundIssued) and issued.total_cents == 10000
+    assert when((due, payout, issued), domain.Escalate(POLICY), "2027-06-20") == []
+    with pytest.raises(domain.RefundConflictError, match="paid"):
+        when((due, payout, issued), domain.PayRefund(due.refund_id, POLICY), "2026-06-21")
+
+
+@pytest.mark.parametrize(("day", "tier", "surcharge"), [("2026-07-04", "A:1-10", None),
+                                                        ("2026-07-05", "A:11-20", 500)])
+def test_a_refund_paid_on_day_10_and_on_day_11(day: str, tier: str,
+                                               surcharge: int | None) -> None:
+    [due] = when((), withdrawal(), "2026-06-10")
+    *steps, payout = when((due,), domain.PayRefund(due.refund_id, POLICY), day)
+    assert isinstance(payout, RefundPayoutRequested) and payout.tier == tier
+    expected = compute_surcharge("withdrawal", 10000, 9000, due.deadline,
+                                 dt.date.fromisoformat(day), POLICY)
+    assert payout.surcharge_cents == expected.surcharge_cents
+    if surcharge is not None:
+        assert payout.surcharge_cents == surcharge
+    assert [step.tier for step in steps] == (  # type: ignore[attr-defined]
+        ["A:1-10"] if tier == "A:1-10" else ["A:1-10", "A:11-20"])
+
+
+def test_a_refused_payout_leaves_the_refund_open_and_escalating() -> None:
+    [due] = when((), withdrawal(), "2026-06-10")
+    [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    outcome = domain.RecordPayoutOutcome(due.refund_id, 1, code="00003", reason="bank error")
+    [refused] = when((due, payout), outcome, "2026-06-20")
+    assert isinstance(refused, RefundPayoutRefused)
+    assert when((due, payout, refused), outcome, "2026-06-21") == []  # a repeated answer
+    steps = when((due, payout, refused), domain.Escalate(POLICY), "2026-07-10")
+    assert [step.delay_days for step in steps] == [1, 11]  # type: ignore[attr-defined]
+    *_, again = when((due, payout, refused), domain.PayRefund(due.refund_id, POLICY),
+                     "2026-07-10")
+    assert isinstance(again, RefundPayoutRequested) and again.attempt == 2
+
+
+def test_a_recorded_rate_recomputes_the_provisional_figures_as_corrections() -> None:
+    [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # deadline 4 July
+    [step] = when((due,), domain.Escalate(POLICY), "2026-07-08")
+    assert isinstance(step, RefundPenaltyEscalated)
+    assert step.provisional and step.missing_half_years == ("2026-S2",)
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+    [fixed] = when((due, step), domain.Escalate(recorded), "2026-07-08")
+    assert isinstance(fixed, RefundPenaltyRecomputed)
+    expected = compute_surcharge("withdrawal", 10000, 9000, due.deadline, step.escalated_on,
+                                 recorded)
+    assert (fixed.surcharge_cents, fixed.provisional) == (expected.surcharge_cents, False)
+    assert fixed.previous_surcharge_cents == step.surcharge_cents
+    assert fixed.policy_version.endswith(";2026-S2=3.50")
+    assert when((due, step, fixed), domain.Escalate(recorded), "2026-07-08") == []
+
+
+def test_a_rate_is_recorded_once() -> None:
+    command = domain.RecordRate("2026-S2", Decimal("3.50"), "arrêté")
+    [event] = domain.decide_rate(None, command, on("2026-07-01"))
+    assert event == LegalInterestRateRecorded(half_year="2026-S2", percent=Decimal("3.50"),
+                                              source="arrêté")
+    state = domain.evolve_rates(None, event)
+    assert domain.decide_rate(state, command, on("2026-07-02")) == []
+
+
+def test_paying_an_unknown_refund_is_refused() -> None:
+    with pytest.raises(domain.RefundNotFoundError):
+        when((), domain.PayRefund("nope", POLICY), "2026-06-20")
