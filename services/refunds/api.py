@@ -17,7 +17,7 @@ from services.platform.eventstore import ConcurrencyError
 from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
 from services.platform.runtime import Runtime
-from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotency
+from services.platform.service_app import RuntimeDep
 from services.refunds import domain, handlers
 from services.refunds.views import (
     OverdueRefunds,
@@ -83,21 +83,20 @@ async def get_refund(refund_id: RefundId, runtime: RuntimeDep, caller: Reader) -
 
 
 @router.post("/refunds/{refund_id}/pay", status_code=202, responses=problem_responses(404, 409))
-async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops,
-                   idempotency_key: IdempotencyKey = None) -> RefundView:
+async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops) -> RefundView:
     """Order the refund paid: base plus the surcharge the engine gives for today (never an
     amount from the request). Payments asks the bank; the refund reads ``payout: pending``
-    until the bank answers, then ``paid`` (or ``payout: refused``, and it stays open)."""
+    until the bank answers, then ``paid`` (or ``payout: refused``, and it stays open).
+    Asking again is safe: a payout under way or done is refused with 409."""
     del caller
 
     async def work(conn: asyncpg.Connection) -> Answer:
         await handlers.pay_refund(conn, refund_id, runtime.context)
         return Answer(202, {})
 
-    request = idempotency("pay", idempotency_key, refund_id)
     for attempt in range(1, PAY_ATTEMPTS + 1):
         try:
-            await answer_once(runtime.pool, request, work)
+            await answer_once(runtime.pool, None, work)
             break
         except ConcurrencyError:
             # the worker recorded on the order meanwhile (a cause, a step): decide again on
@@ -116,10 +115,10 @@ async def get_rates(runtime: RuntimeDep, caller: Reader) -> list[RateView]:
 
 
 @router.post("/legal-interest-rates", status_code=201)
-async def post_rate(body: RateBody, runtime: RuntimeDep, caller: Ops,
-                    idempotency_key: IdempotencyKey = None) -> list[RateView]:
+async def post_rate(body: RateBody, runtime: RuntimeDep, caller: Ops) -> list[RateView]:
     """Record a half-year's rate: the figures that lacked it are recomputed by the next sweep,
-    and each correction is recorded as an event."""
+    and each correction is recorded as an event. Recording the same rate again records
+    nothing."""
     del caller
     command = domain.RecordRate(body.half_year, Decimal(body.percent), body.source)
 
@@ -127,8 +126,7 @@ async def post_rate(body: RateBody, runtime: RuntimeDep, caller: Ops,
         await handlers.record_rate(conn, command, runtime.context)
         return Answer(201, {})
 
-    await answer_once(runtime.pool, idempotency("rate", idempotency_key,
-                                                body.model_dump(mode="json")), work)
+    await answer_once(runtime.pool, None, work)
     return await recorded_rates(runtime.pool)
 
 

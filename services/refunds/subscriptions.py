@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 import asyncpg
 
@@ -19,6 +20,9 @@ from services.refunds.views import escalation_candidates
 __all__ = ["ESCALATION_INTERVAL_SECONDS", "escalate_refunds", "periodic", "subscriptions"]
 
 ESCALATION_INTERVAL_SECONDS = 1.0
+SWEEP_FAILPOINT = "REFUNDS_SWEEP_FAILPOINT"
+"""Crash tests only: ``after_first_order`` ends the worker once a pass has recorded on one
+order (the relay's ``RELAY_FAILPOINT`` does the same for publication)."""
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +67,8 @@ async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
                 recorded_events += len(await handlers.escalate(conn, order_id, ctx, policy))
         except ConcurrencyError:
             continue  # the order changed meanwhile: the next pass looks again
+        if recorded_events and os.environ.get(SWEEP_FAILPOINT) == "after_first_order":
+            os._exit(137)  # crash tests: die halfway through a pass, as a SIGKILL would
     if recorded_events:
         log.info("escalation: %d events recorded", recorded_events)
     return recorded_events

@@ -25,6 +25,7 @@ from services.platform.auth import ROLES, Allow, generate_keys, mint
 from services.platform.clock import SystemClock
 from services.platform.service import Service
 from services.platform.settings import AuthSettings, ServiceSettings
+from services.refunds.main import SERVICE as REFUNDS
 from tests.integration.conftest import System
 from tests.support.orders import events_of_buyer, order_body
 from tests.support.waiting import eventually
@@ -65,7 +66,7 @@ def _flat(dependant):  # type: ignore[no-untyped-def]
 def _routes() -> list[tuple[str, APIRoute]]:
     """Every route a service's app serves: its own (``/metrics``) and its routers'."""
     found = []
-    for service in (ORDERS, PAYMENTS, FULFILMENT):
+    for service in (ORDERS, PAYMENTS, FULFILMENT, REFUNDS):
         routes = [*_app(service).routes, *(r for router in service.routers for r in router.routes)]
         found += [(service.name, route) for route in routes
                   if isinstance(route, APIRoute) and route.path not in OPEN]
@@ -88,6 +89,7 @@ def _url(endpoint: Endpoint, placed: dict) -> str:
     path = re.sub(r"\{order_id\}", placed["order_id"], endpoint.path)
     path = re.sub(r"\{buyer_id\}", placed["buyer_id"], path)
     path = re.sub(r"\{sku\}", "RIVESALTES-AMBRE-2012", path)
+    path = re.sub(r"\{refund_id\}", "7d0c1c52-0000-5000-8000-000000000000", path)
     return f"http://127.0.0.1:{TEST_PORTS[endpoint.service]}{path}"
 
 
@@ -113,6 +115,8 @@ BODIES = {
     "/orders/{order_id}/withdrawal": lambda placed: {},
     "/orders/{order_id}/withdrawal/proof-of-dispatch": lambda placed: {
         "dispatched_on": "2026-05-12"},
+    "/legal-interest-rates": lambda placed: {"half_year": "2031-S1", "percent": "4.2",
+                                             "source": "arrêté (access test)"},
 }
 
 
@@ -193,7 +197,7 @@ async def _events(system: System, placed: dict) -> dict[str, int]:
     import asyncpg
 
     counts = {}
-    for service in ("orders", "payments", "fulfilment"):
+    for service in ("orders", "payments", "fulfilment", "refunds"):
         conn = await asyncpg.connect(system.infra.database_url(service))
         try:
             counts[service] = int(await conn.fetchval(

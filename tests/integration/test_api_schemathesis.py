@@ -18,6 +18,7 @@ from services.platform.auth import Allow, Role
 from services.platform.clock import SystemClock
 from services.platform.service import Service
 from services.platform.settings import ServiceSettings
+from services.refunds.main import SERVICE as REFUNDS
 from tests.integration.conftest import System
 
 pytestmark = pytest.mark.integration
@@ -62,3 +63,4 @@ def _check(service: Service):  # type: ignore[no-untyped-def]
 test_orders_api = _check(ORDERS)
 test_payments_api = _check(PAYMENTS)
 test_fulfilment_api = _check(FULFILMENT)
+test_refunds_api = _check(REFUNDS)

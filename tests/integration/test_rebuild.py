@@ -18,6 +18,7 @@ from services.orders.main import SERVICE as ORDERS
 from services.orders.views import all_orders
 from services.payments.main import SERVICE as PAYMENTS
 from services.platform.service import Service
+from services.refunds.main import SERVICE as REFUNDS
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body
 from tests.support.waiting import eventually
@@ -100,7 +101,7 @@ def _groups() -> dict[str, set[str]]:
 
     ctx = Context(SystemClock(), EmittingService(service="test", build="test"))
     return {f"{service.name}-consumers": {s.topic for s in service.subscriptions(ctx)}
-            for service in (ORDERS, PAYMENTS, FULFILMENT)}
+            for service in (ORDERS, PAYMENTS, FULFILMENT, REFUNDS)}
 
 
 async def _idle(system: System, pools: dict[str, asyncpg.Pool]) -> bool:
@@ -137,12 +138,15 @@ async def _snapshot(pool: asyncpg.Pool, service: Service) -> dict[str, list[str]
 
 async def test_every_read_model_of_every_service_equals_its_rebuild(
         system: System, orders_db: asyncpg.Pool, payments_db: asyncpg.Pool,
-        fulfilment_db: asyncpg.Pool) -> None:
-    pools = {"orders": orders_db, "payments": payments_db, "fulfilment": fulfilment_db}
-    services = {"orders": ORDERS, "payments": PAYMENTS, "fulfilment": FULFILMENT}
+        fulfilment_db: asyncpg.Pool, refunds_db: asyncpg.Pool) -> None:
+    pools = {"orders": orders_db, "payments": payments_db, "fulfilment": fulfilment_db,
+             "refunds": refunds_db}
+    services = {"orders": ORDERS, "payments": PAYMENTS, "fulfilment": FULFILMENT,
+                "refunds": REFUNDS}
     await eventually(lambda: _idle(system, pools), what="relays and consumers at rest")
     live = {name: await _snapshot(pools[name], service) for name, service in services.items()}
     assert sum(len(rows) for rows in live["fulfilment"].values()) > 0
+    assert live["refunds"]["refund_view"], "the calendar scenarios owe refunds"
 
     for name in services:
         await pools[name].execute(f"DELETE FROM {services[name].read_model.tables[0]}")

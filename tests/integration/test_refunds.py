@@ -19,7 +19,13 @@ import asyncpg
 import httpx
 import pytest
 
-from contracts.policies import compute_surcharge, escalation_steps, load_policy, paris_date
+from contracts.policies import (
+    compute_surcharge,
+    escalation_steps,
+    half_year_of,
+    load_policy,
+    paris_date,
+)
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_PORTS, bearer
 from tests.integration.conftest import System
@@ -149,7 +155,7 @@ async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cen
                                  dt.date.fromisoformat(issued["paid_on"]), policy)
     assert (issued["surcharge_cents"], issued["total_cents"]) == (
         expected.surcharge_cents, expected.total_cents)
-    assert issued["total_cents"] > 8710 + 7720  # the cap, and legal interest on top
+    assert issued["tier"] == "A:cap"  # capped at the products' price, legal interest on top
 
     records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
     [event] = [r["payload"] for r in records if r["type"] == "RefundIssued"]
@@ -307,10 +313,22 @@ async def test_a_refund_paid_on_time_has_no_surcharge_and_no_escalation(
         "RefundDue", "RefundPayoutRequested", "RefundIssued"]  # no escalation
 
 
+async def into_a_half_year_without_a_rate(http: httpx.AsyncClient, system: System) -> None:
+    """Move the clock to a half-year whose rate is neither shipped nor recorded (the API tests
+    may have recorded some), with room for a refund to fall due and run late in it."""
+    recorded = {r["half_year"] for r in (await http.get(f"{REFUNDS}/legal-interest-rates",
+                                                        headers=OPS)).json()}
+    day = max(today(system), dt.date(2026, 7, 1))  # 2026-S2: the first rate not shipped
+    while half_year_of(day) in recorded or half_year_of(day + dt.timedelta(days=30)) != \
+            half_year_of(day):
+        day += dt.timedelta(days=30)
+    if day > today(system):
+        set_day(system, day)
+
+
 async def test_a_recorded_rate_turns_provisional_figures_into_recorded_corrections(
         http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
-    if today(system) < dt.date(2026, 7, 1):  # into 2026-S2, whose rate is not shipped
-        set_day(system, dt.date(2026, 7, 1))
+    await into_a_half_year_without_a_rate(http, system)
     order_id = await withdrawn_and_returned(http, system)
     refund = await the_refund(http, order_id)
     deadline = dt.date.fromisoformat(refund["deadline"])
@@ -367,6 +385,52 @@ async def test_a_tampered_refund_amount_is_reported_by_the_auditor(
     assert {(f["type"], f["field"], f["recorded"]) for f in findings} == {
         ("RefundIssued", "total_cents", 1), ("RefundIssued", "paid by the bank", 1)}
     assert report["chains"]["services"]["refunds"]["differs_from_store"]
-    assert proof_code == 0 and [e["type"] for e in proof["events"]
-                                if e["service"] == "refunds"] == [
-        "RefundDue", "ReturnOfGoodsNoted", "RefundPayoutRequested", "RefundIssued"]
+    assert proof_code == 0 and sorted(e["type"] for e in proof["events"]
+                                      if e["service"] == "refunds") == [
+        "RefundDue", "RefundIssued", "RefundPayoutRequested", "ReturnOfGoodsNoted"]
+
+
+async def test_a_payout_whose_answer_is_lost_is_asked_again_and_paid_once(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"refund": "answer_lost"})
+    try:
+        ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+        assert ordered.status_code == 202, ordered.text
+        issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={"refund": "ok"})
+    assert issued is not None
+    log = system["payments-worker"].log_path.read_text(errors="replace")
+    assert f"payout of refund {refund['refund_id']} (attempt 1): the bank did not answer" in log
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    assert [t["refunded_cents"] for t in bank if t["reference"].startswith(order_id)] == [
+        issued["total_cents"]]  # refunded once, though asked twice
+    records = await published_records(system.infra.kafka_bootstrap, "payments", order_id)
+    assert [r["type"] for r in records].count("RefundPaid") == 1
+
+
+async def test_the_worker_killed_mid_sweep_records_each_escalation_step_once(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    worker = system["refunds-worker"]
+    worker.stop()
+    try:
+        orders = [await withdrawn_and_returned(http, system) for _ in range(2)]
+        notice = today(system)
+        set_day(system, notice + dt.timedelta(days=14 + 45))
+        crashing = worker.start(REFUNDS_SWEEP_FAILPOINT="after_first_order")
+        assert crashing.wait_exit(timeout=120) == 137
+    finally:
+        if not worker.running:
+            worker.start()
+    await escalation_pass(refunds_db)
+    deadline = notice + dt.timedelta(days=14)
+    expected = [s.delay_days for s in escalation_steps("withdrawal", 8710, 7720, deadline,
+                                                       today(system))]
+    for order_id in orders:
+        [refund] = await refunds_of(http, order_id)
+        assert [s["delay_days"] for s in refund["escalations"]] == expected == [1, 11, 21, 31]
+        types = [r["type"] for r in await published_records(system.infra.kafka_bootstrap,
+                                                             "refunds", order_id)]
+        assert types.count("RefundDue") == 1 and types.count("RefundPenaltyEscalated") == 4
