@@ -37,7 +37,7 @@ REFUSALS: Refusals = {
     domain.RefundConflictError: Refusal(409, "refund-conflict",
                                         "Conflict with the refund's state"),
 }
-router = APIRouter(tags=["refunds"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["refunds"], responses=problem_responses(400, 401, 403, 422))
 Reader = Annotated[Principal, Allow("shop", "ops", "auditor")]
 Ops = Annotated[Principal, Allow("ops")]
 PAY_ATTEMPTS = 3

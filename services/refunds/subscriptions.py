@@ -9,6 +9,7 @@ import os
 
 import asyncpg
 
+from contracts.envelope import Envelope
 from contracts.policies import paris_date
 from contracts.topics import events_topic
 from services.platform.agents import Periodic, Subscription
@@ -59,12 +60,14 @@ async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
     today = paris_date(ctx.clock.now())
     async with pool.acquire() as conn:
         policy = await handlers.current_policy(conn)
-    recorded = sorted(policy.rates.percent_by_half_year)
+    known = sorted(policy.rates.percent_by_half_year)
     recorded_events = 0
-    for order_id in await escalation_candidates(pool, today, recorded):
+    for order_id in await escalation_candidates(pool, today, known):
         try:
             async with pool.acquire() as conn, conn.transaction():
-                recorded_events += len(await handlers.escalate(conn, order_id, ctx, policy))
+                recorded = await handlers.escalate(conn, order_id, ctx, policy)
+            recorded_events += len(recorded)
+            _alert_if_provisional(order_id, recorded)
         except ConcurrencyError:
             continue  # the order changed meanwhile: the next pass looks again
         if recorded_events and os.environ.get(SWEEP_FAILPOINT) == "after_first_order":
@@ -72,3 +75,12 @@ async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
     if recorded_events:
         log.info("escalation: %d events recorded", recorded_events)
     return recorded_events
+
+
+def _alert_if_provisional(order_id: str, recorded: list[Envelope]) -> None:
+    """Operators are told when a figure borrows a legal-interest rate not yet recorded."""
+    missing = sorted({half_year for envelope in recorded
+                      for half_year in envelope.payload.get("missing_half_years", ())})
+    if missing:
+        log.warning("order %s: provisional surcharge, no legal-interest rate recorded for %s; "
+                    "record it with POST /legal-interest-rates", order_id, ", ".join(missing))
