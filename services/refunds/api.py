@@ -31,7 +31,8 @@ from services.refunds.views import (
 
 __all__ = ["REFUSALS", "router"]
 
-RefundId = Annotated[str, Path(min_length=1, max_length=80)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # what a stored id can be (PostgreSQL text has no NUL)
+RefundId = Annotated[str, Path(min_length=1, max_length=80, pattern=PRINTABLE)]
 REFUSALS: Refusals = {
     domain.RefundNotFoundError: Refusal(404, "refund-not-found", "No such refund"),
     domain.RefundConflictError: Refusal(409, "refund-conflict",
@@ -54,7 +55,8 @@ class RateBody(Body):
 
 @router.get("/refunds")
 async def get_refunds(runtime: RuntimeDep, caller: Reader,
-                      order_id: Annotated[str, Query(min_length=1, max_length=100)],
+                      order_id: Annotated[str, Query(min_length=1, max_length=100,
+                                                     pattern=PRINTABLE)],
                       ) -> list[RefundView]:
     """The order's refunds: each obligation, its deadline, its delay and surcharge as of today
     (or as paid), every escalation recorded, and its payout. Empty when nothing is owed."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 
 import asyncpg
@@ -17,6 +16,7 @@ from services.orders.handlers import ORDERS
 from services.orders.projections import project
 from services.platform.eventstore import ConcurrencyError, Metadata, Stream, append, load_stream
 from tests.support.orders import events_of, events_of_buyer, order_body
+from tests.support.waiting import stack_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -155,7 +155,7 @@ async def test_two_concurrent_blocks_one_succeeds_the_other_gets_409(http, syste
 async def test_appends_decided_on_the_same_state_cannot_both_be_recorded(
         http, system, orders_db: asyncpg.Pool) -> None:
     order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
-    metadata = Metadata(EmittingService(service="orders", build="test"), dt.datetime.now(dt.UTC),
+    metadata = Metadata(EmittingService(service="orders", build="test"), stack_now(),
                         uuid.uuid4())
     async with orders_db.acquire() as first, orders_db.acquire() as second, first.transaction():
         stream_seen_by_first = await load_stream(first, order["order_id"])

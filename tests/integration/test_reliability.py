@@ -6,7 +6,6 @@ session's processes running again for the next test.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from services.platform.kafka_io import partition_for, read_topic
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body, record_of
 from tests.support.sealed import SEALED
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, stack_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 GROUP = "fulfilment-consumers"
@@ -128,9 +127,9 @@ def valid_order_placed(order_id: str) -> bytes:
                           quantity=1, unit_price_cents=850, line_total_cents=850),),
         personal=SEALED,
         delivery_method="standard", delivery_charge_cents=990, products_total_cents=850,
-        total_cents=1840, terms_version="CGV-2026-01", validated_at=dt.datetime.now(dt.UTC))
+        total_cents=1840, terms_version="CGV-2026-01", validated_at=stack_now())
     return encode_record(seal(event, order_id=order_id, version=1, prev_hash=GENESIS_HASH,
-                              occurred_at=dt.datetime.now(dt.UTC),
+                              occurred_at=stack_now(),
                               producer=EmittingService(service="orders", build="test"),
                               correlation_id=uuid.uuid4()))
 
@@ -170,7 +169,8 @@ async def test_poison_record_goes_to_the_dead_letter_topic_and_the_next_event_is
         await producer.stop()
 
     await eventually(lambda: events_of(fulfilment_db, order_id), what="next event applied")
-    consumers = {b"fulfilment.reserve-stock", b"payments.orders"}  # each consumer of the topic
+    consumers = {b"fulfilment.reserve-stock", b"payments.orders",  # each consumer of the topic
+                 b"refunds.orders"}
     dead_letters = await eventually(lambda: _dead_letters(bootstrap, order_id, len(consumers)),
                                     what="dead letters")
     assert {dict(dead.headers)["dlq-consumer"] for dead in dead_letters} == consumers
@@ -234,7 +234,7 @@ async def block(conn: asyncpg.Connection, order_id: str):
     from services.platform.eventstore import Metadata
     from services.platform.write_path import record
 
-    now = dt.datetime.now(dt.UTC)
+    now = stack_now()
     command = domain.BlockOrder("non_payment")
     return await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
                         Metadata.for_command(EmittingService(service="orders", build="test"),

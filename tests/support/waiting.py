@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -21,3 +22,12 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 60,
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout}s (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+def stack_now() -> dt.datetime:
+    """The test stack's time (its shared clock): what an event recorded by a test itself must
+    carry, so that the clock can still be moved to any time after it."""
+    from deploy.system import TEST_CLOCK
+    from services.platform.clock import SharedClock
+
+    return SharedClock(TEST_CLOCK).now()
