@@ -169,8 +169,10 @@ async def test_poison_record_goes_to_the_dead_letter_topic_and_the_next_event_is
         await producer.stop()
 
     await eventually(lambda: events_of(fulfilment_db, order_id), what="next event applied")
-    consumers = {b"fulfilment.reserve-stock", b"payments.orders",  # each consumer of the topic
-                 b"refunds.orders"}
+    # every consumer that handles OrderPlaced; a record that is not even an envelope, every
+    # consumer of the topic (refunds reads orders.events, but not OrderPlaced)
+    consumers = {b"fulfilment.reserve-stock", b"payments.orders"} | (
+        {b"refunds.orders"} if reason == "undecodable JSON" else set())
     dead_letters = await eventually(lambda: _dead_letters(bootstrap, order_id, len(consumers)),
                                     what="dead letters")
     assert {dict(dead.headers)["dlq-consumer"] for dead in dead_letters} == consumers
