@@ -4,11 +4,12 @@ becomes of the contract."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from contracts.base import Event
+from contracts.base import Event, Value
 from contracts.personal import Sealed
 from contracts.vocabulary import (
     BlockReason,
@@ -231,3 +232,50 @@ class ProofOfDispatchReceived(Event):
     """The buyer proved they sent the withdrawn goods back on ``dispatched_on``."""
 
     dispatched_on: dt.date
+
+
+class InvoiceLine(Value):
+    """One line of an invoice: VAT-inclusive prices as ordered, and the VAT they contain."""
+
+    label: str
+    quantity: Annotated[int, Field(ge=1)]
+    unit_price_incl_vat_cents: Cents
+    unit_price_excl_vat_cents: Cents
+    vat_rate: Decimal
+    total_excl_vat_cents: Cents
+    vat_cents: Cents
+    total_incl_vat_cents: Cents
+
+
+class InvoiceIssued(Event):
+    """The sale is final: invoice ``number`` (sequential, without gaps) for what was paid. The
+    buyer's identity and billing address are the order's sealed personal data, not copied."""
+
+    number: Annotated[int, Field(ge=1)]
+    invoice_id: str
+    issued_on: dt.date
+    seller: str
+    seller_vat_number: str
+    lines: tuple[InvoiceLine, ...]
+    total_excl_vat_cents: Cents
+    vat_cents: Cents
+    total_incl_vat_cents: Cents
+    vat_version: str
+    terms_version: str
+
+
+class CreditNoteIssued(Event):
+    """A refund was paid: credit note ``number`` (its own gap-free sequence) on the order's
+    invoice, the refunded price with its VAT, and the late-refund surcharge (compensation,
+    outside the scope of VAT) apart."""
+
+    number: Annotated[int, Field(ge=1)]
+    credit_note_id: str
+    invoice_id: str
+    refund_id: str
+    issued_on: dt.date
+    total_excl_vat_cents: Cents
+    vat_cents: Cents
+    total_incl_vat_cents: Cents
+    surcharge_cents: Cents
+    vat_version: str

@@ -8,6 +8,7 @@ buyer's erasure) makes the fields unreadable everywhere without breaking verific
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field
@@ -42,8 +43,13 @@ class Sealed(Value):
 
 
 class PersonalData(Value):
-    """A buyer's personal fields on an order: how to reach them and where to deliver."""
+    """A buyer's personal fields on an order: how to reach them, where to deliver, where to
+    send the invoice (``billing_address``, when not the delivery address), and how they are
+    of age (L.3342-1: their date of birth, or their declaration)."""
 
     email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
     phone: Annotated[str | None, Field(pattern=PHONE_PATTERN)] = None
     delivery_address: DeliveryAddress
+    date_of_birth: date | None = None
+    declared_of_age: bool = False
+    billing_address: DeliveryAddress | None = None

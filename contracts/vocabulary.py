@@ -47,7 +47,8 @@ class PricedLine(Value):
 
 
 class DeliveryAddress(Value):
-    """A delivery address in metropolitan France."""
+    """A postal address in France: where an order is delivered (metropolitan France only, the
+    orders domain checks it) or where its invoice is sent (``PersonalData.billing_address``)."""
 
     recipient: str
     street: str

@@ -25,6 +25,7 @@ def order_body(**overrides: Any) -> dict[str, Any]:
                              "postcode": "66300", "city": "Thuir"},
         "delivery_method": "standard",
         "accepted_terms_version": TERMS,
+        "date_of_birth": "1980-04-02",
     }
     body.update(overrides)
     return body

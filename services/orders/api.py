@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Path, Response
-from pydantic import Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, GetJsonSchemaHandler, ValidationInfo, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
@@ -34,6 +36,12 @@ from services.platform.service_app import IdempotencyKey, RuntimeDep, idempotenc
 __all__ = ["REFUSALS", "AddressBody", "Body", "OrderId", "router", "show"]
 
 METROPOLITAN_POSTCODE = r"^(?:0[1-9]|[1-8][0-9]|9[0-5])[0-9]{3}$"
+FRENCH_POSTCODE = r"^[0-9]{5}$"
+AGE_STATED: list[dict[str, Any]] = [
+    {"required": ["date_of_birth"], "properties": {"date_of_birth": {"type": "string"}}},
+    {"required": ["declared_of_age"], "properties": {"declared_of_age": {"const": True}}},
+]
+"""The schema's way of saying "a date of birth, or ``declared_of_age: true``" (L.3342-1)."""
 OrderId = Annotated[str, Path(min_length=1, max_length=100)]
 
 REFUSALS: Refusals = {
@@ -76,7 +84,27 @@ class AddressBody(Body):
         return domain.RequestedAddress(**self.model_dump())
 
 
+class BillingAddressBody(Body):
+    """Where the invoice is sent: any French postal address (a P.O. box will do)."""
+
+    recipient: str = Field(min_length=1, max_length=120)
+    street: str = Field(min_length=1, max_length=200)
+    street_extra: str | None = Field(default=None, max_length=200)
+    postcode: str = Field(pattern=FRENCH_POSTCODE, description="a French postcode")
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(default="FR", pattern="^[Ff][Rr]$")
+
+    def requested(self) -> domain.RequestedAddress:
+        return domain.RequestedAddress(**self.model_dump())
+
+
 class PlaceOrderBody(Body):
+    """An order as the buyer validates it. Alcohol is sold to adults only (L.3342-1): give
+    ``date_of_birth`` or ``declared_of_age: true``; without either, or for a buyer under 18
+    on the day of the order (Europe/Paris), the order is refused (422, naming
+    ``date_of_birth``). A delivery address that may be a temporary residence is accepted but
+    the order is blocked (``incorrect_address``) until an operator checks it."""
+
     buyer_id: str = Field(min_length=1, max_length=100)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
@@ -84,6 +112,30 @@ class PlaceOrderBody(Body):
     delivery_address: AddressBody
     delivery_method: DeliveryMethod
     accepted_terms_version: str = Field(min_length=1, max_length=64)
+    declared_of_age: bool = Field(
+        default=False, description="the buyer declares they are 18 or over (when no "
+                                   "date_of_birth is given)")
+    date_of_birth: dt.date | None = Field(
+        default=None, validate_default=True, strict=True,
+        description="the buyer's date of birth (they must be 18 or over on the day of the "
+                    "order, Europe/Paris)")
+    billing_address: BillingAddressBody | None = Field(
+        default=None, description="where the invoice is sent, if not the delivery address")
+
+    @field_validator("date_of_birth", mode="after")
+    @classmethod
+    def _age_stated(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """Neither a date of birth nor ``declared_of_age: true``: refused naming the date."""
+        if value is None and info.data.get("declared_of_age") is not True:
+            raise PydanticCustomError("age_not_stated", domain.NO_AGE)
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        handler.resolve_ref_schema(schema)["anyOf"] = AGE_STATED
+        return schema
 
     def request(self) -> domain.OrderRequest:
         return domain.OrderRequest(
@@ -91,7 +143,9 @@ class PlaceOrderBody(Body):
             lines=tuple(domain.RequestedLine(line.sku, line.quantity) for line in self.lines),
             delivery_address=self.delivery_address.requested(),
             delivery_method=self.delivery_method,
-            accepted_terms_version=self.accepted_terms_version)
+            accepted_terms_version=self.accepted_terms_version,
+            date_of_birth=self.date_of_birth, declared_of_age=self.declared_of_age,
+            billing_address=self.billing_address.requested() if self.billing_address else None)
 
 
 class BlockBody(Body):

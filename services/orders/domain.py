@@ -36,8 +36,9 @@ from contracts.orders import (
     WithdrawalRequested,
 )
 from contracts.personal import PersonalData, Sealed
-from contracts.policies import paris_date
+from contracts.policies import add_years, paris_date
 from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, PricedLine
+from services.orders import addresses
 from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
 from services.orders.lines import (
     LineCommand,
@@ -54,9 +55,11 @@ VerificationStatus = Literal["none", "pending", "passed"]
 OUTSIDE_FRANCE = "deliveries outside France: contact the seller"
 _POSTCODE = re.compile(r"[0-9]{5}")
 _METROPOLITAN = range(1000, 96000)  # postcodes 01000–95999, Corsica (20xxx) included
-_FORBIDDEN_PLACES = re.compile(
-    r"\b(h[oô]tel|camping|camp ?site|chambres? d'h[oô]tes?|bed and breakfast|b ?& ?b|"
-    r"bo[iî]te postale|poste restante|bp\s*\d+|bp)\b", re.IGNORECASE)
+LEGAL_AGE = 18
+"""No alcohol is sold to a buyer under 18 (Code de la santé publique L.3342-1)."""
+UNDER_AGE = "the buyer must be 18 or over to buy alcohol (L.3342-1)"
+NO_AGE = ("give the buyer's date_of_birth, or declared_of_age: true, to buy alcohol "
+          "(L.3342-1)")
 
 
 class InvalidOrderError(ValueError):
@@ -119,7 +122,9 @@ class RequestedAddress:
 
 @dataclass(frozen=True)
 class OrderRequest:
-    """What the buyer validates: lines, contact, address, delivery method and the terms."""
+    """What the buyer validates: lines, contact, address, delivery method and the terms, and
+    how they are of age (a date of birth, or their declaration); the invoice goes to
+    ``billing_address`` when given, else to the delivery address."""
 
     buyer_id: str
     email: str
@@ -128,13 +133,16 @@ class OrderRequest:
     delivery_method: DeliveryMethod
     accepted_terms_version: str
     phone: str | None = None
+    date_of_birth: dt.date | None = None
+    declared_of_age: bool = False
+    billing_address: RequestedAddress | None = None
 
 
 @dataclass(frozen=True)
 class PlaceOrder:
     """The buyer's final validation of an order, against the offer in force.
 
-    ``personal`` is ``personal_data(request)`` sealed with the buyer's key by the handler (the
+    ``personal`` is ``buyer_personal_data(request)`` sealed with the buyer's key by the handler (the
     domain never sees keys).
     """
 
@@ -341,12 +349,17 @@ def _confirmed_if_final(state: OrderState | None, now: dt.datetime) -> list[Even
 
 
 def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime) -> list[Event]:
-    """Validate the order against the rules of ordering and record it with the prices in force."""
+    """Validate the order against the rules of ordering and record it with the prices in force.
+
+    An address the screening cannot settle (``addresses.screen`` holds it) is accepted and the
+    order blocked at once for an incorrect address, until an operator checks and unblocks it.
+    """
     if state is not None:
         raise OrderConflictError("the order already exists")
     request, offer = command.request, command.offer
-    personal_data(request.email, request.phone, request.delivery_address)
+    buyer_personal_data(request)
     _check_terms(command)
+    check_of_age(request.date_of_birth, request.declared_of_age, paris_date(now))
     lines = _priced_lines(command)
     if request.delivery_method not in offer.delivery_charges:
         raise OfferConflictError("delivery_method", "delivery method not offered")
@@ -356,7 +369,30 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
         buyer_id=request.buyer_id, lines=lines, personal=command.personal,
         delivery_method=request.delivery_method, delivery_charge_cents=charge,
         products_total_cents=products, total_cents=products + charge,
-        terms_version=request.accepted_terms_version, validated_at=now)]
+        terms_version=request.accepted_terms_version, validated_at=now),
+        *_held_for_address(request.delivery_address)]
+
+
+def check_of_age(date_of_birth: dt.date | None, declared_of_age: bool, today: dt.date) -> None:
+    """Refuse a sale of alcohol to a minor (L.3342-1): a buyer born on ``date_of_birth`` is of
+    age from their 18th birthday (29 February: 1 March in a common year, ``add_years``); without
+    a date of birth, the buyer must declare they are of age. The date, when given, decides."""
+    if date_of_birth is None:
+        if not declared_of_age:
+            raise InvalidOrderError("date_of_birth", NO_AGE)
+        return
+    if date_of_birth > today:
+        raise InvalidOrderError("date_of_birth", "a date of birth cannot be in the future")
+    if add_years(date_of_birth, LEGAL_AGE) > today:
+        raise InvalidOrderError("date_of_birth", UNDER_AGE)
+
+
+def _held_for_address(address: RequestedAddress) -> list[Event]:
+    """The block an address in doubt puts on the order (refusals were raised before)."""
+    finding = addresses.screen(address.recipient, address.street, address.street_extra)
+    if finding is None or finding.verdict != "hold":
+        return []
+    return [OrderBlocked(reason="incorrect_address", detail=finding.reason)]
 
 
 def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) -> list[Event]:
@@ -475,11 +511,16 @@ BILLING_RETENTION_YEARS = 10
 
 
 def rectified(current: PersonalData, changes: PersonalDataChanges) -> PersonalData:
-    """The personal fields after the buyer's corrections, the address checked again."""
+    """The personal fields after the buyer's corrections, the address checked again (the date
+    of birth, the declaration of age and the billing address are kept)."""
     address = changes.delivery_address or RequestedAddress(
         **current.delivery_address.model_dump())
-    return personal_data(changes.email or current.email,
-                         changes.phone if changes.phone is not None else current.phone, address)
+    corrected = personal_data(changes.email or current.email,
+                              changes.phone if changes.phone is not None else current.phone,
+                              address)
+    return corrected.model_copy(update={
+        "date_of_birth": current.date_of_birth, "declared_of_age": current.declared_of_age,
+        "billing_address": current.billing_address})
 
 
 def retention_end(placed_on: dt.date) -> dt.date:
@@ -491,8 +532,27 @@ def retention_end(placed_on: dt.date) -> dt.date:
 
 
 def personal_data(email: str, phone: str | None, address: RequestedAddress) -> PersonalData:
-    """The buyer's personal fields, once the delivery address passes the rules (Art. 12)."""
+    """The buyer's contact and delivery fields, once the delivery address passes the rules
+    (Art. 12; an address in doubt passes here, ``place_order`` holds the order)."""
     return PersonalData(email=email, phone=phone, delivery_address=_delivery_address(address))
+
+
+def buyer_personal_data(request: OrderRequest) -> PersonalData:
+    """Every personal field of an order, to be sealed: contact, delivery address (checked),
+    date of birth or declaration of age, billing address (any French address, P.O. box
+    included: the invoice is mail, not a parcel)."""
+    personal = personal_data(request.email, request.phone, request.delivery_address)
+    return personal.model_copy(update={
+        "date_of_birth": request.date_of_birth, "declared_of_age": request.declared_of_age,
+        "billing_address": _billing_address(request.billing_address)})
+
+
+def _billing_address(address: RequestedAddress | None) -> DeliveryAddress | None:
+    if address is None:
+        return None
+    if address.country.upper() != "FR":
+        raise InvalidOrderError("billing_address.country", "a billing address in France")
+    return _address_shape(address)
 
 
 def _require(state: OrderState | None) -> OrderState:
@@ -507,13 +567,13 @@ def _delivery_address(address: RequestedAddress) -> DeliveryAddress:
     postcode = address.postcode.strip()
     if not _POSTCODE.fullmatch(postcode) or int(postcode) not in _METROPOLITAN:
         raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)
-    for name in ("recipient", "street", "street_extra"):
-        match = _FORBIDDEN_PLACES.search(getattr(address, name) or "")
-        if match:
-            raise InvalidOrderError(
-                f"delivery_address.{name}",
-                f"no delivery to temporary residences, P.O. boxes or poste restante "
-                f"(found {match.group(0)!r})")
+    finding = addresses.screen(address.recipient, address.street, address.street_extra)
+    if finding is not None and finding.verdict == "refuse":
+        raise InvalidOrderError(f"delivery_address.{finding.field}", finding.reason)
+    return _address_shape(address)
+
+
+def _address_shape(address: RequestedAddress) -> DeliveryAddress:
     return DeliveryAddress(recipient=address.recipient, street=address.street,
                            street_extra=address.street_extra, postcode=address.postcode,
                            city=address.city)

@@ -28,7 +28,7 @@ async def place_order(conn: asyncpg.Connection, request: domain.OrderRequest, ct
     """Record ``OrderPlaced`` with the offer in force now and the buyer's personal data sealed
     with their key; return the new order's id."""
     now = ctx.clock.now()
-    personal = domain.personal_data(request.email, request.phone, request.delivery_address)
+    personal = domain.buyer_personal_data(request)
     sealed = await seal_for(keys, request.buyer_id, personal)
     command = domain.PlaceOrder(request, await offer_at(conn, now), sealed)
     order_id = new_order_id()

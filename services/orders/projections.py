@@ -15,6 +15,8 @@ from contracts.orders import (
     BuyerDataRestricted,
     ConfirmationSent,
     ContractTerminated,
+    CreditNoteIssued,
+    InvoiceIssued,
     LineExchanged,
     LineUnavailable,
     OrderAwaitingVerification,
@@ -45,6 +47,17 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
     match event:
         case OrderPlaced():
             await _insert_placed(conn, envelope, event)
+        case InvoiceIssued():
+            await conn.execute(
+                "INSERT INTO invoice_view VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                envelope.order_id, event.invoice_id, event.number, event.issued_on,
+                event.total_excl_vat_cents, event.vat_cents, event.total_incl_vat_cents)
+        case CreditNoteIssued():
+            await conn.execute(
+                "INSERT INTO credit_note_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                event.credit_note_id, event.number, envelope.order_id, event.invoice_id,
+                event.refund_id, event.issued_on, event.total_incl_vat_cents,
+                event.surcharge_cents)
         case OrderBlocked():
             await _update(conn, envelope, blocked=True, block_reason=event.reason)
         case OrderUnblocked():
@@ -100,7 +113,8 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await _update(conn, envelope, status="confirmed", confirmed_at=event.confirmed_at)
 
 
-READ_MODEL = ReadModel(service="orders", project=project, tables=("order_view",))
+READ_MODEL = ReadModel(service="orders", project=project,
+                       tables=("order_view", "invoice_view", "credit_note_view"))
 """What ``python -m services.orders.main rebuild`` replays."""
 
 

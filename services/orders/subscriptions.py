@@ -1,5 +1,6 @@
 """What the orders worker consumes and runs: the payments service's captures and identity
-checks; the mailer of confirmations and the sweep of unpaid orders."""
+checks, fulfilment's reports, the refunds paid (credit notes); the mailer of confirmations, the
+sweep of unpaid orders and the issuing of invoices."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.topics import events_topic
-from services.orders import domain, policies
+from services.orders import domain, invoices, policies
 from services.orders.confirmation import send_confirmations, send_unavailability_notices
 from services.orders.handlers import ORDERS
 from services.orders.lines import CancelUnansweredLines
@@ -44,6 +45,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "Delivered": bind(policies.when_delivered_record_it),
             "DeliveryReserved": bind(policies.when_delivered_record_it),
             "DeliveryOverdue": bind(policies.when_delivery_overdue_record_it)}),
+        Subscription("refunds", events_topic("refunds"), {
+            "RefundIssued": bind(invoices.when_refund_issued_credit_it)}),
     ]
 
 
@@ -62,7 +65,11 @@ def periodic(ctx: Context) -> list[Periodic]:
     async def sweeps(pool: asyncpg.Pool) -> int:
         return await sweep_once(pool, unpaid, ctx) + await sweep_once(pool, unanswered, ctx)
 
-    return [Periodic("mail", 0.5, mailer), Periodic("orders-sweeps", 2.0, sweeps)]
+    async def invoicing(pool: asyncpg.Pool) -> int:
+        return await invoices.issue_invoices(pool, ctx)
+
+    return [Periodic("mail", 0.5, mailer), Periodic("orders-sweeps", 2.0, sweeps),
+            Periodic("invoices", 0.5, invoicing)]
 
 
 def unpaid_orders_sweep(timeout: dt.timedelta) -> Sweep[domain.OrderState]:

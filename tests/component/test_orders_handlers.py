@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 
 import asyncpg
 import pytest
@@ -26,7 +27,8 @@ REQUEST = domain.OrderRequest(
            domain.RequestedLine("MUSCAT-RIVESALTES-2023", 1)),
     delivery_address=domain.RequestedAddress(recipient="Jeanne Martin", street="12 rue des Vignes",
                                               postcode="66300", city="Thuir"),
-    delivery_method="standard", accepted_terms_version="CGV-2026-01")
+    delivery_method="standard", accepted_terms_version="CGV-2026-01",
+    date_of_birth=dt.date(1980, 4, 2))
 
 
 async def place(conn: asyncpg.Connection, clock: ControllableClock,
@@ -96,6 +98,22 @@ async def test_given_placed_when_blocked_then_unblocked(orders_conn, clock) -> N
     view = await order_record(orders_conn, order_id)
     assert view is not None and (view.blocked, view.block_reason, view.version) == (
         False, None, 3)
+
+
+async def test_given_an_address_in_doubt_when_placed_then_recorded_and_held(
+        orders_conn, clock) -> None:
+    request = dataclasses.replace(
+        REQUEST, buyer_id=f"buyer-{uuid.uuid4()}", delivery_address=dataclasses.replace(
+            REQUEST.delivery_address, street="Hôtel Ibis, 10 avenue du Maréchal Foch"))
+
+    order_id = await place(orders_conn, clock, request)
+
+    placed, blocked = await recorded_events(orders_conn, order_id)
+    assert isinstance(placed, OrderPlaced)
+    assert isinstance(blocked, OrderBlocked) and blocked.reason == "incorrect_address"
+    record = await order_record(orders_conn, order_id)
+    assert record is not None and (record.blocked, record.block_reason) == (
+        True, "incorrect_address")
 
 
 async def test_blocking_an_unknown_order_is_not_found(orders_conn, clock) -> None:

@@ -5,6 +5,7 @@ key."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 
 import pytest
@@ -54,6 +55,25 @@ async def test_the_event_and_the_read_model_hold_the_personal_data_only_sealed(
     opened = await open_sealed(PostgresKeyStore(orders_conn), placed.personal, PersonalData)
     assert opened is not None and opened.delivery_address.recipient == (
         request.delivery_address.recipient)
+
+
+async def test_the_date_of_birth_and_the_billing_address_are_sealed_with_the_rest(
+        orders_conn, clock) -> None:
+    billing = domain.RequestedAddress(f"Compta-{uuid.uuid4().hex[:8]}", "BP 12", "66000",
+                                      "Perpignan")
+    request = dataclasses.replace(a_buyer(), date_of_birth=dt.date(1979, 11, 23),
+                                  billing_address=billing)
+
+    order_id = await place(orders_conn, clock, request)
+
+    [placed] = await recorded_events(orders_conn, order_id)
+    stored = await orders_conn.fetchval(
+        "SELECT envelope::text FROM events WHERE order_id = $1", order_id)
+    assert "1979-11-23" not in stored and billing.recipient not in stored
+    assert isinstance(placed, OrderPlaced)
+    opened = await open_sealed(PostgresKeyStore(orders_conn), placed.personal, PersonalData)
+    assert opened is not None and opened.date_of_birth == dt.date(1979, 11, 23)
+    assert opened.billing_address is not None and opened.billing_address.street == "BP 12"
 
 
 async def test_a_buyers_orders_share_one_key_and_other_buyers_have_their_own(

@@ -55,7 +55,7 @@ def place(**changes: object) -> PlaceOrder:
         "buyer_id": "b-1", "email": "jeanne@example.org",
         "lines": (RequestedLine("ROUGE", 6), RequestedLine("AMBRE", 1)),
         "delivery_address": THUIR, "delivery_method": "standard",
-        "accepted_terms_version": "CGV-2026-01"}
+        "accepted_terms_version": "CGV-2026-01", "date_of_birth": dt.date(1980, 4, 2)}
     return PlaceOrder(OrderRequest(**{**fields, **changes}), OFFER,  # type: ignore[arg-type]
                       SEALED)
 

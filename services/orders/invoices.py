@@ -1,0 +1,98 @@
+"""Issuing invoices and credit notes: the number is allocated in the transaction that records
+the document, on the order's own history (read under the stream's row lock, so two passes or
+two workers never invoice an order twice)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from contracts.base import Event
+from contracts.envelope import Envelope
+from contracts.orders import CreditNoteIssued, InvoiceIssued
+from contracts.policies import paris_date
+from contracts.refunds import RefundIssued
+from contracts.registry import EVENT_TYPES
+from services.orders.handlers import ORDERS
+from services.orders.invoicing import credit_note, credit_note_due, invoice, invoice_due, vat_data
+from services.orders.projections import project
+from services.platform.eventstore import ConcurrencyError, Metadata
+from services.platform.runtime import Context
+from services.platform.write_path import record
+
+__all__ = ["history", "issue_invoice", "issue_invoices", "recorded_documents",
+           "when_refund_issued_credit_it"]
+
+
+async def history(conn: asyncpg.Connection, order_id: str) -> list[Event]:
+    """The order's events as recorded, in stream order; the stream row stays locked."""
+    await conn.execute("SELECT 1 FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
+    rows = await conn.fetch("SELECT envelope FROM events WHERE order_id = $1 ORDER BY version",
+                            order_id)
+    return [EVENT_TYPES[row["envelope"]["type"]].model_validate(row["envelope"]["payload"])
+            for row in rows]
+
+
+async def _next_number(conn: asyncpg.Connection, kind: str) -> int:
+    number: int = await conn.fetchval(
+        "INSERT INTO document_numbers (kind, last) VALUES ($1, 1) ON CONFLICT (kind) "
+        "DO UPDATE SET last = document_numbers.last + 1 RETURNING last", kind)
+    return number
+
+
+async def issue_invoice(conn: asyncpg.Connection, order_id: str, ctx: Context) -> bool:
+    """Invoice the order if it is confirmed and not invoiced yet (in the caller's transaction)."""
+    events = await history(conn, order_id)
+    if not invoice_due(events):
+        return False
+    now = ctx.clock.now()
+    issued = invoice(events, await _next_number(conn, "invoice"), paris_date(now), vat_data())
+    await record(conn, ORDERS, order_id, lambda state: [issued],
+                 Metadata.for_command(ctx.emitter, now), project)
+    return True
+
+
+async def issue_invoices(pool: asyncpg.Pool, ctx: Context) -> int:
+    """One pass: invoice every confirmed order not invoiced yet; how many were invoiced."""
+    issued = 0
+    for order_id in await _uninvoiced(pool):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                issued += await issue_invoice(conn, order_id, ctx)
+        except ConcurrencyError:
+            continue  # recorded on meanwhile: the number went back with the rollback
+    return issued
+
+
+async def _uninvoiced(pool: asyncpg.Pool) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT o.order_id FROM order_view o LEFT JOIN invoice_view i USING (order_id) "
+        "WHERE o.confirmed_at IS NOT NULL AND i.order_id IS NULL ORDER BY o.confirmed_at "
+        "LIMIT 500")
+    return [row["order_id"] for row in rows]
+
+
+async def when_refund_issued_credit_it(conn: asyncpg.Connection, envelope: Envelope,
+                                       event: Event, ctx: Context) -> None:
+    """A refund was paid: a credit note on the order's invoice (none if nothing was invoiced)."""
+    assert isinstance(event, RefundIssued)
+    events = await history(conn, envelope.order_id)
+    invoiced = credit_note_due(events, event.refund_id)
+    if invoiced is None:
+        return
+    now = ctx.clock.now()
+    note = credit_note(invoiced, await _next_number(conn, "credit_note"), event.refund_id,
+                       event.base_cents, event.surcharge_cents, paris_date(now), vat_data())
+    await record(conn, ORDERS, envelope.order_id, lambda state: [note],
+                 Metadata.in_reaction_to(envelope, ctx.emitter, now), project)
+
+
+async def recorded_documents(db: asyncpg.Pool, order_id: str,
+                             ) -> tuple[InvoiceIssued | None, list[CreditNoteIssued]]:
+    """The order's invoice and credit notes, as recorded in its events."""
+    rows = await db.fetch(
+        "SELECT envelope FROM events WHERE order_id = $1 AND type = ANY($2::text[]) "
+        "ORDER BY version", order_id, ["InvoiceIssued", "CreditNoteIssued"])
+    events = [EVENT_TYPES[row["envelope"]["type"]].model_validate(row["envelope"]["payload"])
+              for row in rows]
+    issued = next((e for e in events if isinstance(e, InvoiceIssued)), None)
+    return issued, [e for e in events if isinstance(e, CreditNoteIssued)]
