@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench check lint typecheck unit component integration schemas jars browser install clean-data stack-up stack-down
+.PHONY: run test bench check lint typecheck unit component integration schemas jars browser pdftotext install clean-data stack-up stack-down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,20 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+## pdftotext (Debian's poppler-utils): the invoice tests read the PDF's text back with it.
+PDFTOTEXT := /usr/bin/pdftotext
+$(PDFTOTEXT):
+	@if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq poppler-utils
+
+pdftotext: $(PDFTOTEXT)
+
 ## Kafka, PostgreSQL and the services on 127.0.0.1; Ctrl-C stops everything.
 run: jars
 	$(PY) -m deploy.run
 
 ## The whole suite: unit, contract, integration and reliability tests on real Kafka and PostgreSQL.
-test: jars browser
+test: jars browser pdftotext
 	$(PY) -m pytest
 
 ## ruff, mypy and the fast tests: pure logic, then handlers and projections on a real PostgreSQL

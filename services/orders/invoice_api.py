@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from contracts.orders import CreditNoteIssued, InvoiceIssued
 from contracts.personal import PersonalData
+from contracts.vocabulary import DeliveryAddress
 from services.orders.invoice_pdf import invoice_pdf
 from services.orders.invoices import recorded_documents
 from services.orders.views import order_record
@@ -27,17 +28,20 @@ Reader = Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")]
 
 
 class InvoiceDocuments(BaseModel):
-    """The order's invoice and the credit notes issued on it."""
+    """The order's invoice, whom it bills (the billing address, else the delivery address;
+    none once the buyer's data is erased), and the credit notes issued on it."""
 
     invoice: InvoiceIssued
+    billed_to: DeliveryAddress | None
     credit_notes: list[CreditNoteIssued]
 
 
 @router.get("/orders/{order_id}/invoice")
 async def get_invoice(order_id: OrderId, runtime: RuntimeDep, caller: Reader) -> InvoiceDocuments:
     """The invoice issued when the sale became final, and its credit notes, as recorded."""
-    issued, notes, _ = await _documents(runtime, order_id, caller)
-    return InvoiceDocuments(invoice=issued, credit_notes=list(notes))
+    issued, notes, buyer = await _documents(runtime, order_id, caller)
+    billed_to = (buyer.billing_address or buyer.delivery_address) if buyer else None
+    return InvoiceDocuments(invoice=issued, billed_to=billed_to, credit_notes=list(notes))
 
 
 @router.get("/orders/{order_id}/invoice.pdf", response_class=Response, responses={

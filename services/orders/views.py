@@ -99,6 +99,7 @@ class OrderView(_Order):
     email: str
     phone: str | None
     delivery_address: AddressView
+    billing_address: AddressView | None = None
 
 
 class CatalogueItemView(BaseModel):
@@ -192,9 +193,12 @@ def _view(record: OrderRecord, personal: PersonalData | None, reveal: bool) -> O
         mask = ERASED if personal is None else RESTRICTED
         address = AddressView(recipient=mask, street=mask, street_extra=mask, postcode=mask,
                               city=mask, country=mask)
-        return OrderView(**order, email=mask, phone=mask, delivery_address=address)
+        return OrderView(**order, email=mask, phone=mask, delivery_address=address,
+                         billing_address=address)
+    billing = personal.billing_address
     return OrderView(**order, email=personal.email, phone=personal.phone,
-                     delivery_address=AddressView(**personal.delivery_address.model_dump()))
+                     delivery_address=AddressView(**personal.delivery_address.model_dump()),
+                     billing_address=AddressView(**billing.model_dump()) if billing else None)
 
 
 async def offer_at(db: Db, now: dt.datetime) -> Offer:

@@ -4,12 +4,11 @@ refund paid."""
 
 from __future__ import annotations
 
-import io
+import subprocess
 from typing import Any
 
 import httpx
 import pytest
-from pypdf import PdfReader
 
 from deploy.system import bearer
 from tests.integration.conftest import System
@@ -43,12 +42,14 @@ async def test_a_final_sale_is_invoiced_to_the_cent_as_json_and_pdf(
     assert [line["total_incl_vat_cents"] for line in invoice["lines"]] == [
         *(line["line_total_cents"] for line in order["lines"]), order["delivery_charge_cents"]]
     assert invoice["seller_vat_number"] == "FR 09449671338"
+    assert documents["billed_to"]["recipient"] == "Jeanne Martin"
 
     pdf = await http.get(f"{system.orders_url}/orders/{order_id}/invoice.pdf", headers=OPS)
     again = await http.get(f"{system.orders_url}/orders/{order_id}/invoice.pdf", headers=OPS)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content == again.content  # rendered from the recorded events alone
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.content,
+                          capture_output=True, check=True, timeout=30).stdout.decode()
     euros = f"{invoice['total_incl_vat_cents'] // 100}.{invoice['total_incl_vat_cents'] % 100:02d}"
     for shown in (invoice["invoice_id"], "FR 09449671338", "VAT", euros, "Jeanne Martin"):
         assert shown in text, shown
@@ -76,3 +77,34 @@ async def test_a_paid_refund_gets_a_credit_note_on_the_invoice(
     assert note["total_incl_vat_cents"] == issued["base_cents"]
     assert note["total_excl_vat_cents"] + note["vat_cents"] == issued["base_cents"]
     assert note["surcharge_cents"] == issued["surcharge_cents"]
+
+
+async def test_a_doubtful_address_is_held_for_review_and_proceeds_once_ops_unblock_it(
+        http: httpx.AsyncClient, system: System) -> None:
+    from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
+    from tests.integration.test_payments import session_for, status_is
+
+    body = order_body(delivery_address={
+        "recipient": "Jeanne Martin", "street": "Hôtel Ibis, 10 avenue du Maréchal Foch",
+        "postcode": "30000", "city": "Nîmes"})
+    town_hall = order_body(delivery_address={
+        "recipient": "Jeanne Martin", "street": "12 place de l'Hôtel de Ville",
+        "postcode": "66300", "city": "Thuir"})
+    held = await http.post(f"{system.orders_url}/orders", json=body)
+    ordinary = await http.post(f"{system.orders_url}/orders", json=town_hall)
+    assert held.status_code == 201, held.text
+    assert (held.json()["blocked"], held.json()["block_reason"]) == (True, "incorrect_address")
+    assert ordinary.status_code == 201 and ordinary.json()["blocked"] is False
+
+    order_id = held.json()["order_id"]
+    unblocked = await http.post(f"{system.orders_url}/orders/{order_id}/unblock", headers=OPS,
+                                json={"resolution": "the buyer lives there all year"})
+    assert unblocked.status_code == 200 and unblocked.json()["blocked"] is False
+
+    async def payable() -> bool:
+        payment = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
+        return payment.get("held") is False
+
+    await eventually(payable, what="payments released after the unblock")
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
