@@ -27,7 +27,14 @@ from services.orders.views import (
     present,
 )
 from services.platform.auth import ROLES, Allow, Principal
-from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
+from services.platform.http import (
+    Body,
+    Day,
+    ProblemError,
+    Refusal,
+    Refusals,
+    problem_responses,
+)
 from services.platform.idempotency import Answer, answer_once
 from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Runtime
@@ -115,8 +122,8 @@ class PlaceOrderBody(Body):
     declared_of_age: bool = Field(
         default=False, description="the buyer declares they are 18 or over (when no "
                                    "date_of_birth is given)")
-    date_of_birth: dt.date | None = Field(
-        default=None, validate_default=True, strict=True,
+    date_of_birth: Day | None = Field(
+        default=None, validate_default=True,
         description="the buyer's date of birth (they must be 18 or over on the day of the "
                     "order, Europe/Paris)")
     billing_address: BillingAddressBody | None = Field(
