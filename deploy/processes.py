@@ -8,12 +8,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
 
 class ServiceProcess:
     """One process of a service (API, relay or worker) with its own log file."""
+
+    started: ClassVar[list[ServiceProcess]] = []
+    """Every process started here, extra ones of crash tests included: ``stop_all`` ends them."""
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path,
                  health_url: str | None = None) -> None:
@@ -31,6 +35,7 @@ class ServiceProcess:
             [sys.executable, *self.args], env={**os.environ, **self.env, **extra_env},
             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1])
         log.close()
+        ServiceProcess.started.append(self)
         return self
 
     @property
@@ -82,3 +87,11 @@ class ServiceProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def stop_all() -> None:
+    """Stop every process started in this interpreter that still runs (a crash test that failed
+    midway must not leave its extra worker in the next stack's consumer groups)."""
+    for process in ServiceProcess.started:
+        process.stop()
+    ServiceProcess.started.clear()

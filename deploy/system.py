@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from deploy.bank_simulator.keys import ensure_keys
 from deploy.infrastructure import TEST_DATA, Infrastructure
-from deploy.processes import ServiceProcess
+from deploy.processes import ServiceProcess, stop_all
 from services.platform.auth import Role, generate_keys, mint
 from services.platform.clock import SharedClock
 from services.platform.settings import AuthSettings
@@ -103,6 +103,7 @@ def running_system(infra: Infrastructure) -> Iterator[dict[str, ServiceProcess]]
     finally:
         for process in processes.values():
             process.stop()
+        stop_all()
 
 
 def bearer(role: Role, subject: str | None = None, ttl: int = 3600) -> dict[str, str]:
