@@ -228,8 +228,10 @@ def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]
 
 def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
     last = refund.steps[-1].on if refund.steps else refund.deadline
-    if until <= last:
-        return []
+    if until <= last or (refund.steps and _surcharge(refund, until, policy).tier
+                         == refund.steps[-1].tier):
+        return []  # still in the last tier recorded: tiers only move forward (the engine's
+        # percentages never decrease), so no step can lie in between; one figure, not a replay
     steps = escalation_steps(refund.situation, refund.base_cents, refund.products_cents,
                              refund.deadline, until, policy)
     return [RefundPenaltyEscalated(
