@@ -15,14 +15,14 @@ from services.orders.invoice_pdf import invoice_pdf
 from services.orders.invoices import recorded_documents
 from services.orders.views import order_record
 from services.platform.auth import Allow, Principal
-from services.platform.http import ProblemError, problem_responses
+from services.platform.http import NO_CONTROL_CHARACTERS, ProblemError, problem_responses
 from services.platform.personal import PostgresKeyStore, open_sealed
 from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep
 
 __all__ = ["router"]
 
-OrderId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+OrderId = Annotated[str, Path(min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS)]
 router = APIRouter(tags=["invoices"], responses=problem_responses(400, 401, 403, 404, 422))
 Reader = Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")]
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncpg
 
 from contracts.base import Event
-from contracts.envelope import Envelope
+from contracts.envelope import Envelope, parse_payload
 from contracts.orders import CreditNoteIssued, InvoiceIssued
 from contracts.policies import paris_date
 from contracts.refunds import RefundIssued
-from contracts.registry import EVENT_TYPES
 from services.orders.handlers import ORDERS
 from services.orders.invoicing import credit_note, credit_note_due, invoice, invoice_due, vat_data
 from services.orders.projections import project
@@ -28,8 +27,7 @@ async def history(conn: asyncpg.Connection, order_id: str) -> list[Event]:
     await conn.execute("SELECT 1 FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
     rows = await conn.fetch("SELECT envelope FROM events WHERE order_id = $1 ORDER BY version",
                             order_id)
-    return [EVENT_TYPES[row["envelope"]["type"]].model_validate(row["envelope"]["payload"])
-            for row in rows]
+    return _events(rows)
 
 
 async def _next_number(conn: asyncpg.Connection, kind: str) -> int:
@@ -92,7 +90,12 @@ async def recorded_documents(db: asyncpg.Pool, order_id: str,
     rows = await db.fetch(
         "SELECT envelope FROM events WHERE order_id = $1 AND type = ANY($2::text[]) "
         "ORDER BY version", order_id, ["InvoiceIssued", "CreditNoteIssued"])
-    events = [EVENT_TYPES[row["envelope"]["type"]].model_validate(row["envelope"]["payload"])
-              for row in rows]
+    events = _events(rows)
     issued = next((e for e in events if isinstance(e, InvoiceIssued)), None)
     return issued, [e for e in events if isinstance(e, CreditNoteIssued)]
+
+
+def _events(rows: list[asyncpg.Record]) -> list[Event]:
+    """The typed events of stored envelopes (upcast to their current schema versions)."""
+    return [parse_payload(row["envelope"]["type"], row["envelope"]["schema_version"],
+                          row["envelope"]["payload"]) for row in rows]

@@ -25,10 +25,13 @@ from services.platform.kafka_io import read_topic
 from services.platform.settings import LogSettings, load_log_settings
 
 __all__ = [
+    "Replay",
     "ServiceReport",
     "check",
     "main",
+    "replay_service",
     "stored",
+    "summary",
     "topic_streams",
     "verify",
     "verify_service",
@@ -104,8 +107,17 @@ def check(topic: dict[str, list[dict[str, Any]]], published_before: Envelopes,
         if event_id in store_after and store_after[event_id] != envelope)
 
 
-async def verify_service(settings: LogSettings, service: str,
-                         orders: set[str] | None) -> ServiceReport:
+@dataclass
+class Replay:
+    """One service's topic, grouped by order in topic order, and its store as read after it."""
+
+    report: ServiceReport
+    topic: dict[str, list[dict[str, Any]]]
+    store: Envelopes
+
+
+async def replay_service(settings: LogSettings, service: str,
+                         orders: set[str] | None) -> Replay:
     """Replay one service's topic and hold it against its store."""
     report = ServiceReport()
     db = await asyncpg.connect(settings.database_url_for(service))
@@ -118,15 +130,26 @@ async def verify_service(settings: LogSettings, service: str,
     finally:
         await db.close()
     check(topic, published_before, store_after, report)
-    return report
+    return Replay(report, topic, store_after)
+
+
+async def verify_service(settings: LogSettings, service: str,
+                         orders: set[str] | None) -> ServiceReport:
+    """Replay one service's topic and hold it against its store; what was found."""
+    return (await replay_service(settings, service, orders)).report
+
+
+def summary(reports: dict[str, ServiceReport]) -> dict[str, Any]:
+    """The JSON report of every service, and whether the log verifies."""
+    return {"ok": all(r.ok for r in reports.values()),
+            "services": {name: {**vars(r), "ok": r.ok} for name, r in reports.items()}}
 
 
 async def verify(settings: LogSettings, services: list[str],
                  orders: set[str] | None) -> dict[str, Any]:
     """The report of every service, and whether the log verifies."""
-    reports = {service: await verify_service(settings, service, orders) for service in services}
-    return {"ok": all(r.ok for r in reports.values()),
-            "services": {name: {**vars(r), "ok": r.ok} for name, r in reports.items()}}
+    return summary({service: await verify_service(settings, service, orders)
+                    for service in services})
 
 
 def main() -> None:

@@ -14,7 +14,14 @@ from pydantic import Field
 from contracts.policies import paris_date
 from services.platform.auth import Allow, Principal
 from services.platform.eventstore import ConcurrencyError
-from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
+from services.platform.http import (
+    NO_CONTROL_CHARACTERS,
+    Body,
+    ProblemError,
+    Refusal,
+    Refusals,
+    problem_responses,
+)
 from services.platform.idempotency import Answer, answer_once
 from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep
@@ -31,8 +38,7 @@ from services.refunds.views import (
 
 __all__ = ["REFUSALS", "router"]
 
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # what a stored id can be (PostgreSQL text has no NUL)
-RefundId = Annotated[str, Path(min_length=1, max_length=80, pattern=PRINTABLE)]
+RefundId = Annotated[str, Path(min_length=1, max_length=80, pattern=NO_CONTROL_CHARACTERS)]
 REFUSALS: Refusals = {
     domain.RefundNotFoundError: Refusal(404, "refund-not-found", "No such refund"),
     domain.RefundConflictError: Refusal(409, "refund-conflict",
@@ -56,7 +62,7 @@ class RateBody(Body):
 @router.get("/refunds")
 async def get_refunds(runtime: RuntimeDep, caller: Reader,
                       order_id: Annotated[str, Query(min_length=1, max_length=100,
-                                                     pattern=PRINTABLE)],
+                                                     pattern=NO_CONTROL_CHARACTERS)],
                       ) -> list[RefundView]:
     """The order's refunds: each obligation, its deadline, its delay and surcharge as of today
     (or as paid), every escalation recorded, and its payout. Empty when nothing is owed."""

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.base import Event
+from contracts.envelope import parse_payload
 from contracts.policies import (
     PolicyError,
     compute_surcharge,
@@ -32,7 +33,6 @@ from contracts.refunds import (
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
 )
-from contracts.registry import EVENT_TYPES
 from services.refunds import domain
 from services.refunds.obligations import obligation_for
 
@@ -205,4 +205,4 @@ def _compare(audit: StreamAudit, envelope: Envelope, refund_id: str, on: str,
 
 
 def _event(envelope: Envelope) -> Event:
-    return EVENT_TYPES[envelope["type"]].model_validate(envelope["payload"])
+    return parse_payload(envelope["type"], envelope["schema_version"], envelope["payload"])

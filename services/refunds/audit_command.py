@@ -21,55 +21,30 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-from contracts.hashing import ChainBrokenError, verify_chain
 from contracts.refunds import RATES_STREAM
-from contracts.topics import SERVICES, events_topic
-from services.platform.kafka_io import read_topic
+from contracts.topics import SERVICES
 from services.platform.settings import LogSettings, load_log_settings
-from services.platform.verify import verify
+from services.platform.verify import ServiceReport, replay_service, summary
 from services.refunds.audit import Finding, StreamAudit, audit_stream, recorded_rates
 from services.refunds.proof_page import proof_page
 
-__all__ = ["audit_refunds", "main", "order_proof", "read_log"]
+__all__ = ["audit_refunds", "main", "order_proof", "replay", "verify_all"]
 
 Log = dict[str, dict[str, list[dict[str, Any]]]]  # service → order → envelopes in topic order
 
 
-async def read_log(settings: LogSettings, orders: set[str] | None = None) -> Log:
-    """Every service's topic, grouped by order (the rates' stream always included)."""
-    log: Log = {}
-    for service in SERVICES:
-        streams: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        async for record in read_topic(settings.kafka_bootstrap, events_topic(service)):
-            key = (record.key or b"").decode(errors="replace")
-            if orders is not None and key not in orders | {RATES_STREAM}:
-                continue
-            try:
-                envelope = json.loads(record.value or b"")
-                streams[str(envelope["order_id"])].append(envelope)
-            except (ValueError, KeyError, TypeError):
-                continue  # the chain check reports undecodable records
-        log[service] = dict(streams)
-    return log
-
-
-async def stored_refunds(settings: LogSettings,
-                         orders: set[str] | None) -> dict[str, list[dict[str, Any]]]:
-    """The refunds database's event store, by order, in stream order."""
-    db = await asyncpg.connect(settings.database_url_for("refunds"))
-    try:
-        rows = await db.fetch(
-            "SELECT order_id, envelope::text AS envelope FROM events WHERE ($1::text[] IS NULL "
-            "OR order_id = ANY($1::text[])) ORDER BY order_id, version",
-            sorted(orders | {RATES_STREAM}) if orders is not None else None)
-    finally:
-        await db.close()
-    streams: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        streams[row["order_id"]].append(json.loads(row["envelope"]))
-    return dict(streams)
+async def replay(settings: LogSettings, orders: set[str] | None,
+                 ) -> tuple[dict[str, ServiceReport], Log, dict[str, list[dict[str, Any]]]]:
+    """One read of every topic (hash chains held against each store), the log by service and
+    order, and the refunds store by order in stream order (the rates' stream always included)."""
+    wanted = None if orders is None else orders | {RATES_STREAM}
+    replays = {service: await replay_service(settings, service, wanted) for service in SERVICES}
+    stored: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for envelope in sorted(replays["refunds"].store.values(),
+                           key=lambda e: (e["order_id"], e["version"])):
+        stored[envelope["order_id"]].append(envelope)
+    return ({service: r.report for service, r in replays.items()},
+            {service: r.topic for service, r in replays.items()}, dict(stored))
 
 
 def audit_refunds(log: Log, refunds: dict[str, list[dict[str, Any]]]) -> list[StreamAudit]:
@@ -114,10 +89,10 @@ def _audit_report(audits: list[StreamAudit]) -> dict[str, Any]:
 
 async def verify_all(settings: LogSettings, orders: set[str] | None) -> dict[str, Any]:
     """Hash chains, and refund figures recomputed from the topic and from the store."""
-    chains = await verify(settings, list(SERVICES), orders)
-    log = await read_log(settings, orders)
+    reports, log, stored = await replay(settings, orders)
     from_log = _audit_report(audit_refunds(log, log.get("refunds", {})))
-    from_store = _audit_report(audit_refunds(log, await stored_refunds(settings, orders)))
+    from_store = _audit_report(audit_refunds(log, stored))
+    chains = summary(reports)
     return {"ok": chains["ok"] and from_log["ok"] and from_store["ok"], "chains": chains,
             "refunds": {"from_log": from_log, "from_store": from_store}}
 
@@ -125,29 +100,19 @@ async def verify_all(settings: LogSettings, orders: set[str] | None) -> dict[str
 async def order_proof(settings: LogSettings, order_id: str) -> dict[str, Any]:
     """One order's proof: its events across the four services in time order, with their hashes
     and chains, and every refund figure recomputed."""
-    log = await read_log(settings, {order_id})
-    events, chains = [], {}
-    for service in SERVICES:
-        stream = log[service].get(order_id, [])
-        chains[service] = _chain(stream)
-        events += [_row(service, envelope) for envelope in stream]
-    events.sort(key=lambda row: (row["occurred_at"], SERVICES.index(row["service"]),
-                                 row["version"]))
-    audits = audit_refunds(log, log["refunds"])
-    figures = [vars(f) | {"agrees": f.agrees} for a in audits if a.order_id == order_id
-               for f in a.figures]
-    findings = [vars(f) for a in audits if a.order_id == order_id for f in a.findings]
+    reports, log, _ = await replay(settings, {order_id})
+    chains = {service: reports[service].broken_chains.get(order_id, "ok")
+              for service in SERVICES}
+    events = sorted((_row(service, envelope) for service in SERVICES
+                     for envelope in log[service].get(order_id, [])),
+                    key=lambda row: (row["occurred_at"], SERVICES.index(row["service"]),
+                                     row["version"]))
+    audits = [a for a in audit_refunds(log, log["refunds"]) if a.order_id == order_id]
+    figures = [vars(f) | {"agrees": f.agrees} for a in audits for f in a.figures]
+    findings = [vars(f) for a in audits for f in a.findings]
     return {"order_id": order_id, "ok": not findings and all(c == "ok" for c in chains.values()),
             "chains": chains, "events": events, "refund_figures": figures,
             "findings": findings}
-
-
-def _chain(stream: list[dict[str, Any]]) -> str:
-    try:
-        verify_chain(stream)
-    except ChainBrokenError as error:
-        return f"broken: {error}"
-    return "ok"
 
 
 def _row(service: str, envelope: dict[str, Any]) -> dict[str, Any]:

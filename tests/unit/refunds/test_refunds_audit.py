@@ -22,6 +22,7 @@ POLICY = load_policy()
 
 def envelope(event: Event, event_id: str | None = None) -> dict[str, Any]:
     return {"event_id": event_id or str(uuid.uuid4()), "type": event.type_name(),
+            "schema_version": event.schema_version,
             "payload": event.model_dump(mode="json")}
 
 
