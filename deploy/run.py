@@ -1,68 +1,153 @@
 """``make run``: the local stack (Kafka, PostgreSQL) and every service process, until Ctrl-C.
 
 Kafka and PostgreSQL keep their data in ``.data/local`` and reuse it on the next start. The
-service processes of ``deploy/Procfile`` run under honcho, which stops them all on Ctrl-C (or
-when one of them dies); then the broker and the database are stopped too.
+processes of ``deploy/Procfile`` run under supervisord (``deploy/supervision.py``): one that dies
+is restarted and the others keep serving; Ctrl-C (or SIGTERM) stops them all, then the broker and
+the database.
+
+``RUN_DATA_DIR`` and ``RUN_PORT_OFFSET`` start a second, independent stack next to the first
+(every port shifted by the offset): the test of ``make run`` itself uses them.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from deploy.bank_simulator.keys import ensure_keys
-from deploy.local.stack import start_stack, stop_stack
+from deploy.local.stack import (
+    DEFAULT_CONTROLLER_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_KAFKA_PORT,
+    DEFAULT_POSTGRES_PORT,
+    start_stack,
+    stop_stack,
+)
+from deploy.supervision import Supervision, write_config
 from deploy.system import RUN_PORTS
-from services.payments.settings import BANK_KEYS
 from services.platform.auth import generate_keys
-from services.platform.settings import DEV_KEYS
 
-REPO = Path(__file__).resolve().parents[1]
-PROCFILE = REPO / "deploy" / "Procfile"
+SERVICES = ("orders", "payments", "fulfilment", "refunds")
 
 
+class RunSettings(BaseSettings):
+    """Where ``make run`` keeps its data and on which ports it serves."""
 
-def banner(kafka: str, database: str) -> str:
+    model_config = SettingsConfigDict(env_prefix="RUN_")
+    data_dir: Path = DEFAULT_DATA_DIR
+    port_offset: int = 0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The ports and files of one local stack."""
+
+    data_dir: Path
+    offset: int
+
+    def port(self, name: str) -> int:
+        """The port of a service, the bank simulator or the SMTP sink."""
+        return RUN_PORTS[name] + self.offset
+
+    @property
+    def infrastructure_ports(self) -> tuple[int, int, int]:
+        """Kafka's, its controller's and PostgreSQL's ports."""
+        return (DEFAULT_KAFKA_PORT + self.offset, DEFAULT_CONTROLLER_PORT + self.offset,
+                DEFAULT_POSTGRES_PORT + self.offset)
+
+    def url(self, name: str) -> str:
+        """The base URL of a service or of the bank simulator."""
+        return f"http://127.0.0.1:{self.port(name)}"
+
+
+def process_env(layout: Layout, kafka: str, database: str) -> dict[str, str]:
+    """The environment of every process: where the infrastructure, the keys and the others are."""
+    data, bank = layout.data_dir, layout.data_dir / "bank"
+    ports = {f"{name.upper()}_PORT": str(layout.port(name)) for name in RUN_PORTS}
+    return {**os.environ, **ports, "KAFKA_BOOTSTRAP": kafka, "DATABASE_URL": database,
+            "RUN_DATA_DIR": str(data), "CLOCK_FILE": str(data / "clock.json"),
+            "AUTH_PUBLIC_KEY_FILE": str(data / "auth" / "public.pem"),
+            "AUTH_PRIVATE_KEY_FILE": str(data / "auth" / "private.pem"),
+            "BANK_URL": layout.url("bank"), "BANK_HMAC_KEY_FILE": str(bank / "shop_hmac.key"),
+            "BANK_PUBLIC_KEY_FILE": str(bank / "bank_public.pem"),
+            "PAYMENTS_PUBLIC_URL": layout.url("payments"),
+            "ORDERS_PUBLIC_URL": layout.url("orders"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def banner(layout: Layout, kafka: str, database: str, supervision: Supervision) -> str:
     """What runs where."""
     lines = ["", "Wine shop order lifecycle — local stack", f"  Kafka       {kafka}",
              f"  PostgreSQL  {database}"]
-    for service in ("orders", "payments", "fulfilment", "refunds"):
-        url = f"http://127.0.0.1:{RUN_PORTS[service]}"
+    for service in SERVICES:
+        url = layout.url(service)
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
-    lines += [f"  bank        http://127.0.0.1:{RUN_PORTS['bank']}  (E-transactions simulator; "
+    ctl = f".venv/bin/supervisorctl -c {supervision.config}"
+    lines += [f"  bank        {layout.url('bank')}  (E-transactions simulator; "
               "test card 4111111111111111)",
-              f"  SMTP sink   127.0.0.1:{RUN_PORTS['smtp']}  (mail sent: .venv/bin/python -m "
-              "deploy.smtp_sink list)"]
+              f"  SMTP sink   127.0.0.1:{layout.port('smtp')}  (mail sent: .venv/bin/python -m "
+              f"deploy.smtp_sink list --maildir {layout.data_dir / 'mail'})"]
     lines += ["  the clock: .venv/bin/python -m services.platform.clock show|set ISO|advance 10d",
               "  a token: .venv/bin/python -m services.platform.auth token --role ops",
               "           (roles: buyer --subject BUYER_ID, shop, ops, warehouse, carrier, "
               "auditor)",
               "  watch the log: .venv/bin/python -m services.platform.watch",
-              "Ctrl-C stops all.", ""]
+              f"  processes: {ctl} status   (logs: {supervision.logs}/NAME.log)",
+              "A process that dies is restarted; Ctrl-C stops all.", ""]
     return "\n".join(lines)
 
 
+def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the stack the way Ctrl-C does
+
+
+def _stop(supervisord: subprocess.Popen[bytes]) -> None:
+    if supervisord.poll() is None:
+        supervisord.send_signal(signal.SIGTERM)  # it stops every process, then itself
+        try:
+            supervisord.wait(60)
+        except subprocess.TimeoutExpired:
+            supervisord.kill()
+            supervisord.wait()
+
+
 def main() -> int:
-    """Start everything, wait for Ctrl-C, stop everything."""
-    generate_keys(REPO / DEV_KEYS)  # the development issuer's key pair, kept in .data/local
-    ensure_keys(REPO / BANK_KEYS)  # the simulated bank's keys and the shop's HMAC key
-    endpoints = start_stack()
-    server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
-    print(banner(endpoints.kafka_bootstrap, server), flush=True)
-    env = {**os.environ, "KAFKA_BOOTSTRAP": endpoints.kafka_bootstrap, "DATABASE_URL": server,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE),
-                               "-d", str(REPO)], env=env)
+    """Start everything, wait for Ctrl-C or SIGTERM, stop everything."""
+    settings = RunSettings()
+    layout = Layout(settings.data_dir.resolve(), settings.port_offset)
+    generate_keys(layout.data_dir / "auth")  # the development issuer's key pair
+    ensure_keys(layout.data_dir / "bank")  # the simulated bank's keys and the shop's HMAC key
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    endpoints = start_stack(layout.data_dir, *layout.infrastructure_ports)
+    supervisord: subprocess.Popen[bytes] | None = None
     try:
-        return honcho.wait()
-    except KeyboardInterrupt:  # honcho received the same Ctrl-C and stops the services
-        honcho.wait()
+        server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
+        env = process_env(layout, endpoints.kafka_bootstrap, server)
+        supervision = Supervision(layout.data_dir / "run")
+        write_config(env, supervision)
+        print(banner(layout, endpoints.kafka_bootstrap, server, supervision), flush=True)
+        # its own session: Ctrl-C reaches this process alone, which stops supervisord, which
+        # stops the services in order (a SIGINT to every process at once would race restarts)
+        supervisord = subprocess.Popen(
+            [sys.executable, "-m", "supervisor.supervisord", "-c", str(supervision.config)],
+            env=env, start_new_session=True)
+        return supervisord.wait()
+    except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop
+        if supervisord is not None:
+            print("stopping the services…", flush=True)
+            _stop(supervisord)
         print("stopping Kafka and PostgreSQL…", flush=True)
-        stop_stack()
+        stop_stack(layout.data_dir, *layout.infrastructure_ports)
 
 
 if __name__ == "__main__":

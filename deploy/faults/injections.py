@@ -1,0 +1,149 @@
+"""The faults, one kind at a time: each is injected while lifecycles run and healed afterwards.
+
+The suite stands in for ``make run``'s supervisor: a process that dies (killed, or halted by its
+own retry policy while PostgreSQL was away) is started again by ``Stack.supervise``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from deploy.processes import ServiceProcess
+
+WORKERS = tuple(f"{s}-worker" for s in ("orders", "payments", "fulfilment", "refunds"))
+SESSION_TIMEOUT_SECONDS = 10.0
+"""The workers' consumer session timeout (services/platform/agents.py)."""
+
+
+@dataclass
+class Stack:
+    """The running system the faults act on, and how to restart its infrastructure."""
+
+    processes: dict[str, ServiceProcess]
+    bank_url: str
+    restart_kafka: Callable[[], None]
+    restart_postgres: Callable[[], None]
+    kill_broker: Callable[[], Callable[[], None]] | None = None
+    """On a cluster: SIGKILL one broker; returns how to start it again."""
+    paused: set[str] = field(default_factory=set)
+    restarts: dict[str, int] = field(default_factory=dict)
+
+    async def supervise(self) -> None:
+        """Start again every process that died, like the supervisor of ``make run``."""
+        for name, process in list(self.processes.items()):
+            if name not in self.paused and process.process is not None and not process.running:
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                await asyncio.to_thread(_restart, process)
+
+    def second_instance(self, name: str) -> ServiceProcess:
+        """Another instance of a worker, in the same consumer group."""
+        original = self.processes[name]
+        twin = ServiceProcess(f"{name}-2", original.args, original.env,
+                              original.log_path.parent)
+        self.processes[twin.name] = twin
+        return twin.start(WORKER_DATA_DIR=str(original.log_path.parent / f"{twin.name}.data"))
+
+    def retire(self, name: str) -> None:
+        """Stop an extra instance for good."""
+        self.paused.add(name)
+        self.processes.pop(name).stop()
+        self.paused.discard(name)
+
+
+def _restart(process: ServiceProcess) -> None:
+    process.start()
+    if process.health_url:
+        process.wait_healthy()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One kind of fault: what it does to the stack while the load runs."""
+
+    name: str
+    kind: str
+    act: Callable[[Stack], Awaitable[None]]
+
+
+def kill(name: str) -> Fault:
+    """SIGKILL of one process; the supervisor starts it again."""
+    async def act(stack: Stack) -> None:
+        await asyncio.to_thread(stack.processes[name].kill)
+    return Fault(f"SIGKILL {name}", "kill", act)
+
+
+def zombie(name: str) -> Fault:
+    """SIGSTOP of a worker past its session timeout while a second instance runs: its
+    partitions move; SIGCONT wakes it up as a zombie whose commits must be fenced off."""
+    async def act(stack: Stack) -> None:
+        twin = stack.second_instance(name)
+        await asyncio.sleep(8)  # the twin has joined the group before the original stops
+        pid = stack.processes[name].process.pid  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGSTOP)
+        await asyncio.sleep(SESSION_TIMEOUT_SECONDS + 5)
+        os.kill(pid, signal.SIGCONT)
+        await asyncio.sleep(5)
+        stack.retire(twin.name)
+    return Fault(f"SIGSTOP/SIGCONT {name} past its session timeout", "zombie", act)
+
+
+def kill_one_of_two_workers() -> Fault:
+    """Two instances of every worker in one consumer group; one of each is killed and its
+    partitions move to the other."""
+    async def act(stack: Stack) -> None:
+        twins = [stack.second_instance(name) for name in WORKERS]
+        await asyncio.sleep(8)
+        for name in WORKERS:
+            stack.paused.add(name)
+            await asyncio.to_thread(stack.processes[name].kill)
+        await asyncio.sleep(SESSION_TIMEOUT_SECONDS + 5)
+        for name in WORKERS:
+            await asyncio.to_thread(stack.processes[name].start)
+            stack.paused.discard(name)
+        await asyncio.sleep(5)
+        for twin in twins:
+            stack.retire(twin.name)
+    return Fault("two instances of every worker; one of each SIGKILLed", "scale", act)
+
+
+def restart(what: str) -> Fault:
+    """A restart of the Kafka broker or of the PostgreSQL server."""
+    async def act(stack: Stack) -> None:
+        await asyncio.to_thread(stack.restart_kafka if what == "kafka" else
+                                stack.restart_postgres)
+    return Fault(f"{what} restart", "infrastructure", act)
+
+
+def broker_killed() -> Fault:
+    """SIGKILL of one broker of a cluster under load; it comes back 10 s later."""
+    async def act(stack: Stack) -> None:
+        assert stack.kill_broker is not None
+        start_again = await asyncio.to_thread(stack.kill_broker)
+        await asyncio.sleep(10)
+        await asyncio.to_thread(start_again)
+    return Fault("SIGKILL of one broker of three", "cluster", act)
+
+
+def bank(faults: dict[str, object], name: str) -> Fault:
+    """The bank simulator failing (or slow) for 10 s."""
+    async def act(stack: Stack) -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            await http.post(f"{stack.bank_url}/_simulator/faults", json=faults)
+            await asyncio.sleep(10)
+            await http.post(f"{stack.bank_url}/_simulator/faults",
+                            json={"capture": "ok", "refund": "ok", "delay_seconds": 0})
+    return Fault(name, "bank", act)
+
+
+def all_faults(processes: list[str]) -> list[Fault]:
+    """Every fault of the suite, one kind at a time."""
+    return [*(kill(name) for name in processes), zombie("orders-worker"),
+            kill_one_of_two_workers(), restart("kafka"), restart("postgres"),
+            bank({"capture": "unavailable", "refund": "unavailable"}, "bank unavailable"),
+            bank({"delay_seconds": 3}, "bank answering in 3 s")]

@@ -1,0 +1,196 @@
+"""The fault suite (``make faults``; a short form runs in the test suite): lifecycles under one
+fault at a time, the guarantees checked after each, then overload and a bounded soak.
+
+The report (``bench-results/faults.json`` and ``faults.md``) lists each fault with its counts:
+lifecycles driven and completed, events on the log, events applied, and every finding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from deploy.faults.checks import Findings, at_rest, check_log, check_rebuilds
+from deploy.faults.injections import Fault, Stack
+from deploy.faults.shop import Lifecycle, Shop, drive
+from services.platform.service import Service
+from services.platform.settings import LogSettings
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much load each part of the suite drives."""
+
+    lifecycles_per_fault: int
+    refunded_every: int
+    rebuild_after_each: bool
+    overload_seconds: float
+    overload_concurrency: tuple[int, ...]
+    soak_seconds: float
+    soak_rate: float
+    """Lifecycles started per second during the soak."""
+
+
+SHORT = Scale(lifecycles_per_fault=4, refunded_every=2, rebuild_after_each=False,
+              overload_seconds=4, overload_concurrency=(8, 16, 32), soak_seconds=45,
+              soak_rate=1.0)
+FULL = Scale(lifecycles_per_fault=16, refunded_every=3, rebuild_after_each=True,
+             overload_seconds=15, overload_concurrency=(8, 16, 32), soak_seconds=300,
+             soak_rate=3.0)
+
+
+@dataclass
+class Suite:
+    """Everything a round needs."""
+
+    stack: Stack
+    shop: Shop
+    settings: LogSettings
+    services: Sequence[Service]
+    pools: Mapping[str, asyncpg.Pool]
+    process_env: Mapping[str, str]
+    scale: Scale
+
+    async def load(self, count: int, spacing: float = 0.25) -> list[Lifecycle]:
+        """Start ``count`` lifecycles ``spacing`` apart, supervising meanwhile; their ends."""
+        tasks = []
+        for index in range(count):
+            kind = "refunded" if index % self.scale.refunded_every == 0 else "delivered"
+            tasks.append(asyncio.create_task(drive(self.shop, kind)))
+            await asyncio.sleep(spacing)
+        return await self._supervised(asyncio.gather(*tasks))
+
+    async def _supervised(self, work: Any) -> Any:
+        future = asyncio.ensure_future(work)
+        while not future.done():
+            await self.stack.supervise()
+            await asyncio.wait({future}, timeout=0.5)
+        return future.result()
+
+    async def round(self, fault: Fault) -> dict[str, Any]:
+        """Lifecycles with ``fault`` injected 1 s into them; the guarantees after."""
+        started, restarts_before = time.monotonic(), dict(self.stack.restarts)
+        load = asyncio.create_task(self.load(self.scale.lifecycles_per_fault))
+        await asyncio.sleep(1.0)
+        await self._supervised(fault.act(self.stack))
+        lifecycles = await load
+        findings = await self.check({lc.order_id for lc in lifecycles if lc.order_id},
+                                    self.scale.rebuild_after_each)
+        return {"fault": fault.name, "kind": fault.kind,
+                "seconds": round(time.monotonic() - started, 1),
+                **lifecycle_counts(lifecycles),
+                "restarted": {name: n - restarts_before.get(name, 0)
+                              for name, n in self.stack.restarts.items()
+                              if n > restarts_before.get(name, 0)},
+                **findings.as_dict()}
+
+    async def check(self, orders: set[str], rebuild: bool) -> Findings:
+        """Wait until the system is at rest, then check every guarantee for ``orders``."""
+        findings = Findings()
+        deadline = time.monotonic() + 180
+        while not await at_rest(self.settings, self.services, self.pools):
+            await self.stack.supervise()
+            if time.monotonic() > deadline:
+                findings.verify_findings.append("not at rest within 180 s")
+                break
+            await asyncio.sleep(0.5)
+        await check_log(self.settings, self.services, orders, self.pools, findings)
+        if rebuild:
+            await check_rebuilds(self.services, self.pools, self.process_env, findings)
+        return findings
+
+
+def lifecycle_counts(lifecycles: Sequence[Lifecycle]) -> dict[str, Any]:
+    """How many lifecycles were driven, completed, and which got stuck."""
+    stuck = [f"{lc.kind} {lc.order_id}: {lc.error}" for lc in lifecycles if lc.error]
+    return {"lifecycles": len(lifecycles), "completed": len(lifecycles) - len(stuck),
+            "stuck": stuck[:20], "slowest_lifecycle_s": round(max(
+                (lc.seconds for lc in lifecycles), default=0.0), 1)}
+
+
+async def overload(shop: Shop, concurrency: Sequence[int], seconds: float) -> list[dict[str, Any]]:
+    """Closed-loop POST /orders at each concurrency: orders/s, latency, and how many were shed
+    with 503 (admission control) rather than left to wait."""
+    return [await _closed_loop(shop, clients, seconds) for clients in concurrency]
+
+
+async def _closed_loop(shop: Shop, clients: int, seconds: float) -> dict[str, Any]:
+    from deploy.demo import order_body
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    end = time.monotonic() + seconds
+
+    async def client() -> None:
+        while time.monotonic() < end:
+            began = time.perf_counter()
+            try:
+                response = await shop.http.post(f"{shop.urls.orders}/orders", json=order_body(),
+                                                headers=shop.roles["shop"])
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            latencies.append((time.perf_counter() - began) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 503:
+                await asyncio.sleep(0.05)  # what a client does with Retry-After, scaled down
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    placed = statuses.get(201, 0)
+    return {"clients": clients, "orders_per_s": round(placed / seconds, 1),
+            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank), rounded to 0.1."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 1)
+
+
+def write_report(report: Mapping[str, Any], directory: Path) -> Path:
+    """``faults.json`` and a Markdown table ``faults.md``; the JSON's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "faults.json").write_text(json.dumps(report, indent=2, default=str))
+    (directory / "faults.md").write_text(markdown(report))
+    return directory / "faults.json"
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown tables."""
+    lines = ["# Fault suite", "", f"Scale: {report.get('scale')}; all ok: {report.get('ok')}", "",
+             "| fault | lifecycles | completed | events on log | applied | restarted | "
+             "findings | rebuild checked |", "|---|---|---|---|---|---|---|---|"]
+    for r in report.get("faults", []):
+        found = sum(r["counts"].values())
+        lines.append(f"| {r['fault']} | {r['lifecycles']} | {r['completed']} | "
+                     f"{r['events_on_log']} | {r['applied']} | {r['restarted'] or '-'} | "
+                     f"{found} | {r['rebuild_checked']} |")
+    lines += ["", "## Overload (POST /orders, closed loop)", "",
+              "| clients | orders/s | p50 ms | p99 ms | answers |", "|---|---|---|---|---|"]
+    for o in report.get("overload", []):
+        lines.append(f"| {o['clients']} | {o['orders_per_s']} | {o['p50_ms']} | {o['p99_ms']} "
+                     f"| {o['statuses']} |")
+    soak = report.get("soak")
+    if soak:
+        lines += ["", f"## Soak ({soak['seconds']} s, {soak['lifecycles']} lifecycles, "
+                  f"{soak['completed']} completed)", "",
+                  "| process | RSS first MB | RSS last MB | growth MB |", "|---|---|---|---|"]
+        for name, m in soak["memory"].items():
+            lines.append(f"| {name} | {m['first_mb']} | {m['last_mb']} | {m['growth_mb']} |")
+        lines += ["", f"Max consumer lag: {soak['max_lag']}; errors in logs: "
+                  f"{len(soak['errors'])}"]
+    return "\n".join(lines) + "\n"
+
+
+Now = Callable[[], str]

@@ -1,0 +1,52 @@
+"""The fault suite's short form (``make faults`` runs the full one): whole lifecycles through the
+HTTP APIs while one fault at a time hits the running system, and every guarantee checked after
+each; then overload and a short soak. The report is kept in test-artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.faults.injections import Stack, all_faults
+from deploy.faults.run import run_all, suite_on
+from deploy.faults.suite import SHORT, write_report
+from deploy.infrastructure import TEST_DATA
+from deploy.infrastructure import TEST_PORTS as INFRA_PORTS
+from deploy.local.stack import make_broker, make_postgres
+from deploy.system import APIS, BACKGROUND
+from tests.integration.conftest import System
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session"),
+              pytest.mark.timeout(1500)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def restart_kafka() -> None:
+    broker = make_broker(TEST_DATA, INFRA_PORTS["kafka"], INFRA_PORTS["controller"])
+    broker.stop()
+    broker.start()
+    broker.wait_ready()
+
+
+def restart_postgres() -> None:
+    postgres = make_postgres(TEST_DATA, INFRA_PORTS["postgres"])
+    postgres.stop()
+    postgres.start()
+    postgres.wait_ready()
+
+
+async def test_every_guarantee_holds_after_every_fault(system: System) -> None:
+    assert system.infra.source == "local launcher", "the suite restarts Kafka and PostgreSQL"
+    stack = Stack(system.processes, system.bank_url, restart_kafka, restart_postgres)
+    async with suite_on(stack, system.infra, SHORT) as suite:
+        report = await run_all(suite, all_faults([*APIS, *BACKGROUND]))
+    write_report(report, ARTIFACTS)
+    for round_ in report["faults"]:
+        assert round_["stuck"] == [], round_
+        assert round_["ok"], round_
+        assert round_["completed"] == round_["lifecycles"] > 0
+        assert round_["events_on_log"] > 0 and round_["applied"] > 0
+    soak = report["soak"]
+    assert soak["stuck"] == [] and soak["errors"] == [], soak
+    assert {o["clients"] for o in report["overload"]} == {8, 16, 32}
