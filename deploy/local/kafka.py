@@ -1,4 +1,7 @@
-"""A single-node Apache Kafka broker (KRaft, no ZooKeeper) run from Maven Central jars.
+"""An Apache Kafka broker (KRaft, no ZooKeeper) run from Maven Central jars.
+
+By default a single combined broker+controller; given a node id, the quorum's voters and a
+replication factor, the same class is one node of a multi-broker cluster (``cluster.py``).
 
 The jars are resolved once with ``mvn dependency:copy-dependencies`` on ``pom.xml`` beside this
 file into ``<repo>/.cache/kafka/<version>/libs`` and the broker runs as
@@ -10,10 +13,12 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import subprocess
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from deploy.local import _proc
 
@@ -96,12 +101,43 @@ def java_executable() -> str:
     return found
 
 
-def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """Return server.properties for a single combined broker+controller on 127.0.0.1."""
+# Only for nodes of a replicated cluster. Unclean election is Kafka's default already; it is spelt
+# out because the crash tests rely on it (an out-of-sync replica must never become leader and
+# drop acknowledged writes). A dead node is fenced, and its partitions led elsewhere, after the
+# session timeout: 6 s instead of 9 s keeps the local crash tests short while still riding out
+# a long GC pause on a slow machine.
+CLUSTER_SETTINGS = {
+    "unclean.leader.election.enable": "false",
+    "broker.heartbeat.interval.ms": "1000",
+    "broker.session.timeout.ms": "6000",
+}
+
+
+def min_insync_replicas(replication: int) -> int:
+    """The ``min.insync.replicas`` that goes with ``replication``: 2 from 3 replicas up (one
+    broker may fail without losing an acknowledged write), else 1 (nothing to spare)."""
+    return 2 if replication >= 3 else 1
+
+
+def server_properties(
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    *,
+    node_id: int = 1,
+    voters: str | None = None,
+    replication: int = 1,
+) -> str:
+    """Return server.properties for one combined broker+controller on 127.0.0.1.
+
+    The defaults describe the single-node broker; a cluster node passes its ``node_id``, the
+    quorum's ``voters`` (``id@host:port,...``) and the cluster's ``replication`` factor.
+    """
+    min_isr = str(min_insync_replicas(replication))
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{HOST}:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters or f"{node_id}@{HOST}:{controller_port}",
         "controller.listener.names": "CONTROLLER",
         "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
@@ -109,15 +145,15 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(log_dir),
         "num.partitions": "6",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": str(replication),
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": str(replication),
         "offsets.topic.num.partitions": "6",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replication),
+        "transaction.state.log.min.isr": min_isr,
         "transaction.state.log.num.partitions": "6",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(replication),
+        "share.coordinator.state.topic.min.isr": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         "auto.create.topics.enable": "false",
         "log.retention.ms": "-1",
@@ -125,6 +161,8 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
         "num.network.threads": "2",
         "num.io.threads": "4",
     }
+    if replication > 1:
+        settings.update(CLUSTER_SETTINGS)  # the single broker's file stays as it always was
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
@@ -155,7 +193,8 @@ class KafkaBroker:
 
     Layout of ``data_dir``: ``server.properties``, ``log4j2.properties``, ``cluster.id``,
     ``kafka.pid``, ``server.log`` (broker log), ``console.log`` (JVM stdout/stderr) and
-    ``data/`` (the partitions and the KRaft metadata log).
+    ``data/`` (the partitions and the KRaft metadata log). A cluster's nodes share one
+    ``cluster_id_file`` instead of each keeping its own ``cluster.id``.
     """
 
     def __init__(
@@ -167,14 +206,29 @@ class KafkaBroker:
         version: str = KAFKA_VERSION,
         cache_dir: Path = DEFAULT_CACHE,
         heap: str = DEFAULT_HEAP,
+        node_id: int = 1,
+        voters: str | None = None,
+        replication: int = 1,
+        cluster_id_file: Path | None = None,
+        jvm_options: Sequence[str] = (),
     ) -> None:
-        """Describe a broker; nothing is started until :meth:`start`."""
+        """Describe a broker; nothing is started until :meth:`start`.
+
+        ``node_id``, ``voters``, ``replication`` and ``cluster_id_file`` make it one node of a
+        cluster (see :func:`server_properties`); their defaults give the single broker.
+        ``jvm_options`` are added to the java command line.
+        """
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.controller_port = controller_port
         self.version = version
         self.cache_dir = Path(cache_dir)
         self.heap = heap
+        self.node_id = node_id
+        self.voters = voters
+        self.replication = replication
+        self._cluster_id_file = Path(cluster_id_file) if cluster_id_file else None
+        self.jvm_options = tuple(jvm_options)
 
     @property
     def bootstrap(self) -> str:
@@ -212,6 +266,11 @@ class KafkaBroker:
         pid = _proc.read_pid(self.pid_file)
         if pid is None or not _proc.pid_alive(pid):
             return None
+        child = _children.get(pid)
+        if child is not None and child.poll() is None and str(self._config) in _args(child):
+            # our own unreaped child: the number cannot have been reused, and its /proc
+            # cmdline reads empty for a moment while the JVM's exec completes
+            return pid
         cmdline = _proc.pid_cmdline(pid)
         if MAIN_CLASS not in cmdline or str(self._config) not in cmdline:
             return None  # stale pid file, the number now belongs to another process
@@ -232,9 +291,14 @@ class KafkaBroker:
         self._format_storage(libs)
         self._launch(libs)
 
+    def _properties(self) -> str:
+        return server_properties(
+            self.port, self.controller_port, self._storage,
+            node_id=self.node_id, voters=self.voters, replication=self.replication,
+        )
+
     def _check_running_ports(self) -> None:
-        wanted = server_properties(self.port, self.controller_port, self._storage)
-        if self._config.read_text() != wanted:
+        if self._config.read_text() != self._properties():
             raise KafkaError(
                 f"the broker of {self.data_dir} already runs with other settings"
                 f" (see {self._config}); stop it first to use port {self.port}"
@@ -248,13 +312,14 @@ class KafkaBroker:
     def _write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._storage.mkdir(exist_ok=True)
-        self._config.write_text(server_properties(self.port, self.controller_port, self._storage))
+        self._config.write_text(self._properties())
         self._log4j.write_text(log4j2_properties(self.log_file))
 
     def cluster_id(self) -> str:
         """Return the cluster id persisted in the data dir, creating it on first use."""
-        path = self.data_dir / "cluster.id"
+        path = self._cluster_id_file or self.data_dir / "cluster.id"
         if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(new_cluster_id() + "\n")
         return path.read_text().strip()
 
@@ -262,6 +327,7 @@ class KafkaBroker:
         return [
             java_executable(),
             f"-Xmx{self.heap}",
+            *self.jvm_options,
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExplicitGCInvokesConcurrent",
@@ -330,6 +396,25 @@ class KafkaBroker:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> bool:
+        """Crash the broker with SIGKILL: no controlled shutdown, no clean-shutdown marker, as
+        when the process dies; return True if it ran. For fault tests: the next start
+        recovers its logs, and meanwhile the controller fences it after the session timeout."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGKILL)
+
+        def gone() -> bool:
+            _reap_children()  # a child of ours stays a zombie, alive to kill -0, until reaped
+            return not _proc.pid_alive(pid)
+
+        if not _proc.wait_until(gone, 10.0):
+            raise KafkaError(f"Kafka broker {pid} survived SIGKILL")
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
     def status(self) -> dict[str, Any]:
         """Return a JSON-able description of the broker's state."""
         pid = self.pid()
@@ -350,11 +435,15 @@ class KafkaBroker:
         )
 
 
+def _args(child: subprocess.Popen[bytes]) -> list[str]:
+    return cast(list[str], child.args)  # _launch passes a list of str
+
+
 def _reap_children() -> None:
     """Collect exited brokers started by this process, so they leave no zombie behind."""
     for pid, proc in list(_children.items()):
         if proc.poll() is not None:
-            del _children[pid]
+            _children.pop(pid, None)  # a cluster starts and stops nodes from several threads
 
 
 async def _list_topics(bootstrap: str, timeout: float) -> set[str]:

@@ -1,4 +1,5 @@
-"""Start and stop the whole local stack: one Kafka broker and one PostgreSQL server."""
+"""Start and stop the whole local stack: Kafka (one broker, or a cluster of ``brokers`` nodes)
+and one PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -6,14 +7,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.local.cluster import KafkaCluster
 from deploy.local.kafka import REPO_ROOT, KafkaBroker
 from deploy.local.postgres import LocalPostgres
+
+Kafka = KafkaBroker | KafkaCluster
+Server = Kafka | LocalPostgres
 
 SERVICES = ("orders", "payments", "fulfilment", "refunds")
 DEFAULT_DATA_DIR = REPO_ROOT / ".data" / "local"
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_CONTROLLER_PORT = 19093
 DEFAULT_POSTGRES_PORT = 15432
+# the multi-broker stack (--brokers 3) lives apart from the single-broker one, so both can run:
+# node i listens on 39092 + 2 i, its controller on the port after
+DEFAULT_CLUSTER_DATA_DIR = REPO_ROOT / ".data" / "cluster"
+DEFAULT_CLUSTER_KAFKA_PORT = 39092
+DEFAULT_CLUSTER_POSTGRES_PORT = 39432
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Where a stack lives unless told otherwise."""
+
+    data_dir: Path
+    kafka_port: int
+    controller_port: int  # a cluster's is its first node's: each sits beside its broker
+    postgres_port: int
+
+
+def defaults(brokers: int = 1) -> Defaults:
+    """The default data dir and ports of the single-broker stack, or of the cluster stack."""
+    if brokers == 1:
+        return Defaults(DEFAULT_DATA_DIR, DEFAULT_KAFKA_PORT, DEFAULT_CONTROLLER_PORT,
+                        DEFAULT_POSTGRES_PORT)
+    return Defaults(DEFAULT_CLUSTER_DATA_DIR, DEFAULT_CLUSTER_KAFKA_PORT,
+                    DEFAULT_CLUSTER_KAFKA_PORT + 1, DEFAULT_CLUSTER_POSTGRES_PORT)
 
 
 @dataclass(frozen=True)
@@ -37,6 +66,19 @@ def make_broker(
     return KafkaBroker(_root(data_dir) / "kafka", kafka_port, controller_port)
 
 
+def make_kafka(
+    data_dir: Path | None = None,
+    kafka_port: int = DEFAULT_KAFKA_PORT,
+    controller_port: int = DEFAULT_CONTROLLER_PORT,
+    brokers: int = 1,
+) -> Kafka:
+    """Return the broker of :func:`make_broker`, or with ``brokers`` > 1 the cluster that keeps
+    its nodes in ``<data_dir>/kafka`` on ports from ``kafka_port`` (``controller_port`` unused)."""
+    if brokers == 1:
+        return make_broker(data_dir, kafka_port, controller_port)
+    return KafkaCluster(_root(data_dir) / "kafka", kafka_port, brokers)
+
+
 def make_postgres(
     data_dir: Path | None = None, postgres_port: int = DEFAULT_POSTGRES_PORT
 ) -> LocalPostgres:
@@ -55,12 +97,16 @@ def start_stack(
     postgres_port: int = DEFAULT_POSTGRES_PORT,
     *,
     timeout: float = 120.0,
+    brokers: int = 1,
 ) -> Endpoints:
     """Start Kafka and PostgreSQL unless already running, wait until both answer, create the
-    services' databases and return the endpoints. Safe to call again while the stack runs."""
-    broker = make_broker(data_dir, kafka_port, controller_port)
+    services' databases and return the endpoints. Safe to call again while the stack runs.
+
+    With ``brokers`` > 1 Kafka is a cluster of that many nodes (see :func:`make_kafka`); the
+    services then want ``TOPIC_REPLICATION=3``."""
+    broker = make_kafka(data_dir, kafka_port, controller_port, brokers)
     postgres = make_postgres(data_dir, postgres_port)
-    started: list[KafkaBroker | LocalPostgres] = []
+    started: list[Server] = []
     try:
         _start(broker, started)  # the JVM boots while PostgreSQL starts
         _start(postgres, started)
@@ -74,7 +120,7 @@ def start_stack(
     return Endpoints(kafka_bootstrap=broker.bootstrap, database_urls=urls)
 
 
-def _start(server: KafkaBroker | LocalPostgres, started: list[KafkaBroker | LocalPostgres]) -> None:
+def _start(server: Server, started: list[Server]) -> None:
     was_running = server.is_running()
     server.start()
     if not was_running:
@@ -86,10 +132,12 @@ def stop_stack(
     kafka_port: int = DEFAULT_KAFKA_PORT,
     controller_port: int = DEFAULT_CONTROLLER_PORT,
     postgres_port: int = DEFAULT_POSTGRES_PORT,
+    *,
+    brokers: int = 1,
 ) -> dict[str, bool]:
-    """Stop the broker and the server of ``data_dir``; return which of them were running."""
+    """Stop Kafka and the server of ``data_dir``; return which of them were running."""
     return {
-        "kafka": make_broker(data_dir, kafka_port, controller_port).stop(),
+        "kafka": make_kafka(data_dir, kafka_port, controller_port, brokers).stop(),
         "postgres": make_postgres(data_dir, postgres_port).stop(),
     }
 
@@ -99,9 +147,11 @@ def stack_status(
     kafka_port: int = DEFAULT_KAFKA_PORT,
     controller_port: int = DEFAULT_CONTROLLER_PORT,
     postgres_port: int = DEFAULT_POSTGRES_PORT,
+    *,
+    brokers: int = 1,
 ) -> dict[str, Any]:
     """Return a JSON-able report of both servers of ``data_dir``."""
     return {
-        "kafka": make_broker(data_dir, kafka_port, controller_port).status(),
+        "kafka": make_kafka(data_dir, kafka_port, controller_port, brokers).status(),
         "postgres": make_postgres(data_dir, postgres_port).status(),
     }

@@ -35,7 +35,8 @@ async def provision_topics(bootstrap: str, partitions: int, replication: int = 1
                            topics: Sequence[str] | None = None) -> list[str]:
     """Create the log's topics that do not exist yet (retention unlimited); return those created.
 
-    ``replication`` is 1 on the local single broker and 3 on a production cluster.
+    ``replication`` is 1 on the local single broker and 3 on a cluster, where the topics also
+    get ``min.insync.replicas=2``: an ``acks=all`` write then survives the loss of any broker.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -51,8 +52,13 @@ async def provision_topics(bootstrap: str, partitions: int, replication: int = 1
 
 async def _create_topic(admin: AIOKafkaAdminClient, topic: str, partitions: int,
                         replication: int) -> None:
+    configs = {"retention.ms": "-1", "retention.bytes": "-1"}
+    if replication >= 3:
+        # set on the topic, not left to the brokers' default, so that a cluster configured with
+        # min.insync.replicas=1 still refuses an acks=all write that only one replica holds
+        configs["min.insync.replicas"] = "2"
     new = NewTopic(topic, num_partitions=partitions, replication_factor=replication,
-                   topic_configs={"retention.ms": "-1", "retention.bytes": "-1"})
+                   topic_configs=configs)
     # another instance may have created it between our listing and our request
     with contextlib.suppress(TopicAlreadyExistsError):
         await admin.create_topics([new])
