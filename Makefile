@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench check lint typecheck unit component integration schemas jars browser pdftotext install clean-data stack-up stack-down
+.PHONY: run test bench check lint typecheck unit component integration schemas jars browser pdftotext install clean-data stack-up stack-down faults status
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,15 @@ integration: jars browser
 ## Benchmarks on the real stack; results as JSON in bench-results/.
 bench: jars
 	$(PY) -m bench.e2e
+
+## The fault suite at full scale on a fresh test stack (not while `make test` runs), then once
+## against a 3-broker KRaft cluster; report in bench-results/faults.{json,md}.
+faults: jars
+	$(PY) -m deploy.faults
+
+## The processes of a running `make run` (supervisord's view).
+status: $(INSTALLED)
+	$(VENV)/bin/supervisorctl -c .data/local/run/supervisord.conf status
 
 ## Regenerate the committed JSON Schemas and AsyncAPI document from contracts/.
 schemas: $(INSTALLED)

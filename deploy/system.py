@@ -1,6 +1,6 @@
 """The system's processes, started like ``make run`` starts them: by the tests and the benchmarks.
 
-``make run`` runs the same processes from ``deploy/Procfile`` under honcho on the ports of
+``make run`` runs the same processes from ``deploy/Procfile`` under supervisord on the ports of
 ``RUN_PORTS``; the test harness runs them one by one (so that a test can kill and restart one)
 on ``TEST_PORTS``.
 """
@@ -46,8 +46,10 @@ BACKGROUND = (*(f"{service}-relay" for service in SERVICES),
               *(f"{service}-worker" for service in SERVICES))
 
 
-def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
-    """Every process of the system, not yet started, pointed at ``infra``."""
+def service_processes(infra: Infrastructure,
+                      extra_env: dict[str, str] | None = None) -> dict[str, ServiceProcess]:
+    """Every process of the system, not yet started, pointed at ``infra`` (with ``extra_env``
+    on top of the harness's environment)."""
     generate_keys(TEST_AUTH.auth_public_key_file.parent)
     bank = ensure_keys(TEST_BANK)
     SharedClock(TEST_CLOCK).start_at(TEST_CLOCK_START)
@@ -60,7 +62,8 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
            "BANK_PUBLIC_KEY_FILE": str(bank.public_key_path),
            "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['payments']}",
            "ORDERS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['orders']}",
-           "SMTP_PORT": str(TEST_PORTS["smtp"]), "CLOCK_FILE": str(TEST_CLOCK)}
+           "SMTP_PORT": str(TEST_PORTS["smtp"]), "CLOCK_FILE": str(TEST_CLOCK),
+           **(extra_env or {})}
     logs = TEST_DATA / "logs"
 
     def api(service: str) -> ServiceProcess:
@@ -89,9 +92,10 @@ def service_processes(infra: Infrastructure) -> dict[str, ServiceProcess]:
 
 
 @contextlib.contextmanager
-def running_system(infra: Infrastructure) -> Iterator[dict[str, ServiceProcess]]:
+def running_system(infra: Infrastructure, extra_env: dict[str, str] | None = None
+                   ) -> Iterator[dict[str, ServiceProcess]]:
     """Start the APIs (they migrate and provision topics), then relays and workers; stop all."""
-    processes = service_processes(infra)
+    processes = service_processes(infra, extra_env)
     try:
         processes["bank-simulator"].start().wait_healthy()
         processes["smtp-sink"].start()

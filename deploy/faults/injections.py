@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -68,7 +69,7 @@ class Fault:
 
     name: str
     kind: str
-    act: Callable[[Stack], Awaitable[None]]
+    act: Callable[[Stack], Coroutine[Any, Any, None]]
 
 
 def kill(name: str) -> Fault:
@@ -76,6 +77,15 @@ def kill(name: str) -> Fault:
     async def act(stack: Stack) -> None:
         await asyncio.to_thread(stack.processes[name].kill)
     return Fault(f"SIGKILL {name}", "kill", act)
+
+
+def kill_each(names: list[str], what: str) -> Fault:
+    """SIGKILL of each of ``names`` in turn, 3 s apart, within one round (the short form)."""
+    async def act(stack: Stack) -> None:
+        for name in names:
+            await asyncio.to_thread(stack.processes[name].kill)
+            await asyncio.sleep(3)
+    return Fault(f"SIGKILL of each {what} in turn", "kill", act)
 
 
 def zombie(name: str) -> Fault:
@@ -141,9 +151,16 @@ def bank(faults: dict[str, object], name: str) -> Fault:
     return Fault(name, "bank", act)
 
 
-def all_faults(processes: list[str]) -> list[Fault]:
-    """Every fault of the suite, one kind at a time."""
-    return [*(kill(name) for name in processes), zombie("orders-worker"),
+def all_faults(processes: list[str], grouped: bool = False) -> list[Fault]:
+    """Every fault of the suite, one kind at a time; ``grouped``: the processes of one role
+    (APIs, relays, workers) are killed in turn within one round instead of one round each."""
+    if grouped:
+        roles = {role: [p for p in processes if p.endswith(f"-{role}")]
+                 for role in ("api", "relay", "worker")}
+        kills = [kill_each(names, role) for role, names in roles.items()]
+    else:
+        kills = [kill(name) for name in processes]
+    return [*kills, zombie("orders-worker"),
             kill_one_of_two_workers(), restart("kafka"), restart("postgres"),
             bank({"capture": "unavailable", "refund": "unavailable"}, "bank unavailable"),
             bank({"delay_seconds": 3}, "bank answering in 3 s")]

@@ -37,11 +37,13 @@ class Scale:
     soak_seconds: float
     soak_rate: float
     """Lifecycles started per second during the soak."""
+    spacing: float
+    """Seconds between two lifecycles' starts while a fault acts."""
 
 
-SHORT = Scale(lifecycles_per_fault=4, refunded_every=2, rebuild_after_each=False,
-              overload_seconds=4, overload_concurrency=(8, 16, 32), soak_seconds=45,
-              soak_rate=1.0)
+SHORT = Scale(lifecycles_per_fault=6, refunded_every=2, rebuild_after_each=False,
+              overload_seconds=3, overload_concurrency=(8, 16, 32), soak_seconds=30,
+              soak_rate=1.0, spacing=1.0)
 FULL = Scale(lifecycles_per_fault=16, refunded_every=3, rebuild_after_each=True,
              overload_seconds=15, overload_concurrency=(8, 16, 32), soak_seconds=300,
              soak_rate=3.0)
@@ -59,29 +61,24 @@ class Suite:
     process_env: Mapping[str, str]
     scale: Scale
 
-    async def load(self, count: int, spacing: float = 0.25) -> list[Lifecycle]:
-        """Start ``count`` lifecycles ``spacing`` apart, supervising meanwhile; their ends."""
-        tasks = []
-        for index in range(count):
-            kind = "refunded" if index % self.scale.refunded_every == 0 else "delivered"
-            tasks.append(asyncio.create_task(drive(self.shop, kind)))
-            await asyncio.sleep(spacing)
-        return await self._supervised(asyncio.gather(*tasks))
-
-    async def _supervised(self, work: Any) -> Any:
-        future = asyncio.ensure_future(work)
-        while not future.done():
-            await self.stack.supervise()
-            await asyncio.wait({future}, timeout=0.5)
-        return future.result()
-
     async def round(self, fault: Fault) -> dict[str, Any]:
-        """Lifecycles with ``fault`` injected 1 s into them; the guarantees after."""
+        """Lifecycles started ``scale.spacing`` apart from before ``fault`` is injected until it is
+        healed (at least ``lifecycles_per_fault``); the guarantees checked after."""
         started, restarts_before = time.monotonic(), dict(self.stack.restarts)
-        load = asyncio.create_task(self.load(self.scale.lifecycles_per_fault))
-        await asyncio.sleep(1.0)
-        await self._supervised(fault.act(self.stack))
-        lifecycles = await load
+        supervisor = asyncio.create_task(self._supervise())
+        tasks: list[asyncio.Task[Lifecycle]] = []
+        act: asyncio.Task[None] | None = None
+        try:
+            while len(tasks) < self.scale.lifecycles_per_fault or act is None or not act.done():
+                kind = "refunded" if len(tasks) % self.scale.refunded_every == 0 else "delivered"
+                tasks.append(asyncio.create_task(drive(self.shop, kind)))
+                if len(tasks) == 2:
+                    act = asyncio.create_task(fault.act(self.stack))
+                await asyncio.sleep(self.scale.spacing)
+            await act
+            lifecycles = list(await asyncio.gather(*tasks))
+        finally:
+            supervisor.cancel()
         findings = await self.check({lc.order_id for lc in lifecycles if lc.order_id},
                                     self.scale.rebuild_after_each)
         return {"fault": fault.name, "kind": fault.kind,
@@ -91,6 +88,11 @@ class Suite:
                               for name, n in self.stack.restarts.items()
                               if n > restarts_before.get(name, 0)},
                 **findings.as_dict()}
+
+    async def _supervise(self) -> None:
+        while True:
+            await self.stack.supervise()
+            await asyncio.sleep(0.5)
 
     async def check(self, orders: set[str], rebuild: bool) -> Findings:
         """Wait until the system is at rest, then check every guarantee for ``orders``."""

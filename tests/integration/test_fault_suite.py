@@ -40,8 +40,9 @@ async def test_every_guarantee_holds_after_every_fault(system: System) -> None:
     assert system.infra.source == "local launcher", "the suite restarts Kafka and PostgreSQL"
     stack = Stack(system.processes, system.bank_url, restart_kafka, restart_postgres)
     async with suite_on(stack, system.infra, SHORT) as suite:
-        report = await run_all(suite, all_faults([*APIS, *BACKGROUND]))
+        report = await run_all(suite, all_faults([*APIS, *BACKGROUND], grouped=True))
     write_report(report, ARTIFACTS)
+    assert len(report["faults"]) == 9
     for round_ in report["faults"]:
         assert round_["stuck"] == [], round_
         assert round_["ok"], round_
