@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 
 __all__ = [
     "PLATFORM_MIGRATIONS",
+    "PoolExhaustedError",
     "create_pool",
     "migrate",
     "migration_files",
@@ -35,12 +36,44 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                               schema="pg_catalog")
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Open a pool on ``url`` whose connections encode and decode jsonb as Python objects."""
-    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
-                                     init=_init_connection)
-    assert pool is not None
-    return pool
+class PoolExhaustedError(TimeoutError):
+    """No connection of the pool could be had in time: the service is overloaded or its
+    database does not answer. Raised before the connection is used, so nothing was done with it."""
+
+
+class _BoundedPool(asyncpg.Pool):
+    """A pool whose acquisitions wait ``acquire_timeout`` seconds at most (None: unbounded)."""
+
+    __slots__ = ("_acquire_timeout",)
+
+    def __init__(self, *args: Any, acquire_timeout: float | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+
+    async def _acquire(self, timeout: float | None) -> Any:
+        # the one path of every acquisition: ``acquire()``, and the pool's ``fetch``, ``execute``…
+        bound = self._acquire_timeout if timeout is None else timeout
+        if bound is None:
+            return await super()._acquire(None)
+        try:
+            return await super()._acquire(bound)
+        except TimeoutError:
+            raise PoolExhaustedError(f"no database connection within {bound:g} s") from None
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10,
+                      acquire_timeout: float | None = None) -> asyncpg.Pool:
+    """Open a pool on ``url`` whose connections encode and decode jsonb as Python objects.
+
+    With ``acquire_timeout``, waiting for a free connection longer than that many seconds raises
+    ``PoolExhaustedError`` (an API answers 503) instead of queueing without bound.
+    """
+    # asyncpg.create_pool cannot build a subclass: the same call, with asyncpg's defaults
+    pool = _BoundedPool(url, min_size=min_size, max_size=max_size, max_queries=50_000,
+                        max_inactive_connection_lifetime=300.0, init=_init_connection,
+                        loop=None, connection_class=asyncpg.Connection,
+                        record_class=asyncpg.Record, acquire_timeout=acquire_timeout)
+    return await pool
 
 
 def migration_files(directories: Iterable[Path]) -> list[Path]:

@@ -1,5 +1,6 @@
 """HTTP conventions shared by the services' FastAPI apps: RFC 9457 problem details, refusals of
-domain errors, health and metrics. Errors never carry stack traces to clients."""
+domain errors and metrics (health: ``services.platform.health``). Errors never carry stack
+traces to clients."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ __all__ = [
     "ProblemError",
     "Refusal",
     "field_path",
-    "install_health",
     "install_problem_handlers",
+    "install_request_metrics",
     "metrics_response",
     "problem_responses",
 ]
@@ -183,21 +184,14 @@ def _refuse_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[J
     return refuse
 
 
-def install_health(app: FastAPI, service: str, ready: Callable[[], Awaitable[bool]]) -> None:
-    """``/health`` (200 when ``ready`` answers true, else 503; open to all, for orchestrators)
-    and the request counter behind ``/metrics``."""
+def install_request_metrics(app: FastAPI, service: str) -> None:
+    """Count every answered request by method and status (``http_requests_total``)."""
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         REQUESTS.labels(service, request.method, str(response.status_code)).inc()
         return response
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> JSONResponse:
-        ok = await ready()
-        return JSONResponse({"service": service, "status": "ok" if ok else "unavailable"},
-                            status_code=200 if ok else 503)
 
 
 def metrics_response() -> Response:
@@ -219,10 +213,17 @@ _MEANINGS = {400: "a body that cannot be parsed, or a message that cannot be att
                   "nothing was recorded",
              401: "no valid bearer token", 403: "the token's role is not admitted here",
              404: "not found (or not yours)", 409: "conflicts with the order's current state",
-             422: "invalid or refused request; nothing was recorded"}
+             422: "invalid or refused request; nothing was recorded",
+             503: "overloaded (too many requests in flight, or no database connection in "
+                  "time): retry after the seconds of Retry-After, with the same "
+                  "Idempotency-Key for a command"}
+_HEADERS = {503: {"Retry-After": {"description": "seconds to wait before retrying",
+                                  "required": True, "schema": {"type": "integer"}}}}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI documentation of the problem details a route may answer."""
     return {status: {"description": _MEANINGS[status], "model": Problem,
-                     "content": {"application/problem+json": {}}} for status in statuses}
+                     "content": {"application/problem+json": {}},
+                     **({"headers": _HEADERS[status]} if status in _HEADERS else {})}
+            for status in statuses}

@@ -48,13 +48,6 @@ class Runtime:
     pool: asyncpg.Pool
     context: Context
 
-    async def ready(self) -> bool:
-        """True when the database answers."""
-        try:
-            return bool(await self.pool.fetchval("SELECT true"))
-        except (OSError, asyncpg.PostgresError):
-            return False
-
 
 def emitter_of(settings: ServiceSettings) -> EmittingService:
     """The stamp a service's events carry: its name and build."""
@@ -63,7 +56,9 @@ def emitter_of(settings: ServiceSettings) -> EmittingService:
 
 async def prepare(settings: ServiceSettings, migrations: Path) -> asyncpg.Pool:
     """Open the service's pool, apply its migrations and provision the log's topics."""
-    pool = await until_up(create_pool)(settings.service_database_url)
+    # a request waits for a connection a bounded time, then is answered 503 (not queued forever)
+    pool = await until_up(create_pool)(settings.service_database_url,
+                                       acquire_timeout=settings.db_acquire_timeout_ms / 1000)
     async with pool.acquire() as conn:
         await migrate(conn, [PLATFORM_MIGRATIONS, migrations])
     await until_up(provision_topics)(settings.kafka_bootstrap, settings.topic_partitions,

@@ -1,4 +1,5 @@
-"""The FastAPI app every service serves: routers, refusals, health and metrics around a runtime.
+"""The FastAPI app every service serves: routers, refusals, admission control, health and
+metrics around a runtime.
 
 The runtime (pool, settings, clock, emitter) is opened by the app's lifespan and kept in
 ``app.state``; routes receive it through the ``RuntimeDep`` dependency, never through closures.
@@ -13,14 +14,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 
+from services.platform.admission import AdmissionControl, overloaded
 from services.platform.auth import Allow, Principal, TokenVerifier
 from services.platform.clock import Clock
+from services.platform.db import PoolExhaustedError
 from services.platform.eventstore import ConcurrencyError
+from services.platform.health import HealthMonitor, install_health
 from services.platform.http import (
     Refusal,
     Refusals,
-    install_health,
     install_problem_handlers,
+    install_request_metrics,
     metrics_response,
     problem_responses,
 )
@@ -66,9 +70,12 @@ def idempotency(endpoint: str, key: str | None, request: object) -> Idempotency 
 
 def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migrations: Path,
                 routers: Sequence[APIRouter], refusals: Refusals,
-                collaborators: Collaborators | None = None) -> FastAPI:
-    """The service's app: its routers, its domain errors refused as problem details, ``/health``
-    and ``/metrics``; the runtime opens with the app and closes with it."""
+                collaborators: Collaborators | None = None,
+                consumed_topics: Sequence[str] = ()) -> FastAPI:
+    """The service's app: its routers behind admission control, its domain errors refused as
+    problem details, ``/health`` (and ``/live``, ``/ready``: the lag of the service's worker on
+    ``consumed_topics`` among its checks) and ``/metrics``; the runtime opens with the app and
+    closes with it."""
 
     install_redaction()
     verifier = TokenVerifier(settings)
@@ -77,22 +84,53 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.public_key()  # no key, no service: refuse to start rather than admit anyone
         opened = collaborators(settings) if collaborators else contextlib.nullcontext()
-        async with service_runtime(settings, clock, migrations) as runtime, opened as extra:
-            app.state.runtime, app.state.collaborators = runtime, extra
-            yield
+        monitor = HealthMonitor(settings, consumed_topics)
+        try:
+            async with service_runtime(settings, clock, migrations) as runtime, opened as extra:
+                app.state.runtime, app.state.collaborators = runtime, extra
+                app.state.health = monitor
+                yield
+        finally:
+            await monitor.close()
 
     app = FastAPI(title=title, version=settings.build, lifespan=lifespan)
     app.state.verifier = verifier
     install_problem_handlers(app, {**PLATFORM_REFUSALS, **refusals})
-    install_health(app, settings.service, lambda: _ready(app))
+    app.add_exception_handler(PoolExhaustedError, _pool_exhausted)
+    install_request_metrics(app, settings.service)
+    # outermost (added last), so that shedding costs next to nothing: shed requests are counted
+    # by http_admissions_total, not http_requests_total
+    _install_admission(app, settings)
+    install_health(app, settings.service, _monitor,
+                   unavailable_when_degraded=settings.health_unavailable_when_degraded)
     app.add_api_route("/metrics", _metrics, methods=["GET"], tags=["operations"],
                       response_class=Response, responses={
                           200: {"description": "Prometheus text exposition format",
                                 "content": {"text/plain": {"schema": {"type": "string"}}}},
                           **problem_responses(401, 403)})
     for router in routers:
-        app.include_router(router)
+        # any of their operations may be shed (admission control, no database connection)
+        app.include_router(router, responses=problem_responses(503))
     return app
+
+
+def _operational_paths(app: FastAPI) -> frozenset[str]:
+    """Paths admission control lets through: an orchestrator and an operator must still see an
+    overloaded process, and its documentation costs nothing."""
+    return frozenset(p for p in ("/health", "/health/live", "/health/ready", "/metrics",
+                                 app.openapi_url, app.docs_url, app.redoc_url,
+                                 app.swagger_ui_oauth2_redirect_url) if p)
+
+
+def _install_admission(app: FastAPI, settings: ServiceSettings) -> None:
+    app.add_middleware(AdmissionControl, service=settings.service,
+                       limit=settings.max_in_flight, wait=settings.admission_wait_ms / 1000,
+                       exempt=_operational_paths(app).__contains__)
+
+
+async def _pool_exhausted(_: Request, error: Exception) -> Response:
+    return overloaded(f"{error}. Retry in a moment (a command with the same Idempotency-Key, "
+                      "to get its result exactly once).").response()
 
 
 async def _metrics(caller: Annotated[Principal, Allow("ops", "auditor")]) -> Response:
@@ -101,6 +139,6 @@ async def _metrics(caller: Annotated[Principal, Allow("ops", "auditor")]) -> Res
     return metrics_response()
 
 
-async def _ready(app: FastAPI) -> bool:
-    runtime: Runtime | None = getattr(app.state, "runtime", None)
-    return runtime is not None and await runtime.ready()
+def _monitor(request: Request) -> HealthMonitor | None:
+    monitor: HealthMonitor | None = getattr(request.app.state, "health", None)
+    return monitor

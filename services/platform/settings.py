@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import DEFAULT_PARTITIONS
 
-__all__ = ["AuthSettings", "ClockSettings", "LogSettings", "ServiceSettings", "load_log_settings",
-           "load_settings"]
+__all__ = ["ApiSettings", "AuthSettings", "ClockSettings", "LogSettings", "ServiceSettings",
+           "load_log_settings", "load_settings"]
 
 
 class LogSettings(BaseSettings):
@@ -93,7 +93,32 @@ class ClockSettings(BaseSettings):
         default=None, description="a fresh stack's first instant (naive = Europe/Paris)")
 
 
-class ServiceSettings(LogSettings, AuthSettings, ClockSettings):
+class ApiSettings(BaseSettings):
+    """How a service's API holds up under load and reports its health (``/health``)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    max_in_flight: int = Field(default=32, ge=1, description=(
+        "requests one API process works on at once; more wait for a slot"))
+    admission_wait_ms: int = Field(default=100, ge=0, description=(
+        "how long a request waits for a slot before it is answered 503"))
+    db_acquire_timeout_ms: int = Field(default=2000, gt=0, description=(
+        "how long a request waits for a database connection before it is answered 503"))
+    health_check_timeout_ms: int = Field(default=1000, gt=0, description=(
+        "the bound of each dependency check of /health"))
+    health_cache_seconds: float = Field(default=5.0, ge=0, description=(
+        "how long /health reuses its Kafka and consumer-lag findings"))
+    health_max_consumer_lag: int = Field(default=1000, ge=0, description=(
+        "records a consumer group may have left to process before /health says degraded"))
+    health_max_lag_seconds: float = Field(default=60.0, gt=0, description=(
+        "age of a group's oldest unprocessed record beyond which /health says degraded"))
+    health_max_outbox_seconds: float = Field(default=60.0, gt=0, description=(
+        "age of the oldest unpublished event beyond which /health says degraded"))
+    health_unavailable_when_degraded: bool = Field(default=False, description=(
+        "answer /health 503 when degraded too (by default only when the database is down)"))
+
+
+class ServiceSettings(LogSettings, AuthSettings, ClockSettings, ApiSettings):
     """What one service's processes (API, relay, worker, tools) need."""
 
     service: str
@@ -107,6 +132,12 @@ class ServiceSettings(LogSettings, AuthSettings, ClockSettings):
     def service_database_url(self) -> str:
         """This service's own database."""
         return self.database_url_for(self.service)
+
+    @property
+    def consumer_group(self) -> str:
+        """The Kafka consumer group of the service's worker: its faust app id
+        (``services.platform.agents.worker_app``)."""
+        return f"{self.service}-consumers"
 
     @property
     def data_dir(self) -> Path:

@@ -31,7 +31,8 @@ from tests.support.orders import events_of_buyer, order_body
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+OPEN = {"/health", "/health/live", "/health/ready", "/openapi.json", "/docs",
+        "/docs/oauth2-redirect", "/redoc",
         "/payments/notifications",  # the bank's: authenticated by its RSA signature
         "/payments/return"}  # where the bank sends the buyer's browser back: shows nothing
 
