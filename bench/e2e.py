@@ -55,6 +55,9 @@ async def place_orders(total: int, concurrency: int, pause: float = 0.0,
             for _ in queue:
                 started = time.perf_counter()
                 response = await http.post("/orders", json=order_body())
+                while response.status_code == 503:  # shed: as a client honouring Retry-After
+                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                    response = await http.post("/orders", json=order_body())
                 latencies.append((time.perf_counter() - started) * 1000)
                 response.raise_for_status()
                 ids.append(response.json()["order_id"])

@@ -4,8 +4,12 @@ Beyond saturation, queueing more requests only makes every one of them slower (t
 and the event loop are shared), until clients time out and retry into an even longer queue. So a
 process works on at most ``MAX_IN_FLIGHT`` requests at once; a request that finds no free slot
 within ``ADMISSION_WAIT_MS`` is answered at once with 503 and ``Retry-After``, having done
-nothing, and the admitted ones keep their latency. Operational routes (health, metrics, the
-OpenAPI documents) bypass it: an orchestrator must still see an overloaded process alive.
+nothing, and the admitted ones keep their latency. Commands (every method but GET, HEAD and
+OPTIONS) have their own, smaller bound, ``MAX_COMMANDS_IN_FLIGHT``: each one decides, seals
+personal data and appends in one transaction, so a handful at once already keeps both cores
+busy (measured in docs/decisions/0012), while reads are cheap and many. Operational routes
+(health, metrics, the OpenAPI documents) bypass it: an orchestrator must still see an
+overloaded process alive.
 """
 
 from __future__ import annotations
@@ -33,14 +37,19 @@ def overloaded(detail: str) -> ProblemError:
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class AdmissionControl:
-    """ASGI middleware: at most ``limit`` HTTP requests in flight; one waits at most ``wait``
-    seconds for a slot, else it is answered 503. Paths for which ``exempt`` is true bypass it."""
+    """ASGI middleware: at most ``limit`` reads and ``command_limit`` commands in flight; one
+    waits at most ``wait`` seconds for a slot, else it is answered 503. Paths for which
+    ``exempt`` is true bypass it."""
 
     def __init__(self, app: ASGIApp, *, service: str, limit: int, wait: float,
-                 exempt: Callable[[str], bool]) -> None:
+                 exempt: Callable[[str], bool], command_limit: int | None = None) -> None:
         self._app, self._service, self._wait, self._exempt = app, service, wait, exempt
-        self._slots = asyncio.Semaphore(limit)
+        self._reads = asyncio.Semaphore(limit)
+        self._commands = asyncio.Semaphore(command_limit or limit)
         self._admitted = ADMISSIONS.labels(service, "admitted")
         self._shed = ADMISSIONS.labels(service, "shed")
         self._in_flight = IN_FLIGHT.labels(service)
@@ -49,7 +58,8 @@ class AdmissionControl:
         if scope["type"] != "http" or self._exempt(scope["path"]):
             await self._app(scope, receive, send)
             return
-        if not await self._admit():
+        slots = self._reads if scope.get("method") in READS else self._commands
+        if not await self._admit(slots):
             self._shed.inc()
             await self._refusal()(scope, receive, send)
             return
@@ -59,16 +69,16 @@ class AdmissionControl:
             await self._app(scope, receive, send)
         finally:
             self._in_flight.dec()
-            self._slots.release()
+            slots.release()
 
-    async def _admit(self) -> bool:
+    async def _admit(self, slots: asyncio.Semaphore) -> bool:
         """Take a slot, waiting ``wait`` seconds at most; False when none came free."""
-        if not self._slots.locked():
-            await self._slots.acquire()  # free: returns without suspending
+        if not slots.locked():
+            await slots.acquire()  # free: returns without suspending
             return True
         try:
             async with asyncio.timeout(self._wait):
-                await self._slots.acquire()
+                await slots.acquire()
         except TimeoutError:
             return False
         return True

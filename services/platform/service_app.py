@@ -125,6 +125,7 @@ def _operational_paths(app: FastAPI) -> frozenset[str]:
 def _install_admission(app: FastAPI, settings: ServiceSettings) -> None:
     app.add_middleware(AdmissionControl, service=settings.service,
                        limit=settings.max_in_flight, wait=settings.admission_wait_ms / 1000,
+                       command_limit=settings.max_commands_in_flight,
                        exempt=_operational_paths(app).__contains__)
 
 

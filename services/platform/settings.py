@@ -99,8 +99,10 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     max_in_flight: int = Field(default=32, ge=1, description=(
-        "requests one API process works on at once; more wait for a slot"))
-    admission_wait_ms: int = Field(default=100, ge=0, description=(
+        "reads one API process works on at once; more wait for a slot"))
+    max_commands_in_flight: int = Field(default=4, ge=1, description=(
+        "commands one API process works on at once; more wait for a slot"))
+    admission_wait_ms: int = Field(default=500, ge=0, description=(
         "how long a request waits for a slot before it is answered 503"))
     db_acquire_timeout_ms: int = Field(default=2000, gt=0, description=(
         "how long a request waits for a database connection before it is answered 503"))

@@ -174,3 +174,29 @@ def test_the_bounds_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("MAX_IN_FLIGHT", "0")
     with pytest.raises(ValueError, match="max_in_flight"):
         load_settings("orders")
+
+
+async def test_commands_have_their_own_smaller_bound_and_leave_reads_their_slots() -> None:
+    gate = asyncio.Event()
+    app = FastAPI()
+
+    @app.post("/command")
+    async def command() -> dict[str, str]:
+        await gate.wait()
+        return {"done": "yes"}
+
+    @app.get("/read")
+    async def read() -> dict[str, str]:
+        return {"read": "yes"}
+
+    app.add_middleware(AdmissionControl, service="unit", limit=8, command_limit=1, wait=WAIT,
+                       exempt=set().__contains__)
+    async with _client(app) as client:
+        commands = [asyncio.create_task(client.post("/command")) for _ in range(3)]
+        await asyncio.sleep(SETTLE)
+        reads = await asyncio.gather(*(client.get("/read") for _ in range(4)))
+        gate.set()
+        answered = await asyncio.gather(*commands)
+
+    assert sorted(r.status_code for r in answered) == [200, 503, 503]
+    assert {r.status_code for r in reads} == {200}
