@@ -21,18 +21,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from deploy.faults.injections import Stack, all_faults, broker_killed
+from deploy.faults.injections import Stack, all_faults, broker_killed, local_stack
 from deploy.faults.run import run_all, suite_on
 from deploy.faults.suite import FULL, SHORT, Scale, write_report
 from deploy.infrastructure import (
-    TEST_DATA,
     TEST_PORTS,
     Infrastructure,
     ensure_databases,
+    infrastructure,
     reset_test_data,
 )
 from deploy.local.cluster import KafkaCluster
-from deploy.local.stack import make_broker, make_postgres
+from deploy.local.stack import make_postgres
 from deploy.system import APIS, BACKGROUND, running_system
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,35 +40,16 @@ CLUSTER_DATA = REPO / ".data" / "faults-cluster"
 CLUSTER_BASE_PORT = 39292
 
 
-def restart_kafka() -> None:
-    """Stop the test broker and start it again."""
-    broker = make_broker(TEST_DATA, TEST_PORTS["kafka"], TEST_PORTS["controller"])
-    broker.stop()
-    broker.start()
-    broker.wait_ready()
-
-
-def restart_postgres() -> None:
-    """Stop the test PostgreSQL server and start it again."""
-    postgres = make_postgres(TEST_DATA, TEST_PORTS["postgres"])
-    postgres.stop()
-    postgres.start()
-    postgres.wait_ready()
-
-
 @contextlib.contextmanager
 def single_broker() -> Iterator[Infrastructure]:
-    """A fresh test stack from the local launcher."""
-    from deploy.local.stack import start_stack, stop_stack
-
+    """A fresh test stack from the local launcher (the suite restarts its Kafka and
+    PostgreSQL)."""
     reset_test_data()
-    ports = (TEST_PORTS["kafka"], TEST_PORTS["controller"], TEST_PORTS["postgres"])
-    endpoints = start_stack(TEST_DATA, *ports)
-    try:
-        server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
-        yield Infrastructure(endpoints.kafka_bootstrap, server, "local launcher")
-    finally:
-        stop_stack(TEST_DATA, *ports)
+    with infrastructure() as infra:
+        if infra.source != "local launcher":
+            raise SystemExit("the fault suite restarts Kafka and PostgreSQL: it needs the local "
+                             "launcher (unset KAFKA_BOOTSTRAP and DATABASE_URL)")
+        yield infra
 
 
 def run_on(infra: Infrastructure, scale: Scale, stack_for: Callable[[dict[str, Any]], Stack],
@@ -106,8 +87,7 @@ def on_cluster(scale: Scale) -> dict[str, Any]:
             return lambda: cluster.start_node(victim)
 
         def stack_for(processes: dict[str, Any]) -> Stack:
-            return Stack(processes, "http://127.0.0.1:28009", restart_kafka, restart_postgres,
-                         kill_broker=kill_broker)
+            return local_stack(processes, kill_broker=kill_broker)
         try:
             return run_on(infra, scale, stack_for, cluster=True)
         finally:
@@ -129,8 +109,7 @@ def main() -> int:
     if args.soak_seconds is not None:
         scale = dataclasses.replace(scale, soak_seconds=args.soak_seconds)
     with single_broker() as infra:
-        report = run_on(infra, scale, lambda processes: Stack(
-            processes, "http://127.0.0.1:28009", restart_kafka, restart_postgres))
+        report = run_on(infra, scale, local_stack)
     print(f"report: {write_report(report, args.out)}")
     ok = report["ok"]
     if not args.no_cluster:

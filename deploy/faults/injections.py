@@ -15,7 +15,11 @@ from typing import Any
 
 import httpx
 
+from deploy.infrastructure import TEST_DATA
+from deploy.infrastructure import TEST_PORTS as INFRASTRUCTURE_PORTS
+from deploy.local.stack import make_broker, make_postgres
 from deploy.processes import ServiceProcess
+from deploy.system import TEST_PORTS
 
 WORKERS = tuple(f"{s}-worker" for s in ("orders", "payments", "fulfilment", "refunds"))
 SESSION_TIMEOUT_SECONDS = 10.0
@@ -55,6 +59,29 @@ class Stack:
         self.paused.add(name)
         self.processes.pop(name).stop()
         self.paused.discard(name)
+
+
+def restart_local_kafka() -> None:
+    """Stop the test stack's broker and start it again."""
+    broker = make_broker(TEST_DATA, INFRASTRUCTURE_PORTS["kafka"],
+                         INFRASTRUCTURE_PORTS["controller"])
+    broker.stop()
+    broker.start()
+    broker.wait_ready()
+
+
+def restart_local_postgres() -> None:
+    """Stop the test stack's PostgreSQL server and start it again."""
+    postgres = make_postgres(TEST_DATA, INFRASTRUCTURE_PORTS["postgres"])
+    postgres.stop()
+    postgres.start()
+    postgres.wait_ready()
+
+
+def local_stack(processes: dict[str, ServiceProcess], **cluster: Any) -> Stack:
+    """The faults' view of the test harness's running system on the local launcher."""
+    return Stack(processes, f"http://127.0.0.1:{TEST_PORTS['bank']}", restart_local_kafka,
+                 restart_local_postgres, **cluster)
 
 
 def _restart(process: ServiceProcess) -> None:

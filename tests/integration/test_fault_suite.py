@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.faults.injections import Stack, all_faults
+from deploy.faults.injections import all_faults, local_stack
 from deploy.faults.run import run_all, suite_on
 from deploy.faults.suite import SHORT, write_report
-from deploy.infrastructure import TEST_DATA
-from deploy.infrastructure import TEST_PORTS as INFRA_PORTS
-from deploy.local.stack import make_broker, make_postgres
 from deploy.system import APIS, BACKGROUND
 from tests.integration.conftest import System
 
@@ -22,23 +19,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def restart_kafka() -> None:
-    broker = make_broker(TEST_DATA, INFRA_PORTS["kafka"], INFRA_PORTS["controller"])
-    broker.stop()
-    broker.start()
-    broker.wait_ready()
-
-
-def restart_postgres() -> None:
-    postgres = make_postgres(TEST_DATA, INFRA_PORTS["postgres"])
-    postgres.stop()
-    postgres.start()
-    postgres.wait_ready()
-
-
 async def test_every_guarantee_holds_after_every_fault(system: System) -> None:
     assert system.infra.source == "local launcher", "the suite restarts Kafka and PostgreSQL"
-    stack = Stack(system.processes, system.bank_url, restart_kafka, restart_postgres)
+    stack = local_stack(system.processes)
     async with suite_on(stack, system.infra, SHORT) as suite:
         report = await run_all(suite, all_faults([*APIS, *BACKGROUND], grouped=True))
     write_report(report, ARTIFACTS)
