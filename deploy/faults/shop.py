@@ -22,6 +22,15 @@ T = TypeVar("T")
 RETRIED = {500, 502, 503, 504}
 
 
+def _retryable(response: httpx.Response) -> bool:
+    """A failure, an overloaded service, or a command that raced another write on the same
+    order (the problem says: reload and retry)."""
+    return response.status_code in RETRIED or (
+        response.status_code == 409
+        and response.headers.get("content-type", "").startswith("application/problem+json")
+        and response.json().get("type", "").endswith("/concurrent-modification"))
+
+
 class LifecycleStuckError(Exception):
     """An order did not reach the state it was driven to within the suite's patience."""
 
@@ -58,9 +67,10 @@ class Shop:
                 response = await self.http.request(
                     method, url, headers={**self.roles[role], **(headers or {})}, **kwargs)
                 if response.status_code in ok or (
-                        conflict_means_done and attempt > 1 and response.status_code == 409):
+                        conflict_means_done and attempt > 1 and response.status_code == 409
+                        and not _retryable(response)):
                     return response
-                if response.status_code not in RETRIED:
+                if not _retryable(response):
                     raise LifecycleStuckError(f"{method} {url}: {response.status_code} "
                                               f"{response.text[:300]}")
             except httpx.TransportError:
