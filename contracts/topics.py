@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CHECKPOINTS_TOPIC",
     "DEFAULT_PARTITIONS",
     "SERVICES",
     "all_topics",
@@ -12,6 +13,9 @@ __all__ = [
 
 SERVICES: tuple[str, ...] = ("orders", "payments", "fulfilment", "refunds")
 DEFAULT_PARTITIONS = 6
+CHECKPOINTS_TOPIC = "audit.checkpoints"
+"""Where the platform records its signed checkpoints of the log's topics (one partition, key =
+the topic checkpointed). Not one of ``all_topics``: it attests the log, it is not part of it."""
 
 
 def events_topic(service: str) -> str:

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
-from contracts.topics import all_topics
+from contracts.topics import CHECKPOINTS_TOPIC, all_topics
 
 __all__ = [
     "Record",
@@ -37,6 +37,7 @@ async def provision_topics(bootstrap: str, partitions: int, replication: int = 1
 
     ``replication`` is 1 on the local single broker and 3 on a cluster, where the topics also
     get ``min.insync.replicas=2``: an ``acks=all`` write then survives the loss of any broker.
+    Without ``topics``, the checkpoints topic is provisioned too, with one partition.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -45,6 +46,10 @@ async def provision_topics(bootstrap: str, partitions: int, replication: int = 1
         missing = [t for t in (topics or all_topics()) if t not in existing]
         for topic in missing:
             await _create_topic(admin, topic, partitions, replication)
+        if topics is None and CHECKPOINTS_TOPIC not in existing:
+            # one partition: each topic's checkpoints stay in the order they were signed
+            await _create_topic(admin, CHECKPOINTS_TOPIC, 1, replication)
+            missing.append(CHECKPOINTS_TOPIC)
         return missing
     finally:
         await admin.close()

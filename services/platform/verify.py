@@ -4,7 +4,10 @@ For each service, every record of its topic is read back from Kafka and each (se
 stream's hash chain is recomputed. The topic is then held against the service's ``events``
 table, without false alarms while the system runs: the events marked published *before* the
 topic is read must all be on it, and every event on the topic must be in the table (read
-*after* the topic), identical. Prints a JSON report; exits 1 on any finding.
+*after* the topic), identical. Then every signed checkpoint of those services' topics (and of
+their dead-letter twins) is held against them (``services.platform.checkpoints``): a deleted or
+rewritten tail, or a stream rewritten with a consistent new chain, is found there. Prints a
+JSON report (``services`` and ``checkpoints``); exits 1 on any finding.
 """
 
 from __future__ import annotations
@@ -15,19 +18,22 @@ import json
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from contracts.hashing import ChainBrokenError, verify_chain
-from contracts.topics import SERVICES, events_topic
+from contracts.topics import SERVICES, dead_letter_topic, events_topic
+from services.platform.checkpoints import CheckpointReport, verify_checkpoints
 from services.platform.kafka_io import read_topic
-from services.platform.settings import LogSettings, load_log_settings
+from services.platform.settings import CheckpointSettings, LogSettings
 
 __all__ = [
     "Replay",
     "ServiceReport",
     "check",
+    "checkpoint_settings",
     "main",
     "replay_service",
     "stored",
@@ -35,9 +41,13 @@ __all__ = [
     "topic_streams",
     "verify",
     "verify_service",
+    "with_checkpoints",
 ]
 
 Envelopes = dict[str, dict[str, Any]]  # by event id
+REDRIVEN_FROM = "redriven-from"
+"""The header of a record put back from a dead-letter topic by ``services.ops dlq redrive``."""
+COPY = "__redriven_copy__"
 
 
 @dataclass
@@ -51,6 +61,9 @@ class ServiceReport:
     on_topic_but_not_in_store: list[str] = field(default_factory=list)
     differs_from_store: list[str] = field(default_factory=list)
     undecodable_records: list[str] = field(default_factory=list)
+    redriven_copies: int = 0
+    """Records an operator put back from a dead-letter topic (``redriven-from`` header): copies
+    of an event already on the topic, held against the store but not chained a second time."""
 
     @property
     def ok(self) -> bool:
@@ -70,6 +83,9 @@ async def topic_streams(bootstrap: str, service: str, report: ServiceReport,
             continue
         try:
             envelope = json.loads(record.value or b"")
+            if REDRIVEN_FROM in dict(record.headers):
+                report.redriven_copies += 1
+                envelope = {**envelope, COPY: True}
             streams[str(envelope["order_id"])].append(envelope)
         except (ValueError, KeyError, TypeError):
             report.undecodable_records.append(f"{record.partition}/{record.offset}")
@@ -92,10 +108,13 @@ def check(topic: dict[str, list[dict[str, Any]]], published_before: Envelopes,
           store_after: Envelopes, report: ServiceReport) -> None:
     """Chains on the topic, and topic against store (see the module's docstring)."""
     on_topic: Envelopes = {}
-    for order_id, stream in topic.items():
+    for order_id, records in topic.items():
         report.orders += 1
+        stream = [e for e in records if not e.get(COPY)]
         report.events += len(stream)
-        on_topic.update({str(e.get("event_id")): e for e in stream})
+        # a copy must be an event the store holds, unchanged: held against it like the rest
+        on_topic.update({str(e.get("event_id")): {k: v for k, v in e.items() if k != COPY}
+                         for e in records})
         try:
             verify_chain(stream)
         except ChainBrokenError as error:
@@ -145,11 +164,27 @@ def summary(reports: dict[str, ServiceReport]) -> dict[str, Any]:
             "services": {name: {**vars(r), "ok": r.ok} for name, r in reports.items()}}
 
 
-async def verify(settings: LogSettings, services: list[str],
-                 orders: set[str] | None) -> dict[str, Any]:
-    """The report of every service, and whether the log verifies."""
-    return summary({service: await verify_service(settings, service, orders)
-                    for service in services})
+def with_checkpoints(report: dict[str, Any], checkpoints: CheckpointReport) -> dict[str, Any]:
+    """``report`` (a ``summary``) with its ``checkpoints`` section; not ok on any finding."""
+    return {**report, "ok": report["ok"] and checkpoints.ok,
+            "checkpoints": checkpoints.as_dict()}
+
+
+def checkpoint_settings(settings: LogSettings) -> CheckpointSettings:
+    """``settings`` as checkpoint settings (the checkpoint fields from the environment)."""
+    if isinstance(settings, CheckpointSettings):
+        return settings
+    return CheckpointSettings(**settings.model_dump())
+
+
+async def verify(settings: LogSettings, services: list[str], orders: set[str] | None,
+                 checkpoint_dir: Path | None = None) -> dict[str, Any]:
+    """The report of every service, of the checkpoints of their topics (and of those filed in
+    ``checkpoint_dir``), and whether the log verifies."""
+    reports = {service: await verify_service(settings, service, orders) for service in services}
+    topics = [t for s in services for t in (events_topic(s), dead_letter_topic(events_topic(s)))]
+    checkpoints = await verify_checkpoints(checkpoint_settings(settings), topics, checkpoint_dir)
+    return with_checkpoints(summary(reports), checkpoints)
 
 
 def main() -> None:
@@ -157,10 +192,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.platform.verify",
                                      description="Replay the log and verify its hash chains.")
     parser.add_argument("--service", action="append", choices=SERVICES)
-    parser.add_argument("--order", action="append", help="only these orders")
+    parser.add_argument("--order", action="append", help="only these orders (the chains; "
+                        "checkpoints always cover whole topics)")
+    parser.add_argument("--checkpoint-dir", type=Path,
+                        help="also hold the checkpoint files of this folder against the log")
     args = parser.parse_args()
-    result = asyncio.run(verify(load_log_settings(), args.service or list(SERVICES),
-                                set(args.order) if args.order else None))
+    result = asyncio.run(verify(CheckpointSettings(), args.service or list(SERVICES),
+                                set(args.order) if args.order else None, args.checkpoint_dir))
     print(json.dumps(result, indent=2))
     sys.exit(0 if result["ok"] else 1)
 
