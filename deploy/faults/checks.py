@@ -25,10 +25,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts.envelope import EmittingService
 from contracts.topics import events_topic
 from services.platform.clock import SystemClock
+from services.platform.rebuild import compare, snapshot
 from services.platform.runtime import Context
 from services.platform.service import Service
 from services.platform.settings import LogSettings
-from services.platform.verify import replay_service
+from services.platform.verify import COPY, replay_service
 
 Streams = dict[str, list[dict[str, Any]]]  # order id → envelopes in topic order
 
@@ -90,7 +91,8 @@ async def check_log(settings: LogSettings, services: Sequence[Service], orders: 
 
 
 def _check_streams(service: str, streams: Streams, findings: Findings) -> None:
-    for order_id, stream in streams.items():
+    for order_id, records in streams.items():
+        stream = [e for e in records if not e.get(COPY)]  # re-driven copies are not the stream
         counts = Counter(str(e["event_id"]) for e in stream)
         findings.duplicates_on_topic += [f"{service}: {e}" for e, n in counts.items() if n > 1]
         versions = [int(e["version"]) for e in stream]
@@ -175,7 +177,7 @@ async def check_rebuilds(services: Sequence[Service], pools: Mapping[str, asyncp
     """Rebuild every read model from the log (the services' own ``rebuild`` command) and hold
     it against the live one, table by table."""
     for service in services:
-        live = await _snapshot(pools[service.name], service)
+        live = await snapshot(pools[service.name], service.read_model)
         result = subprocess.run([sys.executable, "-m", f"services.{service.name}.main",
                                  "rebuild"], env=dict(env), capture_output=True, text=True,
                                 timeout=300, check=False)
@@ -183,18 +185,11 @@ async def check_rebuilds(services: Sequence[Service], pools: Mapping[str, asyncp
             findings.read_models_differing.append(f"{service.name}: rebuild failed "
                                                   f"{result.stderr[-500:]}")
             continue
-        rebuilt = await _snapshot(pools[service.name], service)
+        rebuilt = await snapshot(pools[service.name], service.read_model)
         findings.read_models_differing += [
-            f"{service.name}.{table}: {len(live[table])} rows live, {len(rebuilt[table])} rebuilt"
-            for table in live if live[table] != rebuilt[table]]
+            f"{service.name}.{table.table}: {table.live_rows} rows live, "
+            f"{table.rebuilt_rows} rebuilt" for table in compare(live, rebuilt) if not table.equal]
     findings.rebuild_checked = True
-
-
-async def _snapshot(pool: asyncpg.Pool, service: Service) -> dict[str, list[str]]:
-    model = service.read_model
-    tables = [*model.tables, *(table for table, _ in model.derived_columns)]
-    return {table: [row[0] for row in await pool.fetch(
-        f"SELECT t::text FROM {table} t ORDER BY t::text")] for table in tables}
 
 
 def summary_line(findings: Findings) -> str:

@@ -1,0 +1,155 @@
+"""``lag``: how far each consumer group is behind, partition by partition, and what each relay
+has not published yet.
+
+The outbox is measured by the services' own health probe (``DatabaseProbe``: the same query and
+limits as ``/health``), and a group's verdict by ``consumers_status``; the partition detail,
+which ``/health`` only sums, is read here with one admin client and one group-less consumer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.topics import SERVICES
+from services.ops.kafka import partitions_of, reader
+from services.ops.registry import consumer_groups
+from services.ops.settings import OpsSettings
+from services.platform.health import (
+    DatabaseProbe,
+    GroupLag,
+    Limits,
+    OutboxCheck,
+    Status,
+    consumers_status,
+)
+
+__all__ = ["LagReport", "PartitionLag", "group_totals", "measure", "partition_lag"]
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    """One partition a consumer group reads: its end offset, the group's committed offset (None
+    if it never committed there), the records in between and the age of the first of them."""
+
+    group: str
+    topic: str
+    partition: int
+    end: int
+    committed: int | None
+    lag: int
+    oldest_unprocessed_age_s: float | None
+
+
+@dataclass(frozen=True)
+class LagReport:
+    """Every group's partitions and totals (with /health's verdict), every relay's outbox."""
+
+    partitions: list[PartitionLag]
+    groups: dict[str, GroupLag]
+    group_status: dict[str, Status]
+    outboxes: dict[str, OutboxCheck]
+
+
+def partition_lag(group: str, tp: TopicPartition, begin: int, end: int,
+                  committed: int | None, oldest_ms: int | None, now: float) -> PartitionLag:
+    """One partition's lag; a group that never committed there reads it from its beginning
+    (as ``/health`` counts it), and the age is that of the record at the group's position."""
+    position = begin if committed is None else max(begin, committed)
+    lag = max(0, end - position)
+    age = None if lag == 0 or oldest_ms is None or oldest_ms < 0 else round(
+        now - oldest_ms / 1000, 3)
+    return PartitionLag(group, tp.topic, tp.partition, end, committed, lag, age)
+
+
+def group_totals(partitions: Sequence[PartitionLag]) -> dict[str, GroupLag]:
+    """Each group's lag over its partitions, and the age of its oldest unprocessed record."""
+    totals: dict[str, GroupLag] = {}
+    for row in partitions:
+        before = totals.get(row.group, GroupLag(lag=0))
+        ages = [a for a in (before.oldest_unprocessed_age_s, row.oldest_unprocessed_age_s)
+                if a is not None]
+        totals[row.group] = GroupLag(lag=before.lag + row.lag,
+                                     oldest_unprocessed_age_s=max(ages) if ages else None)
+    return totals
+
+
+async def measure(settings: OpsSettings) -> LagReport:
+    """Every consumer group's partitions, and every relay's outbox."""
+    limits = Limits(settings.health_max_consumer_lag, settings.health_max_lag_seconds,
+                    settings.health_max_outbox_seconds)
+    timeout = settings.health_check_timeout_ms / 1000
+    partitions = await _all_partitions(settings.kafka_bootstrap, consumer_groups(), timeout)
+    groups = group_totals(partitions)
+    status = {group: consumers_status({group: lag}, limits) for group, lag in groups.items()}
+    return LagReport(partitions, groups, status, await _outboxes(settings, limits, timeout))
+
+
+async def _outboxes(settings: OpsSettings, limits: Limits,
+                    timeout: float) -> dict[str, OutboxCheck]:
+    found = {}
+    for name in SERVICES:
+        probe = DatabaseProbe(settings.database_url_for(name), timeout, limits)
+        try:
+            _, found[name] = await probe.check()
+        finally:
+            await probe.close()
+    return found
+
+
+async def _all_partitions(bootstrap: str, groups: Mapping[str, Sequence[str]],
+                          timeout: float) -> list[PartitionLag]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = reader(bootstrap)
+    await admin.start()
+    try:
+        await consumer.start()
+        try:
+            return [row for group, topics in groups.items()
+                    for row in await _group(admin, consumer, group, topics, timeout)]
+        finally:
+            await consumer.stop()
+    finally:
+        await admin.close()
+
+
+async def _group(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
+                 topics: Sequence[str], timeout: float) -> list[PartitionLag]:
+    committed = {tp: meta.offset for tp, meta in
+                 (await admin.list_consumer_group_offsets(group)).items() if meta.offset >= 0}
+    # the topics the group commits on too: a subscription the code no longer lists still lags
+    partitions = await partitions_of(consumer, sorted({*topics, *(tp.topic for tp in committed)}))
+    if not partitions:
+        return []
+    begins = await consumer.beginning_offsets(partitions)
+    ends = await consumer.end_offsets(partitions)
+    positions = {tp: max(begins[tp], committed.get(tp, begins[tp])) for tp in partitions}
+    stamps = await _first_timestamps(
+        consumer, {tp: at for tp, at in positions.items() if ends[tp] > at}, timeout)
+    now = time.time()
+    return [partition_lag(group, tp, begins[tp], ends[tp], committed.get(tp), stamps.get(tp),
+                          now) for tp in partitions]
+
+
+async def _first_timestamps(consumer: AIOKafkaConsumer, positions: Mapping[TopicPartition, int],
+                            timeout: float) -> dict[TopicPartition, int]:
+    """Kafka's timestamp of the record at each position (those fetched within ``timeout``)."""
+    if not positions:
+        return {}
+    consumer.assign(list(positions))
+    for tp, offset in positions.items():
+        consumer.seek(tp, offset)
+    found: dict[TopicPartition, int] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < len(positions) and time.monotonic() < deadline:
+            missing = [tp for tp in positions if tp not in found]
+            batch = await consumer.getmany(*missing, timeout_ms=200)
+            found.update({tp: records[0].timestamp for tp, records in batch.items() if records})
+    finally:
+        consumer.unsubscribe()  # the next group assigns its own partitions
+    return found
