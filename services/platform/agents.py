@@ -40,6 +40,10 @@ class Subscription:
     topic: str
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
 
+    def consumer(self, service: str) -> str:
+        """The consumer's name in ``service``'s inbox (``processed_events.consumer``)."""
+        return f"{service}.{self.name}"
+
 
 @dataclass(frozen=True)
 class Periodic:
@@ -77,7 +81,7 @@ class WorkerResources:
             if self.producer is None:
                 self.producer = idempotent_producer(self._settings.kafka_bootstrap)
                 await self.producer.start()
-        return EventApplier(f"{self._settings.service}.{subscription.name}", self.pool,
+        return EventApplier(subscription.consumer(self._settings.service), self.pool,
                             subscription.handlers, self.producer)
 
     async def close(self) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from services.platform import positions
+
 __all__ = ["Answer", "Idempotency", "IdempotencyKeyReusedError", "answer_once", "fingerprint"]
 
 
@@ -60,11 +62,12 @@ async def answer_once(pool: asyncpg.Pool, idempotency: Idempotency | None, work:
         if idempotency and (earlier := await _earlier(conn, idempotency)):
             return earlier
         try:
-            async with conn.transaction():
-                answer = await work(conn)
-                if idempotency:
-                    await _remember(conn, idempotency, answer)
-                return answer
+            with positions.tentative():  # a rolled-back attempt leaves no event in the token
+                async with conn.transaction():
+                    answer = await work(conn)
+                    if idempotency:
+                        await _remember(conn, idempotency, answer)
+            return answer
         except asyncpg.UniqueViolationError:
             # the same key was committed by a concurrent request: answer as it was answered
             if idempotency and (earlier := await _earlier(conn, idempotency)):
@@ -74,17 +77,18 @@ async def answer_once(pool: asyncpg.Pool, idempotency: Idempotency | None, work:
 
 async def _earlier(conn: asyncpg.Connection, idempotency: Idempotency) -> Answer | None:
     row = await conn.fetchrow(
-        "SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1",
+        "SELECT request_hash, status, response, position FROM idempotency_keys WHERE key = $1",
         idempotency.key)
     if row is None:
         return None
     if row["request_hash"] != idempotency.fingerprint:
         raise IdempotencyKeyReusedError
+    positions.replayed(row["position"])  # the replayed answer names what the first recorded
     return Answer(row["status"], row["response"])
 
 
 async def _remember(conn: asyncpg.Connection, idempotency: Idempotency, answer: Answer) -> None:
     await conn.execute(
-        "INSERT INTO idempotency_keys (key, request_hash, status, response) "
-        "VALUES ($1, $2, $3, $4)", idempotency.key, idempotency.fingerprint, answer.status,
-        answer.body)
+        "INSERT INTO idempotency_keys (key, request_hash, status, response, position) "
+        "VALUES ($1, $2, $3, $4, $5)", idempotency.key, idempotency.fingerprint, answer.status,
+        answer.body, positions.current_token())

@@ -51,11 +51,11 @@ class Service:
 
     def create_app(self, settings: ServiceSettings, clock: Clock) -> FastAPI:
         """The service's API on ``settings``, taking the time from ``clock``."""
-        # the topics its worker reads, whose lag the API's /health reports
-        consumed = [s.topic for s in self.subscriptions(Context(clock, emitter_of(settings)))]
+        # what its worker consumes: the lag /health reports, what queries wait for (?after=)
+        consumed = self.subscriptions(Context(clock, emitter_of(settings)))
         return service_app(settings, clock, title=self.title, migrations=self.migrations,
                            routers=self.routers, refusals=self.refusals,
-                           collaborators=self.collaborators, consumed_topics=consumed)
+                           collaborators=self.collaborators, subscriptions=consumed)
 
     def app(self) -> FastAPI:
         """The API with settings from the environment and the system clock (uvicorn's factory)."""

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 
 from services.platform.admission import AdmissionControl, overloaded
+from services.platform.agents import Subscription
 from services.platform.auth import Allow, Principal, TokenVerifier
 from services.platform.clock import Clock
 from services.platform.db import PoolExhaustedError
@@ -30,6 +32,15 @@ from services.platform.http import (
 )
 from services.platform.idempotency import Idempotency, IdempotencyKeyReusedError, fingerprint
 from services.platform.logs import install_redaction
+from services.platform.positions import PositionHeader
+from services.platform.read_your_writes import (
+    Consumers,
+    InboxWatch,
+    Mark,
+    ReadYourWrites,
+    applied_in,
+    include_routes,
+)
 from services.platform.runtime import Runtime, service_runtime
 from services.platform.settings import ServiceSettings
 
@@ -71,11 +82,12 @@ def idempotency(endpoint: str, key: str | None, request: object) -> Idempotency 
 def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migrations: Path,
                 routers: Sequence[APIRouter], refusals: Refusals,
                 collaborators: Collaborators | None = None,
-                consumed_topics: Sequence[str] = ()) -> FastAPI:
+                subscriptions: Sequence[Subscription] = ()) -> FastAPI:
     """The service's app: its routers behind admission control, its domain errors refused as
     problem details, ``/health`` (and ``/live``, ``/ready``: the lag of the service's worker on
-    ``consumed_topics`` among its checks) and ``/metrics``; the runtime opens with the app and
-    closes with it."""
+    the topics of ``subscriptions`` among its checks) and ``/metrics``; the runtime opens with
+    the app and closes with it. Commands answer with the position they recorded and queries
+    wait for one (``?after=``: ``services.platform.read_your_writes``, by ``subscriptions``)."""
 
     install_redaction()
     verifier = TokenVerifier(settings)
@@ -84,20 +96,28 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.public_key()  # no key, no service: refuse to start rather than admit anyone
         opened = collaborators(settings) if collaborators else contextlib.nullcontext()
-        monitor = HealthMonitor(settings, consumed_topics)
+        monitor = HealthMonitor(settings, [s.topic for s in subscriptions])
+        watch: InboxWatch | None = None
         try:
             async with service_runtime(settings, clock, migrations) as runtime, opened as extra:
                 app.state.runtime, app.state.collaborators = runtime, extra
                 app.state.health = monitor
+                watch = _inbox_watch(runtime.pool, settings)
+                app.state.read_your_writes = ReadYourWrites(
+                    Consumers.of(settings.service, subscriptions), watch,
+                    settings.position_wait_ms / 1000)
                 yield
         finally:
             await monitor.close()
+            if watch is not None:
+                await watch.close()
 
     app = FastAPI(title=title, version=settings.build, lifespan=lifespan)
     app.state.verifier = verifier
     install_problem_handlers(app, {**PLATFORM_REFUSALS, **refusals})
     app.add_exception_handler(PoolExhaustedError, _pool_exhausted)
     install_request_metrics(app, settings.service)
+    app.add_middleware(PositionHeader)  # X-Position on the 2xx answer of what recorded events
     # outermost (added last), so that shedding costs next to nothing: shed requests are counted
     # by http_admissions_total, not http_requests_total
     _install_admission(app, settings)
@@ -108,10 +128,16 @@ def service_app(settings: ServiceSettings, clock: Clock, *, title: str, migratio
                           200: {"description": "Prometheus text exposition format",
                                 "content": {"text/plain": {"schema": {"type": "string"}}}},
                           **problem_responses(401, 403)})
-    for router in routers:
-        # any of their operations may be shed (admission control, no database connection)
-        app.include_router(router, responses=problem_responses(503))
+    # any of their operations may be shed (admission control, no database connection)
+    include_routes(app, routers, problem_responses(503))
     return app
+
+
+def _inbox_watch(pool: asyncpg.Pool, settings: ServiceSettings) -> InboxWatch:
+    async def applied(marks: frozenset[Mark]) -> frozenset[Mark]:
+        return await applied_in(pool, marks)
+
+    return InboxWatch(applied, settings.position_poll_ms / 1000)
 
 
 def _operational_paths(app: FastAPI) -> frozenset[str]:

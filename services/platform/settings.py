@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.topics import DEFAULT_PARTITIONS
+from contracts.topics import CHECKPOINTS_TOPIC, DEFAULT_PARTITIONS
 
-__all__ = ["ApiSettings", "AuthSettings", "ClockSettings", "LogSettings", "ServiceSettings",
-           "load_log_settings", "load_settings"]
+__all__ = ["ApiSettings", "AuthSettings", "CheckpointSettings", "ClockSettings", "LogSettings",
+           "ServiceSettings", "load_log_settings", "load_settings"]
 
 
 class LogSettings(BaseSettings):
@@ -93,6 +93,28 @@ class ClockSettings(BaseSettings):
         default=None, description="a fresh stack's first instant (naive = Europe/Paris)")
 
 
+CHECKPOINT_KEYS = Path(".data/local/checkpoints")
+"""Where the development checkpoint key pair is written at first use."""
+
+
+class CheckpointSettings(LogSettings, ClockSettings):
+    """Signed checkpoints of the log (``services.platform.checkpoints``): the key pair they are
+    signed and verified with, where they are recorded, and how often."""
+
+    checkpoint_private_key_file: Path = Field(default=CHECKPOINT_KEYS / "private.pem",
+                                              description="PEM private key (Ed25519) that signs")
+    checkpoint_public_key_file: Path = Field(default=CHECKPOINT_KEYS / "public.pem",
+                                             description="PEM public key checkpoints verify with")
+    checkpoint_retired_public_key_files: tuple[Path, ...] = Field(default=(), description=(
+        "public keys of earlier key pairs, still trusted for the checkpoints they signed"))
+    checkpoint_generate_keys: bool = Field(default=True, description=(
+        "write a key pair at first signing when there is none (development; off in production)"))
+    checkpoint_topic: str = CHECKPOINTS_TOPIC
+    checkpoint_interval_seconds: float = Field(default=300.0, gt=0)
+    checkpoint_export_dir: Path | None = Field(default=None, description=(
+        "also write each checkpoint the periodic process signs to this folder, for auditors"))
+
+
 class ApiSettings(BaseSettings):
     """How a service's API holds up under load and reports its health (``/health``)."""
 
@@ -118,6 +140,11 @@ class ApiSettings(BaseSettings):
         "age of the oldest unpublished event beyond which /health says degraded"))
     health_unavailable_when_degraded: bool = Field(default=False, description=(
         "answer /health 503 when degraded too (by default only when the database is down)"))
+    position_wait_ms: int = Field(default=5000, ge=0, description=(
+        "how long a query given a position token (?after=) waits for its read model to apply "
+        "it before answering 503 (docs/decisions/0015-read-your-writes.md)"))
+    position_poll_ms: int = Field(default=20, gt=0, description=(
+        "how often a process checks its inbox for the positions its queries wait for"))
 
 
 class ServiceSettings(LogSettings, AuthSettings, ClockSettings, ApiSettings):

@@ -15,6 +15,7 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
+from services.platform import positions
 from services.platform.eventstore import Aggregate, Metadata, State, append, load_stream
 from services.platform.runtime import Context
 
@@ -35,11 +36,13 @@ async def record(conn: asyncpg.Connection, aggregate: Aggregate[State], order_id
     Runs in the caller's transaction: either everything is committed or nothing is. ``decide``
     raises the domain's error to refuse; ``ConcurrencyError`` means another transaction
     recorded on the order first. Returns the sealed envelopes (none when nothing is decided).
+    An HTTP command's answer names them in its position token (``services.platform.positions``).
     """
     stream = await load_stream(conn, order_id)
     state = aggregate.load(stream)
     events = decide(state)
     envelopes = await append(conn, stream, events, aggregate.fold(state, events), metadata)
+    positions.note(envelopes)
     for envelope in envelopes:
         await project(conn, envelope, envelope.event())
     return envelopes

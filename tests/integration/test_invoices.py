@@ -101,10 +101,10 @@ async def test_a_doubtful_address_is_held_for_review_and_proceeds_once_ops_unblo
                                 json={"resolution": "the buyer lives there all year"})
     assert unblocked.status_code == 200 and unblocked.json()["blocked"] is False
 
-    async def payable() -> bool:
-        payment = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
-        return payment.get("held") is False
-
-    await eventually(payable, what="payments released after the unblock")
+    # read your writes: payments answers once it has applied the unblock (not before, when it
+    # might not even have seen the block yet)
+    payment = await http.get(f"{system.payments_url}/payments/{order_id}",
+                             params={"after": unblocked.headers["X-Position"]})
+    assert payment.status_code == 200 and payment.json()["held"] is False, payment.text
     await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
     await eventually(lambda: status_is(http, system, order_id, "confirmed"))
