@@ -78,6 +78,9 @@ def process_env(layout: Layout, kafka: str, database: str) -> dict[str, str]:
             "BANK_URL": layout.url("bank"), "BANK_HMAC_KEY_FILE": str(bank / "shop_hmac.key"),
             "BANK_PUBLIC_KEY_FILE": str(bank / "bank_public.pem"),
             "PAYMENTS_PUBLIC_URL": layout.url("payments"),
+            "CHECKPOINT_PRIVATE_KEY_FILE": str(data / "checkpoints" / "private.pem"),
+            "CHECKPOINT_PUBLIC_KEY_FILE": str(data / "checkpoints" / "public.pem"),
+            **{f"{service.upper()}_URL": layout.url(service) for service in SERVICES},
             "ORDERS_PUBLIC_URL": layout.url("orders"),
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
@@ -90,6 +93,8 @@ def banner(layout: Layout, kafka: str, database: str, supervision: Supervision) 
         url = layout.url(service)
         lines.append(f"  {service:<11} {url}  (API docs {url}/docs, health {url}/health)")
     ctl = f".venv/bin/supervisorctl -c {supervision.config}"
+    lines.append(f"  console     {layout.url('console')}  (operators and auditors: sign in with "
+                 "a token of role ops or auditor)")
     lines += [f"  bank        {layout.url('bank')}  (E-transactions simulator; "
               "test card 4111111111111111)",
               f"  SMTP sink   127.0.0.1:{layout.port('smtp')}  (mail sent: .venv/bin/python -m "

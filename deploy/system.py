@@ -20,11 +20,11 @@ from services.platform.clock import SharedClock
 from services.platform.settings import AuthSettings
 
 RUN_PORTS = {"orders": 8001, "payments": 8002, "fulfilment": 8003, "refunds": 8004, "bank": 8009,
-             "smtp": 8025}
+             "smtp": 8025, "console": 8000}
 """Ports of the services, the bank simulator and the SMTP sink under ``make run``
 (``deploy/Procfile``)."""
 TEST_PORTS = {"orders": 28001, "payments": 28002, "fulfilment": 28003, "refunds": 28004,
-              "bank": 28009, "smtp": 28025}
+              "bank": 28009, "smtp": 28025, "console": 28000}
 """Ports of the same under the test harness and the benchmarks."""
 TEST_BANK = TEST_DATA / "bank"
 """The test harness's bank simulator keys and ledger."""
@@ -40,10 +40,10 @@ SERVICES = ("orders", "payments", "fulfilment", "refunds")
 TEST_AUTH = AuthSettings(auth_public_key_file=TEST_DATA / "auth" / "public.pem",
                          auth_private_key_file=TEST_DATA / "auth" / "private.pem")
 """The test harness's own key pair (never the one ``make run`` generates)."""
-EXTERNAL = ("bank-simulator", "smtp-sink")
+EXTERNAL = ("bank-simulator", "smtp-sink", "console")
 APIS = tuple(f"{service}-api" for service in SERVICES)
 BACKGROUND = (*(f"{service}-relay" for service in SERVICES),
-              *(f"{service}-worker" for service in SERVICES))
+              *(f"{service}-worker" for service in SERVICES), "checkpointer")
 
 
 def service_processes(infra: Infrastructure,
@@ -63,6 +63,8 @@ def service_processes(infra: Infrastructure,
            "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['payments']}",
            "ORDERS_PUBLIC_URL": f"http://127.0.0.1:{TEST_PORTS['orders']}",
            "SMTP_PORT": str(TEST_PORTS["smtp"]), "CLOCK_FILE": str(TEST_CLOCK),
+           **{f"{service.upper()}_URL": f"http://127.0.0.1:{TEST_PORTS[service]}"
+              for service in SERVICES},
            **(extra_env or {})}
     logs = TEST_DATA / "logs"
 
@@ -88,6 +90,11 @@ def service_processes(infra: Infrastructure,
            for service in SERVICES},
         **{f"{service}-worker": module(f"{service}-worker", f"services.{service}.main", "worker")
            for service in SERVICES},
+        "checkpointer": module("checkpointer", "services.platform.checkpoints", "run"),
+        "console": ServiceProcess("console", [
+            "-m", "uvicorn", "--factory", "services.console.app:app", "--host", "127.0.0.1",
+            "--port", str(TEST_PORTS["console"]), "--log-level", "warning"], env, logs,
+            f"http://127.0.0.1:{TEST_PORTS['console']}/login"),
     }
 
 
@@ -103,6 +110,7 @@ def running_system(infra: Infrastructure, extra_env: dict[str, str] | None = Non
             processes[name].start().wait_healthy()
         for name in BACKGROUND:
             processes[name].start()
+        processes["console"].start().wait_healthy()
         yield processes
     finally:
         for process in processes.values():

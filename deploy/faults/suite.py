@@ -169,7 +169,8 @@ def write_report(report: Mapping[str, Any], directory: Path) -> Path:
 
 def markdown(report: Mapping[str, Any]) -> str:
     """The report as Markdown tables."""
-    at_end = (report.get("faults") or [{}])[-1].get("read_models_at_end", {}).get("ok", "-")
+    at_end = (report.get("faults") or [{}])[-1].get("read_models_at_end", {}).get(
+        "ok", "checked after each fault (column `rebuild checked`)")
     lines = ["# Fault suite", "", f"All guarantees held: **{report.get('ok')}**", "",
              f"Scale: {report.get('scale')}", "",
              f"Read models equal to their rebuild after the last fault: {at_end}", "",

@@ -160,7 +160,7 @@ def test_a_process_that_keeps_dying_is_given_up_on_and_reported(run: Run) -> Non
 
 def test_ctrl_c_stops_every_process_then_kafka_and_postgresql(run: Run) -> None:
     pids = [pid for _, pid in run.status().values() if pid]
-    assert len(pids) == 15
+    assert len(pids) == 17  # 16 processes of the Procfile and the crash watch
     run.process.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
     assert run.process.wait(120) == 0
     assert [pid for pid in pids if alive(pid)] == []
