@@ -43,6 +43,14 @@ class RunSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RUN_")
     data_dir: Path = DEFAULT_DATA_DIR
     port_offset: int = 0
+    api_instances: int = 1
+    """Processes per service API, listening on one port (``RUN_API_INSTANCES``)."""
+    worker_instances: int = 1
+    """Processes per service worker, sharing its consumer groups (``RUN_WORKER_INSTANCES``)."""
+
+    def instances(self) -> dict[str, int]:
+        """supervisord's copies by program suffix (``deploy.supervision.supervisord_config``)."""
+        return {"-api": self.api_instances, "-worker": self.worker_instances}
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ def main() -> int:
         server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
         env = process_env(layout, endpoints.kafka_bootstrap, server)
         supervision = Supervision(layout.data_dir / "run")
-        write_config(env, supervision)
+        write_config(env, supervision, instances=settings.instances())
         print(banner(layout, endpoints.kafka_bootstrap, server, supervision), flush=True)
         # its own session: Ctrl-C reaches this process alone, which stops supervisord, which
         # stops the services in order (a SIGINT to every process at once would race restarts)

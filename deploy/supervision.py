@@ -83,9 +83,16 @@ def procfile_commands(text: str, env: Mapping[str, str]) -> dict[str, str]:
     return commands
 
 
-def supervisord_config(commands: Mapping[str, str], supervision: Supervision) -> str:
+def supervisord_config(commands: Mapping[str, str], supervision: Supervision,
+                       instances: Mapping[str, int] | None = None) -> str:
     """supervisord's configuration: the control socket, one program per command, and the crash
-    watch listening to the processes' exits."""
+    watch listening to the processes' exits.
+
+    ``instances`` runs several copies of the programs whose name ends with a key (``{"-worker":
+    2}``): named ``<name>-1``, ``<name>-2``…, each supervised on its own. Copies of a worker share
+    its consumer groups (Kafka spreads the partitions between them); copies of an API listen on
+    the same port (``services.platform.serve``).
+    """
     config = configparser.RawConfigParser()
     config["supervisord"] = {
         "nodaemon": "true", "logfile": "/dev/stdout", "logfile_maxbytes": "0",
@@ -99,7 +106,8 @@ def supervisord_config(commands: Mapping[str, str], supervision: Supervision) ->
         "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface"}
     config["supervisorctl"] = {"serverurl": f"unix://{supervision.socket}", **secret}
     for name, command in commands.items():
-        config[f"program:{name}"] = _program(name, command, supervision)
+        copies = next((n for suffix, n in (instances or {}).items() if name.endswith(suffix)), 1)
+        config[f"program:{name}"] = _program(name, command, supervision, copies)
     config["eventlistener:crash-watch"] = {
         "command": f"{sys.executable} -m deploy.crash_watch --limit {CRASH_LIMIT} "
                    f"--window {CRASH_WINDOW_SECONDS} --logs {supervision.logs}",
@@ -112,24 +120,28 @@ def supervisord_config(commands: Mapping[str, str], supervision: Supervision) ->
     return out.getvalue()
 
 
-def _program(name: str, command: str, supervision: Supervision) -> dict[str, str]:
+def _program(name: str, command: str, supervision: Supervision,
+             copies: int = 1) -> dict[str, str]:
     # APIs first (they migrate the databases and provision the topics), then the rest
     priority = "100" if name in ("bank-simulator", "smtp-sink") else (
         "200" if name.endswith("-api") else "300")
+    process = "%(program_name)s" if copies == 1 else "%(program_name)s-%(process_num)d"
     return {"command": command, "directory": str(REPO), "priority": priority,
+            "numprocs": str(copies), "numprocs_start": "1", "process_name": process,
             "autostart": "true", "autorestart": "true",
             "startsecs": str(START_SECONDS), "startretries": str(START_RETRIES),
             "stopsignal": "TERM", "stopwaitsecs": str(STOP_SECONDS),
             "stopasgroup": "true", "killasgroup": "true", "redirect_stderr": "true",
-            "stdout_logfile": str(supervision.logs / f"{name}.log"),
+            "stdout_logfile": str(supervision.logs / f"{process}.log"),
             "stdout_logfile_maxbytes": "20MB", "stdout_logfile_backups": "2"}
 
 
 def write_config(env: Mapping[str, str], supervision: Supervision,
-                 procfile: Path = PROCFILE) -> Path:
-    """Write supervisord's configuration for ``procfile`` under ``env``; return its path."""
+                 procfile: Path = PROCFILE, instances: Mapping[str, int] | None = None) -> Path:
+    """Write supervisord's configuration for ``procfile`` under ``env`` (with ``instances``
+    as ``supervisord_config`` takes them); return its path."""
     supervision.logs.mkdir(parents=True, exist_ok=True)
     commands = procfile_commands(procfile.read_text(), env)
     supervision.config.touch(mode=0o600)  # it holds the control interface's password
-    supervision.config.write_text(supervisord_config(commands, supervision))
+    supervision.config.write_text(supervisord_config(commands, supervision, instances))
     return supervision.config

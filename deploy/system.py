@@ -71,8 +71,8 @@ def service_processes(infra: Infrastructure,
     def api(service: str) -> ServiceProcess:
         port = TEST_PORTS[service]
         return ServiceProcess(f"{service}-api", [
-            "-m", "uvicorn", "--factory", f"services.{service}.main:app",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            "-m", "services.platform.serve", f"services.{service}.main:app",
+            "--port", str(port), "--log-level", "warning"],
             env, logs, f"http://127.0.0.1:{port}/health")
 
     def module(name: str, *args: str) -> ServiceProcess:

@@ -37,7 +37,7 @@ from deploy.system import APIS, BACKGROUND, running_system
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_DATA = REPO / ".data" / "faults-cluster"
-CLUSTER_BASE_PORT = 39292
+CLUSTER_BASE_PORT = 32292
 
 
 @contextlib.contextmanager

@@ -17,8 +17,10 @@ import httpx
 
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_PORTS, bearer
+from services.platform.auth import Role
 
 T = TypeVar("T")
+ROLES: tuple[Role, ...] = ("shop", "ops", "warehouse", "carrier")
 RETRIED = {500, 502, 503, 504}
 
 
@@ -49,9 +51,10 @@ class Shop:
     """The callers of the APIs, sharing one connection pool; ``now`` is the stack's clock."""
 
     def __init__(self, http: httpx.AsyncClient, now: Callable[[], str], urls: Urls = Urls(),
-                 patience: float = 180.0) -> None:
+                 patience: float = 180.0,
+                 token: Callable[[Role], dict[str, str]] = bearer) -> None:
         self.http, self.now, self.urls, self.patience = http, now, urls, patience
-        self.roles = {role: bearer(role) for role in ("shop", "ops", "warehouse", "carrier")}
+        self.roles: dict[str, dict[str, str]] = {role: token(role) for role in ROLES}
         self.retries = 0
 
     async def call(self, method: str, url: str, role: str = "shop",

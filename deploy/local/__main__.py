@@ -1,7 +1,7 @@
 """CLI: ``python -m deploy.local up|down|status [--brokers N] [--data-dir D] [--kafka-port P] ...``.
 
 ``--brokers 3`` runs a three-node KRaft cluster (replication 3, ``min.insync.replicas=2``) with
-its own PostgreSQL, in ``.data/cluster`` on ports 39092-39097 (Kafka) and 39432 (PostgreSQL),
+its own PostgreSQL, in ``.data/cluster`` on ports 32092-32097 (Kafka) and 32432 (PostgreSQL),
 apart from the single-broker stack.
 """
 
@@ -28,10 +28,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="Kafka nodes: 1 (default) or a KRaft cluster, e.g. 3")
     parser.add_argument("--data-dir", type=Path, help="default .data/local (.data/cluster)")
     parser.add_argument("--kafka-port", type=int,
-                        help="default 19092 (39092: the first node; node i on +2i)")
+                        help="default 19092 (32092: the first node; node i on +2i)")
     parser.add_argument("--controller-port", type=int,
                         help="default 19093 (a cluster puts each controller beside its broker)")
-    parser.add_argument("--postgres-port", type=int, help="default 15432 (39432)")
+    parser.add_argument("--postgres-port", type=int, help="default 15432 (32432)")
     args = parser.parse_args(argv)
     if args.brokers < 1:
         parser.error("--brokers must be at least 1")

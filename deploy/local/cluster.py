@@ -51,7 +51,7 @@ class KafkaCluster:
     def __init__(
         self,
         data_dir: Path,
-        base_port: int = 39092,
+        base_port: int = 32092,
         size: int = DEFAULT_SIZE,
         *,
         version: str = KAFKA_VERSION,

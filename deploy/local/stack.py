@@ -20,10 +20,10 @@ DEFAULT_KAFKA_PORT = 19092
 DEFAULT_CONTROLLER_PORT = 19093
 DEFAULT_POSTGRES_PORT = 15432
 # the multi-broker stack (--brokers 3) lives apart from the single-broker one, so both can run:
-# node i listens on 39092 + 2 i, its controller on the port after
+# node i listens on 32092 + 2 i, its controller on the port after
 DEFAULT_CLUSTER_DATA_DIR = REPO_ROOT / ".data" / "cluster"
-DEFAULT_CLUSTER_KAFKA_PORT = 39092
-DEFAULT_CLUSTER_POSTGRES_PORT = 39432
+DEFAULT_CLUSTER_KAFKA_PORT = 32092
+DEFAULT_CLUSTER_POSTGRES_PORT = 32432
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Consumer agents on faust-streaming: one agent per input topic, concurrency 1.
 
 Concurrency 1 keeps each partition's order and keeps the committed offset from running past a
-record that is still being applied. Each record goes through ``EventApplier.apply``, which never
-raises (see ``services.platform.consumer``).
+record that is still being applied. The agent takes the records in batches (``take_events``: as
+many as arrive within ``BATCH_WINDOW`` seconds, at most ``BATCH_SIZE``) and hands each batch to
+``EventApplier.apply_batch``, which applies it in one transaction and never raises (see
+``services.platform.consumer``); faust acknowledges a batch's records only when the agent asks
+for the next batch, so the committed offset never passes a record not yet applied.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class Periodic:
 
 
 log = logging.getLogger(__name__)
+BATCH_SIZE = 200
+BATCH_WINDOW = 0.01
+"""How long a batch waits for more records: under load batches fill, and an idle consumer adds
+at most this to an event's way through."""
 
 
 class WorkerResources:
@@ -156,13 +163,17 @@ def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscri
 
     async def agent(stream: faust.StreamT) -> AsyncIterator[None]:
         applier = await resources.applier(subscription)
-        async for event in stream.events():
-            message = event.message
-            await applier.apply(Record(message.topic, message.partition, message.offset,
-                                       message.key, message.value, _headers(message.headers)))
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW):
+            await applier.apply_batch([_record(event.message) for event in events])
             yield None
 
     app.agent(topic, name=f"{app.conf.id}.{subscription.name}", concurrency=1)(agent)
+
+
+def _record(message: faust.types.Message) -> Record:
+    return Record(message.topic, message.partition, message.offset, message.key, message.value,
+                  _headers(message.headers))
 
 
 def _headers(headers: object) -> tuple[tuple[str, bytes], ...]:

@@ -1,8 +1,12 @@
 """Applying consumed events exactly once in effect, and dead-lettering poison records.
 
-``EventApplier.apply`` is what every consumer agent calls for each record. It applies the event
-and records it in the inbox (``processed_events``) in one PostgreSQL transaction, so a record
-redelivered after a crash changes nothing. It never raises for a single record:
+``EventApplier.apply_batch`` is what every consumer agent calls for each batch of records it
+takes from its stream. It applies the batch's events and records them in the inbox
+(``processed_events``, one statement for the batch) in one PostgreSQL transaction, so a record
+redelivered after a crash changes nothing and one commit serves many events. If anything in that
+transaction fails, the batch is applied again record by record (``apply``), so that one failing
+record is isolated and the records before it are applied. Neither ever raises for a single
+record:
 
 * a poison record (undecodable, unknown type or schema version, invalid payload) goes to the
   topic's ``.dlq`` twin with its reason and original bytes, and processing continues;
@@ -17,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,6 +80,68 @@ class EventApplier:
         except PoisonEventError as error:
             await self._with_retries(self._dead_letter, record, str(error))
             return "dead-lettered"
+
+    async def apply_batch(self, records: Sequence[Record]) -> list[Outcome]:
+        """Apply ``records`` (in order) once in effect, in one transaction when all goes well.
+
+        Poison records are dead-lettered first (they apply nothing); if the transaction for the
+        rest fails, each record is applied on its own with ``apply``'s retries and halting.
+        """
+        outcomes: list[Outcome | None] = [None] * len(records)
+        batch: list[tuple[int, Envelope, Event, EventHandler]] = []
+        for index, record in enumerate(records):
+            try:
+                decoded = self._decode(record)
+            except PoisonEventError as error:
+                outcomes[index] = await self._with_retries(self._dead_letter, record, str(error))
+                continue
+            if decoded is None:
+                outcomes[index] = "ignored"
+            else:
+                batch.append((index, *decoded))
+        try:
+            applied = await self._apply_all(records, batch)
+        except Exception as error:  # isolate the failing record: apply them one by one
+            log.info("%s: batch of %d failed (%r); applying one by one", self.name, len(batch),
+                     error)
+            applied = {index: await self.apply(records[index]) for index, *_ in batch}
+        for index, outcome in applied.items():
+            outcomes[index] = outcome
+        return [outcome or "ignored" for outcome in outcomes]
+
+    def _decode(self, record: Record) -> tuple[Envelope, Event, EventHandler] | None:
+        envelope = decode_envelope(record.value)
+        handler = self._handlers.get(envelope.type)
+        return None if handler is None else (envelope, envelope.event(), handler)
+
+    async def _apply_all(self, records: Sequence[Record],
+                         batch: Sequence[tuple[int, Envelope, Event, EventHandler]],
+                         ) -> dict[int, Outcome]:
+        if not batch:
+            return {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await self._note_in_inbox(conn, [(records[i], e) for i, e, *_ in batch])
+            outcomes: dict[int, Outcome] = {}
+            for index, envelope, event, handler in batch:
+                if envelope.event_id not in fresh:
+                    log.info("%s: duplicate %s skipped", self.name, envelope.event_id)
+                    outcomes[index] = "duplicate"
+                    continue
+                fresh.discard(envelope.event_id)  # twice in one batch: applied once
+                await handler(conn, envelope, event)
+                outcomes[index] = "applied"
+        return outcomes
+
+    async def _note_in_inbox(self, conn: asyncpg.Connection,
+                             batch: Sequence[tuple[Record, Envelope]]) -> set[uuid.UUID]:
+        """Insert the batch's inbox rows in one statement; the event ids not there before."""
+        rows = await conn.fetch(
+            "INSERT INTO processed_events (consumer, event_id, topic, partition, \"offset\") "
+            "SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) "
+            "ON CONFLICT DO NOTHING RETURNING event_id", self.name,
+            [envelope.event_id for _, envelope in batch], [r.topic for r, _ in batch],
+            [r.partition for r, _ in batch], [r.offset for r, _ in batch])
+        return {row["event_id"] for row in rows}
 
     async def _apply_once(self, record: Record, envelope: Envelope, event: Event,
                           handler: EventHandler) -> Outcome:

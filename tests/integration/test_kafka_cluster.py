@@ -2,7 +2,7 @@
 crash of the busiest broker, exactly once and in order per key; with two brokers of three down,
 an ``acks=all`` write is refused, not acknowledged.
 
-The cluster is this module's own (ports 39192-39197, data in ``.data/cluster-test``), not the
+The cluster is this module's own (ports 32192-32197, data in ``.data/cluster-test``), not the
 session's test stack: no fixture of ``conftest.py`` is used. Every wait is on a condition the
 cluster reports (metadata: leaders, in-sync replicas, registered brokers), never a fixed sleep.
 """
@@ -30,7 +30,7 @@ from services.platform.kafka_io import idempotent_producer, provision_topics, re
 pytestmark = pytest.mark.integration
 
 DATA_DIR = REPO_ROOT / ".data" / "cluster-test"
-BASE_PORT = 39192
+BASE_PORT = 32192
 PARTITIONS = 6
 KEYS = 24
 PHASE = 1000  # records produced before the crash, during the outage and while the node rejoins

@@ -26,7 +26,7 @@ from deploy.supervision import Supervision
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".data" / "run-test"
-LAYOUT = Layout(DATA, 30000)
+LAYOUT = Layout(DATA, 11000)
 SUPERVISION = Supervision(DATA / "run")
 
 pytestmark = pytest.mark.timeout(420)
