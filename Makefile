@@ -63,9 +63,10 @@ component: $(INSTALLED)
 integration: jars browser
 	$(PY) -m pytest tests/integration
 
-## Benchmarks on the real stack; results as JSON in bench-results/.
+## The benchmark (issue 10): its own stack as `make run` starts it, the machine's ceilings, the
+## eventsourcing peer and the system's figures; bench-results/report.{json,md}. Under 10 minutes.
 bench: jars
-	$(PY) -m bench.e2e
+	$(PY) -m bench
 
 ## The fault suite at full scale on a fresh test stack (not while `make test` runs), then once
 ## against a 3-broker KRaft cluster; report in bench-results/faults.{json,md}.

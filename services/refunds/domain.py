@@ -19,7 +19,6 @@ from contracts.policies import (
     Policy,
     SurchargeResult,
     compute_surcharge,
-    escalation_steps,
     paris_date,
     withdrawal_refund_deadline,
 )
@@ -228,19 +227,55 @@ def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]
 
 def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
     last = refund.steps[-1].on if refund.steps else refund.deadline
-    if until <= last or (refund.steps and _surcharge(refund, until, policy).tier
-                         == refund.steps[-1].tier):
+    if until <= last:
+        return []
+    now = _surcharge(refund, until, policy)
+    if refund.steps and now.tier == refund.steps[-1].tier:
         return []  # still in the last tier recorded: tiers only move forward (the engine's
         # percentages never decrease), so no step can lie in between; one figure, not a replay
-    steps = escalation_steps(refund.situation, refund.base_cents, refund.products_cents,
-                             refund.deadline, until, policy)
     return [RefundPenaltyEscalated(
-        refund_id=refund.refund_id, escalated_on=step.date, delay_days=step.delay_days,
+        refund_id=refund.refund_id, escalated_on=step.paid_on, delay_days=step.delay_days,
         schedule=step.schedule, tier=step.tier, rate=step.rate, rate_basis=step.rate_basis,
         base_cents=refund.base_cents, surcharge_cents=step.surcharge_cents,
         total_cents=step.total_cents, policy_version=step.policy_version,
         provisional=step.provisional, missing_half_years=step.missing_half_years)
-        for step in steps if step.date > last]
+        for step in _tier_changes(refund, policy, last, now)]
+
+
+def _tier_changes(refund: Refund, policy: Policy, last: dt.date,
+                  now: SurchargeResult) -> list[SurchargeResult]:
+    """The figures of the days after ``last`` up to ``now``'s on which the tier changes (the
+    first day of delay included): ``escalation_steps`` after ``last``, each found by bisection
+    between the last step and today rather than day by day from the deadline, since tiers only
+    move forward."""
+    first = refund.deadline + dt.timedelta(days=1)
+    if last < first:  # the first day of delay is a step
+        current = now if now.paid_on == first else _surcharge(refund, first, policy)
+        changes = [current]
+    else:
+        current, changes = _surcharge(refund, last, policy), []
+    while current.tier != now.tier:
+        current = _first_day_leaving(refund, policy, current, now)
+        changes.append(current)
+    return changes
+
+
+def _first_day_leaving(refund: Refund, policy: Policy, inside: SurchargeResult,
+                       beyond: SurchargeResult) -> SurchargeResult:
+    """The figure of the first day after ``inside``'s on which the tier is no longer its tier
+    (``beyond``'s tier differs); the day before ``beyond`` is tried first, as a daily sweep
+    finds the tier changed on the day it runs."""
+    day_before = beyond.paid_on - dt.timedelta(days=1)
+    if day_before > inside.paid_on:
+        probe = _surcharge(refund, day_before, policy)
+        if probe.tier == inside.tier:
+            return beyond
+        beyond = probe
+    while (beyond.paid_on - inside.paid_on).days > 1:
+        halfway = dt.timedelta(days=(beyond.paid_on - inside.paid_on).days // 2)
+        middle = _surcharge(refund, inside.paid_on + halfway, policy)
+        inside, beyond = (middle, beyond) if middle.tier == inside.tier else (inside, middle)
+    return beyond
 
 
 def _corrections(refund: Refund, policy: Policy) -> list[Event]:

@@ -1,13 +1,20 @@
 """The refunds read model: ``refund_view`` (one row per obligation), its recorded escalation
 steps (``refund_escalation_view``) and the recorded legal-interest rates. Folded from
-``refunds.events`` in the transaction that records the events, so a replay gives them back."""
+``refunds.events`` in the transaction that records the events, so a replay gives them back.
+
+``refund_view.next_escalation_on`` is the day the escalation sweep may next record a step for
+the refund (``next_escalation``): set when it is owed, when its deadline moves and at each step
+recorded, cleared when it is paid; a function of the refund's own events, as a replay needs."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
+from contracts.policies import load_policy
 from contracts.refunds import (
     LegalInterestRateRecorded,
     RefundDeadlineMoved,
@@ -19,6 +26,7 @@ from contracts.refunds import (
     RefundPenaltyRecomputed,
 )
 from services.platform.rebuild import ReadModel
+from services.refunds.next_escalation import Owed, next_escalation_on
 
 __all__ = ["READ_MODEL", "project"]
 
@@ -28,16 +36,11 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
     at = envelope.occurred_at
     match event:
         case RefundDue():
-            await conn.execute(
-                "INSERT INTO refund_view (refund_id, order_id, version, situation, base_cents, "
-                "products_cents, deadline, rule, cause_type, cause_event_id, owed_since, "
-                "notice_on, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                "$12, $13) ON CONFLICT (refund_id) DO NOTHING", event.refund_id,
-                envelope.order_id, envelope.version, event.situation, event.base_cents,
-                event.products_cents, event.deadline, event.rule, event.cause_type,
-                event.cause_event_id, event.owed_since, event.notice_on, at)
+            await _owed(conn, envelope, event)
         case RefundDeadlineMoved():
-            await _update(conn, envelope, event.refund_id, "deadline = $4", event.deadline)
+            moved = await _update(conn, envelope, event.refund_id, "deadline = $4",
+                                  event.deadline)
+            await _reschedule(conn, moved, await _last_tier(conn, moved))
         case RefundPenaltyEscalated():
             await _escalated(conn, envelope, event)
         case RefundPenaltyRecomputed():
@@ -66,25 +69,46 @@ async def _project_payout(conn: asyncpg.Connection, envelope: Envelope, event: E
                 "payout = NULL, paid_on = $4, paid_delay_days = $5, paid_tier = $6, "
                 "paid_surcharge_cents = $7, paid_total_cents = $8, paid_policy_version = $9, "
                 "paid_provisional = $10, paid_missing = $11, bank_reference = $12, "
-                "paid_schedule = $13", event.paid_on, event.delay_days, event.tier,
-                event.surcharge_cents, event.total_cents, event.policy_version,
-                event.provisional, list(event.missing_half_years), event.bank_reference,
-                event.schedule)
+                "paid_schedule = $13, next_escalation_on = NULL", event.paid_on,
+                event.delay_days, event.tier, event.surcharge_cents, event.total_cents,
+                event.policy_version, event.provisional, list(event.missing_half_years),
+                event.bank_reference, event.schedule)
             await _refresh_missing(conn, event.refund_id)
+
+
+async def _owed(conn: asyncpg.Connection, envelope: Envelope, event: RefundDue) -> None:
+    owed = Owed(event.situation, event.base_cents, event.products_cents, event.deadline)
+    await conn.execute(
+        "INSERT INTO refund_view (refund_id, order_id, version, situation, base_cents, "
+        "products_cents, deadline, rule, cause_type, cause_event_id, owed_since, notice_on, "
+        "updated_at, next_escalation_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13, $14) ON CONFLICT (refund_id) DO NOTHING", event.refund_id,
+        envelope.order_id, envelope.version, event.situation, event.base_cents,
+        event.products_cents, event.deadline, event.rule, event.cause_type,
+        event.cause_event_id, event.owed_since, event.notice_on, envelope.occurred_at,
+        next_escalation_on(owed, None, None, load_policy()))
 
 
 async def _escalated(conn: asyncpg.Connection, envelope: Envelope,
                      event: RefundPenaltyEscalated) -> None:
+    """The step's row, then the refund's last step, next escalation day and the half-years
+    its provisional figures lack: two statements, the first reading what the refund owes."""
+    owed = await conn.fetchrow(
+        "WITH step AS (INSERT INTO refund_escalation_view (refund_id, escalated_on, "
+        "delay_days, schedule, tier, rate, surcharge_cents, total_cents, policy_version, "
+        "provisional, missing_half_years, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9, $10, $11, $12) ON CONFLICT DO NOTHING) SELECT situation, base_cents, "
+        "products_cents, deadline, paid_on FROM refund_view WHERE refund_id = $1",
+        event.refund_id, event.escalated_on, event.delay_days, event.schedule, event.tier,
+        str(event.rate), event.surcharge_cents, event.total_cents, event.policy_version,
+        event.provisional, list(event.missing_half_years), envelope.occurred_at)
+    if owed is None:
+        return
     await conn.execute(
-        "INSERT INTO refund_escalation_view (refund_id, escalated_on, delay_days, schedule, "
-        "tier, rate, surcharge_cents, total_cents, policy_version, provisional, "
-        "missing_half_years, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-        "$11, $12) ON CONFLICT DO NOTHING", event.refund_id, event.escalated_on,
-        event.delay_days, event.schedule, event.tier, str(event.rate), event.surcharge_cents,
-        event.total_cents, event.policy_version, event.provisional,
-        list(event.missing_half_years), envelope.occurred_at)
-    await _update(conn, envelope, event.refund_id, "last_escalated_on = $4", event.escalated_on)
-    await _refresh_missing(conn, event.refund_id)
+        "UPDATE refund_view r SET version = $2, updated_at = $3, last_escalated_on = $4, "
+        f"next_escalation_on = $5, {_MISSING} WHERE refund_id = $1", event.refund_id,
+        envelope.version, envelope.occurred_at, event.escalated_on,
+        _next_on(owed, event.escalated_on, event.tier))
 
 
 async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
@@ -106,19 +130,53 @@ async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
 
 
 async def _update(conn: asyncpg.Connection, envelope: Envelope, refund_id: str,
-                  assignments: str = "", *values: object) -> None:
+                  assignments: str = "", *values: object) -> asyncpg.Record | None:
+    """Set ``assignments`` on the refund's row; the row as it is now."""
     sets = ", ".join(filter(None, ("version = $2, updated_at = $3", assignments)))
-    await conn.execute(f"UPDATE refund_view SET {sets} WHERE refund_id = $1", refund_id,
-                       envelope.version, envelope.occurred_at, *values)
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"UPDATE refund_view SET {sets} WHERE refund_id = $1 RETURNING *", refund_id,
+        envelope.version, envelope.occurred_at, *values)
+    return row
+
+
+_MISSING = (
+    "missing_half_years = coalesce(ARRAY(SELECT DISTINCT m FROM (SELECT "
+    "unnest(missing_half_years) AS m FROM refund_escalation_view WHERE refund_id = $1 AND "
+    "provisional UNION SELECT unnest(r.paid_missing) WHERE r.paid_provisional) figures "
+    "ORDER BY m), '{}')")
+"""The half-years some still-provisional figure of the refund lacks."""
 
 
 async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:
-    """The half-years some still-provisional figure of the refund lacks."""
-    await conn.execute(
-        "UPDATE refund_view r SET missing_half_years = coalesce(ARRAY(SELECT DISTINCT m FROM ("
-        "SELECT unnest(missing_half_years) AS m FROM refund_escalation_view "
-        "WHERE refund_id = $1 AND provisional UNION SELECT unnest(r.paid_missing) "
-        "WHERE r.paid_provisional) figures ORDER BY m), '{}') WHERE refund_id = $1", refund_id)
+    await conn.execute(f"UPDATE refund_view r SET {_MISSING} WHERE refund_id = $1", refund_id)
+
+
+async def _reschedule(conn: asyncpg.Connection, row: asyncpg.Record | None,
+                      last_tier: str | None) -> None:
+    """The refund's next escalation day after its last step (in ``last_tier``), with the
+    half-years its provisional figures lack."""
+    if row is not None:
+        await conn.execute(
+            f"UPDATE refund_view r SET next_escalation_on = $2, {_MISSING} WHERE refund_id = $1",
+            row["refund_id"], _next_on(row, row["last_escalated_on"], last_tier))
+
+
+def _next_on(row: asyncpg.Record, last_on: dt.date | None,
+             last_tier: str | None) -> dt.date | None:
+    """The day the sweep may next record a step for the refund of ``row`` (none once paid)."""
+    if row["paid_on"] is not None:
+        return None
+    owed = Owed(row["situation"], row["base_cents"], row["products_cents"], row["deadline"])
+    return next_escalation_on(owed, last_on, last_tier, load_policy())
+
+
+async def _last_tier(conn: asyncpg.Connection, row: asyncpg.Record | None) -> str | None:
+    if row is None or row["last_escalated_on"] is None:
+        return None
+    tier: str | None = await conn.fetchval(
+        "SELECT tier FROM refund_escalation_view WHERE refund_id = $1 AND escalated_on = $2",
+        row["refund_id"], row["last_escalated_on"])
+    return tier
 
 
 READ_MODEL = ReadModel(service="refunds", project=project,

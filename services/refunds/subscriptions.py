@@ -3,14 +3,16 @@ work: the escalation sweep."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
+from collections.abc import Iterator
 
 import asyncpg
 
 from contracts.envelope import Envelope
-from contracts.policies import paris_date
+from contracts.policies import Policy, paris_date
 from contracts.topics import events_topic
 from services.platform.agents import Periodic, Subscription
 from services.platform.eventstore import ConcurrencyError
@@ -18,9 +20,15 @@ from services.platform.runtime import Context
 from services.refunds import handlers, policies
 from services.refunds.views import escalation_candidates
 
-__all__ = ["ESCALATION_INTERVAL_SECONDS", "escalate_refunds", "periodic", "subscriptions"]
+__all__ = ["BATCH_ORDERS", "ESCALATION_INTERVAL_SECONDS", "SWEEP_CONNECTIONS",
+           "escalate_refunds", "periodic", "subscriptions"]
 
 ESCALATION_INTERVAL_SECONDS = 1.0
+BATCH_ORDERS = 256
+"""Orders escalated in one transaction at most."""
+SWEEP_CONNECTIONS = 2
+"""Batches escalated at a time, each on a connection of the worker's pool (which its
+consumers share)."""
 SWEEP_FAILPOINT = "REFUNDS_SWEEP_FAILPOINT"
 """Crash tests only: ``after_first_order`` ends the worker once a pass has recorded on one
 order (the relay's ``RELAY_FAILPOINT`` does the same for publication)."""
@@ -56,25 +64,84 @@ def periodic(ctx: Context) -> list[Periodic]:
 
 async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
     """One pass of the escalation sweep at the clock's date, under the policy in force (read
-    once); each order in its own transaction. How many events it recorded."""
+    once), over the refunds whose next escalation day has come; how many events it recorded.
+
+    Orders are escalated in batches, one transaction per batch: an order another command
+    changed meanwhile (or a deadlock's victim) is left to the next pass and its batch run again
+    without it, so the others' steps are kept. ``SWEEP_CONNECTIONS`` batches run at a time, on
+    orders of their own. Each order still goes through the one write path."""
     today = paris_date(ctx.clock.now())
     async with pool.acquire() as conn:
         policy = await handlers.current_policy(conn)
-    known = sorted(policy.rates.percent_by_half_year)
-    recorded_events = 0
-    for order_id in await escalation_candidates(pool, today, known):
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                recorded = await handlers.escalate(conn, order_id, ctx, policy)
-            recorded_events += len(recorded)
-            _alert_if_provisional(order_id, recorded)
-        except ConcurrencyError:
-            continue  # the order changed meanwhile: the next pass looks again
-        if recorded_events and os.environ.get(SWEEP_FAILPOINT) == "after_first_order":
-            os._exit(137)  # crash tests: die halfway through a pass, as a SIGKILL would
+    candidates = await escalation_candidates(pool, today,
+                                             sorted(policy.rates.percent_by_half_year))
+    batches = _batches(candidates)
+    async with asyncio.TaskGroup() as group:
+        workers = [group.create_task(_escalate_batches(pool, batches, ctx, policy))
+                   for _ in range(SWEEP_CONNECTIONS)]
+    recorded_events = sum(worker.result() for worker in workers)
     if recorded_events:
         log.info("escalation: %d events recorded", recorded_events)
     return recorded_events
+
+
+async def _escalate_batches(pool: asyncpg.Pool, batches: Iterator[list[str]], ctx: Context,
+                            policy: Policy) -> int:
+    """Escalate the batches left, one after the other; how many events it recorded."""
+    recorded_events = 0
+    for batch in batches:
+        recorded_events += await _escalate_batch(pool, batch, ctx, policy)
+        if recorded_events and os.environ.get(SWEEP_FAILPOINT) == "after_first_order":
+            os._exit(137)  # crash tests: die halfway through a pass, as a SIGKILL would
+    return recorded_events
+
+
+def _batches(order_ids: list[str]) -> Iterator[list[str]]:
+    """Batches of 1, 2, 4… up to ``BATCH_ORDERS`` orders: a pass commits its first order at
+    once (a short pass keeps its latency), a long one spreads the cost of its commits."""
+    start, size = 0, 1
+    while start < len(order_ids):
+        yield order_ids[start:start + size]
+        start, size = start + size, min(2 * size, BATCH_ORDERS)
+
+
+async def _escalate_batch(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
+                          policy: Policy) -> int:
+    """The orders' escalations in one transaction; how many events it recorded. An order
+    another transaction changed meanwhile (or a deadlock's victim) loses the transaction: the
+    batch runs again without that order, which the next pass looks at again."""
+    pending = list(order_ids)
+    while pending:
+        try:
+            recorded = await _escalate_together(pool, pending, ctx, policy)
+        except _ChangedMeanwhileError as changed:
+            log.info("escalation: order %s changed meanwhile; next pass", changed.order_id)
+            pending.remove(changed.order_id)
+            continue
+        for order_id, envelopes in recorded.items():
+            _alert_if_provisional(order_id, envelopes)
+        return sum(len(envelopes) for envelopes in recorded.values())
+    return 0
+
+
+class _ChangedMeanwhileError(Exception):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id
+
+
+async def _escalate_together(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
+                             policy: Policy) -> dict[str, list[Envelope]]:
+    """Each order through the write path, all in one transaction (committed only if every
+    order could be recorded: no savepoint, so no round trips and subtransactions per order)."""
+    recorded: dict[str, list[Envelope]] = {}
+    async with pool.acquire() as conn, conn.transaction():
+        for order_id in order_ids:
+            try:
+                recorded[order_id] = await handlers.escalate(conn, order_id, ctx, policy)
+            except (ConcurrencyError, asyncpg.DeadlockDetectedError) as error:
+                raise _ChangedMeanwhileError(order_id) from error
+    return recorded
 
 
 def _alert_if_provisional(order_id: str, recorded: list[Envelope]) -> None:

@@ -129,12 +129,15 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
 
 
 async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:
-    """Orders with an unpaid refund that has days of delay not yet looked at, or a
-    provisional figure a recorded rate may now settle (it may list too many, never too few)."""
+    """Orders, in id order, with an unpaid refund whose next escalation day has come (no payout
+    under way), or a provisional figure a recorded rate may now settle. It may list too many,
+    never too few: ``next_escalation_on`` is never later than the day a step is due. Both
+    halves are index scans (partial indexes on unpaid refunds and on provisional figures)."""
     rows = await db.fetch(
-        "SELECT DISTINCT order_id FROM refund_view WHERE (paid_on IS NULL AND payout IS "
-        "DISTINCT FROM 'pending' AND deadline < $1 AND coalesce(last_escalated_on, deadline) "
-        "< $1) OR missing_half_years && $2::text[]", today, recorded)
+        "SELECT order_id FROM refund_view WHERE paid_on IS NULL AND next_escalation_on <= $1 "
+        "AND payout IS DISTINCT FROM 'pending' UNION SELECT order_id FROM refund_view "
+        "WHERE missing_half_years <> '{}' AND missing_half_years && $2::text[] ORDER BY 1",
+        today, recorded)
     return [row["order_id"] for row in rows]
 
 

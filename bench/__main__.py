@@ -1,0 +1,102 @@
+"""``make bench``: one run on the local stack, the figures of issue 10 in
+``bench-results/report.json`` and ``bench-results/report.md``.
+
+``python -m bench [--smoke] [--api-instances N] [--worker-instances N] [--refunds N] [--out DIR]``;
+``--smoke`` measures the same things at tiny counts (CI runs it so that the benchmark cannot
+rot); ``--worker-instances 2`` runs two copies of every worker in each consumer group (the way
+to use more cores and more machines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import system
+from bench.ceilings import measure_ceilings
+from bench.growth import grow_log, measure_rebuild
+from bench.peer import measure_peer
+from bench.report import markdown, ratios, targets
+from bench.scale import FULL, SMOKE, Scale
+from bench.stack import REPO, BenchStack, bench_stack
+from bench.sweep import measure_sweep
+
+RESULTS = REPO / "bench-results"
+
+
+async def measure(stack: BenchStack, scale: Scale, workers: int) -> dict[str, Any]:
+    """Every figure, in an order where each step leaves the next a known state. With copies of
+    every worker, one copy of each is SIGKILLed halfway through the lifecycles."""
+    killed = [f"{s}-worker:{s}-worker-1" for s in system.SERVICES] if workers > 1 else []
+    figures: dict[str, Any] = {"ceilings": await measure_ceilings(
+        stack.kafka_bootstrap, stack.server_url, http_port=stack.layout.offset + 8090,
+        scale=scale.ceilings)}
+    figures["peer"] = await asyncio.to_thread(measure_peer, stack.server_url, scale.peer_orders)
+    found = figures["system"] = {}
+    await system.commands(stack, 4, scale.warm_up_seconds)  # connections, caches, JIT of plans
+    found["commands"] = await system.commands(stack, scale.concurrency, scale.commands_seconds)
+    found["lifecycles"] = await system.lifecycles(stack, scale.lifecycle_concurrency,
+                                                  scale.lifecycle_seconds, killed)
+    found["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
+    found["sweep"] = await measure_sweep(stack.server_url, scale.refunds)
+    found["rebuild"] = await measure_rebuild(stack, scale.rebuild_events)
+    found["growth"] = {"log": await grow_log(stack, scale.growth_orders)}
+    found["growth"]["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
+    return figures
+
+
+def report(figures: dict[str, Any], scale: Scale, started: dt.datetime,
+           options: argparse.Namespace) -> dict[str, Any]:
+    """The figures with their ratios and targets, and what they were measured on."""
+    return {"started_at": started.isoformat(timespec="seconds"), "scale": scale.name,
+            "machine": f"{os.cpu_count()} cores, {platform.platform()}, "
+                       f"Python {platform.python_version()}",
+            "api_instances": options.api_instances,
+            "worker_instances": options.worker_instances, "open_refunds": scale.refunds,
+            "ratios": ratios(figures), "targets": targets(figures), "figures": figures,
+            "bounds": _bounds()}
+
+
+def _bounds() -> list[str]:
+    """What bounds the missed targets, as found by profiling (docs/decisions/0017)."""
+    note = REPO / "docs" / "decisions" / "0017-performance.md"
+    return [f"See {note.relative_to(REPO)} for the profiles and what was tried."]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the stack, measure, write the report, stop everything."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--smoke", action="store_true", help="tiny counts (CI)")
+    parser.add_argument("--api-instances", type=int, default=1)
+    parser.add_argument("--worker-instances", type=int, default=1)
+    parser.add_argument("--refunds", type=int, default=None,
+                        help="open refunds for the sweep (default 100,000; 2,000 with --smoke)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
+    scale = SMOKE if options.smoke else FULL
+    if options.refunds:
+        scale = dataclasses.replace(scale, refunds=options.refunds)
+    started, clock = dt.datetime.now(dt.UTC), time.monotonic()
+    with bench_stack(api_instances=options.api_instances,
+                     worker_instances=options.worker_instances) as stack:
+        figures = asyncio.run(measure(stack, scale, options.worker_instances))
+    figures["bench_seconds"] = round(time.monotonic() - clock, 1)
+    result = report(figures, scale, started, options)
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "report.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (options.out / "report.md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

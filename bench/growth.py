@@ -1,0 +1,58 @@
+"""Growing the benchmark stack's log to a size where growth would show (≥ 1,000,000 events),
+and rebuilding a read model from it.
+
+The seeded orders are complete, valid streams of the orders service (``bench.seed``), in its
+event store, its read model and its topic. The downstream workers are stopped while they are
+written, and their consumer groups then start after them: the seeded history stays in the
+orders service, as an old log whose effects downstream were long ago applied (their read models
+do not hold it). A signed checkpoint is made over the grown topic before measuring, so the
+checkpointer's next pass reads only what follows, as it would on a log that grew slowly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.rebuild import measure_rebuild as rebuild_from_kafka
+from bench.seed import downstream_groups, seed_orders_log, skip_consumers_to_end
+from bench.stack import BenchStack
+from contracts.topics import events_topic
+from services.platform.checkpoints import create_checkpoints
+from services.platform.settings import CheckpointSettings
+
+WORKERS = ("orders-worker", "payments-worker", "fulfilment-worker", "refunds-worker")
+
+
+async def grow_log(stack: BenchStack, orders: int) -> dict[str, Any]:
+    """Seed ``orders`` complete orders into the orders service's log; what was seeded."""
+    topic = events_topic("orders")
+    stack.control("stop", *(f"{worker}:*" for worker in WORKERS))
+    try:
+        seeded = await seed_orders_log(stack.database_url("orders"), stack.kafka_bootstrap,
+                                       orders)
+        await skip_consumers_to_end(stack.kafka_bootstrap, downstream_groups(topic), topic)
+    finally:
+        stack.control("start", *(f"{worker}:*" for worker in WORKERS))
+    started = time.monotonic()
+    await create_checkpoints(checkpoint_settings(stack), [topic])
+    seeded["checkpoint_seconds"] = round(time.monotonic() - started, 2)
+    await asyncio.to_thread(stack.wait_ready)
+    return seeded
+
+
+def checkpoint_settings(stack: BenchStack) -> CheckpointSettings:
+    """The stack's checkpoint signing settings (``deploy.run``'s environment)."""
+    keys = stack.layout.data_dir / "checkpoints"
+    return CheckpointSettings(kafka_bootstrap=stack.kafka_bootstrap,
+                              database_url=stack.server_url,
+                              checkpoint_private_key_file=keys / "private.pem",
+                              checkpoint_public_key_file=keys / "public.pem",
+                              clock_file=stack.layout.data_dir / "clock.json")
+
+
+async def measure_rebuild(stack: BenchStack, events: int = 200_000) -> dict[str, Any]:
+    """(d) Rebuild the orders read model from its whole topic (at least ``events`` records)."""
+    return await rebuild_from_kafka(stack.database_url("orders"), stack.kafka_bootstrap,
+                                    "orders", events)

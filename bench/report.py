@@ -1,0 +1,124 @@
+"""``make bench``'s report: the ratios and the targets of issue 10 over the measured figures, as
+``report.json`` and a Markdown table ``report.md``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: what it bounds, the bound, and how to read the figure from the results."""
+
+    name: str
+    bound: str
+    figure: Callable[[Figures], float | None]
+    met: Callable[[float, Figures], bool]
+
+
+def _get(figures: Figures, *path: str) -> Any:
+    for key in path:
+        if not isinstance(figures, dict) or key not in figures:
+            return None
+        figures = figures[key]
+    return figures
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return round(top / bottom, 3) if top is not None and bottom else None
+
+
+def ratios(figures: Figures) -> dict[str, float | None]:
+    """The table's first lines: the system against the peer and against the machine."""
+    commands = _get(figures, "system", "commands", "commands_per_s")
+    return {
+        "commands_per_s ÷ peer commands_per_s": _ratio(
+            commands, _get(figures, "peer", "median_commands_per_s")),
+        "commands_per_s ÷ empty-endpoint requests_per_s": _ratio(
+            commands, _get(figures, "ceilings", "http", "requests_per_s")),
+        "rebuild events_per_s ÷ PostgreSQL insert rows_per_s": _ratio(
+            _get(figures, "system", "rebuild", "events_per_second"),
+            _get(figures, "ceilings", "postgres", "best_rows_per_s")),
+        "rebuild events_per_s ÷ Kafka consume msgs_per_s": _ratio(
+            _get(figures, "system", "rebuild", "events_per_second"),
+            _get(figures, "ceilings", "kafka", "consume_msgs_per_s")),
+    }
+
+
+def _within_10_percent(growth: float | None, empty: float | None) -> bool:
+    return growth is not None and empty is not None and growth <= empty * 1.10
+
+
+TARGETS = (
+    Target("(a) commands/s ≥ peer's commands/s", "≥ peer",
+           lambda f: _get(f, "system", "commands", "commands_per_s"),
+           lambda v, f: v >= (_get(f, "peer", "median_commands_per_s") or float("inf"))),
+    Target("(c) command p99 at the fixed rate", "≤ 25 ms",
+           lambda f: _get(f, "system", "paced", "command", "p99_ms"), lambda v, f: v <= 25),
+    Target("(c) end-to-end lag p99 at the fixed rate", "≤ 250 ms",
+           lambda f: _get(f, "system", "paced", "lag_all", "p99_ms"), lambda v, f: v <= 250),
+    Target("(d) rebuild from Kafka", "≥ 50,000 events/s",
+           lambda f: _get(f, "system", "rebuild", "events_per_second"), lambda v, f: v >= 50_000),
+    Target("(e) escalation sweep over the open refunds", "≤ 10 s",
+           lambda f: _get(f, "system", "sweep", "pass", "seconds"), lambda v, f: v <= 10),
+    Target("(f) command p99 with the grown log", "within 10 % of (c)",
+           lambda f: _get(f, "system", "growth", "paced", "command", "p99_ms"),
+           lambda v, f: _within_10_percent(v, _get(f, "system", "paced", "command", "p99_ms"))),
+    Target("(f) lag p99 with the grown log", "within 10 % of (c)",
+           lambda f: _get(f, "system", "growth", "paced", "lag_all", "p99_ms"),
+           lambda v, f: _within_10_percent(v, _get(f, "system", "paced", "lag_all", "p99_ms"))),
+)
+
+
+def targets(figures: Figures) -> list[dict[str, Any]]:
+    """Each target with its figure and whether it is met (None: not measured)."""
+    rows = []
+    for target in TARGETS:
+        value = target.figure(figures)
+        rows.append({"target": target.name, "bound": target.bound, "figure": value,
+                     "met": None if value is None else target.met(value, figures)})
+    return rows
+
+
+def markdown(report: Figures) -> str:
+    """The report as a Markdown page: ratios, targets, then every figure."""
+    lines = [f"# make bench — {report['started_at']} ({report['scale']})", "",
+             f"Machine: {report['machine']}", "", "| ratio | value |", "|---|---|"]
+    lines += [f"| {name} | {_show(value)} |" for name, value in report["ratios"].items()]
+    lines += ["", "| target | bound | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {t['target']} | {t['bound']} | {_show(t['figure'])} | "
+              f"{_verdict(t['met'])} |" for t in report["targets"]]
+    lines += ["", "## Figures", ""]
+    lines += _flatten(report["figures"])
+    if report.get("bounds"):
+        lines += ["", "## What bounds the missed targets", "", *report["bounds"]]
+    return "\n".join(lines) + "\n"
+
+
+def _flatten(figures: Figures, prefix: str = "") -> list[str]:
+    rows: list[str] = []
+    for key, value in figures.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            rows += _flatten(value, name)
+        else:
+            rows.append(f"- `{name}`: {_show(value)}")
+    return rows
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _verdict(met: bool | None) -> str:
+    return "not measured" if met is None else ("yes" if met else "**no**")

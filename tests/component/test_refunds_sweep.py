@@ -1,0 +1,215 @@
+"""The refunds escalation sweep on real PostgreSQL: it reads only the refunds whose next
+escalation day has come, records each step once, keeps a batch's work when one of its orders
+was changed meanwhile, and its read model is the one a replay of the events gives back.
+
+The sweep reads every candidate of its database, so these tests have a database of their own,
+emptied before each test."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from contracts.envelope import Envelope
+from contracts.refunds import RefundPenaltyEscalated, RefundSituation
+from services.platform.clock import ControllableClock
+from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
+from services.platform.rebuild import snapshot
+from services.platform.runtime import Context
+from services.refunds import domain, handlers
+from services.refunds.main import SERVICE
+from services.refunds.projections import READ_MODEL, project
+from services.refunds.subscriptions import escalate_refunds
+from services.refunds.views import escalation_candidates
+from tests.component.conftest import _fresh_database, context
+from tests.component.support import recorded_events
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+DEADLINE = dt.date(2026, 3, 2)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def database(server_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(await _fresh_database(server_url, "refunds_sweep"), max_size=4)
+    async with pool.acquire() as conn:
+        await migrate(conn, [PLATFORM_MIGRATIONS, SERVICE.migrations])
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def clock() -> ControllableClock:
+    """A clock early enough for every test to move it forward to the days it needs."""
+    return ControllableClock(dt.datetime(2025, 12, 1, tzinfo=dt.UTC))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pool(database: asyncpg.Pool) -> asyncpg.Pool:
+    """The sweep's database, with no refund in it."""
+    await database.execute("TRUNCATE events, streams, refund_view, refund_escalation_view, "
+                           "legal_interest_rate_view")
+    return database
+
+
+def on_day(clock: ControllableClock, delay: int) -> Context:
+    """The refunds' context, its clock at noon (Paris) on delay day ``delay``."""
+    clock.set(dt.datetime.combine(DEADLINE + dt.timedelta(days=delay), dt.time(11),
+                                  dt.UTC))
+    return context(clock, "refunds")
+
+
+async def owed(pool: asyncpg.Pool, ctx: Context, situation: RefundSituation = "withdrawal",
+               order_id: str | None = None, deadline: dt.date = DEADLINE) -> str:
+    """A refund of 100 euros (90 of products) owed on a new order; the order's id."""
+    order_id = order_id or f"refunds-sweep-{uuid.uuid4()}"
+    owe = domain.OweRefund(
+        refund_id=str(uuid.uuid4()), situation=situation, base_cents=10_000,
+        products_cents=9_000, deadline=deadline, rule="test", cause_type="Test",
+        cause_event_id=str(uuid.uuid4()))
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, owe, ctx)
+    return order_id
+
+
+async def steps_of(pool: asyncpg.Pool, order_id: str) -> list[int]:
+    async with pool.acquire() as conn:
+        return [event.delay_days for event in await recorded_events(conn, order_id)
+                if isinstance(event, RefundPenaltyEscalated)]
+
+
+async def candidates_on(pool: asyncpg.Pool, delay: int) -> list[str]:
+    return await escalation_candidates(pool, DEADLINE + dt.timedelta(days=delay), ["2026-S1"])
+
+
+async def test_a_refund_is_a_candidate_on_the_day_its_tier_changes_not_the_day_before(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given a withdrawal and a blocked-line refund, swept on their first day of delay and on
+    # the withdrawal's first band (day 11)
+    withdrawal = await owed(pool, on_day(clock, -14))
+    blocked = await owed(pool, on_day(clock, -14), "blocked")
+    assert await candidates_on(pool, 0) == []
+    assert sorted(await candidates_on(pool, 1)) == sorted([withdrawal, blocked])
+    await escalate_refunds(pool, on_day(clock, 1))
+    await escalate_refunds(pool, on_day(clock, 11))
+    # then each is next a candidate on the day its tier changes, not the day before
+    assert blocked not in await candidates_on(pool, 14)
+    assert blocked in await candidates_on(pool, 15)
+    assert withdrawal not in await candidates_on(pool, 20)
+    assert withdrawal in await candidates_on(pool, 21)
+    # and the passes on those days record those steps
+    assert await escalate_refunds(pool, on_day(clock, 15)) == 1
+    assert await escalate_refunds(pool, on_day(clock, 21)) == 1
+    assert (await steps_of(pool, withdrawal), await steps_of(pool, blocked)) == (
+        [1, 11, 21], [1, 15])
+
+
+async def test_a_pass_records_each_step_due_once_and_a_second_pass_nothing(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given refunds whose deadlines passed 0 to 40 days ago, swept every day until yesterday
+    orders = {late: await owed(pool, on_day(clock, -60), deadline=DEADLINE - dt.timedelta(
+        days=late)) for late in range(0, 41)}
+    for delay in range(1, 60):
+        await escalate_refunds(pool, on_day(clock, delay))
+    # when the sweep runs today, twice
+    first = await escalate_refunds(pool, on_day(clock, 60))
+    second = await escalate_refunds(pool, on_day(clock, 60))
+    # then it records the steps of the two refunds crossing a band today (delays 61 and 91),
+    # and nothing the second time
+    assert (first, second) == (2, 0)
+    for late, order_id in orders.items():
+        boundaries = [1, 11, 21, 31, 61, 91]
+        assert await steps_of(pool, order_id) == [b for b in boundaries if b <= 60 + late]
+
+
+async def test_an_order_changed_meanwhile_is_left_to_the_next_pass_not_its_batch(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given three refunds due on day 1, the second (in the same batch as the third) escalated
+    # by another transaction that has not committed yet
+    prefix = f"refunds-sweep-{uuid.uuid4()}"
+    first, second, third = [await owed(pool, on_day(clock, -14), order_id=f"{prefix}-{n}")
+                            for n in (1, 2, 3)]
+    ctx = on_day(clock, 1)
+    async with pool.acquire() as other:
+        policy = await handlers.current_policy(other)
+        transaction = other.transaction()
+        await transaction.start()
+        await handlers.escalate(other, second, ctx, policy)
+        # when the sweep runs, waits on that order, and the other transaction commits
+        sweep = asyncio.create_task(escalate_refunds(pool, ctx))
+        await waiting_on_a_lock(pool)
+        await transaction.commit()
+        recorded = await sweep
+    # then the orders before and after it keep their steps, and it has its step once
+    assert recorded == 2
+    assert [await steps_of(pool, order_id) for order_id in (first, second, third)] == [
+        [1], [1], [1]]
+    assert await escalate_refunds(pool, ctx) == 0
+
+
+async def waiting_on_a_lock(pool: asyncpg.Pool) -> None:
+    async with asyncio.timeout(10):
+        while not await pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"):
+            await asyncio.sleep(0.02)
+
+
+async def test_the_read_model_replayed_from_the_events_is_the_live_one(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given refunds owed, escalated, one deadline moved, one paid, one payout refused
+    orders = [await owed(pool, on_day(clock, -14), situation) for situation in (
+        "withdrawal", "late_delivery", "unavailable", "blocked")]
+    withdrawal = await owed_on_notice(pool, on_day(clock, -14))
+    for delay in (1, 5, 11, 16, 31):
+        await escalate_refunds(pool, on_day(clock, delay))
+    await returned(pool, on_day(clock, 32), withdrawal)
+    await paid(pool, on_day(clock, 33), orders[0])
+    await paid(pool, on_day(clock, 33), orders[1], refusal="00003")
+    await escalate_refunds(pool, on_day(clock, 61))
+    live = await snapshot(pool, READ_MODEL)
+    # when the read model is emptied and every event projected again, in the log's order
+    async with pool.acquire() as conn, conn.transaction():
+        for table in READ_MODEL.tables:
+            await conn.execute(f"DELETE FROM {table}")
+        for row in await conn.fetch("SELECT envelope FROM events ORDER BY position"):
+            envelope = Envelope.model_validate(row["envelope"])
+            await project(conn, envelope, envelope.event())
+    # then it is the live one, next escalation days included
+    assert await snapshot(pool, READ_MODEL) == live
+    next_days = await pool.fetch("SELECT next_escalation_on FROM refund_view")
+    assert any(row["next_escalation_on"] for row in next_days)
+
+
+async def owed_on_notice(pool: asyncpg.Pool, ctx: Context) -> str:
+    """A withdrawal refund counted from a notice, so that a return of goods moves it."""
+    order_id, notice = f"refunds-sweep-{uuid.uuid4()}", DEADLINE - dt.timedelta(days=14)
+    owe = domain.OweRefund(
+        refund_id=str(uuid.uuid4()), situation="withdrawal", base_cents=10_000,
+        products_cents=9_000, deadline=DEADLINE, rule="test", cause_type="Test",
+        cause_event_id=str(uuid.uuid4()), notice_on=notice)
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, owe, ctx)
+    return order_id
+
+
+async def returned(pool: asyncpg.Pool, ctx: Context, order_id: str) -> None:
+    note = domain.NoteReturnOfGoods("goods_received", DEADLINE + dt.timedelta(days=20))
+    async with pool.acquire() as conn, conn.transaction():
+        assert len(await handlers.handle(conn, order_id, note, ctx)) == 2  # noted, moved
+
+
+async def paid(pool: asyncpg.Pool, ctx: Context, order_id: str, refusal: str = "") -> None:
+    """The order's refund paid out, or the payout refused with the bank's code ``refusal``."""
+    async with pool.acquire() as conn, conn.transaction():
+        refund_id = await conn.fetchval(
+            "SELECT refund_id FROM refund_view WHERE order_id = $1", order_id)
+        await handlers.pay_refund(conn, refund_id, ctx)
+        outcome = (domain.RecordPayoutOutcome(refund_id, 1, code=refusal, reason="refused")
+                   if refusal else domain.RecordPayoutOutcome(refund_id, 1, "T/1"))
+        await handlers.handle(conn, order_id, outcome, ctx)
