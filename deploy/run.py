@@ -146,11 +146,13 @@ def main() -> int:
         supervision = Supervision(layout.data_dir / "run")
         write_config(env, supervision, instances=settings.instances())
         print(banner(layout, endpoints.kafka_bootstrap, server, supervision), flush=True)
-        # its own session: Ctrl-C reaches this process alone, which stops supervisord, which
-        # stops the services in order (a SIGINT to every process at once would race restarts)
+        # its own process group: Ctrl-C reaches this process alone, which stops supervisord,
+        # which stops the services in order (a SIGINT to every process at once would race
+        # restarts). Not its own session: the scheduler would weigh all the services together
+        # as much as Kafka alone (see LocalPostgres._launch)
         supervisord = subprocess.Popen(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(supervision.config)],
-            env=env, start_new_session=True)
+            env=env, process_group=0)
         return supervisord.wait()
     except KeyboardInterrupt:
         return 0

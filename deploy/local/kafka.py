@@ -359,7 +359,10 @@ class KafkaBroker:
                 stdout=console,
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
-                start_new_session=True,  # outlives `python -m deploy.local up`, ignores its ^C
+                # its own process group: outlives `python -m deploy.local up`, ignores its ^C;
+                # not its own session, which the scheduler would weigh as much as every
+                # service together (see LocalPostgres._launch)
+                process_group=0,
             )
         _children[proc.pid] = proc
         self.pid_file.write_text(f"{proc.pid}\n")

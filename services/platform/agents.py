@@ -1,11 +1,11 @@
 """Consumer agents on faust-streaming: one agent per input topic, concurrency 1.
 
 Concurrency 1 keeps each partition's order and keeps the committed offset from running past a
-record that is still being applied. The agent takes the records in batches (``take_events``: as
-many as arrive within ``BATCH_WINDOW`` seconds, at most ``BATCH_SIZE``) and hands each batch to
-``EventApplier.apply_batch``, which applies it in one transaction and never raises (see
-``services.platform.consumer``); faust acknowledges a batch's records only when the agent asks
-for the next batch, so the committed offset never passes a record not yet applied.
+record that is still being applied. The agent takes the records in batches (``take_ready``: as
+soon as one is there, with those already fetched behind it, at most ``BATCH_SIZE``) and hands
+each batch to ``EventApplier.apply_batch``, which applies it in one transaction and never raises
+(see ``services.platform.consumer``); a batch's records are acknowledged only when the agent
+asks for the next batch, so the committed offset never passes a record not yet applied.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 
+from services.platform.batches import take_ready
 from services.platform.consumer import EventApplier
 from services.platform.db import create_pool
 from services.platform.kafka_io import Record, idempotent_producer
@@ -60,9 +61,6 @@ class Periodic:
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
-BATCH_WINDOW = 0.01
-"""How long a batch waits for more records: under load batches fill, and an idle consumer adds
-at most this to an event's way through."""
 
 
 class WorkerResources:
@@ -163,8 +161,8 @@ def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscri
 
     async def agent(stream: faust.StreamT) -> AsyncIterator[None]:
         applier = await resources.applier(subscription)
-        assert isinstance(stream, faust.Stream)  # StreamT does not declare take_events
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW):
+        assert isinstance(stream, faust.Stream)  # StreamT does not declare the buffer hooks
+        async for events in take_ready(stream, BATCH_SIZE):
             await applier.apply_batch([_record(event.message) for event in events])
             yield None
 
