@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import system
 from bench.ceilings import measure_ceilings
-from bench.growth import grow_log, measure_rebuild
+from bench.growth import grow_log, rebuild_on
 from bench.peer import measure_peer
 from bench.report import markdown, ratios, targets
 from bench.scale import FULL, SMOKE, Scale
@@ -48,7 +48,7 @@ async def measure(stack: BenchStack, scale: Scale, workers: int) -> dict[str, An
                                                   scale.lifecycle_seconds, killed)
     found["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
     found["sweep"] = await measure_sweep(stack.server_url, scale.refunds)
-    found["rebuild"] = await measure_rebuild(stack, scale.rebuild_events)
+    found["rebuild"] = await rebuild_on(stack, scale.rebuild_events)
     found["growth"] = {"log": await grow_log(stack, scale.growth_orders)}
     found["growth"]["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
     return figures

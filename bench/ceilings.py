@@ -5,8 +5,8 @@ with nothing of ours in the way, so the system's figures can be read against the
   records the size of a real ``OrderPlaced`` envelope, on a scratch topic;
 * PostgreSQL: batched inserts of event rows into the real ``events`` table (the platform's
   migrations applied to a scratch database), ``synchronous_commit`` left on;
-* HTTP: an empty FastAPI endpoint under uvicorn, launched as our APIs are, driven by the
-  benchmark's load client.
+* HTTP: an empty FastAPI endpoint served by ``services.platform.serve`` as our APIs are, driven
+  by the benchmark's load client.
 
 Each scratch topic or database has a random name and is deleted afterwards.
 """
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -229,7 +229,7 @@ async def _insert_rows(conn: asyncpg.Connection, insert: Insert, envelope: str,
 # --- HTTP ------------------------------------------------------------------------------------
 
 def ping_app() -> FastAPI:
-    """The HTTP ceiling's application (a uvicorn ``--factory``): ``GET /ping`` and nothing
+    """The HTTP ceiling's application (an app factory): ``GET /ping`` and nothing
     else — no middleware, no auth, no database."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -243,14 +243,13 @@ def ping_app() -> FastAPI:
 PING = Request("GET", "/ping")
 
 
-async def http_ceiling(port: int, concurrency: int, duration_s: float,
-                       uvicorn_args: Sequence[str] = ()) -> dict[str, Any]:
-    """Serve ``ping_app`` with uvicorn on ``port`` in a subprocess launched as our APIs are (plus
-    ``uvicorn_args``), warm it up, drive ``GET /ping`` with ``concurrency`` clients for
+async def http_ceiling(port: int, concurrency: int, duration_s: float) -> dict[str, Any]:
+    """Serve ``ping_app`` on ``port`` in a subprocess launched exactly as our APIs are
+    (``services.platform.serve``), warm it up, drive ``GET /ping`` with ``concurrency`` clients for
     ``duration_s``; requests per second, latency percentiles and the CPU seconds each side
     (server, load client) used."""
     base_url = f"http://127.0.0.1:{port}"
-    with _uvicorn(port, uvicorn_args) as server:
+    with _served(port) as server:
         await _wait_until_answering(base_url)
         await closed_loop(base_url, lambda _: PING, concurrency=concurrency,
                           duration_s=min(1.0, duration_s / 5))
@@ -261,17 +260,16 @@ async def http_ceiling(port: int, concurrency: int, duration_s: float,
                                   _cpu_seconds(psutil.Process(), False) - client_cpu)
     summary = load.summary()
     return {"requests_per_s": summary.pop("per_s"), "concurrency": concurrency,
-            "duration_s": duration_s, "uvicorn_args": list(uvicorn_args), **summary,
+            "duration_s": duration_s, **summary,
             "server_cpu_per_s": round(server_cpu / load.seconds, 2),
             "client_cpu_per_s": round(client_cpu / load.seconds, 2),
             "cpus": os.cpu_count()}
 
 
 @contextlib.contextmanager
-def _uvicorn(port: int, uvicorn_args: Sequence[str]) -> Iterator[psutil.Process]:
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.ceilings:ping_app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-               *uvicorn_args]
+def _served(port: int) -> Iterator[psutil.Process]:
+    command = [sys.executable, "-m", "services.platform.serve", "bench.ceilings:ping_app",
+               "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT)
     try:
         yield psutil.Process(process.pid)
@@ -285,7 +283,7 @@ def _uvicorn(port: int, uvicorn_args: Sequence[str]) -> Iterator[psutil.Process]
 
 
 def _cpu_seconds(process: psutil.Process, children: bool = True) -> float:
-    """User + system CPU seconds of ``process``, with its children's (uvicorn's workers)."""
+    """User + system CPU seconds of ``process``, with its children's (if any)."""
     processes = [process, *(process.children(recursive=True) if children else [])]
     return sum(sum(p.cpu_times()[:2]) for p in processes)
 

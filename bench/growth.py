@@ -15,7 +15,7 @@ import asyncio
 import time
 from typing import Any
 
-from bench.rebuild import measure_rebuild as rebuild_from_kafka
+from bench.rebuild import measure_rebuild
 from bench.seed import downstream_groups, seed_orders_log, skip_consumers_to_end
 from bench.stack import BenchStack
 from contracts.topics import events_topic
@@ -52,7 +52,8 @@ def checkpoint_settings(stack: BenchStack) -> CheckpointSettings:
                               clock_file=stack.layout.data_dir / "clock.json")
 
 
-async def measure_rebuild(stack: BenchStack, events: int = 200_000) -> dict[str, Any]:
-    """(d) Rebuild the orders read model from its whole topic (at least ``events`` records)."""
-    return await rebuild_from_kafka(stack.database_url("orders"), stack.kafka_bootstrap,
+async def rebuild_on(stack: BenchStack, events: int = 200_000) -> dict[str, Any]:
+    """(d) Rebuild the orders read model of ``stack`` from its whole topic (at least ``events``
+    records)."""
+    return await measure_rebuild(stack.database_url("orders"), stack.kafka_bootstrap,
                                     "orders", events)

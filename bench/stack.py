@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.local._proc import port_open
 from deploy.local.stack import stop_stack
 from deploy.run import SERVICES, Layout
 from deploy.supervision import Supervision
@@ -90,13 +90,12 @@ class BenchStack:
 def listening_ports(layout: Layout) -> list[int]:
     """The ports of ``layout``'s stack that something still listens on (none once stopped)."""
     ports = [layout.port(name) for name in RUN_PORTS] + list(layout.infrastructure_ports)
-    return [port for port in ports if _listening(port)]
+    return [port for port in ports if listening(port)]
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+def listening(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:``port``."""
+    return port_open("127.0.0.1", port)
 
 
 def _ready(url: str) -> bool:

@@ -116,20 +116,22 @@ async def _kill_after(stack: BenchStack, delay: float, names: Sequence[str]) -> 
         await asyncio.to_thread(stack.control, "signal", "KILL", *names)
 
 
-async def doubled_effects(stack: BenchStack) -> int:
-    """Events recorded twice in reaction to one cause (a consumer that applied an event twice
-    would record its reaction twice): 0 when nothing was doubled."""
-    doubled = 0
+async def doubled_effects(stack: BenchStack) -> dict[str, int]:
+    """Reactions recorded twice for one cause (a consumer that applied an event twice would
+    record its reaction twice), out of every event recorded in reaction to another: ``doubled``
+    is 0 when nothing was doubled, and ``reactions`` shows there was something to double."""
+    counts = {"reactions": 0, "doubled": 0}
     for service in SERVICES:
         conn = await asyncpg.connect(stack.database_url(service))
         try:
-            doubled += await conn.fetchval(
-                "SELECT count(*) FROM (SELECT envelope->>'causation_id', type FROM events "
-                "WHERE envelope->>'causation_id' IS NOT NULL GROUP BY 1, 2 "
-                "HAVING count(*) > 1) AS twice")
+            row = await conn.fetchrow(
+                "SELECT count(*) AS reactions, count(*) - count(DISTINCT (cause, type)) AS doubled "
+                "FROM (SELECT envelope->>'causation_id' AS cause, type FROM events "
+                "WHERE envelope->>'causation_id' IS NOT NULL) AS caused")
         finally:
             await conn.close()
-    return int(doubled)
+        counts = {key: counts[key] + int(row[key]) for key in counts}
+    return counts
 
 
 async def paced(stack: BenchStack, rate: float, seconds: float) -> dict[str, Any]:

@@ -201,19 +201,26 @@ def _view(record: OrderRecord, personal: PersonalData | None, reveal: bool) -> O
                      billing_address=AddressView(**billing.model_dump()) if billing else None)
 
 
+_OFFER_AT = """
+    SELECT (SELECT version FROM terms_versions WHERE published_at <= $1
+            ORDER BY published_at DESC LIMIT 1) AS terms,
+           ARRAY(SELECT code FROM delivery_methods ORDER BY code) AS codes,
+           ARRAY(SELECT charge_cents FROM delivery_methods ORDER BY code) AS charges,
+           ARRAY(SELECT row(sku, name, price_cents) FROM (
+                 SELECT DISTINCT ON (sku) sku, name, price_cents FROM catalogue_prices
+                 WHERE valid_from <= $1 ORDER BY sku, valid_from DESC) AS prices
+                 ORDER BY sku) AS items
+"""
+
+
 async def offer_at(db: Db, now: dt.datetime) -> Offer:
-    """Prices, delivery charges and terms version in force at ``now``."""
-    prices = await db.fetch(
-        "SELECT DISTINCT ON (sku) sku, name, price_cents FROM catalogue_prices "
-        "WHERE valid_from <= $1 ORDER BY sku, valid_from DESC", now)
-    charges = await db.fetch("SELECT code, charge_cents FROM delivery_methods")
-    terms = await db.fetchval(
-        "SELECT version FROM terms_versions WHERE published_at <= $1 "
-        "ORDER BY published_at DESC LIMIT 1", now)
+    """Prices, delivery charges and terms version in force at ``now`` (one round trip: every
+    order placed reads it)."""
+    row = await db.fetchrow(_OFFER_AT, now)
     return Offer(
-        items={r["sku"]: CatalogueItem(r["sku"], r["name"], r["price_cents"]) for r in prices},
-        delivery_charges={r["code"]: r["charge_cents"] for r in charges},
-        terms_version=terms or "")
+        items={sku: CatalogueItem(sku, name, price) for sku, name, price in row["items"]},
+        delivery_charges=dict(zip(row["codes"], row["charges"], strict=True)),
+        terms_version=row["terms"] or "")
 
 
 async def catalogue(db: Db, now: dt.datetime) -> CatalogueView:

@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.topics import events_topic
 from services.platform.db import create_pool
+from services.platform.eventloop import use_uvloop
 from services.platform.eventstore import NOTIFY_CHANNEL
 from services.platform.kafka_io import Record, idempotent_producer, partition_for, read_topic
 from services.platform.logs import configure_logging
@@ -177,6 +178,7 @@ async def run_relay(settings: ServiceSettings) -> None:
 def main() -> None:
     """Entry point: ``python -m services.platform.relay <service>``; restarts after a failure."""
     configure_logging()
+    use_uvloop()
     settings = load_settings(sys.argv[1])
     while True:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import faust
 
 from services.platform.agents import Periodic, Subscription, worker_app
+from services.platform.eventloop import use_uvloop
 from services.platform.logs import configure_logging
 from services.platform.runtime import prepare
 from services.platform.settings import ServiceSettings
@@ -27,6 +28,7 @@ def run_worker(settings: ServiceSettings, migrations: Path, subscriptions: list[
     """Apply migrations and provision topics, then run the agents and timers until stopped
     (blocks)."""
     configure_logging()
+    use_uvloop()
     asyncio.run(_prepare(settings, migrations))
     app = worker_app(settings, subscriptions, periodic)
     faust.Worker(app, loglevel="INFO").execute_from_commandline()

@@ -44,6 +44,9 @@ def test_the_smoke_bench_measures_every_figure_and_stops_what_it_started(tmp_pat
         value = figure(report, path)
         assert isinstance(value, int | float) and value > 0, (path, value)
     assert figure(report, ("system", "rebuild", "equal")) is True
+    reactions = figure(report, ("system", "lifecycles", "doubled_effects"))
+    assert isinstance(reactions, dict) and reactions["reactions"] > 0, reactions
+    assert reactions["doubled"] == 0, reactions
     assert [t["target"] for t in report["targets"]] == [t.name for t in TARGETS]
     assert all(t["figure"] is not None for t in report["targets"])
     assert "| target | bound | measured | met |" in (tmp_path / "report.md").read_text()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.stack import listening
+from deploy.local._proc import pid_alive as alive
 from deploy.local.stack import stop_stack
 from deploy.run import SERVICES, Layout
 from deploy.supervision import Supervision
@@ -86,22 +87,6 @@ def healthy(service: str) -> bool:
     try:
         return httpx.get(f"{LAYOUT.url(service)}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
-        return False
-
-
-def listening(port: int) -> bool:
-    """True when something accepts connections on 127.0.0.1:``port``."""
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def alive(pid: int) -> bool:
-    """True while a process with ``pid`` exists (and is not a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][0] != "Z"
-    except FileNotFoundError:
         return False
 
 
