@@ -7,13 +7,16 @@ own retry policy while PostgreSQL was away) is started again by ``Stack.supervis
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.infrastructure import TEST_DATA
 from deploy.infrastructure import TEST_PORTS as INFRASTRUCTURE_PORTS
@@ -24,6 +27,7 @@ from deploy.system import TEST_PORTS
 WORKERS = tuple(f"{s}-worker" for s in ("orders", "payments", "fulfilment", "refunds"))
 SESSION_TIMEOUT_SECONDS = 10.0
 """The workers' consumer session timeout (services/platform/agents.py)."""
+log = logging.getLogger("faults")
 
 
 @dataclass
@@ -120,12 +124,12 @@ def zombie(name: str) -> Fault:
     partitions move; SIGCONT wakes it up as a zombie whose commits must be fenced off."""
     async def act(stack: Stack) -> None:
         twin = stack.second_instance(name)
-        await asyncio.sleep(8)  # the twin has joined the group before the original stops
+        await group_settles(stack, name, 2)  # the twin has joined before the original stops
         pid = stack.processes[name].process.pid  # type: ignore[union-attr]
         os.kill(pid, signal.SIGSTOP)
-        await asyncio.sleep(SESSION_TIMEOUT_SECONDS + 5)
+        await group_settles(stack, name, 1)  # evicted after its session timeout
         os.kill(pid, signal.SIGCONT)
-        await asyncio.sleep(5)
+        await group_settles(stack, name, 2)  # woken, fenced off, joined again
         stack.retire(twin.name)
     return Fault(f"SIGSTOP/SIGCONT {name} past its session timeout", "zombie", act)
 
@@ -135,18 +139,46 @@ def kill_one_of_two_workers() -> Fault:
     partitions move to the other."""
     async def act(stack: Stack) -> None:
         twins = [stack.second_instance(name) for name in WORKERS]
-        await asyncio.sleep(8)
+        await asyncio.gather(*(group_settles(stack, name, 2) for name in WORKERS))
         for name in WORKERS:
             stack.paused.add(name)
             await asyncio.to_thread(stack.processes[name].kill)
-        await asyncio.sleep(SESSION_TIMEOUT_SECONDS + 5)
+        await asyncio.gather(*(group_settles(stack, name, 1) for name in WORKERS))
         for name in WORKERS:
             await asyncio.to_thread(stack.processes[name].start)
             stack.paused.discard(name)
-        await asyncio.sleep(5)
+        await asyncio.gather(*(group_settles(stack, name, 2) for name in WORKERS))
         for twin in twins:
             stack.retire(twin.name)
     return Fault("two instances of every worker; one of each SIGKILLed", "scale", act)
+
+
+async def group_settles(stack: Stack, worker: str, members: int,
+                        timeout: float = 3 * SESSION_TIMEOUT_SECONDS) -> None:
+    """Wait until ``worker``'s consumer group is stable with ``members`` members: a second
+    instance has joined, a stopped one was evicted, a woken one joined again. Past ``timeout``
+    the round goes on (its checks then tell whether anything was lost or doubled)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.processes[worker].env["KAFKA_BOOTSTRAP"])
+    group = f"{worker.removesuffix('-worker')}-consumers"
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while (found := await _membership(admin, group)) != ("Stable", members):
+            if time.monotonic() > deadline:
+                log.warning("group %s not stable with %d members after %.0f s: %s",
+                            group, members, timeout, found)
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+async def _membership(admin: AIOKafkaAdminClient, group: str) -> tuple[str, int]:
+    """The group's state and how many members it has (DescribeGroups: every version puts the
+    state third and the members sixth)."""
+    [response] = await admin.describe_consumer_groups([group])
+    [described] = response.groups
+    return str(described[2]), len(described[5])
 
 
 def restart(what: str) -> Fault:

@@ -275,11 +275,13 @@ async def _next_checkpoint(settings: CheckpointSettings, topic: str,
                            previous: tuple[Checkpoint, str] | None,
                            created_at: str) -> dict[str, Any] | None:
     """The unsigned checkpoint of ``topic`` extending ``previous`` with the records since
-    (None when there are none)."""
+    (None when there are none, also when the topic is not created yet: a stack starting up)."""
     async with _consumer(settings.kafka_bootstrap) as consumer:
         bounds = await _bounds(consumer, topic)
+        if bounds is None and previous is None:
+            return None
         if bounds is None:
-            raise CheckpointError(f"topic {topic} does not exist")
+            raise CheckpointError(f"topic {topic} does not exist (it had a checkpoint)")
         marks = _starting_marks(topic, previous[0] if previous else None, bounds)
         ranges = {p: (mark.end_offset, bounds[p][1]) for p, mark in marks.items()}
         async for record in _read(consumer, topic, ranges):

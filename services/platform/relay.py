@@ -32,7 +32,13 @@ from contracts.topics import events_topic
 from services.platform.db import create_pool
 from services.platform.eventloop import use_uvloop
 from services.platform.eventstore import NOTIFY_CHANNEL
-from services.platform.kafka_io import Record, idempotent_producer, partition_for, read_topic
+from services.platform.kafka_io import (
+    Record,
+    idempotent_producer,
+    partition_for,
+    provision_topics,
+    read_topic,
+)
 from services.platform.logs import configure_logging
 from services.platform.runtime import until_up
 from services.platform.settings import ServiceSettings, load_settings
@@ -166,6 +172,10 @@ async def run_relay(settings: ServiceSettings) -> None:
     reconciliation are the safe way back after a Kafka or database error.
     """
     pool = await until_up(create_pool)(settings.service_database_url, max_size=3)
+    # the API provisions the topics too; a relay that starts first must not publish to a topic
+    # that is not there yet (aiokafka would log an error for every attempt until it is)
+    await until_up(provision_topics)(settings.kafka_bootstrap, settings.topic_partitions,
+                                     settings.topic_replication, [events_topic(settings.service)])
     producer = idempotent_producer(settings.kafka_bootstrap)
     await until_up(producer.start)()
     try:

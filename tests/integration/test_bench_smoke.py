@@ -49,5 +49,8 @@ def test_the_smoke_bench_measures_every_figure_and_stops_what_it_started(tmp_pat
     assert reactions["doubled"] == 0, reactions
     assert [t["target"] for t in report["targets"]] == [t.name for t in TARGETS]
     assert all(t["figure"] is not None for t in report["targets"])
-    assert "| target | bound | measured | met |" in (tmp_path / "report.md").read_text()
+    markdown = (tmp_path / "report.md").read_text()
+    assert "| target | bound | measured | met |" in markdown
+    assert "## What bounds the missed targets" in markdown
+    assert any(line.startswith("- **(") for line in report["bounds"]), report["bounds"]
     assert listening_ports(Layout(BENCH_DATA, BENCH_PORT_OFFSET)) == []
