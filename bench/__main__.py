@@ -17,7 +17,7 @@ import json
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +34,37 @@ RESULTS = REPO / "bench-results"
 
 
 async def measure(stack: BenchStack, scale: Scale, workers: int) -> dict[str, Any]:
-    """Every figure, in an order where each step leaves the next a known state. With copies of
-    every worker, one copy of each is SIGKILLed halfway through the lifecycles."""
+    """Every figure, in an order where each step leaves the next a known state, and the wall
+    time of each step (``steps_seconds``). With copies of every worker, one copy of each is
+    SIGKILLed halfway through the lifecycles."""
     killed = [f"{s}-worker:{s}-worker-1" for s in system.SERVICES] if workers > 1 else []
-    figures: dict[str, Any] = {"ceilings": await measure_ceilings(
+    steps: dict[str, float] = {}
+
+    async def timed(step: str, work: Awaitable[Any]) -> Any:
+        started = time.monotonic()
+        try:
+            return await work
+        finally:
+            steps[step] = round(time.monotonic() - started, 1)
+
+    figures: dict[str, Any] = {"ceilings": await timed("ceilings", measure_ceilings(
         stack.kafka_bootstrap, stack.server_url, http_port=stack.layout.offset + 8090,
-        scale=scale.ceilings)}
-    figures["peer"] = await asyncio.to_thread(measure_peer, stack.server_url, scale.peer_orders)
+        scale=scale.ceilings))}
+    figures["peer"] = await timed("peer", asyncio.to_thread(
+        measure_peer, stack.server_url, scale.peer_orders))
     found = figures["system"] = {}
-    await system.commands(stack, 4, scale.warm_up_seconds)  # connections, caches, JIT of plans
-    found["commands"] = await system.commands(stack, scale.concurrency, scale.commands_seconds)
-    found["lifecycles"] = await system.lifecycles(stack, scale.lifecycle_concurrency,
-                                                  scale.lifecycle_seconds, killed)
-    found["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
-    found["sweep"] = await measure_sweep(stack.server_url, scale.refunds)
-    found["rebuild"] = await rebuild_on(stack, scale.rebuild_events)
-    found["growth"] = {"log": await grow_log(stack, scale.growth_orders)}
-    found["growth"]["paced"] = await system.paced(stack, scale.rate, scale.paced_seconds)
+    await timed("warm_up", system.commands(stack, 4, scale.warm_up_seconds))
+    found["commands"] = await timed("commands", system.commands(
+        stack, scale.concurrency, scale.commands_seconds))
+    found["lifecycles"] = await timed("lifecycles", system.lifecycles(
+        stack, scale.lifecycle_concurrency, scale.lifecycle_seconds, killed))
+    found["paced"] = await timed("paced", system.paced(stack, scale.rate, scale.paced_seconds))
+    found["sweep"] = await timed("sweep", measure_sweep(stack.server_url, scale.refunds))
+    found["rebuild"] = await timed("rebuild", rebuild_on(stack, scale.rebuild_events))
+    found["growth"] = {"log": await timed("growth", grow_log(stack, scale.growth_orders))}
+    found["growth"]["paced"] = await timed("growth_paced", system.paced(
+        stack, scale.rate, scale.paced_seconds))
+    figures["steps_seconds"] = steps
     return figures
 
 
@@ -94,7 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
     with bench_stack(api_instances=options.api_instances,
                      worker_instances=options.worker_instances) as stack:
+        ready = round(time.monotonic() - clock, 1)
         figures = asyncio.run(measure(stack, scale, options.worker_instances))
+        stopping = time.monotonic()
+    figures["steps_seconds"] = {"stack_start": ready, **figures["steps_seconds"],
+                                "stack_stop": round(time.monotonic() - stopping, 1)}
     figures["bench_seconds"] = round(time.monotonic() - clock, 1)
     result = report(figures, scale, started, options)
     options.out.mkdir(parents=True, exist_ok=True)

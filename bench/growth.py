@@ -31,13 +31,13 @@ WORKERS = ("orders-worker", "payments-worker", "fulfilment-worker", "refunds-wor
 async def grow_log(stack: BenchStack, orders: int) -> dict[str, Any]:
     """Seed ``orders`` complete orders into the orders service's log; what was seeded."""
     topic = events_topic("orders")
-    stack.control("stop", *(f"{worker}:*" for worker in WORKERS))
+    await _control_workers(stack, "stop")
     try:
         seeded = await seed_orders_log(stack.database_url("orders"), stack.kafka_bootstrap,
                                        orders)
         await skip_consumers_to_end(stack.kafka_bootstrap, downstream_groups(topic), topic)
     finally:
-        stack.control("start", *(f"{worker}:*" for worker in WORKERS))
+        await _control_workers(stack, "start")
     started = time.monotonic()
     await create_checkpoints(checkpoint_settings(stack), [topic])
     seeded["checkpoint_seconds"] = round(time.monotonic() - started, 2)
@@ -46,6 +46,13 @@ async def grow_log(stack: BenchStack, orders: int) -> dict[str, Any]:
     seeded["vacuum_seconds"] = round(time.monotonic() - started, 2)
     await asyncio.to_thread(stack.wait_ready)
     return seeded
+
+
+async def _control_workers(stack: BenchStack, action: str) -> None:
+    """``supervisorctl stop`` or ``start`` every worker, all at once: given several names, one
+    ``supervisorctl`` waits for each in turn (8 s each to be RUNNING)."""
+    await asyncio.gather(*(asyncio.to_thread(stack.control, action, f"{worker}:*")
+                           for worker in WORKERS))
 
 
 async def vacuum_analyze(database_url: str) -> None:

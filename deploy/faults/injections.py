@@ -111,11 +111,11 @@ def kill(name: str) -> Fault:
 
 
 def kill_each(names: list[str], what: str) -> Fault:
-    """SIGKILL of each of ``names`` in turn, 3 s apart, within one round (the short form)."""
+    """SIGKILL of each of ``names`` in turn, 2 s apart, within one round (the short form)."""
     async def act(stack: Stack) -> None:
         for name in names:
             await asyncio.to_thread(stack.processes[name].kill)
-            await asyncio.sleep(3)
+            await asyncio.sleep(2)
     return Fault(f"SIGKILL of each {what} in turn", "kill", act)
 
 
@@ -148,8 +148,7 @@ def kill_one_of_two_workers() -> Fault:
             await asyncio.to_thread(stack.processes[name].start)
             stack.paused.discard(name)
         await asyncio.gather(*(group_settles(stack, name, 2) for name in WORKERS))
-        for twin in twins:
-            stack.retire(twin.name)
+        await asyncio.gather(*(asyncio.to_thread(stack.retire, twin.name) for twin in twins))
     return Fault("two instances of every worker; one of each SIGKILLed", "scale", act)
 
 

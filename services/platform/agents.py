@@ -102,9 +102,11 @@ class WorkerApp(faust.App):
 
     resources: WorkerResources
 
-    async def on_stop(self) -> None:
-        """Stop consuming first (faust commits the offsets), then close our resources."""
-        await super().on_stop()
+    async def on_shutdown(self) -> None:
+        """Close our resources once everything that uses them has stopped: the agents (faust
+        commits their offsets) and the timers. Closing them in ``on_stop`` raced a timer still
+        recording its pass ("pool is closing"), and the worker exited with status 1."""
+        await super().on_shutdown()
         await self.resources.close()
 
 
