@@ -28,6 +28,7 @@ __all__ = [
     "Stream",
     "append",
     "load_stream",
+    "lock_stream",
 ]
 
 NOTIFY_CHANNEL = "events_appended"
@@ -98,29 +99,71 @@ async def load_stream(conn: asyncpg.Connection, order_id: str) -> Stream:
     """The order's stream as last committed (version 0 and no state if it has no events)."""
     row = await conn.fetchrow(
         "SELECT version, last_hash, state FROM streams WHERE order_id = $1", order_id)
+    return _stream(order_id, row)
+
+
+async def lock_stream(conn: asyncpg.Connection, order_id: str) -> Stream:
+    """The order's stream, locked until the caller's transaction ends; a transaction recording
+    on it first is waited for, and its version is then the one returned.
+
+    Every writer takes the stream's row before it inserts the order's events: with the row
+    taken only by the final update, two transactions appending to one order could each hold
+    what the other waits for (one the new ``(order_id, version)`` index entry, the other the
+    stream's row, as a batch holds it from an earlier record of the order), and PostgreSQL
+    broke the deadlock by failing one of them (a withdrawal answered 500 in CI)."""
+    row = await conn.fetchrow(
+        "SELECT version, last_hash, state FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
+    return _stream(order_id, row)
+
+
+def _stream(order_id: str, row: asyncpg.Record | None) -> Stream:
     if row is None:
         return Stream(order_id)
     return Stream(order_id, row["version"], row["last_hash"], row["state"])
 
 
+_APPEND = """
+WITH appended AS (
+    INSERT INTO events (event_id, order_id, version, type, envelope)
+    SELECT event_id, $2, version, type, envelope
+    FROM unnest($1::uuid[], $3::integer[], $4::text[], $5::jsonb[])
+         WITH ORDINALITY AS batch (event_id, version, type, envelope, n)
+    ORDER BY n
+), advanced AS (
+    INSERT INTO streams (order_id, version, last_hash, state) VALUES ($2, $6, $7, $8)
+    ON CONFLICT (order_id) DO UPDATE SET version = $6, last_hash = $7, state = $8
+    WHERE streams.version = $9
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM advanced) AS advanced FROM pg_notify($10, '')
+"""
+"""One round trip: the events (positions in their order), the stream advanced only from the
+version the decision was made on, and the relay woken up (delivered at commit)."""
+
+
 async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Event],
                  new_state: BaseModel | None, metadata: Metadata) -> list[Envelope]:
-    """Seal ``events`` after ``stream`` and record them with the new state; return the envelopes.
+    """Seal ``events`` after ``stream`` and record them with the new state, in one statement;
+    return the envelopes.
 
-    Raises ``ConcurrencyError`` if another transaction appended to the stream first.
+    Raises ``ConcurrencyError`` if another transaction appended to the stream first (the
+    caller's transaction must then be rolled back, as it is when the error leaves it).
     """
     envelopes = _seal_all(stream, events, metadata)
     if not envelopes:
         return []
+    last = envelopes[-1]
+    state = None if new_state is None else new_state.model_dump(mode="json")
     try:
-        await conn.executemany(
-            "INSERT INTO events (event_id, order_id, version, type, envelope) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            [(e.event_id, e.order_id, e.version, e.type, e.to_json()) for e in envelopes])
+        advanced = await conn.fetchval(
+            _APPEND, [e.event_id for e in envelopes], stream.order_id,
+            [e.version for e in envelopes], [e.type for e in envelopes],
+            [e.to_json() for e in envelopes], last.version, last.hash, state, stream.version,
+            NOTIFY_CHANNEL)
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(stream.order_id) from error
-    await _save_stream(conn, stream, envelopes[-1], new_state)
-    await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+    if advanced == 0:
+        raise ConcurrencyError(stream.order_id)
     return envelopes
 
 
@@ -137,15 +180,3 @@ def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> li
         envelopes.append(envelope)
         prev_hash = envelope.hash
     return envelopes
-
-
-async def _save_stream(conn: asyncpg.Connection, stream: Stream, last: Envelope,
-                       new_state: BaseModel | None) -> None:
-    state = None if new_state is None else new_state.model_dump(mode="json")
-    status = await conn.execute(
-        "INSERT INTO streams (order_id, version, last_hash, state) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (order_id) DO UPDATE SET version = $2, last_hash = $3, state = $4 "
-        "WHERE streams.version = $5",
-        stream.order_id, last.version, last.hash, state, stream.version)
-    if status.endswith(" 0"):
-        raise ConcurrencyError(stream.order_id)

@@ -16,7 +16,7 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from services.platform import positions
-from services.platform.eventstore import Aggregate, Metadata, State, append, load_stream
+from services.platform.eventstore import Aggregate, Metadata, State, append, lock_stream
 from services.platform.runtime import Context
 
 __all__ = ["Decision", "EventHandler", "record", "record_command"]
@@ -31,14 +31,15 @@ Decision = Callable[[State | None], Sequence[Event]]
 async def record(conn: asyncpg.Connection, aggregate: Aggregate[State], order_id: str,
                  decide: Decision[State], metadata: Metadata,
                  project: EventHandler) -> list[Envelope]:
-    """Load the order's state, decide, append the events with the new state and project them.
+    """Lock and load the order's state, decide, append the events with the new state and
+    project them.
 
     Runs in the caller's transaction: either everything is committed or nothing is. ``decide``
     raises the domain's error to refuse; ``ConcurrencyError`` means another transaction
     recorded on the order first. Returns the sealed envelopes (none when nothing is decided).
     An HTTP command's answer names them in its position token (``services.platform.positions``).
     """
-    stream = await load_stream(conn, order_id)
+    stream = await lock_stream(conn, order_id)
     state = aggregate.load(stream)
     events = decide(state)
     envelopes = await append(conn, stream, events, aggregate.fold(state, events), metadata)
