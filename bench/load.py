@@ -60,6 +60,13 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     bodies: list[Any] = field(default_factory=list)
+    final_statuses: list[int] = field(default_factory=list)
+    """The final status of each request, in the order of ``latencies_ms``."""
+
+    def latencies_of(self, status: int) -> list[float]:
+        """The latencies of the requests whose final answer had ``status``."""
+        return [ms for ms, final in zip(self.latencies_ms, self.final_statuses, strict=True)
+                if final == status]
 
     def summary(self) -> dict[str, float]:
         """count (requests), ok (2xx), per_s (2xx per second), the latency percentiles, one
@@ -112,19 +119,21 @@ class _Client:
         self.keep_bodies, self.retry_503 = keep_bodies, retry_503
         self.result = LoadResult()
 
-    async def call(self, make_request: MakeRequest, index: int, due: float | None) -> None:
+    async def call(self, make_request: MakeRequest, index: int, due: float | None) -> float:
         """Send request ``index`` (retrying polite 503s); its latency runs from ``due``, or
-        from when it was built."""
+        from when it was built. Returns the wait a final 503 asked for (0.0 otherwise)."""
         request = make_request(index)
         if inspect.isawaitable(request):
             request = await request
         due = time.perf_counter() if due is None else due
-        status, body = await self._until_final(request)
+        status, retry_after, body = await self._until_final(request)
         self.result.latencies_ms.append((time.perf_counter() - due) * 1000)
+        self.result.final_statuses.append(status)
         if self.keep_bodies and 200 <= status < 300:
             self.result.bodies.append(_parsed(body))
+        return (retry_after_seconds(retry_after) or 0.0) if status == 503 else 0.0
 
-    async def _until_final(self, request: Request) -> tuple[int, bytes]:
+    async def _until_final(self, request: Request) -> tuple[int, str | None, bytes]:
         for attempt in range(1, MAX_RETRIES_503 + 1):
             status, retry_after, body = await self._attempt(request)
             self.result.statuses[status] += 1
@@ -132,7 +141,7 @@ class _Client:
             if wait is None or attempt == MAX_RETRIES_503:
                 break
             await asyncio.sleep(wait)
-        return status, body
+        return status, retry_after, body
 
     async def _attempt(self, request: Request) -> tuple[int, str | None, bytes]:
         try:
@@ -165,7 +174,9 @@ async def closed_loop(base_url: str, make_request: MakeRequest, *, concurrency: 
                       keep_bodies: bool = False, retry_503: bool = True) -> LoadResult:
     """``concurrency`` clients each sending a request as soon as their previous one is
     answered, until ``total`` requests were sent or ``duration_s`` has passed (whichever comes
-    first; at least one must be given). Requests in flight at the deadline are waited for."""
+    first; at least one must be given). Requests in flight at the deadline are waited for.
+    Without ``retry_503``, a 503 is a request's final answer and its client waits the
+    ``Retry-After`` it asked for before sending its next request."""
     if duration_s is None and total is None:
         raise ValueError("closed_loop needs duration_s or total")
     deadline = time.perf_counter() + duration_s if duration_s is not None else float("inf")
@@ -177,7 +188,7 @@ async def closed_loop(base_url: str, make_request: MakeRequest, *, concurrency: 
             for index in indices:
                 if time.perf_counter() >= deadline:
                     return
-                await client.call(make_request, index, None)
+                await asyncio.sleep(await client.call(make_request, index, None))
 
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(concurrency)))

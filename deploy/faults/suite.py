@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from deploy.faults.checks import Findings, at_rest, check_log, check_rebuilds
 from deploy.faults.injections import Fault, Stack
 from deploy.faults.shop import Lifecycle, Shop, drive
 from services.platform.service import Service
 from services.platform.settings import LogSettings
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -119,44 +122,18 @@ def lifecycle_counts(lifecycles: Sequence[Lifecycle]) -> dict[str, Any]:
 
 
 async def overload(shop: Shop, concurrency: Sequence[int], seconds: float) -> list[dict[str, Any]]:
-    """Closed-loop POST /orders at each concurrency: orders/s, latency, and how many were shed
-    with 503 (admission control) rather than left to wait."""
-    return [await _closed_loop(shop, clients, seconds) for clients in concurrency]
-
-
-async def _closed_loop(shop: Shop, clients: int, seconds: float) -> dict[str, Any]:
-    from deploy.demo import order_body
-
-    latencies: dict[int, list[float]] = {}
-    end = time.monotonic() + seconds
-
-    async def client() -> None:
-        while time.monotonic() < end:
-            began = time.perf_counter()
-            try:
-                response = await shop.http.post(f"{shop.urls.orders}/orders", json=order_body(),
-                                                headers=shop.roles["shop"])
-                status = response.status_code
-            except httpx.HTTPError:
-                status, response = 0, None
-            latencies.setdefault(status, []).append((time.perf_counter() - began) * 1000)
-            if status == 503 and response is not None:  # a client that honours Retry-After
-                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-    placed, shed = latencies.get(201, []), latencies.get(503, [])
-    return {"clients": clients, "orders_per_s": round(len(placed) / seconds, 1),
-            "p50_ms": percentile(placed, 50), "p99_ms": percentile(placed, 99),
-            "shed_503": len(shed), "shed_p99_ms": percentile(shed, 99),
-            "statuses": {str(k): len(v) for k, v in sorted(latencies.items())}}
-
-
-def percentile(samples: Sequence[float], p: float) -> float:
-    """The ``p``-th percentile (nearest rank), rounded to 0.1."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))], 1)
+    """Closed-loop POST /orders at each concurrency, measured by an independent client process
+    (``bench.overload``): orders/s, the accepted orders' latency, and how many were shed with
+    503 (admission control) rather than left to wait, with the refusals' latency."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.overload", shop.urls.orders,
+        "--clients", ",".join(str(clients) for clients in concurrency),
+        "--seconds", str(seconds), stdout=asyncio.subprocess.PIPE, cwd=REPO,
+        env={**os.environ, "OVERLOAD_AUTHORIZATION": shop.roles["shop"]["Authorization"]})
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"bench.overload ended with {process.returncode}")
+    return list(json.loads(out))
 
 
 def write_report(report: Mapping[str, Any], directory: Path) -> Path:

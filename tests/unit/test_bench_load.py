@@ -59,3 +59,10 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_seconds(in_ten_seconds) == pytest.approx(10, abs=1.5)
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("soon") is None
+
+
+def test_latencies_are_told_apart_by_final_status() -> None:
+    result = LoadResult(latencies_ms=[5.0, 700.0, 6.0], final_statuses=[201, 503, 201])
+    assert result.latencies_of(201) == [5.0, 6.0]
+    assert result.latencies_of(503) == [700.0]
+    assert result.latencies_of(500) == []
