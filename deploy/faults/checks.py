@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.envelope import EmittingService
 from contracts.topics import events_topic
+from services.ops.registry import consumer_group
 from services.platform.clock import SystemClock
 from services.platform.rebuild import compare, snapshot
 from services.platform.runtime import Context
@@ -140,7 +141,7 @@ async def lag(settings: LogSettings, services: Sequence[Service]) -> dict[str, i
     """Records not yet committed by each consumer group, over every topic it reads."""
     groups: dict[str, set[str]] = {}
     for _, (service, topic, _) in consumers(services).items():
-        groups.setdefault(f"{service}-consumers", set()).add(topic)
+        groups.setdefault(consumer_group(service), set()).add(topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:

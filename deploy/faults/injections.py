@@ -23,6 +23,7 @@ from deploy.infrastructure import TEST_PORTS as INFRASTRUCTURE_PORTS
 from deploy.local.stack import make_broker, make_postgres
 from deploy.processes import ServiceProcess
 from deploy.system import TEST_PORTS
+from services.ops.registry import consumer_group
 
 WORKERS = tuple(f"{s}-worker" for s in ("orders", "payments", "fulfilment", "refunds"))
 SESSION_TIMEOUT_SECONDS = 10.0
@@ -158,7 +159,7 @@ async def group_settles(stack: Stack, worker: str, members: int,
     instance has joined, a stopped one was evicted, a woken one joined again. Past ``timeout``
     the round goes on (its checks then tell whether anything was lost or doubled)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.processes[worker].env["KAFKA_BOOTSTRAP"])
-    group = f"{worker.removesuffix('-worker')}-consumers"
+    group = consumer_group(worker.removesuffix("-worker"))
     await admin.start()
     try:
         deadline = time.monotonic() + timeout

@@ -115,7 +115,7 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
     """A faust app whose agents apply the subscribed topics' records to the service, and whose
     timers run its periodic work."""
     app = WorkerApp(
-        f"{settings.service}-consumers",
+        settings.consumer_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="memory://",
         web_enabled=False,

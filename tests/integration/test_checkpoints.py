@@ -278,6 +278,20 @@ async def test_a_deleted_tail_is_found_and_not_signed_over(
         await create_checkpoints(scratch.settings, [scratch.topic])
 
 
+async def test_a_topic_not_created_yet_is_nothing_to_sign_but_a_checkpointed_one_gone_is_refused(
+        http: httpx.AsyncClient, system: System, scratch: Scratch) -> None:
+    not_yet = f"{scratch.topic}.later"  # a stack starting up: its topics come with its APIs
+    assert await create_checkpoints(scratch.settings, [not_yet]) == []
+
+    honest, _ = await copy_of_real_orders(http, system)
+    await write(scratch.bootstrap, scratch.topic, honest)
+    [signed] = await create_checkpoints(scratch.settings, [scratch.topic])
+    assert signed["topic"] == scratch.topic
+    await _delete(scratch.bootstrap, [scratch.topic])
+    with pytest.raises(CheckpointError, match=r"does not exist \(it had a checkpoint\)"):
+        await create_checkpoints(scratch.settings, [scratch.topic])
+
+
 # -- scratch topics ------------------------------------------------------------------------------
 
 async def _recreate(bootstrap: str, topic: str) -> None:
