@@ -313,7 +313,7 @@ STREAM_COLUMNS = ("order_id", "version", "last_hash", "state")
 VIEW_COLUMNS = ("order_id", "version", "buyer_id", "status", "lines", "personal",
                 "delivery_method", "delivery_charge_cents", "products_total_cents", "total_cents",
                 "terms_version", "placed_at", "updated_at", "paid_at", "confirmation_sent_at",
-                "confirmed_at", "shipped_at", "delivered_on")
+                "confirmed_at", "shipped_at", "delivered_on", "invoiced")
 INVOICE_COLUMNS = ("order_id", "invoice_id", "number", "issued_on", "total_excl_vat_cents",
                    "vat_cents", "total_incl_vat_cents")
 VIEW_CHANGES: dict[str, tuple[str | None, str, str]] = {
@@ -389,7 +389,8 @@ class ChunkWriter:
                          if plan.partitions else None, _uuid4(plan.rng),
                          position=plan.first_position + plan.events_before(i))
         view = {**template.placed, "order_id": values.order_id,
-                "buyer_id": values.buyer.buyer_id, "personal": values.buyer.text}
+                "buyer_id": values.buyer.buyer_id, "personal": values.buyer.text,
+                "invoiced": False}
         facts = order_facts(values, PROFILES[i % len(PROFILES)])
         for step, step_facts in enumerate(facts):
             record.causation = _uuid4(plan.rng) if REACTIONS[step] else None
@@ -431,6 +432,7 @@ class ChunkWriter:
                 view["order_id"], payload["invoice_id"], payload["number"], facts["day"],
                 payload["total_excl_vat_cents"], payload["vat_cents"],
                 payload["total_incl_vat_cents"]))
+            view["invoiced"] = True
         else:
             status, column, source = VIEW_CHANGES[kind]
             view.update({"version": version, "updated_at": facts["instant"],

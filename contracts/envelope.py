@@ -8,11 +8,11 @@ previous event of the same (service, order) stream.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from contracts.base import Event
@@ -128,8 +128,8 @@ def decode_envelope(raw: bytes | None) -> Envelope:
     if raw is None:
         raise PoisonEventError("empty record value")
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:  # invalid UTF-8 too
         raise PoisonEventError(f"undecodable JSON: {error}") from error
     if not isinstance(document, dict):
         raise PoisonEventError("record value is not a JSON object")
@@ -146,8 +146,8 @@ def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
 
 
 def encode_record(envelope: Envelope) -> bytes:
-    """The Kafka record value of an envelope: its JSON form, compact."""
-    return json.dumps(envelope.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+    """The Kafka record value of an envelope: its JSON form, compact (UTF-8, not escaped)."""
+    return orjson.dumps(envelope.to_json())
 
 
 def _first_error(error: ValidationError) -> str:

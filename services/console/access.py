@@ -17,7 +17,7 @@ class SignInRequiredError(Exception):
     """No valid token of an operator or an auditor came with the request."""
 
 
-def signed_in(request: Request) -> tuple[Principal, str]:
+async def signed_in(request: Request) -> tuple[Principal, str]:
     """The caller and their token; raises ``SignInRequiredError`` otherwise."""
     token = request.cookies.get(COOKIE, "")
     verifier: TokenVerifier = request.app.state.verifier

@@ -66,9 +66,8 @@ async def issue_invoices(pool: asyncpg.Pool, ctx: Context) -> int:
 
 async def _uninvoiced(pool: asyncpg.Pool) -> list[str]:
     rows = await pool.fetch(
-        "SELECT o.order_id FROM order_view o LEFT JOIN invoice_view i USING (order_id) "
-        "WHERE o.confirmed_at IS NOT NULL AND i.order_id IS NULL ORDER BY o.confirmed_at "
-        "LIMIT 500")
+        "SELECT order_id FROM order_view WHERE confirmed_at IS NOT NULL AND NOT invoiced "
+        "ORDER BY confirmed_at LIMIT 500")
     return [row["order_id"] for row in rows]
 
 

@@ -52,6 +52,9 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                 "INSERT INTO invoice_view VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 envelope.order_id, event.invoice_id, event.number, event.issued_on,
                 event.total_excl_vat_cents, event.vat_cents, event.total_incl_vat_cents)
+            # the invoicing pass's work list (not the order's version: an invoice is a document)
+            await conn.execute("UPDATE order_view SET invoiced = true WHERE order_id = $1",
+                               envelope.order_id)
         case CreditNoteIssued():
             await conn.execute(
                 "INSERT INTO credit_note_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

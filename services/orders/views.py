@@ -145,7 +145,8 @@ async def unavailable_lines_to_notify(db: Db) -> list[tuple[OrderRecord, str]]:
     """Unavailable lines whose buyer has not been told yet, with their order."""
     rows = await db.fetch(
         "SELECT o.*, l.key AS sku FROM order_view o, jsonb_each(o.line_changes) l "
-        "WHERE l.value->>'state' = 'unavailable' AND NOT l.value ? 'notified' LIMIT 100")
+        "WHERE o.line_changes <> '{}' "  # the partial index of 010_sweep_indexes
+        "AND l.value->>'state' = 'unavailable' AND NOT l.value ? 'notified' LIMIT 100")
     return [(OrderRecord.model_validate({k: v for k, v in dict(row).items() if k != "sku"}),
              row["sku"]) for row in rows]
 
@@ -154,7 +155,8 @@ async def lines_awaiting_answer(db: Db, now: dt.datetime) -> list[str]:
     """Orders with an unavailable line whose time to reply is up (the sweep's candidates)."""
     rows = await db.fetch(
         "SELECT DISTINCT o.order_id FROM order_view o, jsonb_each(o.line_changes) l "
-        "WHERE o.status IN ('placed', 'confirmed') AND l.value->>'state' = 'unavailable' "
+        "WHERE o.line_changes <> '{}' AND o.status IN ('placed', 'confirmed') "
+        "AND l.value->>'state' = 'unavailable' "
         "AND (l.value->>'reply_by')::timestamptz <= $1 "
         "LIMIT 500", now)
     return [row["order_id"] for row in rows]

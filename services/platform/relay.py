@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -26,6 +25,7 @@ import time
 import uuid
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from contracts.topics import events_topic
@@ -128,7 +128,7 @@ class Relay:
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:
         # the envelope exactly as stored: the hash was computed over this content
-        value = json.dumps(row["envelope"], separators=(",", ":"), ensure_ascii=False).encode()
+        value = orjson.dumps(row["envelope"])
         headers = [("position", str(row["position"]).encode()),
                    ("event-id", str(row["event_id"]).encode()),
                    ("producer", self._settings.service.encode())]

@@ -58,8 +58,9 @@ PLATFORM_REFUSALS: Refusals = {
 }
 
 
-def current_runtime(request: Request) -> Runtime:
-    """The runtime the app's lifespan opened."""
+async def current_runtime(request: Request) -> Runtime:
+    """The runtime the app's lifespan opened (a coroutine: FastAPI runs a plain function
+    dependency in its thread pool, two thread hand-offs per request for an attribute read)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -67,7 +68,7 @@ def current_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
 
 
-def collaborators_of(request: Request) -> Any:
+async def collaborators_of(request: Request) -> Any:
     """What the service's ``Collaborators`` opened with the app."""
     return request.app.state.collaborators
 IdempotencyKey = Annotated[str | None, Header(max_length=200, description=(

@@ -26,6 +26,7 @@ import asyncpg
 from contracts.hashing import ChainBrokenError, verify_chain
 from contracts.topics import SERVICES, dead_letter_topic, events_topic
 from services.platform.checkpoints import CheckpointReport, verify_checkpoints
+from services.platform.db import use_json_codec
 from services.platform.kafka_io import read_topic
 from services.platform.settings import CheckpointSettings, LogSettings
 
@@ -141,8 +142,7 @@ async def replay_service(settings: LogSettings, service: str,
     report = ServiceReport()
     db = await asyncpg.connect(settings.database_url_for(service))
     try:
-        await db.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
-                                schema="pg_catalog")
+        await use_json_codec(db)
         published_before = await stored(db, orders, published_only=True)
         topic = await topic_streams(settings.kafka_bootstrap, service, report, orders)
         store_after = await stored(db, orders, published_only=False)

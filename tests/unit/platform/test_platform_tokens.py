@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import jwt
 import pytest
 
-from services.platform.auth import Principal, TokenVerifier, generate_keys, mint
+from services.platform.auth import (
+    VERIFIED_TOKENS_KEPT,
+    Principal,
+    TokenVerifier,
+    generate_keys,
+    mint,
+)
 from services.platform.settings import AuthSettings
 
 
@@ -31,6 +38,29 @@ def test_an_expired_token_is_refused(issuer: AuthSettings) -> None:
     token = mint(issuer, "ops", now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
     with pytest.raises(jwt.ExpiredSignatureError):
         TokenVerifier(issuer).principal(token)
+
+
+def test_a_remembered_token_is_refused_once_it_expires(issuer: AuthSettings) -> None:
+    clock = [time.time()]
+    verifier = TokenVerifier(issuer, now=lambda: clock[0])
+    token = mint(issuer, "buyer", "buyer-7", ttl=60)
+    assert verifier.principal(token) == Principal("buyer", "buyer-7")
+    clock[0] += 59
+    assert verifier.principal(token) == Principal("buyer", "buyer-7")
+    clock[0] += 2
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verifier.principal(token)
+
+
+def test_a_verifier_remembers_a_bounded_number_of_tokens(issuer: AuthSettings) -> None:
+    verifier = TokenVerifier(issuer)
+    first = mint(issuer, "ops")
+    verifier.principal(first)
+    for _ in range(VERIFIED_TOKENS_KEPT):
+        verifier.principal(mint(issuer, "ops"))
+    assert len(verifier._verified) == VERIFIED_TOKENS_KEPT
+    assert first not in verifier._verified
+    assert verifier.principal(first).role == "ops"  # forgotten, so verified again
 
 
 @pytest.mark.parametrize("change", [{"auth_audience": "elsewhere"}, {"auth_issuer": "forger"}])
