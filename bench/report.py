@@ -92,11 +92,24 @@ def markdown(report: Figures) -> str:
     lines += ["", "| target | bound | measured | met |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['bound']} | {_show(t['figure'])} | "
               f"{_verdict(t['met'])} |" for t in report["targets"]]
+    lines += _cpu_table(_get(report["figures"], "system", "commands", "cpu_ms_per_order"))
     lines += ["", "## Figures", ""]
     lines += _flatten(report["figures"])
     if report.get("bounds"):
         lines += ["", "## What bounds the missed targets", "", *report["bounds"]]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_table(per_part: dict[str, float] | None) -> list[str]:
+    """Where (a)'s CPU went: on two shared cores, what bounds the commands per second."""
+    if not per_part:
+        return []
+    total = per_part.get("total") or 1.0
+    rows = [f"| {part} | {ms:,.2f} | {100 * ms / total:.0f} % |"
+            for part, ms in per_part.items() if part != "total"]
+    return ["", "CPU per order placed in (a), by part of the stack:", "",
+            "| part | ms per order | share |", "|---|---|---|", *rows,
+            f"| **total** | {total:,.2f} | 100 % |"]
 
 
 def _flatten(figures: Figures, prefix: str = "") -> list[str]:

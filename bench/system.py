@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.cpu import cpu_seconds, per_order_ms
 from bench.load import Request, closed_loop, open_loop, percentiles
 from bench.stack import BenchStack
 from deploy.demo import order_body
@@ -69,7 +70,9 @@ async def caught_up(stack: BenchStack, timeout: float = 300) -> float:
 
 
 async def commands(stack: BenchStack, concurrency: int, seconds: float) -> dict[str, Any]:
-    """(a) Sustained ``POST /orders`` per second, caught up at the end."""
+    """(a) Sustained ``POST /orders`` per second, caught up at the end; with the CPU each
+    part of the stack spent per order (``bench.cpu``), what bounds the figure."""
+    before = cpu_seconds(stack)
     result = await closed_loop(stack.url("orders"), place_order(stack),
                                concurrency=concurrency, duration_s=seconds)
     catch_up = await caught_up(stack)
@@ -77,7 +80,8 @@ async def commands(stack: BenchStack, concurrency: int, seconds: float) -> dict[
     return {"concurrency": concurrency, "seconds": round(result.seconds, 2),
             "catch_up_s": round(catch_up, 2), "accepted": accepted,
             "commands_per_s": round(accepted / (result.seconds + catch_up), 1),
-            "latency": result.summary()}
+            "latency": result.summary(),
+            "cpu_ms_per_order": per_order_ms(before, cpu_seconds(stack), accepted)}
 
 
 async def lifecycles(stack: BenchStack, concurrency: int, seconds: float,

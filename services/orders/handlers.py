@@ -33,7 +33,8 @@ async def place_order(conn: asyncpg.Connection, request: domain.OrderRequest, ct
     command = domain.PlaceOrder(request, await offer_at(conn, now), sealed)
     order_id = new_order_id()
     await record(conn, ORDERS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now, idempotency_key), project)
+                 Metadata.for_command(ctx.emitter, now, idempotency_key), project,
+                 new_order=True)
     return order_id  # the offer is read at the same ``now`` as the decision, so not via handle
 
 

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "NO_CONTROL_CHARACTERS",
@@ -186,12 +187,28 @@ def _refuse_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[J
 
 def install_request_metrics(app: FastAPI, service: str) -> None:
     """Count every answered request by method and status (``http_requests_total``)."""
+    app.add_middleware(_CountRequests, service=service)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        REQUESTS.labels(service, request.method, str(response.status_code)).inc()
-        return response
+
+class _CountRequests:
+    """Plain ASGI, reading the status as the answer starts: ``@app.middleware("http")``
+    (Starlette's ``BaseHTTPMiddleware``) ran every request through a task group and a streamed
+    copy of its response, a tenth of a command's CPU (make bench, py-spy)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                REQUESTS.labels(self.service, scope["method"], str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counted)
 
 
 def metrics_response() -> Response:

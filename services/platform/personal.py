@@ -67,11 +67,13 @@ class PostgresKeyStore:
         destroyed the key first (and this order gets a new one).
         """
         for _ in range(2):
-            await self._db.execute(
-                "INSERT INTO personal_keys (key_id, subject, material) VALUES ($1, $2, $3) "
-                "ON CONFLICT (subject) WHERE material IS NOT NULL DO NOTHING",
-                str(uuid.uuid4()), subject, AESGCM.generate_key(bit_length=256))
+            # a new buyer's key is created and locked (as its inserter) in one round trip
             row = await self._db.fetchrow(
+                "INSERT INTO personal_keys (key_id, subject, material) VALUES ($1, $2, $3) "
+                "ON CONFLICT (subject) WHERE material IS NOT NULL DO NOTHING "
+                "RETURNING key_id, material",
+                str(uuid.uuid4()), subject, AESGCM.generate_key(bit_length=256))
+            row = row or await self._db.fetchrow(
                 "SELECT key_id, material FROM personal_keys "
                 "WHERE subject = $1 AND material IS NOT NULL FOR SHARE", subject)
             if row is not None:

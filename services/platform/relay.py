@@ -83,7 +83,9 @@ class Relay:
             await self.reconcile()
             while True:
                 await _still_holding(lock)
-                while await self.publish_pending():
+                # a batch not full took everything committed before it; what commits later
+                # notifies, and the wake-up is cleared before the next batch is read
+                while await self.publish_pending() == BATCH_SIZE:
                     await _still_holding(lock)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), RESCAN_SECONDS)
@@ -112,18 +114,19 @@ class Relay:
 
     async def publish_pending(self) -> int:
         """Publish the next batch of unpublished events in position order; return its size."""
-        rows = await self._pool.fetch(
-            "SELECT position, order_id, event_id, envelope FROM events "
-            "WHERE published_at IS NULL ORDER BY position LIMIT $1", BATCH_SIZE)
-        if not rows:
-            return 0
-        _failpoint(self._settings, "before_publish")
-        sends = [await self._send(row) for row in rows]
-        await asyncio.gather(*sends)
-        _failpoint(self._settings, "after_publish")
-        await self._pool.execute(
-            "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
-            [row["position"] for row in rows])
+        async with self._pool.acquire() as conn:  # one connection for the read and the mark
+            rows = await conn.fetch(
+                "SELECT position, order_id, event_id, envelope FROM events "
+                "WHERE published_at IS NULL ORDER BY position LIMIT $1", BATCH_SIZE)
+            if not rows:
+                return 0
+            _failpoint(self._settings, "before_publish")
+            sends = [await self._send(row) for row in rows]
+            await asyncio.gather(*sends)
+            _failpoint(self._settings, "after_publish")
+            await conn.execute(
+                "UPDATE events SET published_at = now() WHERE position = ANY($1::bigint[])",
+                [row["position"] for row in rows])
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> asyncio.Future[object]:

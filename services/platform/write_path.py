@@ -16,7 +16,14 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from services.platform import positions
-from services.platform.eventstore import Aggregate, Metadata, State, append, lock_stream
+from services.platform.eventstore import (
+    Aggregate,
+    Metadata,
+    State,
+    append,
+    lock_stream,
+    new_stream,
+)
 from services.platform.runtime import Context
 
 __all__ = ["Decision", "EventHandler", "record", "record_command"]
@@ -30,7 +37,7 @@ Decision = Callable[[State | None], Sequence[Event]]
 
 async def record(conn: asyncpg.Connection, aggregate: Aggregate[State], order_id: str,
                  decide: Decision[State], metadata: Metadata,
-                 project: EventHandler) -> list[Envelope]:
+                 project: EventHandler, *, new_order: bool = False) -> list[Envelope]:
     """Lock and load the order's state, decide, append the events with the new state and
     project them.
 
@@ -38,8 +45,9 @@ async def record(conn: asyncpg.Connection, aggregate: Aggregate[State], order_id
     raises the domain's error to refuse; ``ConcurrencyError`` means another transaction
     recorded on the order first. Returns the sealed envelopes (none when nothing is decided).
     An HTTP command's answer names them in its position token (``services.platform.positions``).
+    ``new_order``: ``order_id`` was just made up by the caller, so its stream is empty.
     """
-    stream = await lock_stream(conn, order_id)
+    stream = new_stream(order_id) if new_order else await lock_stream(conn, order_id)
     state = aggregate.load(stream)
     events = decide(state)
     envelopes = await append(conn, stream, events, aggregate.fold(state, events), metadata)
