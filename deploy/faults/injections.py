@@ -24,10 +24,9 @@ from deploy.local.stack import make_broker, make_postgres
 from deploy.processes import ServiceProcess
 from deploy.system import TEST_PORTS
 from services.ops.registry import consumer_group
+from services.platform.agents import SESSION_TIMEOUT_SECONDS
 
 WORKERS = tuple(f"{s}-worker" for s in ("orders", "payments", "fulfilment", "refunds"))
-SESSION_TIMEOUT_SECONDS = 10.0
-"""The workers' consumer session timeout (services/platform/agents.py)."""
 log = logging.getLogger("faults")
 
 

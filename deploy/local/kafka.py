@@ -328,6 +328,12 @@ class KafkaBroker:
             java_executable(),
             f"-Xmx{self.heap}",
             *self.jvm_options,
+            # the quick compiler only: the optimising one spent as much CPU compiling during the
+            # first minutes of load as the broker spent serving (5 ms of CPU per order against
+            # 2 once warm), on the same two cores as the services; with the quick compiler alone
+            # the broker is warm within a minute and no slower afterwards (make bench, per-thread
+            # CPU of the JVM; docs/decisions/0017)
+            "-XX:TieredStopAtLevel=1",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExplicitGCInvokesConcurrent",

@@ -28,6 +28,7 @@ from services.platform.settings import ServiceSettings
 from services.platform.write_path import EventHandler
 
 __all__ = [
+    "SESSION_TIMEOUT_SECONDS",
     "Periodic",
     "Subscription",
     "WorkerApp",
@@ -61,6 +62,9 @@ class Periodic:
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
+SESSION_TIMEOUT_SECONDS = 10.0
+"""How long a silent worker keeps its partitions: a crashed worker's partitions move to
+another within seconds, not a minute."""
 
 
 class WorkerResources:
@@ -124,8 +128,7 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=settings.consumer_commit_interval,
-        # a crashed worker's partitions move to a new one within seconds, not a minute
-        broker_session_timeout=10.0,
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         broker_heartbeat_interval=3.0,
     )
     app.resources = WorkerResources(settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 import httpx
 import pytest
@@ -40,12 +42,14 @@ async def test_placed_order_is_recorded_with_prices_in_force(http, system) -> No
 
 
 async def test_price_in_force_is_the_one_of_the_stacks_clock(http, system) -> None:
-    # the demo catalogue raises this wine from 12.50 to 12.90 on 1 September 2026; the test
-    # stack's clock starts in May 2026 (deploy.system.TEST_CLOCK_START), whatever the machine's
-    # date (the component tests move a clock across the change)
+    # the demo catalogue raises this wine from 12.50 to 12.90 on 1 September 2026 (00:00 UTC);
+    # the test stack's clock starts in May 2026 (deploy.system.TEST_CLOCK_START), whatever the
+    # machine's date, and only moves forward (test_refunds moves it past the change): the
+    # price is the one in force at the stack's time, whichever side of the change that is
     order = await place(http, system, lines=[{"sku": "VILLAGES-TRADITION-2021", "quantity": 1}])
-    assert order["lines"][0]["unit_price_cents"] == 1250
-    assert order["placed_at"] < "2026-09-01"
+    placed = dt.datetime.fromisoformat(order["placed_at"])
+    in_force = 1250 if placed < dt.datetime(2026, 9, 1, tzinfo=dt.UTC) else 1290
+    assert order["lines"][0]["unit_price_cents"] == in_force
 
 
 async def test_fulfilment_reserves_stock_for_a_placed_order(http, system) -> None:
