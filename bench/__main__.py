@@ -53,7 +53,7 @@ async def measure(stack: BenchStack, scale: Scale, workers: int) -> dict[str, An
     figures["peer"] = await timed("peer", asyncio.to_thread(
         measure_peer, stack.server_url, scale.peer_orders))
     found = figures["system"] = {}
-    await timed("warm_up", system.commands(stack, 4, scale.warm_up_seconds))
+    await timed("warm_up", system.commands(stack, scale.concurrency, scale.warm_up_seconds))
     found["commands"] = await timed("commands", system.commands(
         stack, scale.concurrency, scale.commands_seconds))
     found["lifecycles"] = await timed("lifecycles", system.lifecycles(
