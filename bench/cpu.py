@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from pathlib import Path
 
 import psutil
 
 from bench.stack import BenchStack
+from deploy.local._proc import read_pid
+from deploy.local.postgres import LocalPostgres
 
 __all__ = ["cpu_seconds", "per_order_ms", "supervised_pids"]
 
@@ -26,9 +27,8 @@ def cpu_seconds(stack: BenchStack) -> dict[str, float]:
     used: dict[str, float] = defaultdict(float)
     for name, pid in supervised_pids(stack.control("status")):
         used[name] += _used(pid)
-    used["kafka"] += _used(_first_line_pid(stack.layout.data_dir / "kafka" / "kafka.pid"))
-    used["postgres"] += _postgres(
-        _first_line_pid(stack.layout.data_dir / "postgres" / "postmaster.pid"))
+    used["kafka"] += _used(read_pid(stack.layout.data_dir / "kafka" / "kafka.pid"))
+    used["postgres"] += _postgres(LocalPostgres(stack.layout.data_dir / "postgres").pid())
     return dict(used)
 
 
@@ -51,13 +51,6 @@ def supervised_pids(status: str) -> list[tuple[str, int]]:
         if len(words) > 3 and words[1] == "RUNNING" and words[2] == "pid":
             found.append((words[0].split(":")[0], int(words[3].rstrip(","))))
     return found
-
-
-def _first_line_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _used(pid: int | None) -> float:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
 
 import asyncpg
 
+from services.platform.db import use_json_codec
 from services.platform.settings import LogSettings
 
 __all__ = ["connected", "reading"]
@@ -18,8 +18,7 @@ async def connected(settings: LogSettings, service: str) -> AsyncIterator[asyncp
     """One connection to the service's database, jsonb decoded as Python objects."""
     conn = await asyncpg.connect(settings.database_url_for(service))
     try:
-        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
-                                  schema="pg_catalog")
+        await use_json_codec(conn)
         yield conn
     finally:
         await conn.close()

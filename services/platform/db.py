@@ -43,10 +43,6 @@ def _jsonb_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    await use_json_codec(conn)
-
-
 class PoolExhaustedError(TimeoutError):
     """No connection of the pool could be had in time: the service is overloaded or its
     database does not answer. Raised before the connection is used, so nothing was done with it."""
@@ -81,7 +77,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10,
     """
     # asyncpg.create_pool cannot build a subclass: the same call, with asyncpg's defaults
     pool = _BoundedPool(url, min_size=min_size, max_size=max_size, max_queries=50_000,
-                        max_inactive_connection_lifetime=300.0, init=_init_connection,
+                        max_inactive_connection_lifetime=300.0, init=use_json_codec,
                         loop=None, connection_class=asyncpg.Connection,
                         record_class=asyncpg.Record, acquire_timeout=acquire_timeout)
     return await pool

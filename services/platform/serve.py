@@ -34,7 +34,6 @@ __all__ = ["KEEP_ALIVE_SECONDS", "listening_socket", "main"]
 KEEP_ALIVE_SECONDS = 30
 
 
-
 def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket listening on ``host:port`` that other processes may listen on too."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -23,7 +23,11 @@ FIGURES = [("ceilings", "kafka", "produce_msgs_per_s"), ("ceilings", "postgres",
            ("system", "paced", "command", "p99_ms"), ("system", "paced", "lag_all", "p99_ms"),
            ("system", "sweep", "pass", "seconds"),
            ("system", "growth", "paced", "command", "p99_ms"),
-           ("system", "rebuild", "events_per_second")]
+           ("system", "rebuild", "events_per_second"),
+           # the CPU each part spent per order: the broker, the database and a supervised API
+           # are each found on the running stack
+           *(("system", "commands", "cpu_ms_per_order", part)
+             for part in ("kafka", "postgres", "orders-api"))]
 
 
 def figure(report: dict, path: tuple[str, ...]) -> object:
