@@ -13,15 +13,17 @@ analysed, as they would be on a log that grew slowly.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
 import asyncpg
 
-from bench.rebuild import measure_rebuild
+from bench.rebuild import EVENTS_PER_ORDER, measure_rebuild
 from bench.seed import downstream_groups, seed_orders_log, skip_consumers_to_end
 from bench.stack import BenchStack
 from contracts.topics import events_topic
+from services.ops.kafka import extent
 from services.platform.checkpoints import create_checkpoints
 from services.platform.settings import CheckpointSettings
 
@@ -31,6 +33,22 @@ WORKERS = ("orders-worker", "payments-worker", "fulfilment-worker", "refunds-wor
 async def grow_log(stack: BenchStack, orders: int) -> dict[str, Any]:
     """Seed ``orders`` complete orders into the orders service's log; what was seeded."""
     topic = events_topic("orders")
+    seeded = await seed_history(stack, orders)
+    started = time.monotonic()
+    await create_checkpoints(checkpoint_settings(stack), [topic])
+    seeded["checkpoint_seconds"] = round(time.monotonic() - started, 2)
+    started = time.monotonic()
+    await vacuum_analyze(stack.database_url("orders"))
+    seeded["vacuum_seconds"] = round(time.monotonic() - started, 2)
+    return seeded
+
+
+async def seed_history(stack: BenchStack, orders: int) -> dict[str, Any]:
+    """Seed ``orders`` complete orders into the orders service's log as an old history: the
+    downstream workers are stopped meanwhile and their groups then start after it (otherwise
+    they would react to the whole history at once, and whatever is measured next would share
+    the two cores with them). Returns when every process runs again."""
+    topic = events_topic("orders")
     await _control_workers(stack, "stop")
     try:
         seeded = await seed_orders_log(stack.database_url("orders"), stack.kafka_bootstrap,
@@ -38,12 +56,6 @@ async def grow_log(stack: BenchStack, orders: int) -> dict[str, Any]:
         await skip_consumers_to_end(stack.kafka_bootstrap, downstream_groups(topic), topic)
     finally:
         await _control_workers(stack, "start")
-    started = time.monotonic()
-    await create_checkpoints(checkpoint_settings(stack), [topic])
-    seeded["checkpoint_seconds"] = round(time.monotonic() - started, 2)
-    started = time.monotonic()
-    await vacuum_analyze(stack.database_url("orders"))
-    seeded["vacuum_seconds"] = round(time.monotonic() - started, 2)
     await asyncio.to_thread(stack.wait_ready)
     return seeded
 
@@ -78,6 +90,10 @@ def checkpoint_settings(stack: BenchStack) -> CheckpointSettings:
 
 async def rebuild_on(stack: BenchStack, events: int = 200_000) -> dict[str, Any]:
     """(d) Rebuild the orders read model of ``stack`` from its whole topic (at least ``events``
-    records)."""
-    return await measure_rebuild(stack.database_url("orders"), stack.kafka_bootstrap,
-                                    "orders", events)
+    records): the missing history is seeded first, as ``seed_history`` does, so that the
+    rebuild does not share the cores with the downstream workers reacting to it."""
+    missing = events - await extent(stack.kafka_bootstrap, events_topic("orders"))
+    seeded = (await seed_history(stack, math.ceil(missing / EVENTS_PER_ORDER))
+              if missing > 0 else None)
+    return {**await measure_rebuild(stack.database_url("orders"), stack.kafka_bootstrap,
+                                    "orders", events), "seeded": seeded}
