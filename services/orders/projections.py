@@ -1,12 +1,12 @@
 """The orders read model (``order_view``), updated in the transaction that records the events.
 
-Idempotent per event (an event older than the row's version changes nothing), so that replaying
-the log rebuilds the same rows.
+Written as data (``changes``, ``services.platform.changes``): applied live one statement per
+change, folded a window at a time by a rebuild. Idempotent per event (an event older than the
+row's version changes nothing, a document already there is not inserted again), so that
+replaying the log, records published twice included, rebuilds the same rows.
 """
 
 from __future__ import annotations
-
-import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
@@ -37,112 +37,126 @@ from contracts.orders import (
     UnavailabilityNotified,
     WithdrawalRequested,
 )
-from services.platform.rebuild import ReadModel, update_view
+from services.platform.changes import Change, Insert, MergeEntry, Table, Update, projection
+from services.platform.rebuild import ReadModel
 
-__all__ = ["READ_MODEL", "project"]
+__all__ = ["READ_MODEL", "changes", "project"]
 
 
-async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
-    """Fold one recorded event into ``order_view``."""
+ORDERS = Table("order_view")
+INVOICES = Table("invoice_view")
+CREDIT_NOTES = Table("credit_note_view", key="credit_note_id")
+
+
+def changes(envelope: Envelope, event: Event) -> list[Change]:
+    """What one recorded event changes in ``order_view`` and the documents' views."""
     match event:
         case OrderPlaced():
-            await _insert_placed(conn, envelope, event)
+            return [_placed(envelope, event)]
         case InvoiceIssued():
-            await conn.execute(
-                "INSERT INTO invoice_view VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                envelope.order_id, event.invoice_id, event.number, event.issued_on,
-                event.total_excl_vat_cents, event.vat_cents, event.total_incl_vat_cents)
-            # the invoicing pass's work list (not the order's version: an invoice is a document)
-            await conn.execute("UPDATE order_view SET invoiced = true WHERE order_id = $1",
-                               envelope.order_id)
+            return [Insert(INVOICES, {
+                "order_id": envelope.order_id, "invoice_id": event.invoice_id,
+                "number": event.number, "issued_on": event.issued_on,
+                "total_excl_vat_cents": event.total_excl_vat_cents, "vat_cents": event.vat_cents,
+                "total_incl_vat_cents": event.total_incl_vat_cents}, if_absent=True),
+                # the invoicing pass's work list (not the order's version: an invoice is a
+                # document)
+                Update(ORDERS, envelope.order_id, {"invoiced": True})]
         case CreditNoteIssued():
-            await conn.execute(
-                "INSERT INTO credit_note_view VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                event.credit_note_id, event.number, envelope.order_id, event.invoice_id,
-                event.refund_id, event.issued_on, event.total_incl_vat_cents,
-                event.surcharge_cents)
+            return [Insert(CREDIT_NOTES, {
+                "credit_note_id": event.credit_note_id, "number": event.number,
+                "order_id": envelope.order_id, "invoice_id": event.invoice_id,
+                "refund_id": event.refund_id, "issued_on": event.issued_on,
+                "total_incl_vat_cents": event.total_incl_vat_cents,
+                "surcharge_cents": event.surcharge_cents}, if_absent=True)]
+        case LineUnavailable() | UnavailabilityNotified() | OrderLineCancelled() \
+                | LineExchanged():
+            return [MergeEntry(ORDERS, envelope.order_id, "line_changes", event.sku,
+                               _line_change(event), envelope.version, envelope.occurred_at)]
+    columns = _columns(event)
+    if columns is None:
+        return []
+    return [Update(ORDERS, envelope.order_id, columns, envelope.version, envelope.occurred_at)]
+
+
+project = projection(changes)
+"""Fold one recorded event into ``order_view`` (live: one statement per change)."""
+
+
+def _columns(event: Event) -> dict[str, object] | None:
+    """The columns of the order's row an event sets (None: it changes none)."""
+    match event:
         case OrderBlocked():
-            await _update(conn, envelope, blocked=True, block_reason=event.reason)
+            return {"blocked": True, "block_reason": event.reason}
         case OrderUnblocked():
-            await _update(conn, envelope, blocked=False, block_reason=None)
+            return {"blocked": False, "block_reason": None}
         case PersonalDataRectified():
-            await _update(conn, envelope, personal=event.personal.model_dump(mode="json"))
+            return {"personal": event.personal.model_dump(mode="json")}
         case BuyerDataRestricted():
-            await _update(conn, envelope, personal_data="restricted",
-                          restricted_until=event.until)
+            return {"personal_data": "restricted", "restricted_until": event.until}
         case BuyerDataErased():
-            await _update(conn, envelope, personal_data="erased")
+            return {"personal_data": "erased"}
         case OrderPaid():
-            await _update(conn, envelope, paid_at=event.paid_at)
+            return {"paid_at": event.paid_at}
         case ConfirmationSent():
-            await _update(conn, envelope, confirmation_sent_at=event.sent_at)
-        case OrderAwaitingVerification() | OrderVerified():
-            await _update(conn, envelope, verification="pending"
-                          if isinstance(event, OrderAwaitingVerification) else "passed")
+            return {"confirmation_sent_at": event.sent_at}
+        case OrderAwaitingVerification():
+            return {"verification": "pending"}
+        case OrderVerified():
+            return {"verification": "passed"}
         case OrderCancelled():
-            await _update(conn, envelope, status="cancelled", cancelled_at=event.cancelled_at,
-                          cancel_reason=event.reason)
+            return {"status": "cancelled", "cancelled_at": event.cancelled_at,
+                    "cancel_reason": event.reason}
         case OrderShipped():
-            await _update(conn, envelope, status="shipped", shipped_at=event.shipped_at)
+            return {"status": "shipped", "shipped_at": event.shipped_at}
         case OrderDelivered():
-            await _update(conn, envelope, status="delivered", delivered_on=event.delivered_on)
+            return {"status": "delivered", "delivered_on": event.delivered_on}
         case OrderDeliveryOverdue():
-            await _update(conn, envelope, overdue_deadline=event.deadline)
+            return {"overdue_deadline": event.deadline}
         case PerformanceRequested():
-            await _update(conn, envelope, perform_by=event.additional_deadline)
+            return {"perform_by": event.additional_deadline}
         case ContractTerminated():
-            await _update(conn, envelope, status="terminated", terminated_on=event.received_on,
-                          refund_owed_cents=event.refund_cents)
+            return {"status": "terminated", "terminated_on": event.received_on,
+                    "refund_owed_cents": event.refund_cents}
         case WithdrawalRequested():
-            await _update(conn, envelope, status="withdrawn",
-                          withdrawal=event.model_dump(mode="json"),
-                          refund_owed_cents=event.products_refund_cents
-                          + event.delivery_refund_cents)
+            return {"status": "withdrawn", "withdrawal": event.model_dump(mode="json"),
+                    "refund_owed_cents": event.products_refund_cents
+                    + event.delivery_refund_cents}
         case ProofOfDispatchReceived():
-            await _update(conn, envelope, proof_of_dispatch_on=event.dispatched_on)
-        case LineUnavailable():
-            await _line(conn, envelope, event.sku, {"state": "unavailable",
-                                                    "reply_by": event.reply_by.isoformat()})
-        case UnavailabilityNotified():
-            await _line(conn, envelope, event.sku, {"notified": event.message_id})
-        case OrderLineCancelled():
-            await _line(conn, envelope, event.sku, {
-                "state": "cancelled", "cause": event.cause, "refund_cents": event.refund_cents,
-                "cancelled_on": event.cancelled_on.isoformat()})
-        case LineExchanged():
-            await _line(conn, envelope, event.sku, {"state": "exchanged",
-                                                    "replacement_sku": event.replacement_sku})
+            return {"proof_of_dispatch_on": event.dispatched_on}
         case OrderConfirmed():
-            await _update(conn, envelope, status="confirmed", confirmed_at=event.confirmed_at)
+            return {"status": "confirmed", "confirmed_at": event.confirmed_at}
+    return None
 
 
-READ_MODEL = ReadModel(service="orders", project=project,
-                       tables=("order_view", "invoice_view", "credit_note_view"))
+READ_MODEL = ReadModel(service="orders", project=project, changes=changes,
+                       tables=(ORDERS.name, INVOICES.name, CREDIT_NOTES.name))
 """What ``python -m services.orders.main rebuild`` replays."""
 
 
-async def _insert_placed(conn: asyncpg.Connection, envelope: Envelope, event: OrderPlaced) -> None:
+def _placed(envelope: Envelope, event: OrderPlaced) -> Insert:
     data = event.model_dump(mode="json")
-    await conn.execute(
-        "INSERT INTO order_view (order_id, version, buyer_id, status, lines, personal, "
-        "delivery_method, delivery_charge_cents, products_total_cents, total_cents, "
-        "terms_version, placed_at, updated_at) "
-        "VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8, $9, $10, $11, $11) "
-        "ON CONFLICT (order_id) DO NOTHING",
-        envelope.order_id, envelope.version, event.buyer_id, data["lines"],
-        data["personal"], event.delivery_method, event.delivery_charge_cents,
-        event.products_total_cents, event.total_cents, event.terms_version, event.validated_at)
+    return Insert(ORDERS, {
+        "order_id": envelope.order_id, "version": envelope.version, "buyer_id": event.buyer_id,
+        "status": "placed", "lines": data["lines"], "personal": data["personal"],
+        "delivery_method": event.delivery_method,
+        "delivery_charge_cents": event.delivery_charge_cents,
+        "products_total_cents": event.products_total_cents, "total_cents": event.total_cents,
+        "terms_version": event.terms_version, "placed_at": event.validated_at,
+        "updated_at": event.validated_at, "line_changes": {}}, if_absent=True)
 
 
-async def _update(conn: asyncpg.Connection, envelope: Envelope, **columns: object) -> None:
-    await update_view(conn, "order_view", envelope, **columns)
-
-
-async def _line(conn: asyncpg.Connection, envelope: Envelope, sku: str,
-                changes: dict[str, object]) -> None:
-    """Merge ``changes`` into what the read model says of line ``sku``."""
-    await conn.execute(
-        "UPDATE order_view SET line_changes = jsonb_set(line_changes, ARRAY[$4::text], "
-        "coalesce(line_changes->$4, '{}'::jsonb) || $5::jsonb), version = $2, updated_at = $3 "
-        "WHERE order_id = $1 AND version < $2",
-        envelope.order_id, envelope.version, envelope.occurred_at, sku, changes)
+def _line_change(event: Event) -> dict[str, object]:
+    """What a line's event says of the line, merged into ``line_changes[sku]``."""
+    match event:
+        case LineUnavailable():
+            return {"state": "unavailable", "reply_by": event.reply_by.isoformat()}
+        case UnavailabilityNotified():
+            return {"notified": event.message_id}
+        case OrderLineCancelled():
+            return {"state": "cancelled", "cause": event.cause,
+                    "refund_cents": event.refund_cents,
+                    "cancelled_on": event.cancelled_on.isoformat()}
+        case LineExchanged():
+            return {"state": "exchanged", "replacement_sku": event.replacement_sku}
+    raise TypeError(f"{type(event).__name__} changes no line")

@@ -35,12 +35,21 @@ async def use_json_codec(conn: asyncpg.Connection) -> None:
     """Make ``conn`` pass jsonb values as Python objects (not text), encoded and decoded with
     orjson: every envelope and stream state goes through it, and the standard library's
     encoder was a measurable share of a worker's CPU (docs/decisions/0017)."""
-    await conn.set_type_codec("jsonb", encoder=_jsonb_text, decoder=orjson.loads,
-                              schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=_jsonb_binary, decoder=_jsonb_decoded,
+                              schema="pg_catalog", format="binary")
 
 
-def _jsonb_text(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+# jsonb's binary form is a version byte (1) and the text: binary, so that binary COPY
+# (``copy_records_to_table``, used by a rebuild's folded rows) can write jsonb columns too
+_JSONB_VERSION = b"\x01"
+
+
+def _jsonb_binary(value: Any) -> bytes:
+    return _JSONB_VERSION + orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _jsonb_decoded(data: bytes) -> Any:
+    return orjson.loads(memoryview(data)[1:])
 
 
 class PoolExhaustedError(TimeoutError):

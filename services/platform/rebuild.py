@@ -51,6 +51,7 @@ from pydantic import ValidationError
 from contracts.base import Event
 from contracts.envelope import Envelope, decode_record
 from contracts.topics import events_topic
+from services.platform.changes import Changes, Folding, Table, Update, apply_change
 from services.platform.kafka_io import Record
 from services.platform.write_path import EventHandler
 
@@ -89,13 +90,20 @@ class ReadModel:
 
     ``tables`` are emptied; ``derived_columns`` reset event-derived columns of tables that also
     hold data from outside the log (``("stock", "reserved = 0")``: the warehouse's quantities on
-    hand stay, the reservations are replayed).
+    hand stay, the reservations are replayed). A projection written as data (``changes``,
+    ``services.platform.changes``) is folded a window at a time; ``project`` is then the same
+    changes applied one event at a time, and the tables hold nothing else.
     """
 
     service: str
     project: EventHandler
     tables: Sequence[str]
     derived_columns: Sequence[tuple[str, str]] = ()
+    changes: Changes | None = None
+
+    def __post_init__(self) -> None:
+        if self.changes is not None and self.derived_columns:
+            raise ValueError("a folded read model's tables hold only what it folds")
 
     @property
     def topic(self) -> str:
@@ -175,11 +183,13 @@ async def _replay_topic(conn: asyncpg.Connection, bootstrap: str, model: ReadMod
     replay = Replay()
     windows: asyncio.Queue[list[Decoded] | _Failed | None] = asyncio.Queue(maxsize=2)
     reader = asyncio.create_task(_read_windows(bootstrap, model, watch, replay, windows))
+    apply = (Folding(model.changes).apply if model.changes is not None
+             else functools.partial(project_together, project=model.project))
     try:
         while (window := await windows.get()) is not None:
             if isinstance(window, _Failed):
                 raise window.error
-            await project_together(conn, model.project, window)
+            await apply(conn, events=window)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -556,14 +566,5 @@ async def update_view(conn: asyncpg.Connection, table: str, envelope: Envelope,
     """Set ``columns`` on the order's row of a read model, unless the row already reflects
     this event (its ``version`` is not older): projecting an event twice changes nothing.
     True when the row changed."""
-    status = await conn.execute(
-        _view_update(table, tuple(columns)),
-        envelope.order_id, envelope.version, envelope.occurred_at, *columns.values())
-    return bool(status.endswith(" 1"))
-
-
-@functools.lru_cache(maxsize=1024)
-def _view_update(table: str, columns: tuple[str, ...]) -> str:
-    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=4))
-    return (f"UPDATE {table} SET {assignments}, version = $2, updated_at = $3 "
-            "WHERE order_id = $1 AND version < $2")
+    return await apply_change(conn, Update(Table(table), envelope.order_id, columns,
+                                           envelope.version, envelope.occurred_at))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
 
+from bench.seed import Buyer, ChunkWriter, Plan, template
 from contracts.base import Event
-from contracts.envelope import Envelope
+from contracts.envelope import Envelope, decode_record
+from contracts.personal import Sealed
+from services.orders.views import offer_at
+from services.platform.rebuild import Decoded, ReadModel
+
+NOW = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
 
 
 async def recorded(conn: asyncpg.Connection, order_id: str) -> list[Envelope]:
@@ -26,3 +33,24 @@ async def row(conn: asyncpg.Connection, query: str, *args: Any) -> dict[str, Any
     """One row as a dict, or None."""
     found = await conn.fetchrow(query, *args)
     return dict(found) if found else None
+
+
+async def empty_read_model(conn: asyncpg.Connection, model: ReadModel) -> None:
+    """The read model emptied as a rebuild empties it."""
+    for table in model.tables:
+        await conn.execute(f"DELETE FROM {table}")
+    for table, assignment in model.derived_columns:
+        await conn.execute(f"UPDATE {table} SET {assignment}")
+
+
+async def seeded_orders(conn: asyncpg.Connection, orders: int) -> list[Decoded]:
+    """The events of ``orders`` seeded orders (every profile and variant), in log order."""
+    offer = await offer_at(conn, NOW)
+    buyers = [Buyer.of(f"buyer-{n}", Sealed(key_id=f"key-{n}", nonce="bm9uY2U",
+                                            ciphertext="Y2lw")) for n in range(3)]
+    plan = Plan([template(offer, variant) for variant in range(5)], buyers, orders,
+                int(NOW.timestamp()), partitions=0, build="test")
+    writer = ChunkWriter(plan)
+    for i in range(orders):
+        writer.add(i)
+    return [decode_record(row[5].encode()) for row in writer.chunk.events]

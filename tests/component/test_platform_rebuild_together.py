@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from bench.seed import Buyer, ChunkWriter, Plan, template
 from contracts.base import Event
-from contracts.envelope import EmittingService, Envelope, decode_record, seal
+from contracts.envelope import EmittingService, Envelope, seal
 from contracts.fulfilment import (
     Delivered,
     ItemUnavailable,
@@ -39,7 +38,6 @@ from contracts.personal import Sealed
 from contracts.vocabulary import LineQuantity
 from services.fulfilment.projections import READ_MODEL as FULFILMENT
 from services.orders.projections import READ_MODEL as ORDERS
-from services.orders.views import offer_at
 from services.payments.projections import READ_MODEL as PAYMENTS
 from services.platform.rebuild import (
     Decoded,
@@ -48,42 +46,21 @@ from services.platform.rebuild import (
     project_together,
     snapshot,
 )
-
-NOW = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
-
-
-async def _empty(conn: asyncpg.Connection, model: ReadModel) -> None:
-    for table in model.tables:
-        await conn.execute(f"DELETE FROM {table}")
-    for table, assignment in model.derived_columns:
-        await conn.execute(f"UPDATE {table} SET {assignment}")
+from tests.component.support import NOW, empty_read_model, seeded_orders
 
 
 async def one_by_one_and_together(conn: asyncpg.Connection, model: ReadModel,
                                   events: Sequence[Decoded], window: int,
                                   ) -> tuple[Snapshot, Snapshot]:
     """The read model folded from ``events`` one by one, then side by side in windows."""
-    await _empty(conn, model)
+    await empty_read_model(conn, model)
     for envelope, event in events:
         await model.project(conn, envelope, event)
     one_by_one = await snapshot(conn, model)
-    await _empty(conn, model)
+    await empty_read_model(conn, model)
     for first in range(0, len(events), window):
         await project_together(conn, model.project, events[first:first + window])
     return one_by_one, await snapshot(conn, model)
-
-
-async def seeded_orders(conn: asyncpg.Connection, orders: int) -> list[Decoded]:
-    """The events of ``orders`` seeded orders (every profile and variant), in log order."""
-    offer = await offer_at(conn, NOW)
-    buyers = [Buyer.of(f"buyer-{n}", Sealed(key_id=f"key-{n}", nonce="bm9uY2U",
-                                            ciphertext="Y2lw")) for n in range(3)]
-    plan = Plan([template(offer, variant) for variant in range(5)], buyers, orders,
-                int(NOW.timestamp()), partitions=0, build="test")
-    writer = ChunkWriter(plan)
-    for i in range(orders):
-        writer.add(i)
-    return [decode_record(row[5].encode()) for row in writer.chunk.events]
 
 
 async def test_seeded_orders_fold_the_same_side_by_side(orders_conn) -> None:
