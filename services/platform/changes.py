@@ -24,7 +24,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -46,16 +46,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Table:
+# The changes are named tuples, not frozen dataclasses: a rebuild makes one or two per event,
+# and a frozen dataclass costs several times as much to make (and a Table to hash).
+
+
+class Table(NamedTuple):
     """A read-model table and the column that identifies its rows."""
 
     name: str
     key: str = "order_id"
 
 
-@dataclass(frozen=True, slots=True)
-class Insert:
+class Insert(NamedTuple):
     """A new row. With ``if_absent``, a row already there under the same key is left as it is
     (``ON CONFLICT DO NOTHING``); otherwise the key must be new (it is unique)."""
 
@@ -69,8 +71,7 @@ class Insert:
         return self.row[self.table.key]
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+class Update(NamedTuple):
     """``columns`` set on the row under ``key``. With a ``version`` (and the event's time
     ``at``), only if the row is older than it, and the row's ``version`` and ``updated_at``
     become the event's: projecting an event twice changes nothing."""
@@ -82,8 +83,7 @@ class Update:
     at: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MergeEntry:
+class MergeEntry(NamedTuple):
     """``fields`` merged into the entry ``entry`` of the JSON object in ``column`` (jsonb's
     ``||``: the new fields win), versioned like ``Update``."""
 
