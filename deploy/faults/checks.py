@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.envelope import EmittingService
 from contracts.topics import events_topic
 from services.ops.registry import consumer_group
 from services.platform.clock import SystemClock
+from services.platform.lag import group_positions
 from services.platform.rebuild import compare, snapshot
 from services.platform.runtime import Context
 from services.platform.service import Service
@@ -142,33 +144,16 @@ async def lag(settings: LogSettings, services: Sequence[Service]) -> dict[str, i
     groups: dict[str, set[str]] = {}
     for _, (service, topic, _) in consumers(services).items():
         groups.setdefault(consumer_group(service), set()).add(topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        return {group: sum([await _topic_lag(consumer, settings.kafka_bootstrap, group, topic)
-                            for topic in topics]) for group, topics in groups.items()}
-    finally:
-        await consumer.stop()
-
-
-async def _topic_lag(consumer: AIOKafkaConsumer, bootstrap: str, group: str, topic: str) -> int:
-    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-    ends = await consumer.end_offsets(partitions)
-    begins = await consumer.beginning_offsets(partitions)
-    committed = await _committed(bootstrap, group, partitions)
-    return sum(max(0, end - max(committed.get(tp, 0), begins[tp])) for tp, end in ends.items())
-
-
-async def _committed(bootstrap: str, group: str,
-                     partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        await consumer.start()
+        try:
+            return {group: sum(at.lag for at in await group_positions(
+                admin, consumer, group, topics)) for group, topics in groups.items()}
+        finally:
+            await consumer.stop()
     finally:
         await admin.close()
 

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import SERVICES
-from services.ops.kafka import partitions_of, reader
+from services.ops.kafka import reader
 from services.ops.registry import consumer_groups
 from services.ops.settings import OpsSettings
 from services.platform.health import (
@@ -27,6 +27,7 @@ from services.platform.health import (
     Status,
     consumers_status,
 )
+from services.platform.lag import PartitionPosition, group_positions
 
 __all__ = ["LagReport", "PartitionLag", "group_totals", "measure", "partition_lag"]
 
@@ -55,15 +56,13 @@ class LagReport:
     outboxes: dict[str, OutboxCheck]
 
 
-def partition_lag(group: str, tp: TopicPartition, begin: int, end: int,
-                  committed: int | None, oldest_ms: int | None, now: float) -> PartitionLag:
-    """One partition's lag; a group that never committed there reads it from its beginning
-    (as ``/health`` counts it), and the age is that of the record at the group's position."""
-    position = begin if committed is None else max(begin, committed)
-    lag = max(0, end - position)
-    age = None if lag == 0 or oldest_ms is None or oldest_ms < 0 else round(
-        now - oldest_ms / 1000, 3)
-    return PartitionLag(group, tp.topic, tp.partition, end, committed, lag, age)
+def partition_lag(group: str, at: PartitionPosition, oldest_ms: int | None,
+                  now: float) -> PartitionLag:
+    """One partition's lag (``services.platform.lag``) and the age of its oldest record not
+    committed (Kafka's timestamp ``oldest_ms``, if it was fetched)."""
+    age = (None if not at.lag or oldest_ms is None or oldest_ms < 0
+           else round(now - oldest_ms / 1000, 3))
+    return PartitionLag(group, at.tp.topic, at.tp.partition, at.end, at.committed, at.lag, age)
 
 
 def group_totals(partitions: Sequence[PartitionLag]) -> dict[str, GroupLag]:
@@ -119,20 +118,11 @@ async def _all_partitions(bootstrap: str, groups: Mapping[str, Sequence[str]],
 
 async def _group(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
                  topics: Sequence[str], timeout: float) -> list[PartitionLag]:
-    committed = {tp: meta.offset for tp, meta in
-                 (await admin.list_consumer_group_offsets(group)).items() if meta.offset >= 0}
-    # the topics the group commits on too: a subscription the code no longer lists still lags
-    partitions = await partitions_of(consumer, sorted({*topics, *(tp.topic for tp in committed)}))
-    if not partitions:
-        return []
-    begins = await consumer.beginning_offsets(partitions)
-    ends = await consumer.end_offsets(partitions)
-    positions = {tp: max(begins[tp], committed.get(tp, begins[tp])) for tp in partitions}
+    positions = await group_positions(admin, consumer, group, topics)
     stamps = await _first_timestamps(
-        consumer, {tp: at for tp, at in positions.items() if ends[tp] > at}, timeout)
+        consumer, {at.tp: at.position for at in positions if at.lag}, timeout)
     now = time.time()
-    return [partition_lag(group, tp, begins[tp], ends[tp], committed.get(tp), stamps.get(tp),
-                          now) for tp in partitions]
+    return [partition_lag(group, at, stamps.get(at.tp), now) for at in positions]
 
 
 async def _first_timestamps(consumer: AIOKafkaConsumer, positions: Mapping[TopicPartition, int],

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from contracts.topics import events_topic
+from services.platform.lag import group_positions
 from services.platform.settings import ServiceSettings
 
 __all__ = [
@@ -314,30 +315,10 @@ class KafkaProbe:
 
     async def _group_lag(self) -> GroupLag:
         admin, consumer = await self._clients()
-        committed = {tp: meta.offset for tp, meta in
-                     (await admin.list_consumer_group_offsets(self._group)).items()
-                     if meta.offset >= 0}
-        # a topic the group has not committed on yet counts too: a worker that never started
-        partitions = await self._partitions(self._consumed | {tp.topic for tp in committed})
-        if not partitions:
-            return GroupLag(lag=0)
-        ends = await consumer.end_offsets(partitions)
-        fresh = [tp for tp in partitions if tp not in committed]
-        # a partition the group never committed on is read from its beginning
-        begins = await consumer.beginning_offsets(fresh) if fresh else {}
-        positions = {tp: committed.get(tp, begins.get(tp, 0)) for tp in partitions}
-        behind = {tp: at for tp, at in positions.items() if ends[tp] > at}
-        return GroupLag(lag=sum(ends[tp] - at for tp, at in behind.items()),
-                        oldest_unprocessed_age_s=await self._oldest_age(behind))
-
-    async def _partitions(self, topics: Iterable[str]) -> list[TopicPartition]:
-        names = sorted(topics)
-        if not names:
-            return []
-        admin, _ = await self._clients()
-        return [TopicPartition(t["topic"], p["partition"])
-                for t in await admin.describe_topics(names) if not t["error_code"]
-                for p in t["partitions"]]
+        behind = [at for at in await group_positions(admin, consumer, self._group, self._consumed)
+                  if at.lag]
+        return GroupLag(lag=sum(at.lag for at in behind), oldest_unprocessed_age_s=await
+                        self._oldest_age({at.tp: at.position for at in behind}))
 
     async def _oldest_age(self, positions: Mapping[TopicPartition, int]) -> float | None:
         """Age of the oldest record at the given positions (those fetched in time)."""

@@ -9,8 +9,8 @@ import sys
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from deploy.faults.checks import at_rest
 from deploy.system import bearer
 from services.fulfilment.main import SERVICE as FULFILMENT
 from services.fulfilment.views import all_reservations
@@ -18,33 +18,14 @@ from services.orders.main import SERVICE as ORDERS
 from services.orders.views import all_orders
 from services.payments.main import SERVICE as PAYMENTS
 from services.platform.service import Service
+from services.platform.settings import LogSettings
 from services.refunds.main import SERVICE as REFUNDS
 from tests.integration.conftest import System
 from tests.integration.test_refunds import withdrawn_and_returned
-from tests.support.orders import committed_offset, events_of, order_body
+from tests.support.orders import events_of, order_body
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-async def _caught_up(bootstrap: str) -> bool:
-    """The fulfilment consumers have committed everything on orders.events."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition("orders.events", p)
-                      for p in consumer.partitions_for_topic("orders.events") or ()]
-        ends = await consumer.end_offsets(partitions)
-        begins = await consumer.beginning_offsets(partitions)
-    finally:
-        await consumer.stop()
-    for tp, end in ends.items():
-        committed = await committed_offset(bootstrap, "fulfilment-consumers", tp.topic,
-                                           tp.partition)
-        if max(committed, begins[tp]) < end:  # an empty partition has nothing to commit
-            return False
-    return True
 
 
 async def test_rebuilt_read_model_equals_the_live_one(
@@ -55,7 +36,9 @@ async def test_rebuilt_read_model_equals_the_live_one(
                              {"sku": "MUSCAT-RIVESALTES-2023", "quantity": 6}])]
     for order in orders:
         await eventually(lambda order=order: events_of(fulfilment_db, order["order_id"]))
-    await eventually(lambda: _caught_up(system.infra.kafka_bootstrap), what="consumers idle")
+    settings = LogSettings(kafka_bootstrap=system.infra.kafka_bootstrap)
+    await eventually(lambda: at_rest(settings, [FULFILMENT], {"fulfilment": fulfilment_db}),
+                     what="fulfilment at rest")
     live = await all_reservations(fulfilment_db)
     # damage the read model, so that only a real replay can give the live one back
     await fulfilment_db.execute("UPDATE reservation_view SET quantity = 999 WHERE order_id = $1",
@@ -94,43 +77,6 @@ async def test_every_service_rebuilds_from_its_own_topic_orders_too(
     assert [rebuilt[view.order_id] for view in live] == live
 
 
-def _groups() -> dict[str, set[str]]:
-    """Each service's consumer group and the topics its worker subscribes to."""
-    from contracts.envelope import EmittingService
-    from services.platform.clock import SystemClock
-    from services.platform.runtime import Context
-
-    ctx = Context(SystemClock(), EmittingService(service="test", build="test"))
-    return {f"{service.name}-consumers": {s.topic for s in service.subscriptions(ctx)}
-            for service in (ORDERS, PAYMENTS, FULFILMENT, REFUNDS)}
-
-
-async def _idle(system: System, pools: dict[str, asyncpg.Pool]) -> bool:
-    """Every relay published everything, and every consumer group committed every topic it
-    reads: the read models are at rest."""
-    for pool in pools.values():
-        if await pool.fetchval("SELECT count(*) FROM events WHERE published_at IS NULL"):
-            return False
-    bootstrap = system.infra.kafka_bootstrap
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()
-        for group, topics in _groups().items():
-            for topic in topics:
-                partitions = [TopicPartition(topic, p)
-                              for p in consumer.partitions_for_topic(topic) or ()]
-                ends = await consumer.end_offsets(partitions)
-                begins = await consumer.beginning_offsets(partitions)
-                for tp, end in ends.items():
-                    done = await committed_offset(bootstrap, group, topic, tp.partition)
-                    if max(done, begins[tp]) < end:
-                        return False
-    finally:
-        await consumer.stop()
-    return True
-
-
 async def _snapshot(pool: asyncpg.Pool, service: Service) -> dict[str, list[str]]:
     tables = list(service.read_model.tables) + [t for t, _ in service.read_model.derived_columns]
     return {table: [row[0] for row in await pool.fetch(
@@ -148,7 +94,9 @@ async def test_every_read_model_of_every_service_equals_its_rebuild(
     # every service's read model holds something, whichever tests ran before: a refund owed
     order_id = await withdrawn_and_returned(http, system)
     await eventually(lambda: events_of(refunds_db, order_id), what="the refund owed")
-    await eventually(lambda: _idle(system, pools), what="relays and consumers at rest")
+    settings = LogSettings(kafka_bootstrap=system.infra.kafka_bootstrap)
+    await eventually(lambda: at_rest(settings, list(services.values()), pools),
+                     what="relays and consumers at rest")
     live = {name: await _snapshot(pools[name], service) for name, service in services.items()}
     assert all(any(tables.values()) for tables in live.values()), "a read model is empty"
     assert any(order_id in row for row in live["refunds"]["refund_view"])
