@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 
 from contracts.topics import SERVICES
+from services.platform.timeline import cause_id, in_time_order
 
 
 @dataclass
@@ -31,17 +32,18 @@ class Timeline:
 
 
 async def events_of(pools: Mapping[str, asyncpg.Pool], order_id: str) -> list[dict[str, Any]]:
-    """The order's events from every service, oldest first, each with the event that caused it
+    """The order's events from every service in the operators' order (as ``services.ops
+    order`` shows them: ``services.platform.timeline``), each with the event that caused it
     (``cause``: its service and type, when that event is in the order's timeline)."""
-    events = []
+    stored = {}
     for service in SERVICES:
         rows = await pools[service].fetch(
             "SELECT envelope::text FROM events WHERE order_id = $1 ORDER BY version", order_id)
-        events += [{**json.loads(row[0]), "service": service} for row in rows]
-    events.sort(key=lambda e: (e["occurred_at"], e["service"], e["version"]))
+        stored[service] = [json.loads(row[0]) for row in rows]
+    events = [{**envelope, "service": service} for service, envelope in in_time_order(stored)]
     by_id = {e["event_id"]: e for e in events}
     for event in events:
-        cause = by_id.get(event.get("causation_id") or "")
+        cause = by_id.get(cause_id(event) or "")
         event["cause"] = {"event_id": cause["event_id"], "service": cause["service"],
                           "type": cause["type"]} if cause else None
     return events

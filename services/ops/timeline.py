@@ -4,7 +4,6 @@ rows for the order."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from contracts.topics import SERVICES
 from services.ops.registry import service
 from services.ops.stores import reading
 from services.platform.settings import LogSettings
+from services.platform.timeline import cause_id, in_time_order
 
 __all__ = ["OrderState", "TimelineEvent", "ViewRow", "order_state", "timeline"]
 
@@ -54,61 +54,27 @@ class OrderState:
 
 
 def timeline(stored: Mapping[str, Sequence[Envelope]]) -> list[TimelineEvent]:
-    """Every service's events of one order in time order; at the same instant a cause comes
-    before its effects, then services in the log's order, then stream versions."""
+    """Every service's events of one order in the operators' order
+    (``services.platform.timeline``), each with a label of its cause."""
     by_id = {str(e["event_id"]): (name, e) for name, events in stored.items() for e in events}
-    depth = _depths({event_id: _cause_id(e) for event_id, (_, e) in by_id.items()})
-    rows = [_event(name, e, by_id) for name, e in by_id.values()]
-    return sorted(rows, key=lambda r: (_instant(r.occurred_at), depth[r.event_id],
-                                       _rank(r.service), r.version))
+    return [_event(name, e, by_id) for name, e in in_time_order(stored)]
 
 
 def _event(name: str, envelope: Envelope,
            by_id: Mapping[str, tuple[str, Envelope]]) -> TimelineEvent:
-    cause_id = _cause_id(envelope)
+    cause = cause_id(envelope)
     return TimelineEvent(name, str(envelope["occurred_at"]), str(envelope["type"]),
                          int(envelope["version"]), str(envelope["event_id"]),
-                         str(envelope["hash"]), cause_id, _cause_label(cause_id, by_id))
+                         str(envelope["hash"]), cause, _cause_label(cause, by_id))
 
 
-def _cause_id(envelope: Envelope) -> str | None:
-    cause = envelope.get("causation_id")
-    return None if cause is None else str(cause)
-
-
-def _cause_label(cause_id: str | None, by_id: Mapping[str, tuple[str, Envelope]]) -> str | None:
-    if cause_id is None:
+def _cause_label(cause: str | None, by_id: Mapping[str, tuple[str, Envelope]]) -> str | None:
+    if cause is None:
         return None
-    if cause_id not in by_id:
-        return f"event {cause_id[:8]}… (not of this order)"
-    name, cause = by_id[cause_id]
-    return f"{name} {cause['type']} v{cause['version']}"
-
-
-def _depths(causes: Mapping[str, str | None]) -> dict[str, int]:
-    """How many causes each event has above it within the order (0: caused from outside)."""
-    depths: dict[str, int] = {}
-
-    def depth(event_id: str, seen: frozenset[str]) -> int:
-        if event_id not in depths:
-            cause = causes[event_id]
-            if cause is None or cause not in causes or cause in seen:
-                depths[event_id] = 0
-            else:
-                depths[event_id] = depth(cause, seen | {event_id}) + 1
-        return depths[event_id]
-
-    for event_id in causes:
-        depth(event_id, frozenset())
-    return depths
-
-
-def _instant(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
-
-
-def _rank(name: str) -> int:
-    return SERVICES.index(name) if name in SERVICES else len(SERVICES)
+    if cause not in by_id:
+        return f"event {cause[:8]}… (not of this order)"
+    name, envelope = by_id[cause]
+    return f"{name} {envelope['type']} v{envelope['version']}"
 
 
 async def order_state(settings: LogSettings, order_id: str) -> OrderState:

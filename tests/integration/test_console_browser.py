@@ -18,7 +18,9 @@ from contracts.topics import dead_letter_topic
 from deploy.demo import order_body
 from deploy.faults.shop import Shop, drive
 from deploy.system import TEST_PORTS, bearer
+from services.ops.timeline import order_state
 from services.platform.kafka_io import Record, read_topic
+from services.platform.settings import LogSettings
 from tests.integration.conftest import System
 from tests.support.waiting import eventually, stack_now
 
@@ -102,20 +104,26 @@ async def test_filters_show_only_the_followed_order(
 
 async def test_the_timeline_of_a_lifecycle_shows_every_services_events(
         signed_in: BrowserContext, system: System) -> None:
-    del system
     async with httpx.AsyncClient(timeout=30) as client:
         lifecycle = await drive(Shop(client, lambda: stack_now().isoformat()), "refunded")
     assert lifecycle.error is None, lifecycle.error
 
     page = await signed_in.new_page()
     await page.goto(f"{CONSOLE}/orders/{lifecycle.order_id}")
-    services = {await row.get_attribute("data-service")
-                for row in await page.query_selector_all("#timeline tbody tr")}
+    rows = await page.query_selector_all("#timeline tbody tr")
+    services = {await row.get_attribute("data-service") for row in rows}
     await page.screenshot(path=ARTIFACTS / "console-timeline.png", full_page=True)
     assert services == {"orders", "payments", "fulfilment", "refunds"}
     caused = await page.inner_text("#timeline")
     assert "↳ OrderPlaced (orders)" in caused  # causation arrows across services
     assert "RefundIssued" in caused and "withdrawal" in await page.inner_text("main")
+    # in the order the operators' command line shows them (events recorded since the page was
+    # read are left out of the comparison)
+    shown = [await row.get_attribute("id") for row in rows]
+    state = await order_state(LogSettings(kafka_bootstrap=system.infra.kafka_bootstrap,
+                                          database_url=system.infra.database_server_url),
+                              lifecycle.order_id)
+    assert [f"event-{e.event_id}" for e in state.events if f"event-{e.event_id}" in shown] == shown
 
 
 async def dead_lettered(system: System, http: httpx.AsyncClient) -> str:
