@@ -10,10 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal, Union, cast
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from contracts.base import Event
 from contracts.hashing import envelope_hash
@@ -25,6 +33,7 @@ __all__ = [
     "EmittingService",
     "Envelope",
     "PoisonEventError",
+    "TypedEnvelope",
     "decode_envelope",
     "decode_record",
     "encode_record",
@@ -139,8 +148,47 @@ def decode_envelope(raw: bytes | None) -> Envelope:
         raise PoisonEventError(f"invalid envelope: {_first_error(error)}") from error
 
 
+class TypedEnvelope(Envelope):
+    """An envelope of the current schema validated with its event in one pass (``decode_record``):
+    its ``payload`` is the event model itself, whose JSON form is the payload's."""
+
+    def event(self) -> Event:
+        """The typed payload, validated with the envelope."""
+        return cast(Event, self.payload)
+
+
+def _typed_envelope(cls: type[Event]) -> type[TypedEnvelope]:
+    name = cls.type_name()
+    only_name: Any = Literal[name]  # built at run time: one literal per event type
+    only_version: Any = Literal[cls.schema_version]
+    return create_model(f"{name}Envelope", __base__=TypedEnvelope, type=(only_name, ...),
+                        schema_version=(only_version, ...), payload=(cls, ...))
+
+
+_ANY_CURRENT: Any = Annotated[
+    Union[tuple(_typed_envelope(cls) for cls in EVENT_TYPES.values())],  # noqa: UP007
+    Field(discriminator="type")]
+_CURRENT: TypeAdapter[TypedEnvelope] = TypeAdapter(_ANY_CURRENT)
+"""Every event type's envelope at its current schema version, told apart by ``type``: the JSON is
+parsed and validated once, without building the payload as a dict first (half the cost)."""
+
+
 def decode_record(raw: bytes | None) -> tuple[Envelope, Event]:
-    """Decode a Kafka record value into its envelope and typed event, or raise PoisonEventError."""
+    """Decode a Kafka record value into its envelope and typed event, or raise PoisonEventError.
+
+    A record of the current schema is validated in one pass (the envelope is a ``TypedEnvelope``);
+    anything else (an older schema version to upcast, a poison record and its reason) goes
+    through ``decode_envelope`` and ``Envelope.event``.
+    """
+    if raw is not None:
+        try:
+            typed = _CURRENT.validate_json(raw)
+        except ValidationError:
+            pass
+        else:
+            event = typed.event()
+            if typed.schema_version == event.schema_version:  # as when the union was built
+                return typed, event
     envelope = decode_envelope(raw)
     return envelope, envelope.event()
 

@@ -50,7 +50,6 @@ from typing import Any, cast
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import ValidationError
 
 from contracts.base import Event
 from contracts.envelope import Envelope, decode_record
@@ -74,7 +73,6 @@ __all__ = [
     "collector_paused",
     "compare",
     "counting",
-    "decode_fast",
     "project_together",
     "rebuild",
     "rebuild_and_compare",
@@ -210,7 +208,7 @@ async def _read_windows(bootstrap: str, model: ReadModel, watch: Observer, repla
         async for messages in _fetched(bootstrap, model.topic):
             for message in messages:
                 if _producer(message.headers or ()) == ours:
-                    window.append(decode_fast(message.value))
+                    window.append(decode_record(message.value))
                     replay.replayed_events += 1
                 else:  # not the relay's: skipped, as the live consumers dead-letter it
                     replay.skipped_records.append(f"{message.partition}/{message.offset}")
@@ -292,18 +290,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def decode_fast(raw: bytes | None) -> Decoded:
-    """``decode_record``'s result, parsed and validated in one pass when the value is a valid
-    envelope; anything else goes through ``decode_record`` (its PoisonEventError)."""
-    try:
-        envelope = Envelope.model_validate_json(raw) if raw is not None else None
-    except ValidationError:
-        envelope = None
-    if envelope is None:
-        return decode_record(raw)
-    return envelope, envelope.event()
 
 
 # --- projecting many orders side by side -------------------------------------------------------

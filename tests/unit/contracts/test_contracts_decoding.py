@@ -12,6 +12,8 @@ from contracts.envelope import (
     UPCASTERS,
     EmittingService,
     PoisonEventError,
+    TypedEnvelope,
+    decode_envelope,
     decode_record,
     encode_record,
     seal,
@@ -59,6 +61,49 @@ def test_encoding_round_trips() -> None:
 def test_poison_records_are_refused_with_their_reason(raw, reason) -> None:
     with pytest.raises(PoisonEventError, match=reason):
         decode_record(raw)
+
+
+def in_two_steps(raw: bytes) -> tuple[dict[str, object], object]:
+    """The envelope with its payload as a dict, then the payload validated as its event."""
+    envelope = decode_envelope(raw)
+    return without_payload(envelope.to_json()), envelope.event()
+
+
+def without_payload(document: dict[str, object]) -> dict[str, object]:
+    return {field: value for field, value in document.items() if field != "payload"}
+
+
+@pytest.mark.parametrize("raw", [
+    record(), record(payload={"reason": "non_payment", "unknown": [1, {"a": None}]}),
+    record(version="2"), record(occurred_at="2026-06-01T10:00:00+00:00"),
+    record(idempotency_key="k-1", causation_id=str(uuid.uuid4())),
+    b' {"version": 1.0, ' + record()[1:],  # a float version and leading space, as JSON allows
+    record(type="StockReserved"),  # a payload that is not its type's: the same refusal
+])
+def test_a_current_record_is_validated_in_one_pass_as_in_two_steps(raw: bytes) -> None:
+    try:
+        expected = in_two_steps(raw)
+    except PoisonEventError as error:  # a payload not of its type: refused with this reason
+        with pytest.raises(PoisonEventError, match=str(error)):
+            decode_record(raw)
+        return
+    envelope, event = decode_record(raw)
+    assert isinstance(envelope, TypedEnvelope)
+    assert (without_payload(envelope.to_json()), event) == expected
+
+
+@pytest.mark.parametrize("value", [
+    None, b"", b"\xff\xfe", b"[1, 2]", b"null", b'{"type": "OrderBlocked"}',
+    record(type="OrderTeleported"), record(schema_version=2),
+    record(payload={"reason": "boredom"}), record(version=0),
+    record(occurred_at="2026-06-01T10:00:00+02:00"), record()[:-1], record() + b"]",
+])
+def test_a_record_refused_in_one_pass_gets_the_two_steps_reason(value: bytes | None) -> None:
+    with pytest.raises(PoisonEventError) as expected:
+        decode_envelope(value).event()
+    with pytest.raises(PoisonEventError) as found:
+        decode_record(value)
+    assert str(found.value) == str(expected.value)
 
 
 def test_an_older_schema_version_is_upcast() -> None:
