@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import SERVICES
@@ -27,7 +27,7 @@ from services.platform.health import (
     Status,
     consumers_status,
 )
-from services.platform.lag import PartitionPosition, group_positions
+from services.platform.lag import PartitionPosition, first_timestamps, group_positions
 
 __all__ = ["LagReport", "PartitionLag", "group_totals", "measure", "partition_lag"]
 
@@ -119,27 +119,7 @@ async def _all_partitions(bootstrap: str, groups: Mapping[str, Sequence[str]],
 async def _group(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, group: str,
                  topics: Sequence[str], timeout: float) -> list[PartitionLag]:
     positions = await group_positions(admin, consumer, group, topics)
-    stamps = await _first_timestamps(
+    stamps = await first_timestamps(
         consumer, {at.tp: at.position for at in positions if at.lag}, timeout)
     now = time.time()
     return [partition_lag(group, at, stamps.get(at.tp), now) for at in positions]
-
-
-async def _first_timestamps(consumer: AIOKafkaConsumer, positions: Mapping[TopicPartition, int],
-                            timeout: float) -> dict[TopicPartition, int]:
-    """Kafka's timestamp of the record at each position (those fetched within ``timeout``)."""
-    if not positions:
-        return {}
-    consumer.assign(list(positions))
-    for tp, offset in positions.items():
-        consumer.seek(tp, offset)
-    found: dict[TopicPartition, int] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < len(positions) and time.monotonic() < deadline:
-            missing = [tp for tp in positions if tp not in found]
-            batch = await consumer.getmany(*missing, timeout_ms=200)
-            found.update({tp: records[0].timestamp for tp, records in batch.items() if records})
-    finally:
-        consumer.unsubscribe()  # the next group assigns its own partitions
-    return found

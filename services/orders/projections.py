@@ -40,7 +40,7 @@ from contracts.orders import (
     UnavailabilityNotified,
     WithdrawalRequested,
 )
-from services.platform.changes import Change, Insert, MergeEntry, Table, Update, projection
+from services.platform.changes import Change, Insert, MergeEntry, Table, Update
 from services.platform.rebuild import ReadModel
 
 __all__ = ["READ_MODEL", "changes", "project"]
@@ -67,9 +67,6 @@ def changes(envelope: Envelope, event: Event) -> list[Change]:
         return document(envelope, event)
     return []
 
-
-project = projection(changes)
-"""Fold one recorded event into ``order_view`` (live: one statement per change)."""
 
 _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     OrderBlocked: lambda event: {"blocked": True, "block_reason": event.reason},
@@ -148,6 +145,9 @@ _DOCUMENTS: dict[type[Event], Callable[[Envelope, Any], list[Change]]] = {
 """The events that insert a row: the order's, its invoice's, a credit note's."""
 
 
-READ_MODEL = ReadModel(service="orders", project=project, changes=changes,
-                       tables=(ORDERS.name, INVOICES.name, CREDIT_NOTES.name))
+READ_MODEL = ReadModel.of_changes("orders", changes,
+                                  (ORDERS.name, INVOICES.name, CREDIT_NOTES.name))
 """What ``python -m services.orders.main rebuild`` replays."""
+
+project = READ_MODEL.project
+"""Fold one recorded event into ``order_view`` (live: one statement per change)."""

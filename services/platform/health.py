@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from contracts.topics import events_topic
-from services.platform.lag import group_positions
+from services.platform.lag import first_timestamps, group_positions
 from services.platform.settings import ServiceSettings
 
 __all__ = [
@@ -322,19 +322,10 @@ class KafkaProbe:
 
     async def _oldest_age(self, positions: Mapping[TopicPartition, int]) -> float | None:
         """Age of the oldest record at the given positions (those fetched in time)."""
-        if not positions:
-            return None
         _, consumer = await self._clients()
-        consumer.assign(list(positions))
-        try:
-            for tp, offset in positions.items():
-                consumer.seek(tp, offset)
-            # half the check's budget: what is not fetched by then is left out, not the lag
-            batch = await consumer.getmany(*positions, timeout_ms=int(self._timeout * 500))
-        finally:
-            consumer.unsubscribe()  # no fetching in the background between checks
-        stamps = [records[0].timestamp for records in batch.values()
-                  if records and records[0].timestamp >= 0]
+        # half the check's budget: what is not fetched by then is left out, not the lag
+        stamps = [stamp for stamp in (await first_timestamps(
+            consumer, positions, self._timeout / 2)).values() if stamp >= 0]
         return round(time.time() - min(stamps) / 1000, 3) if stamps else None
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:

@@ -9,13 +9,14 @@ topic the group committed on: a subscription the code no longer lists still lags
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-__all__ = ["PartitionPosition", "group_positions", "topic_partitions"]
+__all__ = ["PartitionPosition", "first_timestamps", "group_positions", "topic_partitions"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,25 @@ async def topic_partitions(admin: AIOKafkaAdminClient,
     return [TopicPartition(found["topic"], partition["partition"])
             for found in await admin.describe_topics(names) if not found["error_code"]
             for partition in sorted(found["partitions"], key=lambda p: p["partition"])]
+
+
+async def first_timestamps(consumer: AIOKafkaConsumer, positions: Mapping[TopicPartition, int],
+                           timeout: float) -> dict[TopicPartition, int]:
+    """Kafka's timestamp of the record at each position, for those fetched within ``timeout``
+    (what is not fetched by then is left out: an age is a hint, the lag is the count). The
+    consumer is left with no partitions, so it fetches nothing in the background meanwhile."""
+    if not positions:
+        return {}
+    consumer.assign(list(positions))
+    for tp, offset in positions.items():
+        consumer.seek(tp, offset)
+    found: dict[TopicPartition, int] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < len(positions) and time.monotonic() < deadline:
+            missing = [tp for tp in positions if tp not in found]
+            batch = await consumer.getmany(*missing, timeout_ms=200)
+            found.update({tp: records[0].timestamp for tp, records in batch.items() if records})
+    finally:
+        consumer.unsubscribe()
+    return found

@@ -54,7 +54,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from contracts.base import Event
 from contracts.envelope import Envelope, decode_record
 from contracts.topics import events_topic
-from services.platform.changes import Changes, Folding, Table, Update, apply_change
+from services.platform.changes import Changes, Folding, Table, Update, apply_change, projection
 from services.platform.kafka_io import Record
 from services.platform.write_path import EventHandler
 
@@ -93,8 +93,9 @@ class ReadModel:
     ``tables`` are emptied; ``derived_columns`` reset event-derived columns of tables that also
     hold data from outside the log (``("stock", "reserved = 0")``: the warehouse's quantities on
     hand stay, the reservations are replayed). A projection written as data (``changes``,
-    ``services.platform.changes``) is folded a window at a time; ``project`` is then the same
-    changes applied one event at a time, and the tables hold nothing else.
+    ``services.platform.changes``; made by ``of_changes``) is folded a window at a time;
+    ``project`` is then the same changes applied one event at a time, and the tables hold
+    nothing else.
     """
 
     service: str
@@ -106,6 +107,12 @@ class ReadModel:
     def __post_init__(self) -> None:
         if self.changes is not None and self.derived_columns:
             raise ValueError("a folded read model's tables hold only what it folds")
+
+    @classmethod
+    def of_changes(cls, service: str, changes: Changes, tables: Sequence[str]) -> ReadModel:
+        """A read model written as data: projected live by ``projection(changes)``, folded a
+        window at a time in a rebuild."""
+        return cls(service, projection(changes), tables, changes=changes)
 
     @property
     def topic(self) -> str:
