@@ -20,37 +20,21 @@ import pytest
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_CLOCK, bearer
 from tests.integration.conftest import System
-from tests.integration.test_payments import session_for, status_is
+from tests.support.lifecycle import (
+    SOLD_OUT,
+    clock,
+    confirmed_order,
+    found,
+    line_is,
+    session_for,
+    shipped_and_delivered,
+    status_is,
+    with_a_sold_out_line,
+)
 from tests.support.orders import published_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-def clock(system: System, *args: str) -> str:
-    """Run the clock command against the test stack, as an operator would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "services.platform.clock", *args],
-        env={"PATH": "/usr/bin:/bin", "CLOCK_FILE": str(TEST_CLOCK),
-             "DATABASE_URL": system.infra.database_server_url},
-        capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-async def confirmed_order(http: httpx.AsyncClient, system: System) -> str:
-    """Place an order, pay it with the approved card and wait until the sale is final."""
-    order_id = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()[
-        "order_id"]
-    await eventually(lambda: _found(http, f"{system.payments_url}/payments/{order_id}"))
-    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
-    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
-    await eventually(lambda: _found(http, f"{system.fulfilment_url}/shipments/{order_id}"))
-    return order_id
-
-
-async def _found(http: httpx.AsyncClient, url: str) -> bool:
-    return (await http.get(url, headers=bearer("ops"))).status_code == 200
 
 
 async def shipment(http: httpx.AsyncClient, system: System, order_id: str) -> dict:
@@ -122,7 +106,7 @@ async def test_shipping_before_confirmation_or_twice_is_refused_and_records_noth
     placed = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
     ship = {"carrier": "Colissimo", "tracking_number": "6A0001"}
     warehouse = bearer("warehouse")
-    await eventually(lambda: _found(http, f"{system.fulfilment_url}/reservations/"
+    await eventually(lambda: found(http, f"{system.fulfilment_url}/reservations/"
                                           f"{placed['order_id']}"))
 
     early = await http.post(f"{system.fulfilment_url}/shipments/{placed['order_id']}",
@@ -142,20 +126,6 @@ async def test_shipping_before_confirmation_or_twice_is_refused_and_records_noth
     types = [r["type"] for r in await fulfilment_db.fetch(
         "SELECT type FROM events WHERE order_id = $1 ORDER BY version", order_id)]
     assert types.count("Shipped") == 1
-
-
-async def shipped_and_delivered(http: httpx.AsyncClient, system: System, order_id: str,
-                                at: str, outcome: str = "delivered", **report: str) -> dict:
-    """The warehouse ships the order and the carrier reports ``outcome`` at ``at``."""
-    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
-                              headers=bearer("warehouse"),
-                              json={"carrier": "Colissimo", "tracking_number": "6A" + at[:10]})
-    assert shipped.status_code == 201, shipped.text
-    reported = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
-                               headers=bearer("carrier"),
-                               json={"outcome": outcome, "at": at, **report})
-    assert reported.status_code == 200, reported.text
-    return reported.json()
 
 
 async def order_status(http: httpx.AsyncClient, system: System, order_id: str,
@@ -309,23 +279,7 @@ async def test_a_claim_in_its_window_is_recorded_and_one_day_late_is_refused(
     assert answered.status_code == 200 and answered.json()[0]["answer"] == "agreed"
 
 
-SOLD_OUT = "IGP-COTES-CATALANES-2024"  # no stock in the demo warehouse, 6.90 a bottle
 SAME_PRICE = "IGP-COTES-CATALANES-ROSE-2024"
-
-
-async def with_a_sold_out_line(http: httpx.AsyncClient, system: System) -> dict:
-    body = order_body(lines=[{"sku": "COTES-ROUSSILLON-ROUGE-2022", "quantity": 6},
-                             {"sku": SOLD_OUT, "quantity": 3}])
-    order = (await http.post(f"{system.orders_url}/orders", json=body)).json()
-    await eventually(lambda: _line_is(http, system, order["order_id"], SOLD_OUT, "notified"))
-    return order
-
-
-async def _line_is(http: httpx.AsyncClient, system: System, order_id: str, sku: str,
-                   key: str, value: object = None) -> bool:
-    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
-    change = order["line_changes"].get(sku, {})
-    return key in change and (value is None or change[key] == value)
 
 
 async def test_an_unavailable_line_is_told_by_mail_and_cancelled_at_the_buyers_choice(
@@ -385,7 +339,7 @@ async def test_without_an_answer_in_time_the_unavailable_line_is_cancelled(
 
     clock(system, "advance", "73h")  # the buyer had 72 hours
 
-    await eventually(lambda: _line_is(http, system, order_id, SOLD_OUT, "state", "cancelled"))
+    await eventually(lambda: line_is(http, system, order_id, SOLD_OUT, "state", "cancelled"))
 
 
 async def test_the_seller_cancels_a_blocked_orders_line_and_the_rest_stays_firm(

@@ -15,7 +15,7 @@ from contracts.envelope import Envelope, decode_envelope
 from services.platform.consumer import EventApplier, RetryPolicy
 from services.platform.kafka_io import Record, idempotent_producer
 from tests.integration.conftest import System
-from tests.integration.test_reliability import valid_order_placed
+from tests.support.records import valid_order_placed
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 FAST = RetryPolicy(attempts=4, first_wait=0.01, max_wait=0.05)

@@ -10,6 +10,7 @@ import pytest
 
 from contracts.hashing import verify_chain
 from tests.integration.conftest import System
+from tests.support.lifecycle import run_verify
 from tests.support.orders import events_of, order_body, published_records
 from tests.support.waiting import eventually
 
@@ -101,18 +102,6 @@ async def test_published_events_match_the_store_and_their_hash_chains_verify(
 async def _all_published(system: System, service: str, order_id: str, count: int):
     records = await published_records(system.infra.kafka_bootstrap, service, order_id)
     return records if len(records) >= count else None
-
-
-def run_verify(system: System, *orders: str) -> tuple[int, dict]:
-    import json
-    import subprocess
-    import sys
-
-    args = [arg for order in orders for arg in ("--order", order)]
-    result = subprocess.run([sys.executable, "-m", "services.platform.verify", *args],
-                            env={**system["orders-api"].env, "PATH": "/usr/bin:/bin"},
-                            capture_output=True, text=True, timeout=120, check=False)
-    return result.returncode, json.loads(result.stdout)
 
 
 async def test_auditor_replay_verifies_the_log_and_detects_a_tampered_store(

@@ -12,8 +12,15 @@ import pytest
 
 from deploy.system import bearer
 from tests.integration.conftest import System
-from tests.integration.test_calendar_scenarios import confirmed_order
-from tests.integration.test_refunds import REFUNDS, paid, the_refund, withdrawn_and_returned
+from tests.support.lifecycle import (
+    REFUNDS,
+    confirmed_order,
+    paid,
+    session_for,
+    status_is,
+    the_refund,
+    withdrawn_and_returned,
+)
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -82,7 +89,6 @@ async def test_a_paid_refund_gets_a_credit_note_on_the_invoice(
 async def test_a_doubtful_address_is_held_for_review_and_proceeds_once_ops_unblock_it(
         http: httpx.AsyncClient, system: System) -> None:
     from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
-    from tests.integration.test_payments import session_for, status_is
 
     body = order_body(delivery_address={
         "recipient": "Jeanne Martin", "street": "Hôtel Ibis, 10 avenue du Maréchal Foch",

@@ -29,9 +29,9 @@ from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_CLOCK, bearer
 from services.platform.kafka_io import partition_for, read_topic
 from tests.integration.conftest import System
-from tests.integration.test_payments import session_for, status_is
-from tests.integration.test_reliability import valid_order_placed, with_schema_version
+from tests.support.lifecycle import session_for, status_is
 from tests.support.orders import events_of
+from tests.support.records import valid_order_placed, with_schema_version
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -13,7 +13,7 @@ from playwright.async_api import async_playwright
 
 from deploy.demo import APPROVED_CARD
 from tests.integration.conftest import System
-from tests.integration.test_payments import placed_and_payable, session_for, status_is
+from tests.support.lifecycle import placed_and_payable, session_for, status_is
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

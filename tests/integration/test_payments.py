@@ -21,35 +21,12 @@ from deploy.demo import (
 from deploy.smtp_sink import received
 from deploy.system import TEST_MAIL, bearer
 from tests.integration.conftest import System
+from tests.support.in_clear import found_in_databases, found_in_topics
+from tests.support.lifecycle import payment_of, placed_and_payable, session_for, status_is
 from tests.support.orders import events_of, published_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-async def placed_and_payable(http: httpx.AsyncClient, system: System) -> dict:
-    order = (await http.post(f"{system.orders_url}/orders", json=order_body())).json()
-    await eventually(lambda: _payment(http, system, order["order_id"]), what="payment expected")
-    return order
-
-
-async def _payment(http: httpx.AsyncClient, system: System, order_id: str) -> dict | None:
-    response = await http.get(f"{system.payments_url}/payments/{order_id}")
-    return response.json() if response.status_code == 200 else None
-
-
-async def session_for(http: httpx.AsyncClient, system: System, order_id: str) -> dict:
-    response = await http.post(f"{system.payments_url}/payments/{order_id}/session")
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def status_is(http: httpx.AsyncClient, system: System, order_id: str, status: str,
-                    service: str = "orders") -> dict | None:
-    url = {"orders": f"{system.orders_url}/orders/{order_id}",
-           "payments": f"{system.payments_url}/payments/{order_id}"}[service]
-    body = (await http.get(url)).json()
-    return body if body.get("status") == status else None
 
 
 def mail_for(order_id: str) -> list[dict]:
@@ -207,7 +184,7 @@ async def test_a_blocked_order_cannot_be_paid_until_unblocked(
 
 async def _held(http: httpx.AsyncClient, system: System, order_id: str,
                 held: bool = True) -> bool:
-    payment = await _payment(http, system, order_id)
+    payment = await payment_of(http, system, order_id)
     return payment is not None and payment["held"] is held
 
 
@@ -231,8 +208,6 @@ async def _paid(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
 
 async def test_card_data_is_nowhere_in_the_shops_databases_or_topics(
         http: httpx.AsyncClient, system: System) -> None:
-    from tests.integration.test_personal_data import found_in_databases, found_in_topics
-
     order_id, _ = await _notification_of_a_real_payment(http, system)
     await eventually(lambda: status_is(http, system, order_id, "confirmed"))
     needles = [APPROVED_CARD, APPROVED_CARD[-4:] + "12/30", "12/30"]
@@ -246,7 +221,7 @@ async def test_a_buyer_with_a_payment_dispute_in_progress_is_refused_a_new_sessi
     first = await placed_and_payable(http, system)
     body = order_body(buyer_id=first["buyer_id"])
     second = (await http.post(f"{system.orders_url}/orders", json=body)).json()
-    await eventually(lambda: _payment(http, system, second["order_id"]))
+    await eventually(lambda: payment_of(http, system, second["order_id"]))
     disputes = f"{system.payments_url}/payments/{first['order_id']}/disputes"
 
     opened = await http.post(disputes, json={"reason": "chargeback"}, headers=bearer("ops"))

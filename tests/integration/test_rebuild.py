@@ -21,7 +21,7 @@ from services.platform.service import Service
 from services.platform.settings import LogSettings
 from services.refunds.main import SERVICE as REFUNDS
 from tests.integration.conftest import System
-from tests.integration.test_refunds import withdrawn_and_returned
+from tests.support.lifecycle import withdrawn_and_returned
 from tests.support.orders import events_of, order_body
 from tests.support.waiting import eventually
 

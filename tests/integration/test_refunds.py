@@ -27,22 +27,24 @@ from contracts.policies import (
     paris_date,
 )
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
-from deploy.system import TEST_PORTS, bearer
 from tests.integration.conftest import System
-from tests.integration.test_calendar_scenarios import (
+from tests.support.lifecycle import (
+    OPS,
+    REFUNDS,
     clock,
     confirmed_order,
-    shipped_and_delivered,
+    paid,
+    refunds_of,
+    session_for,
+    status_is,
+    the_refund,
     with_a_sold_out_line,
+    withdrawn_and_returned,
 )
-from tests.integration.test_payments import session_for, status_is
 from tests.support.orders import published_records, record_of
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-REFUNDS = f"http://127.0.0.1:{TEST_PORTS['refunds']}"
-OPS = bearer("ops")
 
 
 def today(system: System) -> dt.date:
@@ -51,22 +53,6 @@ def today(system: System) -> dt.date:
 
 def set_day(system: System, day: dt.date, hour: int = 10) -> None:
     clock(system, "set", f"{day.isoformat()}T{hour:02d}:00")
-
-
-async def refunds_of(http: httpx.AsyncClient, order_id: str) -> list[dict[str, Any]]:
-    response = await http.get(f"{REFUNDS}/refunds", params={"order_id": order_id}, headers=OPS)
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-async def the_refund(http: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
-    async def one() -> dict[str, Any] | None:
-        found = await refunds_of(http, order_id)
-        return found[0] if found else None
-
-    refund = await eventually(one, what=f"a refund owed on order {order_id}")
-    assert refund is not None
-    return refund
 
 
 async def escalation_pass(refunds_db: asyncpg.Pool) -> None:
@@ -81,11 +67,6 @@ async def escalation_pass(refunds_db: asyncpg.Pool) -> None:
     await eventually(passed, what="an escalation pass after the clock moved")
 
 
-async def paid(http: httpx.AsyncClient, refund_id: str) -> dict[str, Any] | None:
-    refund = (await http.get(f"{REFUNDS}/refunds/{refund_id}", headers=OPS)).json()
-    return refund if refund["status"] == "paid" else None
-
-
 def audit(system: System, *args: str) -> tuple[int, dict[str, Any]]:
     """Run the auditors' command against the test stack."""
     result = subprocess.run(
@@ -95,31 +76,6 @@ def audit(system: System, *args: str) -> tuple[int, dict[str, Any]]:
         capture_output=True, text=True, timeout=120, check=False)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
-
-
-async def delivered_order(http: httpx.AsyncClient, system: System) -> str:
-    order_id = await confirmed_order(http, system)
-    now = dt.datetime.fromisoformat(clock(system, "show"))
-    await shipped_and_delivered(http, system, order_id, now.isoformat())
-    await eventually(lambda: status_is(http, system, order_id, "delivered"))
-    return order_id
-
-
-async def withdrawn_and_returned(http: httpx.AsyncClient, system: System) -> str:
-    order_id = await delivered_order(http, system)
-    withdrawn = await http.post(f"{system.orders_url}/orders/{order_id}/withdrawal", json={})
-    assert withdrawn.status_code == 200, withdrawn.text
-
-    async def return_expected() -> bool:
-        shipment = (await http.get(f"{system.fulfilment_url}/shipments/{order_id}",
-                                   headers=OPS)).json()
-        return bool(shipment["return_by"])
-
-    await eventually(return_expected)
-    returned = await http.post(f"{system.fulfilment_url}/returns/{order_id}",
-                               headers=bearer("warehouse"), json={"complete": True})
-    assert returned.status_code == 200, returned.text
-    return order_id
 
 
 async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cent(

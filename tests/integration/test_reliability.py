@@ -15,16 +15,13 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import EmittingService, encode_record, seal
-from contracts.hashing import GENESIS_HASH
-from contracts.orders import OrderPlaced
+from contracts.envelope import EmittingService
 from contracts.topics import dead_letter_topic
-from contracts.vocabulary import PricedLine
 from deploy.processes import ServiceProcess
 from services.platform.kafka_io import partition_for, read_topic
 from tests.integration.conftest import System
 from tests.support.orders import committed_offset, events_of, order_body, record_of
-from tests.support.sealed import SEALED
+from tests.support.records import valid_order_placed, with_schema_version
 from tests.support.waiting import eventually, stack_now
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -118,26 +115,6 @@ async def _reserved(db: asyncpg.Pool, sku: str) -> int:
 
 async def _committed_past(bootstrap: str, record) -> bool:
     return await committed_offset(bootstrap, GROUP, record.topic, record.partition) > record.offset
-
-
-def valid_order_placed(order_id: str) -> bytes:
-    event = OrderPlaced(
-        buyer_id="buyer-poison-test",
-        lines=(PricedLine(sku="COTES-ROUSSILLON-BLANC-2024", name="Côtes du Roussillon blanc",
-                          quantity=1, unit_price_cents=850, line_total_cents=850),),
-        personal=SEALED,
-        delivery_method="standard", delivery_charge_cents=990, products_total_cents=850,
-        total_cents=1840, terms_version="CGV-2026-01", validated_at=stack_now())
-    return encode_record(seal(event, order_id=order_id, version=1, prev_hash=GENESIS_HASH,
-                              occurred_at=stack_now(),
-                              producer=EmittingService(service="orders", build="test"),
-                              correlation_id=uuid.uuid4()))
-
-
-def with_schema_version(raw: bytes, version: int) -> bytes:
-    document = json.loads(raw)
-    document["schema_version"] = version
-    return json.dumps(document).encode()
 
 
 def with_payload_field(raw: bytes, field: str, value: object) -> bytes:
