@@ -17,11 +17,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     TypeAdapter,
     ValidationError,
     create_model,
-    field_validator,
 )
+from pydantic_core import core_schema
 
 from contracts.base import Event
 from contracts.hashing import envelope_hash
@@ -51,6 +52,12 @@ class EmittingService(BaseModel):
     build: str
 
 
+UtcTimestamp = Annotated[dt.datetime, GetPydanticSchema(
+    lambda _source, _handler: core_schema.datetime_schema(tz_constraint=0))]
+"""A timestamp whose UTC offset must be zero, checked by pydantic-core itself (a Python validator
+cost 4 µs per record decoded)."""
+
+
 class Envelope(BaseModel):
     """Metadata around one event payload; see DESIGN.md, "The event log"."""
 
@@ -61,7 +68,7 @@ class Envelope(BaseModel):
     schema_version: int = Field(ge=1)
     order_id: str = Field(min_length=1)
     version: int = Field(ge=1)
-    occurred_at: dt.datetime
+    occurred_at: UtcTimestamp
     causation_id: uuid.UUID | None = None
     correlation_id: uuid.UUID
     producer: EmittingService
@@ -69,13 +76,6 @@ class Envelope(BaseModel):
     payload: dict[str, Any]
     prev_hash: str
     hash: str
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _must_be_utc(cls, value: dt.datetime) -> dt.datetime:
-        if value.utcoffset() != dt.timedelta(0):
-            raise ValueError("occurred_at must be a UTC timestamp")
-        return value
 
     def event(self) -> Event:
         """The typed payload (upcast to the current schema version)."""
