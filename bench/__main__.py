@@ -29,6 +29,7 @@ from bench.report import markdown, ratios, targets
 from bench.scale import FULL, SMOKE, Scale
 from bench.stack import REPO, BenchStack, bench_stack
 from bench.sweep import measure_sweep
+from services.platform.eventloop import run_on_uvloop
 
 RESULTS = REPO / "bench-results"
 
@@ -109,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with bench_stack(api_instances=options.api_instances,
                      worker_instances=options.worker_instances) as stack:
         ready = round(time.monotonic() - clock, 1)
-        figures = asyncio.run(measure(stack, scale, options.worker_instances))
+        figures = run_on_uvloop(measure(stack, scale, options.worker_instances))
         stopping = time.monotonic()
     figures["steps_seconds"] = {"stack_start": ready, **figures["steps_seconds"],
                                 "stack_stop": round(time.monotonic() - stopping, 1)}

@@ -11,7 +11,6 @@ outbox, replaying, committing) and events per second.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import time
@@ -25,6 +24,7 @@ from contracts.topics import SERVICES
 from services.ops.kafka import extent
 from services.ops.registry import service as service_of
 from services.platform.db import create_pool
+from services.platform.eventloop import run_on_uvloop
 from services.platform.rebuild import Observer, ReadModel, compare, rebuild, snapshot
 from services.platform.settings import LogSettings
 
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap", help="Kafka (default: KAFKA_BOOTSTRAP)")
     args = parser.parse_args(argv)
     settings = LogSettings()
-    print(json.dumps(asyncio.run(measure_rebuild(
+    print(json.dumps(run_on_uvloop(measure_rebuild(
         args.database_url or settings.database_url_for(args.service),
         args.bootstrap or settings.kafka_bootstrap, args.service, args.events)), indent=2))
 

@@ -63,6 +63,7 @@ from contracts.policies import Policy, load_policy
 from contracts.refunds import RefundDue, RefundPenaltyEscalated
 from services.platform.clock import ControllableClock
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
+from services.platform.eventloop import run_on_uvloop
 from services.platform.runtime import Context
 from services.refunds import domain
 from services.refunds.handlers import REFUNDS
@@ -525,7 +526,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed of the data")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = asyncio.run(measure_sweep(args.server_url, args.refunds, args.sweep_date,
+    result = run_on_uvloop(measure_sweep(args.server_url, args.refunds, args.sweep_date,
                                        args.seed))
     result["total_seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))

@@ -9,7 +9,6 @@ Exit codes: 0 done (and, for ``verify``/``proof``/``rebuild``, nothing found), 1
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import enum
 import json
@@ -45,6 +44,7 @@ from services.ops.tail import TailFilter
 from services.ops.tail import tail as follow
 from services.ops.timeline import order_state
 from services.platform.clock_command import clock_for
+from services.platform.eventloop import run_on_uvloop
 from services.platform.rebuild import Comparison
 from services.refunds.audit_command import order_proof
 from services.refunds.proof_page import proof_page
@@ -100,7 +100,7 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run ``work``; what cannot be reached or does not exist is one line on stderr and exit
     code 2, not a traceback (a bug still gets its traceback)."""
     try:
-        return asyncio.run(work)
+        return run_on_uvloop(work)
     except Exception as error:
         # a plain LookupError: a topic or a buyer that does not exist (KeyError is a bug)
         if not isinstance(error, _UNREACHABLE) and type(error) is not LookupError:

@@ -12,7 +12,6 @@ that description come the same processes for every service:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from services.platform.agents import Periodic, Subscription
 from services.platform.clock import Clock
 from services.platform.clock_command import clock_for
 from services.platform.db import create_pool
+from services.platform.eventloop import run_on_uvloop
 from services.platform.http import Refusals
 from services.platform.rebuild import ReadModel, rebuild, row_counts
 from services.platform.runtime import Context, emitter_of
@@ -73,7 +73,7 @@ class Service:
             periodic = self.periodic(ctx) if self.periodic else []
             run_worker(settings, self.migrations, self.subscriptions(ctx), periodic)
         else:
-            print(json.dumps(asyncio.run(self.rebuild(settings))))
+            print(json.dumps(run_on_uvloop(self.rebuild(settings))))
 
     async def rebuild(self, settings: ServiceSettings) -> dict[str, Any]:
         """Drop and replay the read model; how many events were replayed, rows per table."""
