@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 __all__ = [
@@ -21,8 +22,44 @@ GENESIS_HASH = "0" * 64
 
 
 def canonical_json(document: Mapping[str, Any]) -> bytes:
-    """Return the RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON-compatible mapping."""
-    return rfc8785.dumps(dict(document))
+    """Return the RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON-compatible mapping.
+
+    ``rfc8785`` (pure Python) writes them; for the documents this system hashes it cost half a
+    millisecond per event. When a document holds only ASCII keys, strings, booleans, nulls and
+    integers within ±2^53, orjson's compact output with sorted keys is the same bytes (it escapes
+    strings as RFC 8785 does), 50 times faster; any other document is left to ``rfc8785``.
+    ``tests/unit/contracts/test_contracts_canonical_json.py`` holds the two equal over generated
+    documents and every character.
+    """
+    plain = dict(document)
+    if _orjson_is_canonical(plain):
+        try:
+            return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # a lone surrogate: rfc8785 says what is wrong with it
+            pass
+    return rfc8785.dumps(plain)
+
+
+_SAFE_INTEGER = 2**53 - 1
+"""RFC 8785 writes numbers as ECMAScript does: integers beyond this are not exact there."""
+
+
+def _orjson_is_canonical(value: Any) -> bool:
+    """The value holds only what orjson writes as RFC 8785 does: dicts with ASCII keys (RFC 8785
+    sorts keys by UTF-16 code unit, orjson by UTF-8 byte: the same order for ASCII), lists,
+    strings, booleans, None and safe integers; never a float (ECMAScript's number format is not
+    Python's)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+    if kind is dict:
+        return all(type(key) is str and key.isascii() and _orjson_is_canonical(item)
+                   for key, item in value.items())
+    if kind is list:
+        return all(_orjson_is_canonical(item) for item in value)
+    return False
 
 
 def envelope_hash(envelope: Mapping[str, Any]) -> str:
