@@ -150,7 +150,8 @@ def decode_envelope(raw: bytes | None) -> Envelope:
 
 class TypedEnvelope(Envelope):
     """An envelope of the current schema validated with its event in one pass (``decode_record``):
-    its ``payload`` is the event model itself, whose JSON form is the payload's."""
+    its ``payload`` is the event model itself, not a dict. Its JSON form is the event's, without
+    the fields the event ignores: hash the record as published, not this (``verify`` does)."""
 
     def event(self) -> Event:
         """The typed payload, validated with the envelope."""
