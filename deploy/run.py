@@ -11,6 +11,7 @@ the database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from deploy.local.stack import (
     start_stack,
     stop_stack,
 )
-from deploy.supervision import Supervision, write_config
+from deploy.supervision import STOP_SECONDS, Supervision, write_config
 from deploy.system import RUN_PORTS
 from services.platform.auth import generate_keys
 
@@ -121,14 +122,26 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack the way Ctrl-C does
 
 
-def _stop(supervisord: subprocess.Popen[bytes]) -> None:
+def _stop(supervisord: subprocess.Popen[bytes], supervision: Supervision) -> None:
     if supervisord.poll() is None:
-        supervisord.send_signal(signal.SIGTERM)  # it stops every process, then itself
+        _stop_every_program_at_once(supervision)
+        supervisord.send_signal(signal.SIGTERM)  # it stops what is left, then itself
         try:
             supervisord.wait(60)
         except subprocess.TimeoutExpired:
             supervisord.kill()
             supervisord.wait()
+
+
+def _stop_every_program_at_once(supervision: Supervision) -> None:
+    """SIGTERM to every program together, then wait for them all: supervisord's own shutdown
+    stops one program after the other (about 12 s for the whole stack, 1 s of each faust
+    worker's stop being a sleep). They are marked stopping first, so none is restarted."""
+    # on a timeout, supervisord's shutdown still stops (and at last kills) what is left
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-m", "supervisor.supervisorctl", "-c",
+                        str(supervision.config), "stop", "all"],
+                       capture_output=True, timeout=STOP_SECONDS + 30, check=False)
 
 
 def main() -> int:
@@ -140,10 +153,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     endpoints = start_stack(layout.data_dir, *layout.infrastructure_ports)
     supervisord: subprocess.Popen[bytes] | None = None
+    supervision = Supervision(layout.data_dir / "run")
     try:
         server = endpoints.database_urls["orders"].rsplit("/", 1)[0] + "/postgres"
         env = process_env(layout, endpoints.kafka_bootstrap, server)
-        supervision = Supervision(layout.data_dir / "run")
         write_config(env, supervision, instances=settings.instances())
         print(banner(layout, endpoints.kafka_bootstrap, server, supervision), flush=True)
         # its own process group: Ctrl-C reaches this process alone, which stops supervisord,
@@ -160,7 +173,7 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop
         if supervisord is not None:
             print("stopping the services…", flush=True)
-            _stop(supervisord)
+            _stop(supervisord, supervision)
         print("stopping Kafka and PostgreSQL…", flush=True)
         stop_stack(layout.data_dir, *layout.infrastructure_ports)
 
