@@ -24,11 +24,14 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "Aggregate",
     "ConcurrencyError",
+    "Decided",
     "Metadata",
     "Stream",
     "append",
+    "append_together",
     "load_stream",
     "lock_stream",
+    "lock_streams",
     "new_stream",
 ]
 
@@ -117,6 +120,18 @@ async def lock_stream(conn: asyncpg.Connection, order_id: str) -> Stream:
     return _stream(order_id, row)
 
 
+async def lock_streams(conn: asyncpg.Connection, order_ids: Sequence[str]) -> list[Stream]:
+    """The orders' streams, in the order of their ids, locked as ``lock_stream`` locks one: in
+    one statement, taken in the order of the ids, so that two callers locking some of the same
+    orders wait for each other rather than deadlock. An order without events has an empty
+    stream (nothing to lock: its first append is guarded by the events' unique version)."""
+    rows = await conn.fetch(
+        "SELECT order_id, version, last_hash, state FROM streams WHERE order_id = ANY($1) "
+        "ORDER BY order_id FOR UPDATE", list(order_ids))
+    found = {row["order_id"]: row for row in rows}
+    return [_stream(order_id, found.get(order_id)) for order_id in sorted(order_ids)]
+
+
 def new_stream(order_id: str) -> Stream:
     """The empty stream of an order id the caller has just made up: nothing else can be
     recording on it, so there is nothing to lock (one round trip less per new order)."""
@@ -160,7 +175,7 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
     if not envelopes:
         return []
     last = envelopes[-1]
-    state = None if new_state is None else new_state.model_dump(mode="json")
+    state = _state_json(new_state)
     try:
         advanced = await conn.fetchval(
             _APPEND, [e.event_id for e in envelopes], stream.order_id,
@@ -172,6 +187,77 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
     if advanced == 0:
         raise ConcurrencyError(stream.order_id)
     return envelopes
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One order's decision, ready to append: its stream as locked, the events decided on it,
+    the state they lead to, and who recorded them."""
+
+    stream: Stream
+    events: Sequence[Event]
+    new_state: BaseModel | None
+    metadata: Metadata
+
+
+_APPEND_TOGETHER = """
+WITH appended AS (
+    INSERT INTO events (event_id, order_id, version, type, envelope)
+    SELECT event_id, order_id, version, type, envelope
+    FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::jsonb[])
+         WITH ORDINALITY AS batch (event_id, order_id, version, type, envelope, n)
+    ORDER BY n
+), decided AS (
+    SELECT * FROM unnest($6::text[], $7::integer[], $8::text[], $9::jsonb[], $10::integer[])
+        AS decided (order_id, version, last_hash, state, decided_on)
+), advanced AS (
+    UPDATE streams SET version = decided.version, last_hash = decided.last_hash,
+                       state = decided.state
+    FROM decided
+    WHERE streams.order_id = decided.order_id AND streams.version = decided.decided_on
+    RETURNING 1
+), started AS (
+    INSERT INTO streams (order_id, version, last_hash, state)
+    SELECT order_id, version, last_hash, state FROM decided WHERE decided_on = 0
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM advanced) + (SELECT count(*) FROM started) AS advanced
+FROM pg_notify($11, '')
+"""
+"""``_APPEND`` for many orders in one round trip: every order's events, each stream advanced
+only from the version its decision was made on (or started, for an order without events)."""
+
+
+async def append_together(conn: asyncpg.Connection,
+                          decisions: Sequence[Decided]) -> dict[str, list[Envelope]]:
+    """``append`` for many orders (each once) in one statement: the envelopes of each order.
+
+    Raises ``ConcurrencyError`` (naming the first order of the statement: which one lost is
+    not known) if another transaction appended to one of the streams first."""
+    sealed = {d.stream.order_id: _seal_all(d.stream, d.events, d.metadata) for d in decisions}
+    moved = [d for d in decisions if sealed[d.stream.order_id]]
+    if not moved:
+        return sealed
+    envelopes = [envelope for d in moved for envelope in sealed[d.stream.order_id]]
+    lasts = [sealed[d.stream.order_id][-1] for d in moved]
+    try:
+        advanced = await conn.fetchval(
+            _APPEND_TOGETHER, [e.event_id for e in envelopes], [e.order_id for e in envelopes],
+            [e.version for e in envelopes], [e.type for e in envelopes],
+            [e.to_json() for e in envelopes], [d.stream.order_id for d in moved],
+            [last.version for last in lasts], [last.hash for last in lasts],
+            [_state_json(d.new_state) for d in moved], [d.stream.version for d in moved],
+            NOTIFY_CHANNEL)
+    except asyncpg.UniqueViolationError as error:
+        raise ConcurrencyError(moved[0].stream.order_id) from error
+    if advanced != len(moved):
+        raise ConcurrencyError(moved[0].stream.order_id)
+    return sealed
+
+
+def _state_json(state: BaseModel | None) -> dict[str, Any] | None:
+    return None if state is None else state.model_dump(mode="json")
 
 
 def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> list[Envelope]:

@@ -8,7 +8,7 @@ metadata come from (``services.platform.idempotency``, ``services.platform.consu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -18,18 +18,26 @@ from contracts.envelope import Envelope
 from services.platform import positions
 from services.platform.eventstore import (
     Aggregate,
+    Decided,
     Metadata,
     State,
     append,
+    append_together,
     lock_stream,
+    lock_streams,
     new_stream,
 )
 from services.platform.runtime import Context
 
-__all__ = ["Decision", "EventHandler", "record", "record_command"]
+__all__ = ["BatchHandler", "Decision", "EventHandler", "record", "record_command",
+           "record_together"]
 
 EventHandler = Callable[[asyncpg.Connection, Envelope, Event], Awaitable[None]]
 """Applies one recorded event inside a transaction: a projection, or a reaction (policy)."""
+
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Envelope]], Awaitable[None]]
+"""Applies the events recorded on many orders inside a transaction, each order's in their
+order (``record_together``): a projection that writes a batch in a few statements."""
 
 Decision = Callable[[State | None], Sequence[Event]]
 """The domain's ``decide`` with its command and time bound: the events for a state, or raises."""
@@ -69,3 +77,29 @@ async def record_command(conn: asyncpg.Connection, order_id: str, command: Any, 
                 else Metadata.for_command(ctx.emitter, now, idempotency_key))
     return await record(conn, aggregate, order_id,
                         lambda state: decide(state, command, now), metadata, project)
+
+
+async def record_together(conn: asyncpg.Connection, aggregate: Aggregate[State],
+                          decisions: Mapping[str, Decision[State]],
+                          metadata: Callable[[], Metadata],
+                          project: BatchHandler) -> dict[str, list[Envelope]]:
+    """``record`` for many orders in the caller's transaction, in three round trips and the
+    projection's, however many orders: lock every order's stream, decide on each, append all
+    the events with the new states, project them. Each order's events get their own
+    ``metadata()`` (a sweep's decision on one order is a command of its own).
+
+    Raises what ``record`` raises, for the whole batch: the caller rolls it all back. Returns
+    the sealed envelopes of each order (none where nothing is decided).
+    """
+    decided = []
+    for stream in await lock_streams(conn, list(decisions)):
+        state = aggregate.load(stream)
+        events = decisions[stream.order_id](state)
+        decided.append(Decided(stream, events, aggregate.fold(state, events), metadata()))
+    recorded = await append_together(conn, decided)
+    envelopes = [envelope for order in recorded.values() for envelope in order]
+    positions.note(envelopes)
+    if envelopes:
+        await project(conn, envelopes)
+    return recorded
+

@@ -7,20 +7,23 @@ operators recorded (``current_policy``); it is read in the same transaction as t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
+from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.policies import Policy, load_policy, with_recorded_rates
 from contracts.refunds import RATES_STREAM
-from services.platform.eventstore import Aggregate, load_stream
+from services.platform.eventstore import Aggregate, Metadata, load_stream
 from services.platform.runtime import Context
-from services.platform.write_path import record_command
+from services.platform.write_path import record_command, record_together
 from services.refunds import domain
-from services.refunds.projections import project
+from services.refunds.projections import project, project_together
 from services.refunds.views import order_of_refund
 
-__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "handle", "pay_refund",
-           "record_rate"]
+__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "escalate_together", "handle",
+           "pay_refund", "record_rate"]
 
 REFUNDS = Aggregate(domain.RefundsState, domain.evolve)
 RATES = Aggregate(domain.RatesState, domain.evolve_rates)
@@ -44,6 +47,21 @@ async def escalate(conn: asyncpg.Connection, order_id: str, ctx: Context,
                    policy: Policy) -> list[Envelope]:
     """Record the order's escalation steps and corrections that time (or a rate) made due."""
     return await handle(conn, order_id, domain.Escalate(policy), ctx)
+
+
+async def escalate_together(conn: asyncpg.Connection, order_ids: Sequence[str], ctx: Context,
+                            policy: Policy) -> dict[str, list[Envelope]]:
+    """``escalate`` on many orders, in a few statements for them all (the sweep's batches):
+    the clock read once, each order's decision a command of its own."""
+    now = ctx.clock.now()
+    command = domain.Escalate(policy)
+
+    def decide(state: domain.RefundsState | None) -> list[Event]:
+        return domain.decide(state, command, now)
+
+    return await record_together(
+        conn, REFUNDS, dict.fromkeys(order_ids, decide),
+        lambda: Metadata.for_command(ctx.emitter, now), project_together)
 
 
 async def pay_refund(conn: asyncpg.Connection, refund_id: str, ctx: Context) -> str:

@@ -9,6 +9,8 @@ recorded, cleared when it is paid; a function of the refund's own events, as a r
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -28,7 +30,7 @@ from contracts.refunds import (
 from services.platform.rebuild import ReadModel
 from services.refunds.next_escalation import Owed, next_escalation_on
 
-__all__ = ["READ_MODEL", "project"]
+__all__ = ["READ_MODEL", "project", "project_together", "rounds"]
 
 
 async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
@@ -52,6 +54,35 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                 event.half_year, str(event.percent), event.source, at)
         case _:
             await _project_payout(conn, envelope, event)
+
+
+async def project_together(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """Fold the events a sweep recorded on many orders (each order's in their order): as
+    ``project`` does, the escalation steps of different orders set-based, a few statements for
+    the whole batch.
+
+    The k-th event of every order is folded before any (k+1)-th: a round holds one event per
+    order, so its rows belong to different refunds and the order within it does not matter."""
+    for round_ in rounds(envelopes):
+        steps = []
+        for envelope in round_:
+            event = envelope.event()
+            if isinstance(event, RefundPenaltyEscalated):
+                steps.append((envelope, event))
+            else:
+                await project(conn, envelope, event)
+        if steps:
+            await _escalated_together(conn, steps)
+
+
+def rounds(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
+    """The events of many orders (each order's in their order) in rounds: the k-th round
+    holds the k-th event of every order that has one, in the orders' order."""
+    by_order: dict[str, list[Envelope]] = {}
+    for envelope in envelopes:
+        by_order.setdefault(envelope.order_id, []).append(envelope)
+    return [[envelope for envelope in round_ if envelope is not None]
+            for round_ in itertools.zip_longest(*by_order.values())]
 
 
 async def _project_payout(conn: asyncpg.Connection, envelope: Envelope, event: Event) -> None:
@@ -111,6 +142,49 @@ async def _escalated(conn: asyncpg.Connection, envelope: Envelope,
         _next_on(owed, event.escalated_on, event.tier))
 
 
+_STEPS = (
+    "WITH steps AS (INSERT INTO refund_escalation_view (refund_id, escalated_on, delay_days, "
+    "schedule, tier, rate, surcharge_cents, total_cents, policy_version, provisional, "
+    "missing_half_years, recorded_at) SELECT refund_id, escalated_on, delay_days, schedule, "
+    "tier, rate, surcharge_cents, total_cents, policy_version, provisional, "
+    "string_to_array(missing, ','), recorded_at FROM unnest($1::text[], $2::date[], "
+    "$3::integer[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[], "
+    "$9::text[], $10::boolean[], $11::text[], $12::timestamptz[]) AS step (refund_id, "
+    "escalated_on, delay_days, schedule, tier, rate, surcharge_cents, total_cents, "
+    "policy_version, provisional, missing, recorded_at) ON CONFLICT DO NOTHING) "
+    "SELECT refund_id, situation, base_cents, products_cents, deadline, paid_on "
+    "FROM refund_view WHERE refund_id = ANY($1)")
+"""``_escalated``'s first statement for many steps (of different refunds): the half-years a
+figure lacks are passed joined by commas, as arrays of arrays must all have one length."""
+
+
+async def _escalated_together(
+        conn: asyncpg.Connection,
+        steps: Sequence[tuple[Envelope, RefundPenaltyEscalated]]) -> None:
+    """``_escalated`` for steps of different refunds, in two statements."""
+    events = [event for _, event in steps]
+    owed = {row["refund_id"]: row for row in await conn.fetch(
+        _STEPS, [e.refund_id for e in events], [e.escalated_on for e in events],
+        [e.delay_days for e in events], [e.schedule for e in events],
+        [e.tier for e in events], [str(e.rate) for e in events],
+        [e.surcharge_cents for e in events], [e.total_cents for e in events],
+        [e.policy_version for e in events], [e.provisional for e in events],
+        [",".join(e.missing_half_years) for e in events],
+        [envelope.occurred_at for envelope, _ in steps])}
+    known = [(envelope, event) for envelope, event in steps if event.refund_id in owed]
+    await conn.execute(
+        "UPDATE refund_view r SET version = step.version, updated_at = step.updated_at, "
+        "last_escalated_on = step.escalated_on, next_escalation_on = step.next_on, "
+        f"{_missing('step.refund_id')} FROM unnest($1::text[], $2::integer[], "
+        "$3::timestamptz[], $4::date[], $5::date[]) AS step (refund_id, version, updated_at, "
+        "escalated_on, next_on) WHERE r.refund_id = step.refund_id",
+        [event.refund_id for _, event in known], [envelope.version for envelope, _ in known],
+        [envelope.occurred_at for envelope, _ in known],
+        [event.escalated_on for _, event in known],
+        [_next_on(owed[event.refund_id], event.escalated_on, event.tier)
+         for _, event in known])
+
+
 async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
                       event: RefundPenaltyRecomputed) -> None:
     values = (event.surcharge_cents, event.total_cents, event.policy_version, event.provisional,
@@ -139,12 +213,17 @@ async def _update(conn: asyncpg.Connection, envelope: Envelope, refund_id: str,
     return row
 
 
-_MISSING = (
-    "missing_half_years = coalesce(ARRAY(SELECT DISTINCT m FROM (SELECT "
-    "unnest(missing_half_years) AS m FROM refund_escalation_view WHERE refund_id = $1 AND "
-    "provisional UNION SELECT unnest(r.paid_missing) WHERE r.paid_provisional) figures "
-    "ORDER BY m), '{}')")
-"""The half-years some still-provisional figure of the refund lacks."""
+def _missing(refund_id: str) -> str:
+    """The assignment of the half-years some still-provisional figure of the refund
+    (``refund_id``, an SQL expression; ``r``, its row) lacks."""
+    return (
+        "missing_half_years = coalesce(ARRAY(SELECT DISTINCT m FROM (SELECT "
+        "unnest(missing_half_years) AS m FROM refund_escalation_view WHERE refund_id = "
+        f"{refund_id} AND provisional UNION SELECT unnest(r.paid_missing) WHERE "
+        "r.paid_provisional) figures ORDER BY m), '{}')")
+
+
+_MISSING = _missing("$1")
 
 
 async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:

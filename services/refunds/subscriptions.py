@@ -66,10 +66,11 @@ async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
     """One pass of the escalation sweep at the clock's date, under the policy in force (read
     once), over the refunds whose next escalation day has come; how many events it recorded.
 
-    Orders are escalated in batches, one transaction per batch: an order another command
-    changed meanwhile (or a deadlock's victim) is left to the next pass and its batch run again
-    without it, so the others' steps are kept. ``SWEEP_CONNECTIONS`` batches run at a time, on
-    orders of their own. Each order still goes through the one write path."""
+    Orders are escalated in batches, one transaction and a few statements per batch, through
+    the one write path's batch form (``record_together``): an order another command changed
+    meanwhile is decided on its new state (or, a deadlock's victim, left to the next pass) and
+    the others' steps are kept. ``SWEEP_CONNECTIONS`` batches run at a time, on orders of their
+    own."""
     today = paris_date(ctx.clock.now())
     async with pool.acquire() as conn:
         policy = await handlers.current_policy(conn)
@@ -107,41 +108,30 @@ def _batches(order_ids: list[str]) -> Iterator[list[str]]:
 
 async def _escalate_batch(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
                           policy: Policy) -> int:
-    """The orders' escalations in one transaction; how many events it recorded. An order
-    another transaction changed meanwhile (or a deadlock's victim) loses the transaction: the
-    batch runs again without that order, which the next pass looks at again."""
-    pending = list(order_ids)
-    while pending:
-        try:
-            recorded = await _escalate_together(pool, pending, ctx, policy)
-        except _ChangedMeanwhileError as changed:
-            log.info("escalation: order %s changed meanwhile; next pass", changed.order_id)
-            pending.remove(changed.order_id)
-            continue
-        for order_id, envelopes in recorded.items():
-            _alert_if_provisional(order_id, envelopes)
-        return sum(len(envelopes) for envelopes in recorded.values())
-    return 0
+    """The orders' escalations in one transaction; how many events it recorded.
 
-
-class _ChangedMeanwhileError(Exception):
-    def __init__(self, order_id: str) -> None:
-        super().__init__(order_id)
-        self.order_id = order_id
+    The batch waits for the orders another transaction is recording on, then decides on what
+    that one committed. Should it lose anyway (a deadlock with a transaction locking orders in
+    another order, whose victim it is), each half is tried again on its own: the others' steps
+    are kept, and a lone order that still loses is left to the next pass."""
+    try:
+        recorded = await _escalate_together(pool, order_ids, ctx, policy)
+    except (ConcurrencyError, asyncpg.DeadlockDetectedError):
+        if len(order_ids) == 1:
+            log.info("escalation: order %s changed meanwhile; next pass", order_ids[0])
+            return 0
+        half = len(order_ids) // 2
+        return (await _escalate_batch(pool, order_ids[:half], ctx, policy)
+                + await _escalate_batch(pool, order_ids[half:], ctx, policy))
+    for order_id, envelopes in recorded.items():
+        _alert_if_provisional(order_id, envelopes)
+    return sum(len(envelopes) for envelopes in recorded.values())
 
 
 async def _escalate_together(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
                              policy: Policy) -> dict[str, list[Envelope]]:
-    """Each order through the write path, all in one transaction (committed only if every
-    order could be recorded: no savepoint, so no round trips and subtransactions per order)."""
-    recorded: dict[str, list[Envelope]] = {}
     async with pool.acquire() as conn, conn.transaction():
-        for order_id in order_ids:
-            try:
-                recorded[order_id] = await handlers.escalate(conn, order_id, ctx, policy)
-            except (ConcurrencyError, asyncpg.DeadlockDetectedError) as error:
-                raise _ChangedMeanwhileError(order_id) from error
-    return recorded
+        return await handlers.escalate_together(conn, order_ids, ctx, policy)
 
 
 def _alert_if_provisional(order_id: str, recorded: list[Envelope]) -> None:

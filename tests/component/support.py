@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -22,6 +23,15 @@ async def recorded(conn: asyncpg.Connection, order_id: str) -> list[Envelope]:
     rows = await conn.fetch(
         "SELECT envelope FROM events WHERE order_id = $1 ORDER BY version", order_id)
     return [Envelope.model_validate(row["envelope"]) for row in rows]
+
+
+async def waiting_on_a_lock(pool: asyncpg.Pool) -> None:
+    """Wait until a session of the pool's database waits for a lock another one holds."""
+    async with asyncio.timeout(10):
+        while not await pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"):
+            await asyncio.sleep(0.02)
 
 
 async def recorded_events(conn: asyncpg.Connection, order_id: str) -> list[Event]:

@@ -28,10 +28,12 @@ from services.refunds.projections import READ_MODEL, project
 from services.refunds.subscriptions import escalate_refunds
 from services.refunds.views import escalation_candidates
 from tests.component.conftest import _fresh_database, context
-from tests.component.support import recorded_events
+from tests.component.support import recorded_events, waiting_on_a_lock
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 DEADLINE = dt.date(2026, 3, 2)
+UNRECORDED_HALF_YEAR = dt.date(2026, 7, 1)
+"""A deadline in a half-year the shipped legal-interest rates do not cover yet."""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -127,7 +129,7 @@ async def test_a_pass_records_each_step_due_once_and_a_second_pass_nothing(
         assert await steps_of(pool, order_id) == [b for b in boundaries if b <= 60 + late]
 
 
-async def test_an_order_changed_meanwhile_is_left_to_the_next_pass_not_its_batch(
+async def test_an_order_changed_meanwhile_is_decided_on_its_new_state_and_its_batch_kept(
         pool: asyncpg.Pool, clock: ControllableClock) -> None:
     # given three refunds due on day 1, the second (in the same batch as the third) escalated
     # by another transaction that has not committed yet
@@ -145,26 +147,50 @@ async def test_an_order_changed_meanwhile_is_left_to_the_next_pass_not_its_batch
         await waiting_on_a_lock(pool)
         await transaction.commit()
         recorded = await sweep
-    # then the orders before and after it keep their steps, and it has its step once
+    # then the orders before and after it keep their steps, and it has its step once (the
+    # sweep decided on what the other transaction committed)
     assert recorded == 2
     assert [await steps_of(pool, order_id) for order_id in (first, second, third)] == [
         [1], [1], [1]]
     assert await escalate_refunds(pool, ctx) == 0
 
 
-async def waiting_on_a_lock(pool: asyncpg.Pool) -> None:
-    async with asyncio.timeout(10):
-        while not await pool.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"):
-            await asyncio.sleep(0.02)
+async def test_a_batch_that_loses_a_deadlock_is_tried_again_in_halves_and_keeps_every_step(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given three refunds due on day 1 (the sweep's second batch holds the second and third
+    # orders), and another transaction holding the third order's stream
+    prefix = f"refunds-sweep-{uuid.uuid4()}"
+    orders = [await owed(pool, on_day(clock, -14), order_id=f"{prefix}-{n}") for n in (1, 2, 3)]
+    ctx = on_day(clock, 1)
+    async with pool.acquire() as other:
+        # the sweep looks for the deadlock first, so it is the victim
+        await other.execute("SET deadlock_timeout = '60s'")
+        transaction = other.transaction()
+        await transaction.start()
+        await lock(other, orders[2])
+        # when the sweep takes the second order and waits for the third, and the other
+        # transaction then waits for the second
+        sweep = asyncio.create_task(escalate_refunds(pool, ctx))
+        await waiting_on_a_lock(pool)
+        await lock(other, orders[1])
+        await transaction.commit()
+        recorded = await sweep
+    # then the batch's halves are tried again on their own: every order has its step, once
+    assert recorded == 3
+    assert [await steps_of(pool, order_id) for order_id in orders] == [[1], [1], [1]]
+
+
+async def lock(conn: asyncpg.Connection, order_id: str) -> None:
+    await conn.execute("SELECT FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
 
 
 async def test_the_read_model_replayed_from_the_events_is_the_live_one(
         pool: asyncpg.Pool, clock: ControllableClock) -> None:
-    # given refunds owed, escalated, one deadline moved, one paid, one payout refused
+    # given refunds owed, escalated, one deadline moved, one paid, one payout refused, and
+    # one escalated in a half-year whose legal-interest rate is not recorded (provisional)
     orders = [await owed(pool, on_day(clock, -14), situation) for situation in (
         "withdrawal", "late_delivery", "unavailable", "blocked")]
+    await owed(pool, on_day(clock, -14), deadline=UNRECORDED_HALF_YEAR)
     withdrawal = await owed_on_notice(pool, on_day(clock, -14))
     for delay in (1, 5, 11, 16, 31):
         await escalate_refunds(pool, on_day(clock, delay))
@@ -172,18 +198,42 @@ async def test_the_read_model_replayed_from_the_events_is_the_live_one(
     await paid(pool, on_day(clock, 33), orders[0])
     await paid(pool, on_day(clock, 33), orders[1], refusal="00003")
     await escalate_refunds(pool, on_day(clock, 61))
+    await escalate_refunds(pool, on_day(clock, (UNRECORDED_HALF_YEAR - DEADLINE).days + 1))
     live = await snapshot(pool, READ_MODEL)
-    # when the read model is emptied and every event projected again, in the log's order
+    # when the read model is emptied and every event projected again, in the log's order,
+    # then it is the live one, next escalation days included
+    assert await replayed(pool) == live
+    rows = await pool.fetch("SELECT next_escalation_on, missing_half_years FROM refund_view")
+    assert any(row["next_escalation_on"] for row in rows)
+    assert ["2026-S2"] in [row["missing_half_years"] for row in rows]
+
+
+async def test_a_pass_after_days_without_one_records_every_step_missed_as_a_replay_reads_it(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given refunds swept on their first day of delay, then not for 39 days
+    orders = [await owed(pool, on_day(clock, -14)) for _ in range(3)]
+    await escalate_refunds(pool, on_day(clock, 1))
+    # when the sweep runs again on day 40
+    recorded = await escalate_refunds(pool, on_day(clock, 40))
+    # then each order has the three steps it missed, recorded in one decision, and the read
+    # model folded from the batch is the one a replay gives (its last step, its next day)
+    assert recorded == 3 * 3
+    assert [await steps_of(pool, order_id) for order_id in orders] == [[1, 11, 21, 31]] * 3
+    live = await snapshot(pool, READ_MODEL)
+    assert await replayed(pool) == live
+    last_steps = await pool.fetch("SELECT last_escalated_on FROM refund_view")
+    assert {row["last_escalated_on"] for row in last_steps} == {DEADLINE + dt.timedelta(31)}
+
+
+async def replayed(pool: asyncpg.Pool) -> object:
+    """The read model emptied and every event projected again one by one, in the log's order."""
     async with pool.acquire() as conn, conn.transaction():
         for table in READ_MODEL.tables:
             await conn.execute(f"DELETE FROM {table}")
         for row in await conn.fetch("SELECT envelope FROM events ORDER BY position"):
             envelope = Envelope.model_validate(row["envelope"])
             await project(conn, envelope, envelope.event())
-    # then it is the live one, next escalation days included
-    assert await snapshot(pool, READ_MODEL) == live
-    next_days = await pool.fetch("SELECT next_escalation_on FROM refund_view")
-    assert any(row["next_escalation_on"] for row in next_days)
+    return await snapshot(pool, READ_MODEL)
 
 
 async def owed_on_notice(pool: asyncpg.Pool, ctx: Context) -> str:
