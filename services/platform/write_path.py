@@ -3,7 +3,8 @@
 HTTP commands, reactions to other services' events and timed sweeps all record their decisions
 through ``record``; what differs between them is only where the transaction, the command and the
 metadata come from (``services.platform.idempotency``, ``services.platform.consumer``,
-``services.platform.sweep``).
+``services.platform.sweep``). ``record_together`` takes the same steps for many orders at once,
+in a fixed number of statements: the refunds sweep, which decides on thousands of orders a pass.
 """
 
 from __future__ import annotations
