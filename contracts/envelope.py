@@ -41,6 +41,7 @@ __all__ = [
     "encode_record",
     "parse_payload",
     "seal",
+    "seal_with_json",
 ]
 
 
@@ -102,6 +103,20 @@ def seal(
     idempotency_key: str | None = None,
 ) -> Envelope:
     """Wrap ``event`` in an envelope linked to ``prev_hash`` and compute its hash."""
+    return seal_with_json(
+        event, order_id=order_id, version=version, prev_hash=prev_hash,
+        occurred_at=occurred_at, producer=producer, correlation_id=correlation_id,
+        causation_id=causation_id, idempotency_key=idempotency_key)[0]
+
+
+def seal_with_json(
+    event: Event, *, order_id: str, version: int, prev_hash: str, occurred_at: dt.datetime,
+    producer: EmittingService, correlation_id: uuid.UUID, causation_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Envelope, dict[str, Any]]:
+    """``seal``, with the envelope's JSON form (``Envelope.to_json``'s), which sealing builds
+    anyway to hash it: the event store stores it without dumping the envelope again (a tenth
+    of the escalation sweep's time)."""
     unsealed: dict[str, Any] = {
         "event_id": str(new_event_id()), "type": event.type_name(),
         "schema_version": event.schema_version, "order_id": order_id, "version": version,
@@ -111,7 +126,8 @@ def seal(
         "idempotency_key": idempotency_key, "payload": event.model_dump(mode="json"),
         "prev_hash": prev_hash,
     }
-    return Envelope.model_validate({**unsealed, "hash": envelope_hash(unsealed)})
+    document = {**unsealed, "hash": envelope_hash(unsealed)}
+    return Envelope.model_validate(document), document
 
 
 def parse_payload(type_name: str, schema_version: int, payload: dict[str, Any]) -> Event:

@@ -11,13 +11,13 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import asyncpg
 from pydantic import BaseModel
 
 from contracts.base import Event
-from contracts.envelope import EmittingService, Envelope, seal
+from contracts.envelope import EmittingService, Envelope, seal_with_json
 from contracts.hashing import GENESIS_HASH
 
 __all__ = [
@@ -171,7 +171,7 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
     Raises ``ConcurrencyError`` if another transaction appended to the stream first (the
     caller's transaction must then be rolled back, as it is when the error leaves it).
     """
-    envelopes = _seal_all(stream, events, metadata)
+    envelopes, documents = _seal_all(stream, events, metadata)
     if not envelopes:
         return []
     last = envelopes[-1]
@@ -180,7 +180,7 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
         advanced = await conn.fetchval(
             _APPEND, [e.event_id for e in envelopes], stream.order_id,
             [e.version for e in envelopes], [e.type for e in envelopes],
-            [e.to_json() for e in envelopes], last.version, last.hash, state, stream.version,
+            documents, last.version, last.hash, state, stream.version,
             NOTIFY_CHANNEL)
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(stream.order_id) from error
@@ -236,40 +236,51 @@ async def append_together(conn: asyncpg.Connection,
     Raises ``ConcurrencyError`` (naming the first order of the statement: which one lost is
     not known) if another transaction appended to one of the streams first."""
     sealed = {d.stream.order_id: _seal_all(d.stream, d.events, d.metadata) for d in decisions}
-    moved = [d for d in decisions if sealed[d.stream.order_id]]
-    if not moved:
-        return sealed
-    envelopes = [envelope for d in moved for envelope in sealed[d.stream.order_id]]
-    lasts = [sealed[d.stream.order_id][-1] for d in moved]
+    moved = [d for d in decisions if sealed[d.stream.order_id].envelopes]
+    if moved:
+        await _append_together(conn, moved, [sealed[d.stream.order_id] for d in moved])
+    return {order_id: order.envelopes for order_id, order in sealed.items()}
+
+
+async def _append_together(conn: asyncpg.Connection, moved: Sequence[Decided],
+                           sealed: Sequence[_Sealed]) -> None:
+    envelopes = [envelope for order in sealed for envelope in order.envelopes]
+    lasts = [order.envelopes[-1] for order in sealed]
     try:
         advanced = await conn.fetchval(
             _APPEND_TOGETHER, [e.event_id for e in envelopes], [e.order_id for e in envelopes],
             [e.version for e in envelopes], [e.type for e in envelopes],
-            [e.to_json() for e in envelopes], [d.stream.order_id for d in moved],
-            [last.version for last in lasts], [last.hash for last in lasts],
-            [_state_json(d.new_state) for d in moved], [d.stream.version for d in moved],
-            NOTIFY_CHANNEL)
+            [document for order in sealed for document in order.documents],
+            [d.stream.order_id for d in moved], [last.version for last in lasts],
+            [last.hash for last in lasts], [_state_json(d.new_state) for d in moved],
+            [d.stream.version for d in moved], NOTIFY_CHANNEL)
     except asyncpg.UniqueViolationError as error:
         raise ConcurrencyError(moved[0].stream.order_id) from error
     if advanced != len(moved):
         raise ConcurrencyError(moved[0].stream.order_id)
-    return sealed
 
 
 def _state_json(state: BaseModel | None) -> dict[str, Any] | None:
     return None if state is None else state.model_dump(mode="json")
 
 
-def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> list[Envelope]:
-    envelopes: list[Envelope] = []
+class _Sealed(NamedTuple):
+    envelopes: list[Envelope]
+    documents: list[dict[str, Any]]
+    """The envelopes' JSON forms, as stored."""
+
+
+def _seal_all(stream: Stream, events: Sequence[Event], metadata: Metadata) -> _Sealed:
+    sealed = _Sealed([], [])
     prev_hash, version = stream.last_hash, stream.version
     for event in events:
         version += 1
-        envelope = seal(
+        envelope, document = seal_with_json(
             event, order_id=stream.order_id, version=version, prev_hash=prev_hash,
             occurred_at=metadata.occurred_at, producer=metadata.emitter,
             correlation_id=metadata.correlation_id, causation_id=metadata.causation_id,
             idempotency_key=metadata.idempotency_key)
-        envelopes.append(envelope)
+        sealed.envelopes.append(envelope)
+        sealed.documents.append(document)
         prev_hash = envelope.hash
-    return envelopes
+    return sealed

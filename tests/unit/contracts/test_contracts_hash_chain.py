@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from contracts.envelope import EmittingService, seal
+from contracts.envelope import EmittingService, seal, seal_with_json
 from contracts.hashing import GENESIS_HASH, ChainBrokenError, envelope_hash, verify_chain
 from contracts.orders import OrderBlocked, OrderUnblocked
 
@@ -62,3 +62,21 @@ def test_sealing_refuses_a_non_utc_timestamp_in_the_envelope() -> None:
     with pytest.raises(ValidationError,
                        match="occurred_at\n  Timezone offset of 0 required, got 7200"):
         Envelope.model_validate({**envelope, "occurred_at": "2026-05-13T11:30:00+02:00"})
+
+
+@pytest.mark.parametrize("occurred_at", [
+    NOW, NOW.replace(microsecond=123_456),
+    NOW.astimezone(dt.timezone(dt.timedelta(hours=2)))])
+@pytest.mark.parametrize("causation_id", [None, uuid.uuid4()])
+@pytest.mark.parametrize("idempotency_key", [None, "key-1"])
+def test_the_json_sealing_stores_is_the_envelope_s_own(occurred_at, causation_id,
+                                                       idempotency_key) -> None:
+    # given an event sealed with the JSON form the event store stores
+    envelope, document = seal_with_json(
+        OrderBlocked(reason="non_payment"), order_id="order-1", version=1,
+        prev_hash=GENESIS_HASH, occurred_at=occurred_at,
+        producer=EmittingService(service="orders", build="t"), correlation_id=uuid.uuid4(),
+        causation_id=causation_id, idempotency_key=idempotency_key)
+    # then it is the envelope's JSON form, which its hash covers
+    assert document == envelope.to_json()
+    assert envelope_hash({k: v for k, v in document.items() if k != "hash"}) == envelope.hash
