@@ -103,4 +103,3 @@ async def record_together(conn: asyncpg.Connection, aggregate: Aggregate[State],
     if envelopes:
         await project(conn, envelopes)
     return recorded
-

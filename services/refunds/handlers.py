@@ -22,8 +22,8 @@ from services.refunds import domain
 from services.refunds.projections import project, project_together
 from services.refunds.views import order_of_refund
 
-__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "escalate_together", "handle",
-           "pay_refund", "record_rate"]
+__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "handle", "pay_refund",
+           "record_rate"]
 
 REFUNDS = Aggregate(domain.RefundsState, domain.evolve)
 RATES = Aggregate(domain.RatesState, domain.evolve_rates)
@@ -43,16 +43,11 @@ async def current_policy(conn: asyncpg.Connection) -> Policy:
     return with_recorded_rates(load_policy(), rates.recorded if rates else {})
 
 
-async def escalate(conn: asyncpg.Connection, order_id: str, ctx: Context,
-                   policy: Policy) -> list[Envelope]:
-    """Record the order's escalation steps and corrections that time (or a rate) made due."""
-    return await handle(conn, order_id, domain.Escalate(policy), ctx)
-
-
-async def escalate_together(conn: asyncpg.Connection, order_ids: Sequence[str], ctx: Context,
-                            policy: Policy) -> dict[str, list[Envelope]]:
-    """``escalate`` on many orders, in a few statements for them all (the sweep's batches):
-    the clock read once, each order's decision a command of its own."""
+async def escalate(conn: asyncpg.Connection, order_ids: Sequence[str], ctx: Context,
+                   policy: Policy) -> dict[str, list[Envelope]]:
+    """Record on each order the escalation steps and corrections that time (or a rate) made
+    due, in a few statements for them all (the sweep's batches): the clock read once, each
+    order's decision a command of its own."""
     now = ctx.clock.now()
     command = domain.Escalate(policy)
 

@@ -131,7 +131,7 @@ async def _escalate_batch(pool: asyncpg.Pool, order_ids: list[str], ctx: Context
 async def _escalate_together(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
                              policy: Policy) -> dict[str, list[Envelope]]:
     async with pool.acquire() as conn, conn.transaction():
-        return await handlers.escalate_together(conn, order_ids, ctx, policy)
+        return await handlers.escalate(conn, order_ids, ctx, policy)
 
 
 def _alert_if_provisional(order_id: str, recorded: list[Envelope]) -> None:

@@ -141,7 +141,7 @@ async def test_an_order_changed_meanwhile_is_decided_on_its_new_state_and_its_ba
         policy = await handlers.current_policy(other)
         transaction = other.transaction()
         await transaction.start()
-        await handlers.escalate(other, second, ctx, policy)
+        await handlers.escalate(other, [second], ctx, policy)
         # when the sweep runs, waits on that order, and the other transaction commits
         sweep = asyncio.create_task(escalate_refunds(pool, ctx))
         await waiting_on_a_lock(pool)
