@@ -159,10 +159,10 @@ def main() -> int:
         env = process_env(layout, endpoints.kafka_bootstrap, server)
         write_config(env, supervision, instances=settings.instances())
         print(banner(layout, endpoints.kafka_bootstrap, server, supervision), flush=True)
-        # its own process group: Ctrl-C reaches this process alone, which stops supervisord,
-        # which stops the services in order (a SIGINT to every process at once would race
-        # restarts). Not its own session: the scheduler would weigh all the services together
-        # as much as Kafka alone (see LocalPostgres._launch)
+        # its own process group: Ctrl-C reaches this process alone, which has supervisord stop
+        # the services (a SIGINT to every process at once would race supervisord's restarts).
+        # Not its own session: the scheduler would weigh all the services together as much as
+        # Kafka alone (see LocalPostgres._launch)
         supervisord = subprocess.Popen(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(supervision.config)],
             env=env, process_group=0)

@@ -95,7 +95,9 @@ def supervisord_config(commands: Mapping[str, str], supervision: Supervision,
     """
     config = configparser.RawConfigParser()
     config["supervisord"] = {
-        "nodaemon": "true", "logfile": "/dev/stdout", "logfile_maxbytes": "0",
+        # in the foreground it logs to stdout already: the file keeps a copy, not a second echo
+        "nodaemon": "true", "logfile": str(supervision.logs / "supervisord.log"),
+        "logfile_maxbytes": "20MB", "logfile_backups": "2",
         "loglevel": "info", "pidfile": str(supervision.run_dir / "supervisord.pid"),
         "directory": str(REPO)}
     if os.geteuid() == 0:  # said explicitly, or supervisord warns that it keeps root
