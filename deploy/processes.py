@@ -101,8 +101,9 @@ class ServiceProcess:
 def stop_all() -> None:
     """Stop every process started in this interpreter that still runs (a crash test that failed
     midway must not leave its extra worker in the next stack's consumer groups)."""
-    for process in ServiceProcess.started:  # all told at once: each takes a second or two
+    started = dict.fromkeys(ServiceProcess.started)  # one restarted is listed twice
+    for process in started:  # all told at once: each takes a second or two
         process.terminate()
-    for process in ServiceProcess.started:
+    for process in started:
         process.wait_stopped()
     ServiceProcess.started.clear()

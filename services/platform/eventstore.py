@@ -236,6 +236,8 @@ async def append_together(conn: asyncpg.Connection,
     Raises ``ConcurrencyError`` (naming the first order of the statement: which one lost is
     not known) if another transaction appended to one of the streams first."""
     sealed = {d.stream.order_id: _seal_all(d.stream, d.events, d.metadata) for d in decisions}
+    if len(sealed) != len(decisions):
+        raise ValueError("an order is appended to at most once per statement")
     moved = [d for d in decisions if sealed[d.stream.order_id].envelopes]
     if moved:
         await _append_together(conn, moved, [sealed[d.stream.order_id] for d in moved])

@@ -163,6 +163,9 @@ async def _escalated_together(
         steps: Sequence[tuple[Envelope, RefundPenaltyEscalated]]) -> None:
     """``_escalated`` for steps of different refunds, in two statements."""
     events = [event for _, event in steps]
+    if len({event.refund_id for event in events}) != len(events):
+        # an UPDATE … FROM applies only one of a row's matches, whichever the plan meets first
+        raise ValueError("two steps of one refund in one set-based statement")
     owed = {row["refund_id"]: row for row in await conn.fetch(
         _STEPS, [e.refund_id for e in events], [e.escalated_on for e in events],
         [e.delay_days for e in events], [e.schedule for e in events],

@@ -21,7 +21,14 @@ from contracts.envelope import Envelope
 from contracts.fulfilment import DeliveryOverdue
 from contracts.hashing import verify_chain
 from services.platform.clock import ControllableClock
-from services.platform.eventstore import Aggregate, ConcurrencyError, Metadata
+from services.platform.eventstore import (
+    Aggregate,
+    ConcurrencyError,
+    Decided,
+    Metadata,
+    append_together,
+    lock_streams,
+)
 from services.platform.idempotency import (
     Answer,
     Idempotency,
@@ -191,6 +198,18 @@ async def test_a_batch_beaten_to_a_new_order_records_nothing(fulfilment_pool) ->
             await batch
     assert len(await events_of(fulfilment_pool, beaten)) == 2
     assert await events_of(fulfilment_pool, other_order) == []
+
+
+async def test_one_statement_appends_to_an_order_once(fulfilment_pool) -> None:
+    # given two decisions on one order's stream as locked
+    order_id = str(uuid.uuid4())
+    async with fulfilment_pool.acquire() as conn, conn.transaction():
+        [stream] = await lock_streams(conn, [order_id])
+        decided = Decided(stream, twice_overdue(None), Watched(overdue=True), a_command())
+        # when both are appended in one statement, then it is refused before anything is sent
+        with pytest.raises(ValueError, match="at most once"):
+            await append_together(conn, [decided, decided])
+    assert await events_of(fulfilment_pool, order_id) == []
 
 
 async def record_both(pool: asyncpg.Pool, order_ids: list[str]) -> None:
