@@ -12,8 +12,10 @@ the database.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -118,6 +120,15 @@ def banner(layout: Layout, kafka: str, database: str, supervision: Supervision) 
     return "\n".join(lines)
 
 
+def _append_only_output() -> None:
+    """Make this process's output append-only when it is a file (``make run > run.log``, the
+    tests): supervisord and the crash watch write to it through file descriptions of their own
+    (/dev/stdout, /dev/stderr), which append, while this one's offset would write over them."""
+    for fd in (sys.stdout.fileno(), sys.stderr.fileno()):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+
+
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack the way Ctrl-C does
 
@@ -148,6 +159,7 @@ def main() -> int:
     """Start everything, wait for Ctrl-C or SIGTERM, stop everything."""
     settings = RunSettings()
     layout = Layout(settings.data_dir.resolve(), settings.port_offset)
+    _append_only_output()
     generate_keys(layout.data_dir / "auth")  # the development issuer's key pair
     ensure_keys(layout.data_dir / "bank")  # the simulated bank's keys and the shop's HMAC key
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -95,9 +95,10 @@ def supervisord_config(commands: Mapping[str, str], supervision: Supervision,
     """
     config = configparser.RawConfigParser()
     config["supervisord"] = {
-        # in the foreground it logs to stdout already: the file keeps a copy, not a second echo
-        "nodaemon": "true", "logfile": str(supervision.logs / "supervisord.log"),
-        "logfile_maxbytes": "20MB", "logfile_backups": "2",
+        # its log to the terminal once, appended like the crash watch's reports (/dev/stderr):
+        # without "silent" a second handler echoed every line, through a file description of
+        # its own whose offset, when the terminal is a file, wrote over what the others added
+        "nodaemon": "true", "silent": "true", "logfile": "/dev/stdout", "logfile_maxbytes": "0",
         "loglevel": "info", "pidfile": str(supervision.run_dir / "supervisord.pid"),
         "directory": str(REPO)}
     if os.geteuid() == 0:  # said explicitly, or supervisord warns that it keeps root
