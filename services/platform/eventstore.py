@@ -144,25 +144,6 @@ def _stream(order_id: str, row: asyncpg.Record | None) -> Stream:
     return Stream(order_id, row["version"], row["last_hash"], row["state"])
 
 
-_APPEND = """
-WITH appended AS (
-    INSERT INTO events (event_id, order_id, version, type, envelope)
-    SELECT event_id, $2, version, type, envelope
-    FROM unnest($1::uuid[], $3::integer[], $4::text[], $5::jsonb[])
-         WITH ORDINALITY AS batch (event_id, version, type, envelope, n)
-    ORDER BY n
-), advanced AS (
-    INSERT INTO streams (order_id, version, last_hash, state) VALUES ($2, $6, $7, $8)
-    ON CONFLICT (order_id) DO UPDATE SET version = $6, last_hash = $7, state = $8
-    WHERE streams.version = $9
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM advanced) AS advanced FROM pg_notify($10, '')
-"""
-"""One round trip: the events (positions in their order), the stream advanced only from the
-version the decision was made on, and the relay woken up (delivered at commit)."""
-
-
 async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Event],
                  new_state: BaseModel | None, metadata: Metadata) -> list[Envelope]:
     """Seal ``events`` after ``stream`` and record them with the new state, in one statement;
@@ -171,22 +152,8 @@ async def append(conn: asyncpg.Connection, stream: Stream, events: Sequence[Even
     Raises ``ConcurrencyError`` if another transaction appended to the stream first (the
     caller's transaction must then be rolled back, as it is when the error leaves it).
     """
-    envelopes, documents = _seal_all(stream, events, metadata)
-    if not envelopes:
-        return []
-    last = envelopes[-1]
-    state = _state_json(new_state)
-    try:
-        advanced = await conn.fetchval(
-            _APPEND, [e.event_id for e in envelopes], stream.order_id,
-            [e.version for e in envelopes], [e.type for e in envelopes],
-            documents, last.version, last.hash, state, stream.version,
-            NOTIFY_CHANNEL)
-    except asyncpg.UniqueViolationError as error:
-        raise ConcurrencyError(stream.order_id) from error
-    if advanced == 0:
-        raise ConcurrencyError(stream.order_id)
-    return envelopes
+    decided = Decided(stream, events, new_state, metadata)
+    return (await append_together(conn, [decided]))[stream.order_id]
 
 
 @dataclass(frozen=True)
@@ -225,13 +192,15 @@ WITH appended AS (
 SELECT (SELECT count(*) FROM advanced) + (SELECT count(*) FROM started) AS advanced
 FROM pg_notify($11, '')
 """
-"""``_APPEND`` for many orders in one round trip: every order's events, each stream advanced
-only from the version its decision was made on (or started, for an order without events)."""
+"""One round trip for one order or many: every order's events (positions in their order),
+each stream advanced only from the version its decision was made on (or started, for an order
+without events), and the relay woken up (delivered at commit)."""
 
 
 async def append_together(conn: asyncpg.Connection,
                           decisions: Sequence[Decided]) -> dict[str, list[Envelope]]:
-    """``append`` for many orders (each once) in one statement: the envelopes of each order.
+    """``append`` for many orders (each once) in the same one statement: the envelopes of
+    each order.
 
     Raises ``ConcurrencyError`` (naming the first order of the statement: which one lost is
     not known) if another transaction appended to one of the streams first."""

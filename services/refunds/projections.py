@@ -44,7 +44,7 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                                   event.deadline)
             await _reschedule(conn, moved, await _last_tier(conn, moved))
         case RefundPenaltyEscalated():
-            await _escalated(conn, envelope, event)
+            await _escalated(conn, [(envelope, event)])
         case RefundPenaltyRecomputed():
             await _recomputed(conn, envelope, event)
         case LegalInterestRateRecorded():
@@ -72,7 +72,7 @@ async def project_together(conn: asyncpg.Connection, envelopes: Sequence[Envelop
             else:
                 await project(conn, envelope, event)
         if steps:
-            await _escalated_together(conn, steps)
+            await _escalated(conn, steps)
 
 
 def rounds(envelopes: Sequence[Envelope]) -> list[list[Envelope]]:
@@ -120,28 +120,6 @@ async def _owed(conn: asyncpg.Connection, envelope: Envelope, event: RefundDue) 
         next_escalation_on(owed, None, None, load_policy()))
 
 
-async def _escalated(conn: asyncpg.Connection, envelope: Envelope,
-                     event: RefundPenaltyEscalated) -> None:
-    """The step's row, then the refund's last step, next escalation day and the half-years
-    its provisional figures lack: two statements, the first reading what the refund owes."""
-    owed = await conn.fetchrow(
-        "WITH step AS (INSERT INTO refund_escalation_view (refund_id, escalated_on, "
-        "delay_days, schedule, tier, rate, surcharge_cents, total_cents, policy_version, "
-        "provisional, missing_half_years, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9, $10, $11, $12) ON CONFLICT DO NOTHING) SELECT situation, base_cents, "
-        "products_cents, deadline, paid_on FROM refund_view WHERE refund_id = $1",
-        event.refund_id, event.escalated_on, event.delay_days, event.schedule, event.tier,
-        str(event.rate), event.surcharge_cents, event.total_cents, event.policy_version,
-        event.provisional, list(event.missing_half_years), envelope.occurred_at)
-    if owed is None:
-        return
-    await conn.execute(
-        "UPDATE refund_view r SET version = $2, updated_at = $3, last_escalated_on = $4, "
-        f"next_escalation_on = $5, {_MISSING} WHERE refund_id = $1", event.refund_id,
-        envelope.version, envelope.occurred_at, event.escalated_on,
-        _next_on(owed, event.escalated_on, event.tier))
-
-
 _STEPS = (
     "WITH steps AS (INSERT INTO refund_escalation_view (refund_id, escalated_on, delay_days, "
     "schedule, tier, rate, surcharge_cents, total_cents, policy_version, provisional, "
@@ -154,14 +132,15 @@ _STEPS = (
     "policy_version, provisional, missing, recorded_at) ON CONFLICT DO NOTHING) "
     "SELECT refund_id, situation, base_cents, products_cents, deadline, paid_on "
     "FROM refund_view WHERE refund_id = ANY($1)")
-"""``_escalated``'s first statement for many steps (of different refunds): the half-years a
-figure lacks are passed joined by commas, as arrays of arrays must all have one length."""
+"""The steps' rows, and what each refund owes: the half-years a figure lacks are passed joined
+by commas, as arrays of arrays must all have one length."""
 
 
-async def _escalated_together(
-        conn: asyncpg.Connection,
-        steps: Sequence[tuple[Envelope, RefundPenaltyEscalated]]) -> None:
-    """``_escalated`` for steps of different refunds, in two statements."""
+async def _escalated(conn: asyncpg.Connection,
+                     steps: Sequence[tuple[Envelope, RefundPenaltyEscalated]]) -> None:
+    """The steps' rows (of different refunds), then each refund's last step, next escalation
+    day and the half-years its provisional figures lack: two statements, the first reading
+    what the refunds owe."""
     events = [event for _, event in steps]
     if len({event.refund_id for event in events}) != len(events):
         # an UPDATE … FROM applies only one of a row's matches, whichever the plan meets first
