@@ -50,12 +50,13 @@ class ConcurrencyError(Exception):
 
 @dataclass(frozen=True)
 class Stream:
-    """An order's stream in this service: its version, last hash and decision state (JSON)."""
+    """An order's stream in this service: its version, last hash and decision state (its JSON
+    text, as stored: the aggregate parses and validates it in one pass)."""
 
     order_id: str
     version: int = 0
     last_hash: str = GENESIS_HASH
-    state: dict[str, Any] | None = None
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class Aggregate(Generic[State]):
 
     def load(self, stream: Stream) -> State | None:
         """The typed decision state of a stream (None for a new order)."""
-        return None if stream.state is None else self.state_type.model_validate(stream.state)
+        if stream.state is None:
+            return None
+        return self.state_type.model_validate_json(stream.state)
 
     def fold(self, state: State | None, events: Sequence[Event]) -> State | None:
         """Apply ``events`` to ``state`` in order."""
@@ -102,7 +105,7 @@ class Aggregate(Generic[State]):
 async def load_stream(conn: asyncpg.Connection, order_id: str) -> Stream:
     """The order's stream as last committed (version 0 and no state if it has no events)."""
     row = await conn.fetchrow(
-        "SELECT version, last_hash, state FROM streams WHERE order_id = $1", order_id)
+        "SELECT version, last_hash, state::text FROM streams WHERE order_id = $1", order_id)
     return _stream(order_id, row)
 
 
@@ -116,7 +119,8 @@ async def lock_stream(conn: asyncpg.Connection, order_id: str) -> Stream:
     stream's row, as a batch holds it from an earlier record of the order), and PostgreSQL
     broke the deadlock by failing one of them (a withdrawal answered 500 in CI)."""
     row = await conn.fetchrow(
-        "SELECT version, last_hash, state FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
+        "SELECT version, last_hash, state::text FROM streams WHERE order_id = $1 FOR UPDATE",
+        order_id)
     return _stream(order_id, row)
 
 
@@ -126,7 +130,7 @@ async def lock_streams(conn: asyncpg.Connection, order_ids: Sequence[str]) -> li
     orders wait for each other rather than deadlock. An order without events has an empty
     stream (nothing to lock: its first append is guarded by the events' unique version)."""
     rows = await conn.fetch(
-        "SELECT order_id, version, last_hash, state FROM streams WHERE order_id = ANY($1) "
+        "SELECT order_id, version, last_hash, state::text FROM streams WHERE order_id = ANY($1) "
         "ORDER BY order_id FOR UPDATE", list(order_ids))
     found = {row["order_id"]: row for row in rows}
     return [_stream(order_id, found.get(order_id)) for order_id in sorted(order_ids)]
@@ -175,17 +179,17 @@ WITH appended AS (
          WITH ORDINALITY AS batch (event_id, order_id, version, type, envelope, n)
     ORDER BY n
 ), decided AS (
-    SELECT * FROM unnest($6::text[], $7::integer[], $8::text[], $9::jsonb[], $10::integer[])
+    SELECT * FROM unnest($6::text[], $7::integer[], $8::text[], $9::text[], $10::integer[])
         AS decided (order_id, version, last_hash, state, decided_on)
 ), advanced AS (
     UPDATE streams SET version = decided.version, last_hash = decided.last_hash,
-                       state = decided.state
+                       state = decided.state::jsonb
     FROM decided
     WHERE streams.order_id = decided.order_id AND streams.version = decided.decided_on
     RETURNING 1
 ), started AS (
     INSERT INTO streams (order_id, version, last_hash, state)
-    SELECT order_id, version, last_hash, state FROM decided WHERE decided_on = 0
+    SELECT order_id, version, last_hash, state::jsonb FROM decided WHERE decided_on = 0
     ON CONFLICT (order_id) DO NOTHING
     RETURNING 1
 )
@@ -231,8 +235,8 @@ async def _append_together(conn: asyncpg.Connection, moved: Sequence[Decided],
         raise ConcurrencyError(moved[0].stream.order_id)
 
 
-def _state_json(state: BaseModel | None) -> dict[str, Any] | None:
-    return None if state is None else state.model_dump(mode="json")
+def _state_json(state: BaseModel | None) -> str | None:
+    return None if state is None else state.model_dump_json()
 
 
 class _Sealed(NamedTuple):

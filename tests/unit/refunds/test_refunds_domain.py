@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ import pytest
 
 from contracts.base import Event
 from contracts.orders import OrderLineCancelled, WithdrawalRequested
-from contracts.policies import compute_surcharge, load_policy, with_recorded_rates
+from contracts.policies import Policy, compute_surcharge, load_policy, with_recorded_rates
 from contracts.refunds import (
     LegalInterestRateRecorded,
     RefundDeadlineMoved,
@@ -164,6 +165,31 @@ def test_a_recorded_rate_recomputes_the_provisional_figures_as_corrections() -> 
     assert fixed.previous_surcharge_cents == step.surcharge_cents
     assert fixed.policy_version.endswith(";2026-S2=3.50")
     assert when((due, step, fixed), domain.Escalate(recorded), "2026-07-08") == []
+
+
+def tier_changes_day_by_day(due: RefundDue, after: dt.date, until: dt.date,
+                            policy: Policy) -> list[tuple[dt.date, str]]:
+    def tier(day: dt.date) -> str:
+        return compute_surcharge(due.situation, due.base_cents, due.products_cents,
+                                 due.deadline, day, policy).tier
+
+    days = [after + dt.timedelta(days=n) for n in range((until - after).days + 1)]
+    return [(day, tier(day)) for previous, day in itertools.pairwise(days)
+            if tier(day) != tier(previous)]
+
+
+def test_steps_after_one_recorded_under_another_policy_version_are_found_under_the_new_one(
+) -> None:
+    [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # deadline 4 July
+    earlier = when((due,), domain.Escalate(POLICY), "2026-07-20")
+    last = earlier[-1]
+    assert isinstance(last, RefundPenaltyEscalated) and last.policy_version == POLICY.version
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+    later = [event for event in when((due, *earlier), domain.Escalate(recorded), "2026-12-01")
+             if isinstance(event, RefundPenaltyEscalated)]
+    assert later and [(step.escalated_on, step.tier) for step in later] == tier_changes_day_by_day(
+        due, last.escalated_on, dt.date(2026, 12, 1), recorded)
+    assert all(step.policy_version == recorded.version for step in later)
 
 
 def test_a_rate_is_recorded_once() -> None:
