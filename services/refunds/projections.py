@@ -157,14 +157,18 @@ async def _escalated(conn: asyncpg.Connection,
     await conn.execute(
         "UPDATE refund_view r SET version = step.version, updated_at = step.updated_at, "
         "last_escalated_on = step.escalated_on, next_escalation_on = step.next_on, "
-        f"{_missing('step.refund_id')} FROM unnest($1::text[], $2::integer[], "
-        "$3::timestamptz[], $4::date[], $5::date[]) AS step (refund_id, version, updated_at, "
-        "escalated_on, next_on) WHERE r.refund_id = step.refund_id",
+        # a figure that lacks no rate leaves the half-years the refund's figures lack as they
+        # were: the step's rows are not read again for it (most steps of a pass)
+        "missing_half_years = CASE WHEN step.provisional THEN "
+        f"{_missing_half_years('step.refund_id')} ELSE r.missing_half_years END "
+        "FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::date[], $5::date[], "
+        "$6::boolean[]) AS step (refund_id, version, updated_at, escalated_on, next_on, "
+        "provisional) WHERE r.refund_id = step.refund_id",
         [event.refund_id for _, event in known], [envelope.version for envelope, _ in known],
         [envelope.occurred_at for envelope, _ in known],
         [event.escalated_on for _, event in known],
         [_next_on(owed[event.refund_id], event.escalated_on, event.tier)
-         for _, event in known])
+         for _, event in known], [event.provisional for _, event in known])
 
 
 async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
@@ -195,17 +199,17 @@ async def _update(conn: asyncpg.Connection, envelope: Envelope, refund_id: str,
     return row
 
 
-def _missing(refund_id: str) -> str:
-    """The assignment of the half-years some still-provisional figure of the refund
-    (``refund_id``, an SQL expression; ``r``, its row) lacks."""
+def _missing_half_years(refund_id: str) -> str:
+    """The half-years some still-provisional figure of the refund (``refund_id``, an SQL
+    expression; ``r``, its row) lacks."""
     return (
-        "missing_half_years = coalesce(ARRAY(SELECT DISTINCT m FROM (SELECT "
+        "coalesce(ARRAY(SELECT DISTINCT m FROM (SELECT "
         "unnest(missing_half_years) AS m FROM refund_escalation_view WHERE refund_id = "
         f"{refund_id} AND provisional UNION SELECT unnest(r.paid_missing) WHERE "
         "r.paid_provisional) figures ORDER BY m), '{}')")
 
 
-_MISSING = _missing("$1")
+_MISSING = f"missing_half_years = {_missing_half_years('$1')}"
 
 
 async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:

@@ -26,7 +26,7 @@ __all__ = ["BATCH_ORDERS", "ESCALATION_INTERVAL_SECONDS", "SWEEP_CONNECTIONS",
 ESCALATION_INTERVAL_SECONDS = 1.0
 BATCH_ORDERS = 256
 """Orders escalated in one transaction at most."""
-SWEEP_CONNECTIONS = 2
+SWEEP_CONNECTIONS = 3
 """Batches escalated at a time, each on a connection of the worker's pool (which its
 consumers share)."""
 SWEEP_FAILPOINT = "REFUNDS_SWEEP_FAILPOINT"
