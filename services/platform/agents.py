@@ -25,6 +25,7 @@ from services.platform.consumer import EventApplier
 from services.platform.db import create_pool
 from services.platform.kafka_io import Record, idempotent_producer
 from services.platform.settings import ServiceSettings
+from services.platform.turns import Turns
 from services.platform.write_path import EventHandler
 
 __all__ = [
@@ -53,7 +54,8 @@ class Subscription:
 @dataclass(frozen=True)
 class Periodic:
     """Timed work a worker runs every ``interval`` seconds on the service's pool: sweeps, and
-    outboxes to the outside world (e-mail). ``run`` must be safe to run again after a crash."""
+    outboxes to the outside world (e-mail). ``run`` must be safe to run again after a crash.
+    Among copies of the worker, one at a time runs a pass (``services.platform.turns``)."""
 
     name: str
     interval: float
@@ -75,6 +77,7 @@ class WorkerResources:
         self._lock = asyncio.Lock()
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.turns = Turns(settings.service_database_url)
 
     async def shared_pool(self) -> asyncpg.Pool:
         """The worker's database pool, opened on first use."""
@@ -97,6 +100,7 @@ class WorkerResources:
         """Close what was opened."""
         if self.producer is not None:
             await self.producer.stop()
+        await self.turns.close()
         if self.pool is not None:
             await self.pool.close()
 
@@ -144,7 +148,10 @@ def _add_timer(app: faust.App, resources: WorkerResources, work: Periodic) -> No
         pool = await resources.shared_pool()
         started, error = dt.datetime.now(dt.UTC), None
         try:
-            await work.run(pool)
+            async with resources.turns.turn(work.name) as mine:
+                if not mine:
+                    return  # another copy of this worker runs this pass
+                await work.run(pool)
         except Exception as failure:  # the next pass tries again: a timer must not die
             log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
             error = type(failure).__name__
