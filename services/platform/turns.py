@@ -9,7 +9,11 @@ does not get it leaves that pass to the copy that did.
 
 The lock is session-level, held on a connection of its own rather than one of the pool's (the
 pool resets session state when a connection goes back to it), and goes with the session: a copy
-that dies mid-pass releases it, and another copy's next pass takes over.
+that dies mid-pass releases it, and another copy's next pass takes over. So does a copy that
+goes silent (frozen, or its event loop stuck) while its socket stays open: the server ends a
+session idle for ``IDLE_SESSION_TIMEOUT`` (a live copy asks for its turns every few seconds).
+A pass that outlasts it loses its turn, and another copy may start the same pass meanwhile:
+safe, as two copies always were, only not economical.
 """
 
 from __future__ import annotations
@@ -25,14 +29,20 @@ __all__ = ["TIMED_WORK_LOCK", "Turns"]
 
 TIMED_WORK_LOCK = 1_117_302
 """The advisory locks' first key (the second is the hash of the work's name)."""
+IDLE_SESSION_TIMEOUT = "60s"
+"""How long a copy may stay silent before its session, and every turn it holds, is ended."""
+STATEMENT_SECONDS = 10.0
+"""Bounds each statement on the turns' connection (a half-open socket would otherwise hold
+every timed work of the copy until TCP gives up)."""
+_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 log = logging.getLogger(__name__)
 
 
 class Turns:
     """Whose turn it is to run each timed work, among the copies of one worker."""
 
-    def __init__(self, database_url: str) -> None:
-        self._url = database_url
+    def __init__(self, database_url: str, idle_timeout: str = IDLE_SESSION_TIMEOUT) -> None:
+        self._url, self._idle_timeout = database_url, idle_timeout
         self._conn: asyncpg.Connection | None = None
         self._guard = asyncio.Lock()  # one statement at a time on the one connection
 
@@ -49,11 +59,25 @@ class Turns:
 
     async def _take(self, work: str) -> bool:
         async with self._guard:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await asyncpg.connect(self._url)
-            taken: bool = await self._conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, hashtext($2))", TIMED_WORK_LOCK, work)
-            return taken
+            try:
+                return await self._try_lock(work)
+            except _LOST:  # the session was ended (idle, or the server restarted): once more
+                self._drop()
+                return await self._try_lock(work)
+
+    async def _try_lock(self, work: str) -> bool:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(
+                self._url, command_timeout=STATEMENT_SECONDS,
+                server_settings={"idle_session_timeout": self._idle_timeout})
+        taken: bool = await self._conn.fetchval(
+            "SELECT pg_try_advisory_lock($1, hashtext($2))", TIMED_WORK_LOCK, work)
+        return taken
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+        self._conn = None
 
     async def _give_back(self, work: str) -> None:
         async with self._guard:
@@ -62,12 +86,15 @@ class Turns:
             try:
                 await self._conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))",
                                          TIMED_WORK_LOCK, work)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("timed work %s: could not give its turn back; closing the "
+            except _LOST:
+                log.warning("timed work %s: could not give its turn back; ending the "
                             "session, which releases it", work)
-                self._conn.terminate()
+                self._drop()
 
     async def close(self) -> None:
         """End the session (releasing any turn still held)."""
         if self._conn is not None:
-            await self._conn.close()
+            try:
+                await self._conn.close()
+            except _LOST:
+                self._drop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -249,53 +249,32 @@ def _tier_changes(refund: Refund, policy: Policy, last: dt.date,
     between the last step and today rather than day by day from the deadline, since tiers only
     move forward."""
     first = refund.deadline + dt.timedelta(days=1)
-    changes: list[SurchargeResult] = []
     if last < first:  # the first day of delay is a step
-        changes.append(now if now.paid_on == first else _surcharge(refund, first, policy))
-        inside = _Tier(first, changes[0].tier)
+        current = now if now.paid_on == first else _surcharge(refund, first, policy)
+        changes = [current]
     else:
-        inside = _last_tier(refund, policy)
-    while inside.tier != now.tier:
-        changes.append(_first_day_leaving(refund, policy, inside, now))
-        inside = _Tier(changes[-1].paid_on, changes[-1].tier)
+        current, changes = _surcharge(refund, last, policy), []
+    while current.tier != now.tier:
+        current = _first_day_leaving(refund, policy, current, now)
+        changes.append(current)
     return changes
 
 
-class _Tier(NamedTuple):
-    """The tier a refund's figure is in on a day."""
-
-    on: dt.date
-    tier: str
-
-
-def _last_tier(refund: Refund, policy: Policy) -> _Tier:
-    """The tier of the last step recorded, as ``policy`` has it: the recorded one when it was
-    computed under this very policy version (which names every rate it used, so computing it
-    again gives the same figure), else computed again."""
-    step = refund.steps[-1]
-    if step.policy_version == policy.version:
-        return _Tier(step.on, step.tier)
-    return _Tier(step.on, _surcharge(refund, step.on, policy).tier)
-
-
-def _first_day_leaving(refund: Refund, policy: Policy, inside: _Tier,
+def _first_day_leaving(refund: Refund, policy: Policy, inside: SurchargeResult,
                        beyond: SurchargeResult) -> SurchargeResult:
     """The figure of the first day after ``inside``'s on which the tier is no longer its tier
     (``beyond``'s tier differs); the day before ``beyond`` is tried first, as a daily sweep
     finds the tier changed on the day it runs."""
     day_before = beyond.paid_on - dt.timedelta(days=1)
-    if day_before > inside.on:
+    if day_before > inside.paid_on:
         probe = _surcharge(refund, day_before, policy)
         if probe.tier == inside.tier:
             return beyond
         beyond = probe
-    while (beyond.paid_on - inside.on).days > 1:
-        halfway = inside.on + dt.timedelta(days=(beyond.paid_on - inside.on).days // 2)
-        middle = _surcharge(refund, halfway, policy)
-        if middle.tier == inside.tier:
-            inside = _Tier(halfway, middle.tier)
-        else:
-            beyond = middle
+    while (beyond.paid_on - inside.paid_on).days > 1:
+        halfway = dt.timedelta(days=(beyond.paid_on - inside.paid_on).days // 2)
+        middle = _surcharge(refund, inside.paid_on + halfway, policy)
+        inside, beyond = (middle, beyond) if middle.tier == inside.tier else (inside, middle)
     return beyond
 
 

@@ -155,16 +155,8 @@ async def _escalated(conn: asyncpg.Connection,
         [envelope.occurred_at for envelope, _ in steps])}
     known = [(envelope, event) for envelope, event in steps if event.refund_id in owed]
     await conn.execute(
-        "UPDATE refund_view r SET version = step.version, updated_at = step.updated_at, "
-        "last_escalated_on = step.escalated_on, next_escalation_on = step.next_on, "
-        # a figure that lacks no rate leaves the half-years the refund's figures lack as they
-        # were: the step's rows are not read again for it (most steps of a pass)
-        "missing_half_years = CASE WHEN step.provisional THEN "
-        f"{_missing_half_years('step.refund_id')} ELSE r.missing_half_years END "
-        "FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::date[], $5::date[], "
-        "$6::boolean[]) AS step (refund_id, version, updated_at, escalated_on, next_on, "
-        "provisional) WHERE r.refund_id = step.refund_id",
-        [event.refund_id for _, event in known], [envelope.version for envelope, _ in known],
+        _STEPPED, [event.refund_id for _, event in known],
+        [envelope.version for envelope, _ in known],
         [envelope.occurred_at for envelope, _ in known],
         [event.escalated_on for _, event in known],
         [_next_on(owed[event.refund_id], event.escalated_on, event.tier)
@@ -210,6 +202,17 @@ def _missing_half_years(refund_id: str) -> str:
 
 
 _MISSING = f"missing_half_years = {_missing_half_years('$1')}"
+_STEPPED = (
+    "UPDATE refund_view r SET version = step.version, updated_at = step.updated_at, "
+    "last_escalated_on = step.escalated_on, next_escalation_on = step.next_on, "
+    "missing_half_years = CASE WHEN step.provisional THEN "
+    f"{_missing_half_years('step.refund_id')} ELSE r.missing_half_years END "
+    "FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::date[], $5::date[], "
+    "$6::boolean[]) AS step (refund_id, version, updated_at, escalated_on, next_on, "
+    "provisional) WHERE r.refund_id = step.refund_id")
+"""Each refund's last step and next escalation day. A step that lacks no rate leaves the
+half-years the refund's figures lack as they were: its rows are not read again for it (most
+steps of a pass; reading them was the pass's costliest statement)."""
 
 
 async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:

@@ -3,6 +3,7 @@ that dies mid-pass leaves the next pass to another (on a real PostgreSQL server)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -61,6 +62,33 @@ async def test_a_lost_session_is_opened_again_for_the_next_pass(two_copies,
         await _end_the_session_holding(server_url, work)
     async with first.turn(work) as mine:
         assert mine
+
+
+async def test_a_copy_silent_past_the_idle_timeout_leaves_the_next_pass_to_another(
+        server_url: str) -> None:
+    silent, other = Turns(server_url, idle_timeout="1s"), Turns(server_url)
+    work = a_work()
+    try:
+        async with silent.turn(work) as mine:
+            assert mine  # and then silent, as a frozen copy: its session idle past the timeout
+            assert await _taken_within(other, work, seconds=15)
+        async with silent.turn(work) as mine:  # awake again: a new session, and its turn
+            assert mine
+    finally:
+        await silent.close()
+        await other.close()
+
+
+async def _taken_within(turns: Turns, work: str, seconds: float) -> bool:
+    """Whether ``turns`` gets ``work``'s turn (given back at once) within ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        async with turns.turn(work) as mine:
+            if mine:
+                return True
+        await asyncio.sleep(0.2)
+    return False
 
 
 async def _end_the_session_holding(server_url: str, work: str) -> None:

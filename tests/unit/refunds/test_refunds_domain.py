@@ -192,6 +192,40 @@ def test_steps_after_one_recorded_under_another_policy_version_are_found_under_t
     assert all(step.policy_version == recorded.version for step in later)
 
 
+def test_a_moved_deadline_judges_the_recorded_steps_again_under_it() -> None:
+    [due] = when((), withdrawal(notice="2026-06-10"), "2026-06-10")  # deadline 24 June
+    first = when((due,), domain.Escalate(POLICY), "2026-06-25")
+    second = when((due, *first), domain.Escalate(POLICY), "2026-07-05")
+    assert [step.tier for step in (*first, *second)] == [  # type: ignore[attr-defined]
+        "A:1-10", "A:11-20"]
+    noted, moved = when((due, *first, *second), domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 6, 28)), "2026-07-07")
+    assert isinstance(moved, RefundDeadlineMoved) and moved.deadline == dt.date(2026, 6, 28)
+    history = (due, *first, *second, noted, moved)
+    # on 5 July, 7 days late under the new deadline: no step lies behind the last one recorded
+    assert when(history, domain.Escalate(POLICY), "2026-07-08") == []
+    later = when(history, domain.Escalate(POLICY), "2026-07-19")
+    assert [(step.escalated_on, step.tier) for step in later] == [  # type: ignore[attr-defined]
+        (dt.date(2026, 7, 9), "A:11-20"), (dt.date(2026, 7, 19), "A:21-30")]
+
+
+def test_a_step_recomputed_into_another_tier_is_followed_from_its_new_tier() -> None:
+    due = RefundDue(refund_id=str(uuid.uuid4()), situation="late_delivery", base_cents=10000,
+                    products_cents=4900, deadline=dt.date(2026, 6, 1), rule="delivery",
+                    cause_type="DeliveryOverdue", cause_event_id=str(uuid.uuid4()),
+                    owed_since=dt.date(2026, 6, 1))
+    steps = when((due,), domain.Escalate(POLICY), "2026-09-24")
+    last = steps[-1]
+    assert isinstance(last, RefundPenaltyEscalated) and last.provisional
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("1.00")})
+    fixes = when((due, *steps), domain.Escalate(recorded), "2026-09-24")
+    fixed = [fix for fix in fixes if isinstance(fix, RefundPenaltyRecomputed)
+             and fix.escalated_on == last.escalated_on]
+    assert [fix.tier for fix in fixed] == ["B:31+"] != [last.tier]
+    # the next day is in the tier the correction found: nothing to record
+    assert when((due, *steps, *fixes), domain.Escalate(recorded), "2026-09-25") == []
+
+
 def test_a_rate_is_recorded_once() -> None:
     command = domain.RecordRate("2026-S2", Decimal("3.50"), "arrêté")
     [event] = domain.decide_rate(None, command, on("2026-07-01"))
