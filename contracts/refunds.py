@@ -97,12 +97,17 @@ class RefundPenaltyEscalated(Event):
 
 class RefundPenaltyRecomputed(Event):
     """A provisional figure (escalation step, or the amount of a payout) recomputed once the
-    missing legal-interest rate was recorded: the correction, never a silent change."""
+    missing legal-interest rate was recorded: the correction, never a silent change. The rate
+    can change which schedule gives the most, so the tier, schedule and rate are the
+    recomputed ones too (``schedule`` and ``rate`` are absent from corrections recorded before
+    they were added: those left the figure's own)."""
 
     refund_id: RefundId
     escalated_on: dt.date
     delay_days: Annotated[int, Field(ge=0)]
     tier: Tier
+    schedule: str | None = None
+    rate: Decimal | None = None
     previous_surcharge_cents: Cents
     previous_policy_version: str
     surcharge_cents: Cents

@@ -294,7 +294,8 @@ def _recomputed(refund: Refund, figure: Figure, policy: Policy) -> RefundPenalty
     result = _surcharge(refund, figure.on, policy)
     return RefundPenaltyRecomputed(
         refund_id=refund.refund_id, escalated_on=figure.on, delay_days=result.delay_days,
-        tier=result.tier, previous_surcharge_cents=figure.surcharge_cents,
+        tier=result.tier, schedule=result.schedule, rate=result.rate,
+        previous_surcharge_cents=figure.surcharge_cents,
         previous_policy_version=figure.policy_version, surcharge_cents=result.surcharge_cents,
         total_cents=result.total_cents,
         difference_cents=result.surcharge_cents - figure.surcharge_cents,
@@ -398,13 +399,16 @@ def _figure(event: RefundPenaltyEscalated | RefundPayoutRequested, on: dt.date) 
 
 
 def _corrected(refund: Refund, event: RefundPenaltyRecomputed) -> Refund:
+    recomputed = {
+        "delay_days": event.delay_days, "tier": event.tier,
+        "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
+        "policy_version": event.policy_version, "provisional": event.provisional,
+        "missing_half_years": event.missing_half_years,
+        **({} if event.rate is None else {"schedule": event.schedule, "rate": event.rate})}
+
     def fix(figure: Figure) -> Figure:
-        if figure.on != event.escalated_on:
-            return figure
-        return figure.model_copy(update={
-            "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
-            "policy_version": event.policy_version, "provisional": event.provisional,
-            "missing_half_years": event.missing_half_years})
+        return figure if figure.on != event.escalated_on else figure.model_copy(
+            update=recomputed)
 
     issued = refund.issued
     if issued is not None and issued.on == event.escalated_on:

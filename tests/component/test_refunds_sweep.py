@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -20,6 +21,7 @@ from contracts.envelope import Envelope
 from contracts.refunds import RefundPenaltyEscalated, RefundSituation
 from services.platform.clock import ControllableClock
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
+from services.platform.eventstore import load_stream
 from services.platform.rebuild import snapshot
 from services.platform.runtime import Context
 from services.refunds import domain, handlers
@@ -263,3 +265,40 @@ async def paid(pool: asyncpg.Pool, ctx: Context, order_id: str, refusal: str = "
         outcome = (domain.RecordPayoutOutcome(refund_id, 1, code=refusal, reason="refused")
                    if refusal else domain.RecordPayoutOutcome(refund_id, 1, "T/1"))
         await handlers.handle(conn, order_id, outcome, ctx)
+
+
+async def test_a_correction_into_another_tier_shows_the_recomputed_figure(pool, clock) -> None:
+    # given a late delivery whose step of 24 September borrowed the unrecorded 2026-S2 rate
+    refund_id, order_id = str(uuid.uuid4()), f"refunds-sweep-{uuid.uuid4()}"
+    owe = domain.OweRefund(
+        refund_id=refund_id, situation="late_delivery", base_cents=10_000, products_cents=4_900,
+        deadline=dt.date(2026, 6, 1), rule="test", cause_type="Test",
+        cause_event_id=str(uuid.uuid4()))
+    clock.set(dt.datetime(2026, 6, 1, 11, tzinfo=dt.UTC))
+    ctx = context(clock, "refunds")
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, owe, ctx)
+    clock.set(dt.datetime(2026, 9, 24, 11, tzinfo=dt.UTC))
+    await escalate_refunds(pool, ctx)
+    assert await step_on(pool, refund_id, dt.date(2026, 9, 24)) == ("A:cap", "A", True)
+    # when operators record the rate and the sweep passes again
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.record_rate(conn, domain.RecordRate("2026-S2", Decimal("1.00"), "test"),
+                                   ctx)
+    await escalate_refunds(pool, ctx)
+    # then the step shows the recomputed tier, schedule and rate, in the read model and state
+    assert await step_on(pool, refund_id, dt.date(2026, 9, 24)) == ("B:31+", "B", False)
+    async with pool.acquire() as conn:
+        state = handlers.REFUNDS.load(await load_stream(conn, order_id))
+    assert state is not None
+    assert [(step.tier, step.schedule) for step in state.refunds[refund_id].steps
+            if step.on == dt.date(2026, 9, 24)] == [("B:31+", "B")]
+
+
+async def step_on(pool: asyncpg.Pool, refund_id: str,
+                  day: dt.date) -> tuple[str, str | None, bool]:
+    row = await pool.fetchrow(
+        "SELECT tier, schedule, provisional FROM refund_escalation_view "
+        "WHERE refund_id = $1 AND escalated_on = $2", refund_id, day)
+    assert row is not None
+    return row["tier"], row["schedule"], row["provisional"]

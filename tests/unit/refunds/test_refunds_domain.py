@@ -222,6 +222,12 @@ def test_a_step_recomputed_into_another_tier_is_followed_from_its_new_tier() -> 
     fixed = [fix for fix in fixes if isinstance(fix, RefundPenaltyRecomputed)
              and fix.escalated_on == last.escalated_on]
     assert [fix.tier for fix in fixed] == ["B:31+"] != [last.tier]
+    state = given(due, *steps, *fixes)
+    assert state is not None
+    [step] = [step for step in state.refunds[due.refund_id].steps
+              if step.on == last.escalated_on]
+    assert (step.tier, step.schedule, step.rate, step.provisional) == (
+        "B:31+", "B", fixed[0].rate, False)
     # the next day is in the tier the correction found: nothing to record
     assert when((due, *steps, *fixes), domain.Escalate(recorded), "2026-09-25") == []
 
