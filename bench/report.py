@@ -53,8 +53,8 @@ def ratios(figures: Figures) -> dict[str, float | None]:
 
 
 SWEEP_REFUNDS = 1_000_000
-"""(e)'s scale. ``make bench`` sweeps 100,000 (seeding a million alone takes longer than the
-whole bench may): its figure is shown, its verdict is "not measured" (``--refunds 1000000``)."""
+"""(e)'s scale, which ``make bench`` sweeps. A smaller run (``--smoke``, ``--refunds N``) shows
+its figure with the verdict "not measured"."""
 
 
 def _sweep_refunds(figures: Figures) -> int:

@@ -19,17 +19,20 @@ a wine shop's mix of situations and amounts (``MIX``):
   of every chunk is held against ``contracts.envelope`` (``Envelope``, ``envelope_hash``);
 * rows go in with COPY (text, ``FREEZE``) into ``events`` (published), ``streams``,
   ``refund_view`` and ``refund_escalation_view``, one transaction per table, chunks built in a
-  thread while the previous chunk is copied;
+  thread while the previous chunk is copied; the tables' indexes (and the keys they back) are
+  dropped after the migrations and built again after the load, from their own definitions,
+  and the result is held to what the migrations made;
 * before measuring, a sample of orders is checked: its chains verify, its streams' states are
   the fold of its events, and its read-model rows are what the projection gives when its
   events are replayed (in a transaction rolled back).
 
 The JSON: what was seeded (``seed_seconds``, of which ``histories_seconds`` deciding the
-distinct histories), ``refunds_open``, ``candidates_selected`` (and the query's seconds),
-``refunds_escalated``, ``events_recorded``, and for each pass its ``seconds`` with the CPU
-seconds it took in this process and in the database's server processes (read from ``/proc``
-when the server runs on this machine, else null): on a shared machine the load stretches the
-seconds, not the CPU seconds. ``load_average_1min`` says how shared the machine was.
+distinct histories and ``index_seconds`` building the indexes), ``refunds_open``,
+``candidates_selected`` (and the query's seconds), ``refunds_escalated``, ``events_recorded``,
+and for each pass its ``seconds`` with the CPU seconds it took in this process and in the
+database's server processes (read from ``/proc`` when the server runs on this machine, else
+null): on a shared machine the load stretches the seconds, not the CPU seconds.
+``load_average_1min`` says how shared the machine was.
 
 CI smoke: ``python -m bench.sweep --server-url URL --refunds 2000`` (a few seconds).
 """
@@ -157,6 +160,8 @@ async def _seeded(url: str, refunds: int, sweep_date: dt.date,
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn, [PLATFORM_MIGRATIONS, SERVICE.migrations])
+        indexes = await _indexes(conn)
+        await _drop(conn, indexes)
     finally:
         await conn.close()
     started = time.perf_counter()
@@ -164,10 +169,67 @@ async def _seeded(url: str, refunds: int, sweep_date: dt.date,
     templates = _templates(sorted(set(chosen), key=_key_order), sweep_date)
     histories = time.perf_counter() - started
     await _copy_all(url, chosen, templates, rng.getrandbits(64))
+    copied = time.perf_counter()
+    await _build(url, indexes)
     return {"refunds": refunds, "sweep_date": sweep_date.isoformat(),
             "distinct_histories": len(templates), "histories_seconds": round(histories, 2),
             "seed_seconds": round(time.perf_counter() - started, 2),
+            "index_seconds": round(time.perf_counter() - copied, 2),
             **await _checked(url, SAMPLE)}
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index of a seeded table as the migrations made it, and the constraint it backs."""
+
+    table: str
+    name: str
+    definition: str
+    constraint: str | None
+
+
+async def _indexes(conn: asyncpg.Connection) -> list[Index]:
+    rows = await conn.fetch(
+        "SELECT x.indrelid::regclass::text AS \"table\", i.relname AS name, "
+        "pg_get_indexdef(i.oid) AS definition, pg_get_constraintdef(c.oid) AS \"constraint\" "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.contype IN ('p', 'u') "
+        "WHERE x.indrelid = ANY($1::regclass[]) ORDER BY 1, 2", list(TABLES))
+    return [Index(**dict(row)) for row in rows]
+
+
+async def _drop(conn: asyncpg.Connection, indexes: Sequence[Index]) -> None:
+    """Drop the seeded tables' indexes (and the keys they back): a bulk load then builds each
+    index once from sorted rows instead of inserting every row into every index (a million
+    refunds: 213 s → 154 s)."""
+    for index in indexes:
+        await conn.execute(f'ALTER TABLE {index.table} DROP CONSTRAINT "{index.name}"'
+                           if index.constraint else f'DROP INDEX "{index.name}"')
+
+
+async def _build(url: str, indexes: Sequence[Index]) -> None:
+    """Build the indexes again as the migrations defined them, one connection per table, and
+    hold the result to what the migrations made."""
+    async def build_on(table: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("SET maintenance_work_mem = '256MB'")
+            for index in indexes:
+                if index.table == table:
+                    await conn.execute(
+                        f'ALTER TABLE {table} ADD CONSTRAINT "{index.name}" {index.constraint}'
+                        if index.constraint else index.definition)
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(build_on(table) for table in TABLES))
+    conn = await asyncpg.connect(url)
+    try:
+        rebuilt = await _indexes(conn)
+    finally:
+        await conn.close()
+    if rebuilt != list(indexes):
+        raise AssertionError(f"indexes after seeding {rebuilt} differ from {indexes}")
 
 
 def _key_order(key: Key) -> tuple[str, int, dt.date]:
