@@ -163,26 +163,29 @@ async def _escalated(conn: asyncpg.Connection,
          for _, event in known], [event.provisional for _, event in known])
 
 
+_CORRECT_STEP = (
+    "UPDATE refund_escalation_view SET corrected_from_cents = coalesce("
+    "corrected_from_cents, surcharge_cents), surcharge_cents = $3, total_cents = $4, "
+    "policy_version = $5, provisional = $6, missing_half_years = $7, delay_days = $8, "
+    "tier = $9, schedule = CASE WHEN $11::text IS NULL THEN schedule ELSE $10 END, "
+    "rate = coalesce($11, rate) WHERE refund_id = $1 AND escalated_on = $2")
+_CORRECT_PAYMENT = (
+    "UPDATE refund_view SET paid_surcharge_cents = $3, paid_total_cents = $4, "
+    "paid_policy_version = $5, paid_provisional = $6, paid_missing = $7, "
+    "paid_delay_days = $8, paid_tier = $9, paid_schedule = CASE WHEN $11::text IS NULL "
+    "THEN paid_schedule ELSE $10 END WHERE refund_id = $1 AND paid_on = $2")
+"""A correction of a step, and of the payment made on that step's day; a correction recorded
+before it carried its schedule and rate leaves the figure's own."""
+
+
 async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
                       event: RefundPenaltyRecomputed) -> None:
-    values = (event.surcharge_cents, event.total_cents, event.policy_version, event.provisional,
-              list(event.missing_half_years))
-    # a correction recorded before it carried its schedule and rate leaves the figure's own
-    recomputed = (event.delay_days, event.tier, event.schedule,
-                  None if event.rate is None else str(event.rate))
-    await conn.execute(
-        "UPDATE refund_escalation_view SET corrected_from_cents = coalesce("
-        "corrected_from_cents, surcharge_cents), surcharge_cents = $3, total_cents = $4, "
-        "policy_version = $5, provisional = $6, missing_half_years = $7, delay_days = $8, "
-        "tier = $9, schedule = CASE WHEN $11::text IS NULL THEN schedule ELSE $10 END, "
-        "rate = coalesce($11, rate) WHERE refund_id = $1 AND escalated_on = $2",
-        event.refund_id, event.escalated_on, *values, *recomputed)
-    await conn.execute(
-        "UPDATE refund_view SET paid_surcharge_cents = $3, paid_total_cents = $4, "
-        "paid_policy_version = $5, paid_provisional = $6, paid_missing = $7, "
-        "paid_delay_days = $8, paid_tier = $9, paid_schedule = CASE WHEN $11::text IS NULL "
-        "THEN paid_schedule ELSE $10 END WHERE refund_id = $1 AND paid_on = $2",
-        event.refund_id, event.escalated_on, *values, *recomputed)
+    values = (event.refund_id, event.escalated_on, event.surcharge_cents, event.total_cents,
+              event.policy_version, event.provisional, list(event.missing_half_years),
+              event.delay_days, event.tier, event.schedule,
+              None if event.rate is None else str(event.rate))
+    await conn.execute(_CORRECT_STEP, *values)
+    await conn.execute(_CORRECT_PAYMENT, *values)
     await _update(conn, envelope, event.refund_id)
     await _refresh_missing(conn, event.refund_id)
 
