@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from bench.growth import grow_log, rebuild_on
 from bench.peer import measure_peer
 from bench.report import markdown, ratios, targets
 from bench.scale import FULL, SMOKE, Scale
-from bench.stack import REPO, BenchStack, bench_stack
+from bench.stack import BENCH_DATA, REPO, BenchStack, bench_stack
 from bench.sweep import measure_sweep
 from services.platform.eventloop import run_on_uvloop
 
@@ -95,6 +96,14 @@ def _bounds() -> list[str]:
     return [*section.strip().splitlines(), "", f"From {note.relative_to(REPO)}."]
 
 
+def _free_bytes(data_dir: Path) -> int:
+    """The disk free for the run's data: what is free now, and what the previous run left in
+    ``data_dir``, which the run deletes first."""
+    held = sum(entry.stat().st_size for entry in data_dir.rglob("*")
+               if entry.is_file() and not entry.is_symlink()) if data_dir.exists() else 0
+    return shutil.disk_usage(data_dir.parent if data_dir.parent.exists() else REPO).free + held
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the stack, measure, write the report, stop everything."""
     parser = argparse.ArgumentParser(prog="python -m bench")
@@ -108,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scale = SMOKE if options.smoke else FULL
     if options.refunds:
         scale = dataclasses.replace(scale, refunds=options.refunds)
+    if shortfall := scale.disk_shortfall(_free_bytes(BENCH_DATA)):
+        parser.error(shortfall)  # before starting anything: not six minutes into the run
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
     with bench_stack(api_instances=options.api_instances,
                      worker_instances=options.worker_instances) as stack:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+GB = 1_000_000_000
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -22,6 +24,21 @@ class Scale:
     refunds: int
     growth_orders: int
     rebuild_events: int
+
+    def disk_bytes(self) -> int:
+        """About the most disk the run fills at once: the sweep's scratch database (11 GB a
+        million open refunds) and the grown orders log (its database, its topic, the WAL
+        between checkpoints: about 8 GB after 130,000 seeded orders), with a GB to spare."""
+        return (11 * GB * self.refunds // 1_000_000 + 8 * GB * self.growth_orders // 130_000
+                + GB)
+
+    def disk_shortfall(self, free: int) -> str | None:
+        """Why ``free`` bytes cannot hold the run, or None when they can."""
+        needed = self.disk_bytes()
+        if free >= needed:
+            return None
+        return (f"the {self.name} bench fills about {needed / GB:.0f} GB of disk and "
+                f"{free / GB:.1f} GB are free (fewer open refunds: --refunds N)")
 
 
 FULL = Scale("full", ceilings=0.5, peer_orders=1000, warm_up_seconds=20, concurrency=16,
