@@ -2,7 +2,8 @@
 
 Concurrency 1 keeps each partition's order and keeps the committed offset from running past a
 record that is still being applied. The agent takes the records in batches (``take_ready``: as
-soon as one is there, with those already fetched behind it, at most ``BATCH_SIZE``) and hands
+soon as one is there, with those already fetched behind it and those that come within
+``CONSUMER_LINGER_MS``, at most ``BATCH_SIZE``) and hands
 each batch to ``EventApplier.apply_batch``, which applies it in one transaction and never raises
 (see ``services.platform.consumer``); a batch's records are acknowledged only when the agent
 asks for the next batch, so the committed offset never passes a record not yet applied.
@@ -78,6 +79,7 @@ class WorkerResources:
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.turns = Turns(settings.service_database_url)
+        self.linger = settings.consumer_linger_ms / 1000
 
     async def shared_pool(self) -> asyncpg.Pool:
         """The worker's database pool, opened on first use."""
@@ -174,7 +176,7 @@ def _add_agent(app: faust.App, resources: WorkerResources, subscription: Subscri
     async def agent(stream: faust.StreamT) -> AsyncIterator[None]:
         applier = await resources.applier(subscription)
         assert isinstance(stream, faust.Stream)  # StreamT does not declare the buffer hooks
-        async for events in take_ready(stream, BATCH_SIZE):
+        async for events in take_ready(stream, BATCH_SIZE, resources.linger):
             await applier.apply_batch([_record(event.message) for event in events])
             yield None
 

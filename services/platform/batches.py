@@ -6,6 +6,12 @@ of a core on wake-ups (measured with py-spy and strace: three ``epoll_wait`` per
 worker), and every record waited up to a tick before it was applied. ``take_ready`` waits for
 the first record instead, then lets the records faust has already fetched join the batch (a
 few turns of the event loop, no sleep), so batches fill under load and an idle worker sleeps.
+Then, if the batch has room, it gives the next records ``linger`` seconds to come (the consuming
+side of the producer's ``linger.ms``): a worker that took one record at a time when records
+came one by one, at a stack's saturation, spent a transaction, a commit and faust's
+acknowledgements on each. The linger starts only once a record is there, so an idle worker still
+sleeps; it adds at most ``linger`` to an event's way through, and returns at once when the
+batch is full.
 
 It uses the same stream hooks as ``take_events`` (a buffering processor fed by the stream's
 passive drainer, manual acks), and keeps its guarantee: a batch's records are acknowledged only
@@ -16,30 +22,34 @@ is not applied yet.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import faust
 from faust.types import EventT
 
-__all__ = ["take_ready"]
+__all__ = ["gather", "take_ready"]
 
 SETTLE_TURNS = 2
 """Turns of the event loop without a new record after which a batch is taken: the passive
 drainer moves a record already fetched into the buffer in one turn."""
 
 
-def take_ready(stream: faust.Stream, max_: int) -> AsyncIterator[list[EventT]]:
-    """Yield the stream's events in batches of at most ``max_``: each batch as soon as one
-    record is there, with every record already fetched behind it."""
-    batches = _take_ready(stream, max_)
+def take_ready(stream: faust.Stream, max_: int,
+               linger: float = 0.0) -> AsyncIterator[list[EventT]]:
+    """Yield the stream's events in batches of at most ``max_``: each batch once one record is
+    there, with every record already fetched behind it and those that came within ``linger``
+    seconds of it (none: 0)."""
+    batches = _take_ready(stream, max_, linger)
     stream._active_agens.add(batches)  # closed with the stream, as faust does for take()
     return batches
 
 
-async def _take_ready(stream: faust.Stream, max_: int) -> AsyncGenerator[list[EventT], None]:
+async def _take_ready(stream: faust.Stream, max_: int,
+                      linger: float) -> AsyncGenerator[list[EventT], None]:
     buffer: list[EventT] = []
-    arrived, room = asyncio.Event(), asyncio.Event()
+    arrived, room, full = asyncio.Event(), asyncio.Event(), asyncio.Event()
     room.set()
 
     async def add_to_buffer(value: Any) -> Any:
@@ -52,6 +62,7 @@ async def _take_ready(stream: faust.Stream, max_: int) -> AsyncGenerator[list[Ev
         arrived.set()
         if len(buffer) >= max_:
             room.clear()
+            full.set()
         return value
 
     acks_were_enabled, stream.enable_acks = stream.enable_acks, False
@@ -60,11 +71,13 @@ async def _take_ready(stream: faust.Stream, max_: int) -> AsyncGenerator[list[Ev
     try:
         while not stream.should_stop:
             await stream.wait_for_stopped(arrived)  # type: ignore[arg-type]
-            await _settle(buffer)
+            await gather(buffer, full, linger)
             batch = buffer[:max_]
             del buffer[:len(batch)]
             if not buffer:
                 arrived.clear()
+            if len(buffer) < max_:
+                full.clear()
             room.set()
             try:
                 yield batch
@@ -76,7 +89,17 @@ async def _take_ready(stream: faust.Stream, max_: int) -> AsyncGenerator[list[Ev
         stream._processors.remove(add_to_buffer)
 
 
-async def _settle(buffer: list[EventT]) -> None:
+async def gather(buffer: list[Any], full: asyncio.Event, linger: float) -> None:
+    """Let the records already fetched join ``buffer``; then, unless it is ``full``, wait up to
+    ``linger`` seconds for it to fill and let those fetched meanwhile join too."""
+    await _settle(buffer)
+    if linger > 0 and not full.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(full.wait(), linger)
+        await _settle(buffer)
+
+
+async def _settle(buffer: list[Any]) -> None:
     """Let the records already fetched join ``buffer``: return after ``SETTLE_TURNS`` turns of
     the event loop in which it did not grow."""
     quiet = 0

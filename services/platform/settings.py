@@ -153,6 +153,9 @@ class ServiceSettings(LogSettings, AuthSettings, ClockSettings, ApiSettings):
     service: str
     build: str = "dev"
     consumer_commit_interval: float = Field(default=1.0, gt=0)
+    consumer_linger_ms: int = Field(default=20, ge=0, le=1000, description=(
+        "how long a worker's batch waits for more records once one came (0: take what was "
+        "fetched at once); fewer, fuller batches under load (services/platform/batches.py)"))
     worker_data_dir: Path | None = None
     relay_failpoint: str | None = Field(default=None,
                                         description="crash tests only: kill the relay here")
