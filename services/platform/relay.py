@@ -1,6 +1,8 @@
 """The relay: publishes committed events from a service's outbox to its Kafka topic, in order.
 
-It wakes on LISTEN/NOTIFY for low latency and re-scans on start and periodically, so a crash
+It wakes on LISTEN/NOTIFY, lets the commits that follow within ``RELAY_LINGER_MS`` join the
+batch (near saturation each command's commit woke it for a batch of its own), and re-scans on
+start and periodically, so a crash
 between commit and publish only delays publication. A crash between publish and marking the rows
 would publish them twice; to keep every event exactly once on the topic, the relay first reads
 back the tail of each partition and marks as published the outbox rows whose event ids are
@@ -72,6 +74,7 @@ class Relay:
         self._topic = events_topic(settings.service)
         self._wakeup = asyncio.Event()
         self._partitions = settings.topic_partitions
+        self._linger = settings.relay_linger_ms / 1000
 
     async def run(self) -> None:
         """Take the relay lock, reconcile with the topic, then publish forever."""
@@ -89,6 +92,7 @@ class Relay:
                     await _still_holding(lock)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), RESCAN_SECONDS)
+                    await asyncio.sleep(self._linger)
                 self._wakeup.clear()
 
     async def reconcile(self) -> int:

@@ -157,6 +157,9 @@ class ServiceSettings(LogSettings, AuthSettings, ClockSettings, ApiSettings):
         "how long a worker's batch waits for more records once one came (0: take what was "
         "fetched at once); fewer, fuller batches under load (services/platform/batches.py)"))
     worker_data_dir: Path | None = None
+    relay_linger_ms: int = Field(default=10, ge=0, le=1000, description=(
+        "how long the relay lets the commits that follow a notification join its batch (0: "
+        "none); fewer, fuller batches under load (services/platform/relay.py)"))
     relay_failpoint: str | None = Field(default=None,
                                         description="crash tests only: kill the relay here")
 
