@@ -68,8 +68,8 @@ from services.orders.after_sale import NoteDelivery, NoteShipment
 from services.orders.confirmation import message_id
 from services.orders.views import offer_at
 from services.platform import personal as sealing
+from services.platform.collector import collector_paused
 from services.platform.kafka_io import partition_for
-from services.platform.rebuild import collector_paused
 
 __all__ = [
     "FIELDS",

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import re
 from collections import Counter
 from collections.abc import (
@@ -42,7 +41,6 @@ from collections.abc import (
     Callable,
     Coroutine,
     Generator,
-    Iterator,
     Sequence,
 )
 from dataclasses import dataclass, field
@@ -55,6 +53,7 @@ from contracts.base import Event
 from contracts.envelope import Envelope, decode_record
 from contracts.topics import events_topic
 from services.platform.changes import Changes, Folding, Table, Update, apply_change, projection
+from services.platform.collector import collector_paused
 from services.platform.kafka_io import Record
 from services.platform.write_path import EventHandler
 
@@ -70,7 +69,6 @@ __all__ = [
     "Statement",
     "TableComparison",
     "batch_verb",
-    "collector_paused",
     "compare",
     "counting",
     "project_together",
@@ -283,20 +281,6 @@ async def _extent(consumer: AIOKafkaConsumer,
     ends = await consumer.end_offsets(partitions)
     begins = await consumer.beginning_offsets(partitions)
     return {tp: (begins[tp], ends[tp]) for tp in partitions}
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile (a rebuild's replay, a bulk load): the many
-    objects such work holds at once make every collection walk them all, which was measured
-    to cost more than decoding the events. Reference counting still frees everything."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- projecting many orders side by side -------------------------------------------------------

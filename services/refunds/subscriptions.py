@@ -15,6 +15,7 @@ from contracts.envelope import Envelope
 from contracts.policies import Policy, paris_date
 from contracts.topics import events_topic
 from services.platform.agents import Periodic, Subscription
+from services.platform.collector import collector_paused
 from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
 from services.refunds import handlers, policies
@@ -70,16 +71,17 @@ async def escalate_refunds(pool: asyncpg.Pool, ctx: Context) -> int:
     the one write path's batch form (``record_together``): an order another command changed
     meanwhile is decided on its new state (or, a deadlock's victim, left to the next pass) and
     the others' steps are kept. ``SWEEP_CONNECTIONS`` batches run at a time, on orders of their
-    own."""
+    own; Python's cyclic collector is paused meanwhile (``collector_paused``)."""
     today = paris_date(ctx.clock.now())
     async with pool.acquire() as conn:
         policy = await handlers.current_policy(conn)
     candidates = await escalation_candidates(pool, today,
                                              sorted(policy.rates.percent_by_half_year))
     batches = _batches(candidates)
-    async with asyncio.TaskGroup() as group:
-        workers = [group.create_task(_escalate_batches(pool, batches, ctx, policy))
-                   for _ in range(SWEEP_CONNECTIONS)]
+    with collector_paused():
+        async with asyncio.TaskGroup() as group:
+            workers = [group.create_task(_escalate_batches(pool, batches, ctx, policy))
+                       for _ in range(SWEEP_CONNECTIONS)]
     recorded_events = sum(worker.result() for worker in workers)
     if recorded_events:
         log.info("escalation: %d events recorded", recorded_events)
