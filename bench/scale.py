@@ -48,8 +48,8 @@ FULL = Scale("full", ceilings=0.5, peer_orders=1000, warm_up_seconds=20, concurr
 of a fetch of a few records, which the ceilings' large batches do not exercise); 60 s at 100
 orders/s; the rebuild over 200,000 events, then the log grown
 past 1,000,000 events (6.25 per seeded order); the sweep over the issue's 1,000,000 open
-refunds (seeding them takes about two and a half minutes of the bench's time: a scratch database of
-11 GB, its indexes built after the load; docs/decisions/0017)."""
+refunds (seeding them takes 2.5 to 3.5 minutes of the bench's time, by the machine's speed: a
+scratch database of 11 GB, its indexes built after the load; docs/decisions/0017)."""
 
 SMOKE = Scale("smoke", ceilings=0.01, peer_orders=20, warm_up_seconds=1, concurrency=4,
               commands_seconds=2, lifecycle_concurrency=2, lifecycle_seconds=3, rate=20,

@@ -3,9 +3,9 @@
 Concurrency 1 keeps each partition's order and keeps the committed offset from running past a
 record that is still being applied. The agent takes the records in batches (``take_ready``: as
 soon as one is there, with those already fetched behind it and those that come within
-``CONSUMER_LINGER_MS``, at most ``BATCH_SIZE``) and hands
-each batch to ``EventApplier.apply_batch``, which applies it in one transaction and never raises
-(see ``services.platform.consumer``); a batch's records are acknowledged only when the agent
+``CONSUMER_LINGER_MS``, at most ``BATCH_SIZE``) and hands each batch to
+``EventApplier.apply_batch``, which applies it in one transaction and never raises (see
+``services.platform.consumer``); a batch's records are acknowledged only when the agent
 asks for the next batch, so the committed offset never passes a record not yet applied.
 """
 

@@ -12,7 +12,7 @@ __all__ = ["collector_paused"]
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection meanwhile (a rebuild's replay, a bulk load, a sweep pass):
-    the many objects such work makes make the collector run often, and each of its full
+    such work allocates so many objects that the collector runs often, and each of its full
     collections walks every object the process holds (a rebuild: more than decoding the
     events; a sweep pass: a third of its Python). Reference counting still frees everything;
     cyclic garbage waits for the collector's next run once it is resumed. Nested and
