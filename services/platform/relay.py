@@ -2,11 +2,11 @@
 
 It wakes on LISTEN/NOTIFY, lets the commits that follow within ``RELAY_LINGER_MS`` join the
 batch (near saturation each command's commit woke it for a batch of its own), and re-scans on
-start and periodically, so a crash between commit and publish only delays publication. A crash between publish and marking the rows
-would publish them twice; to keep every event exactly once on the topic, the relay first reads
-back the tail of each partition and marks as published the outbox rows whose event ids are
-already there (see docs/decisions/0003). Only one batch can be published-but-unmarked at a time,
-so a tail of one batch per partition is enough.
+start and periodically, so a crash between commit and publish only delays publication. A crash
+between publish and marking the rows would publish them twice; to keep every event exactly once
+on the topic, the relay first reads back the tail of each partition and marks as published the
+outbox rows whose event ids are already there (see docs/decisions/0003). Only one batch can be
+published-but-unmarked at a time, so a tail of one batch per partition is enough.
 
 One relay per service publishes at a time: it holds a PostgreSQL advisory lock, and checks
 before every batch that the session holding the lock is still alive.
