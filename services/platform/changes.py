@@ -187,15 +187,18 @@ class Folding:
     async def apply(self, conn: asyncpg.Connection,
                     events: Iterable[tuple[Envelope, Event]]) -> None:
         """Fold these events (each order's in their order) into the tables on ``conn``."""
-        changes = [change for envelope, event in events
-                   for change in self._changes(envelope, event)]
+        await self.apply_changes(conn, [change for envelope, event in events
+                                        for change in self._changes(envelope, event)])
+
+    async def apply_changes(self, conn: asyncpg.Connection, changes: Sequence[Change]) -> None:
+        """Fold these changes (each order's in their order) into the tables on ``conn``."""
         window = _Window()
         await self._read(conn, changes, window)
         for change in changes:
             _fold(change, window)
         await self._write(conn, window)
 
-    async def _read(self, conn: asyncpg.Connection, changes: list[Change],
+    async def _read(self, conn: asyncpg.Connection, changes: Sequence[Change],
                     window: _Window) -> None:
         """The rows these changes touch that an earlier window wrote, as images."""
         wanted: dict[Table, set[object]] = {}
