@@ -186,8 +186,9 @@ async def _recomputed(conn: asyncpg.Connection, envelope: Envelope,
               None if event.rate is None else str(event.rate))
     await conn.execute(_CORRECT_STEP, *values)
     await conn.execute(_CORRECT_PAYMENT, *values)
-    await _update(conn, envelope, event.refund_id)
-    await _refresh_missing(conn, event.refund_id)
+    row = await _update(conn, envelope, event.refund_id)
+    # the next escalation day follows the last step's tier, which a correction may change
+    await _reschedule(conn, row, await _last_tier(conn, row))
 
 
 async def _update(conn: asyncpg.Connection, envelope: Envelope, refund_id: str,

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from contracts.envelope import Envelope
+from contracts.policies import load_policy
 from contracts.refunds import RefundPenaltyEscalated, RefundSituation
 from services.platform.clock import ControllableClock
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
@@ -26,6 +27,7 @@ from services.platform.rebuild import snapshot
 from services.platform.runtime import Context
 from services.refunds import domain, handlers
 from services.refunds.main import SERVICE
+from services.refunds.next_escalation import Owed, next_escalation_on
 from services.refunds.projections import READ_MODEL, project
 from services.refunds.subscriptions import escalate_refunds
 from services.refunds.views import escalation_candidates
@@ -269,6 +271,36 @@ async def paid(pool: asyncpg.Pool, ctx: Context, order_id: str, refusal: str = "
 
 async def test_a_correction_into_another_tier_shows_the_recomputed_figure(pool, clock) -> None:
     # given a late delivery whose step of 24 September borrowed the unrecorded 2026-S2 rate
+    # when operators record the rate and the sweep passes again
+    refund_id, order_id = await corrected_from_a_capped_into_b(pool, clock)
+    # then the step shows the recomputed tier, schedule and rate, in the read model and state
+    assert await step_on(pool, refund_id, dt.date(2026, 9, 24)) == ("B:31+", "B", False)
+    async with pool.acquire() as conn:
+        state = handlers.REFUNDS.load(await load_stream(conn, order_id))
+    assert state is not None
+    assert [(step.tier, step.schedule) for step in state.refunds[refund_id].steps
+            if step.on == dt.date(2026, 9, 24)] == [("B:31+", "B")]
+
+
+async def test_a_correction_into_another_tier_reschedules_the_next_escalation(pool,
+                                                                              clock) -> None:
+    # given a late delivery stepped into A:cap on 24 September, which A never leaves
+    # (no next escalation day), when a recorded rate corrects that step into B:31+
+    refund_id, order_id = await corrected_from_a_capped_into_b(pool, clock)
+    # then the sweep looks at it again from the next day, as it does after a step into B:31+
+    owed = Owed("late_delivery", 10_000, 4_900, dt.date(2026, 6, 1))
+    assert next_escalation_on(owed, dt.date(2026, 9, 24), "A:cap", load_policy()) is None
+    expected = next_escalation_on(owed, dt.date(2026, 9, 24), "B:31+", load_policy())
+    assert expected == dt.date(2026, 9, 25)
+    assert await pool.fetchval("SELECT next_escalation_on FROM refund_view "
+                               "WHERE refund_id = $1", refund_id) == expected
+    assert order_id in await escalation_candidates(pool, expected, [])
+
+
+async def corrected_from_a_capped_into_b(pool: asyncpg.Pool,
+                                         clock: ControllableClock) -> tuple[str, str]:
+    """A late delivery whose step of 24 September (A:cap, borrowing the unrecorded 2026-S2
+    rate) a rate recorded then corrected into B:31+; its refund's and order's ids."""
     refund_id, order_id = str(uuid.uuid4()), f"refunds-sweep-{uuid.uuid4()}"
     owe = domain.OweRefund(
         refund_id=refund_id, situation="late_delivery", base_cents=10_000, products_cents=4_900,
@@ -281,18 +313,11 @@ async def test_a_correction_into_another_tier_shows_the_recomputed_figure(pool, 
     clock.set(dt.datetime(2026, 9, 24, 11, tzinfo=dt.UTC))
     await escalate_refunds(pool, ctx)
     assert await step_on(pool, refund_id, dt.date(2026, 9, 24)) == ("A:cap", "A", True)
-    # when operators record the rate and the sweep passes again
     async with pool.acquire() as conn, conn.transaction():
         await handlers.record_rate(conn, domain.RecordRate("2026-S2", Decimal("1.00"), "test"),
                                    ctx)
     await escalate_refunds(pool, ctx)
-    # then the step shows the recomputed tier, schedule and rate, in the read model and state
-    assert await step_on(pool, refund_id, dt.date(2026, 9, 24)) == ("B:31+", "B", False)
-    async with pool.acquire() as conn:
-        state = handlers.REFUNDS.load(await load_stream(conn, order_id))
-    assert state is not None
-    assert [(step.tier, step.schedule) for step in state.refunds[refund_id].steps
-            if step.on == dt.date(2026, 9, 24)] == [("B:31+", "B")]
+    return refund_id, order_id
 
 
 async def step_on(pool: asyncpg.Pool, refund_id: str,
