@@ -226,7 +226,8 @@ def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]
 
 
 def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
-    last = refund.steps[-1].on if refund.steps else refund.deadline
+    # none lies on or before the deadline, which a return of goods may move past the last step
+    last = max(refund.steps[-1].on, refund.deadline) if refund.steps else refund.deadline
     if until <= last:
         return []
     now = _surcharge(refund, until, policy)

@@ -89,10 +89,17 @@ def next_escalation_on(owed: Owed, last_on: dt.date | None, last_tier: str | Non
                        policy: Policy) -> dt.date | None:
     """The first day after the last recorded step (``last_on``, in ``last_tier``) on which the
     sweep may record another step for the unpaid refund; None when its tier can never change
-    again. Only ``policy``'s schedules matter, never its rates."""
-    if last_on is None or last_tier is None or last_on <= owed.deadline:
+    again. Only ``policy``'s schedules matter, never its rates.
+
+    ``last_tier`` None with a ``last_on``: the step's tier is not known under this deadline (it
+    was recorded under one that has since moved); the domain judges the days after it under
+    the new one, so the day is looked for from the tier on ``last_on`` under it, or from any
+    tier where the rates could decide that one."""
+    if last_on is None or last_on <= owed.deadline:
         return owed.on(1)
     delay = (last_on - owed.deadline).days
+    if last_tier is None:
+        last_tier = _known_tier(owed, delay, policy)
     for _ in range(LOOK_AHEAD_BANDS):
         if _settled(owed, delay, last_tier, policy):
             return None
@@ -105,7 +112,12 @@ def next_escalation_on(owed: Owed, last_on: dt.date | None, last_tier: str | Non
     return owed.on(delay)
 
 
-def _may_change(owed: Owed, delay: int, last_tier: str, policy: Policy) -> bool:
+def _known_tier(owed: Owed, delay: int, policy: Policy) -> str | None:
+    """The tier on ``delay`` where no rate can decide it (the engine's); None elsewhere."""
+    return None if _rate_dependent(owed, delay, policy) else _tier(owed, delay, policy)
+
+
+def _may_change(owed: Owed, delay: int, last_tier: str | None, policy: Policy) -> bool:
     """Whether the tier on ``delay``, a day the tier may change, may differ from
     ``last_tier``. A schedule alone changes tier on the first day of each of its bands (its
     next band, or its cap); where schedules are compared, one may keep the tier on the first
@@ -115,7 +127,7 @@ def _may_change(owed: Owed, delay: int, last_tier: str, policy: Policy) -> bool:
     return _tier(owed, delay, policy) != last_tier
 
 
-def _settled(owed: Owed, delay: int, tier: str, policy: Policy) -> bool:
+def _settled(owed: Owed, delay: int, tier: str | None, policy: Policy) -> bool:
     """From ``delay`` on the tier stays ``tier``: only schedule B, in its last band; or schedule
     A capped by its percentage (which never goes down) and chosen, every other schedule in its
     last band (their figures stay, A's capped figure only grows)."""

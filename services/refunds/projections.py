@@ -42,7 +42,9 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
         case RefundDeadlineMoved():
             moved = await _update(conn, envelope, event.refund_id, "deadline = $4",
                                   event.deadline)
-            await _reschedule(conn, moved, await _last_tier(conn, moved))
+            # its steps' tiers were the old deadline's: the domain judges what follows the
+            # last one under the new deadline, so the next day is looked for under it too
+            await _reschedule(conn, moved, None)
         case RefundPenaltyEscalated():
             await _escalated(conn, [(envelope, event)])
         case RefundPenaltyRecomputed():
@@ -231,8 +233,8 @@ async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:
 
 async def _reschedule(conn: asyncpg.Connection, row: asyncpg.Record | None,
                       last_tier: str | None) -> None:
-    """The refund's next escalation day after its last step (in ``last_tier``), with the
-    half-years its provisional figures lack."""
+    """The refund's next escalation day after its last step (in ``last_tier``; None: not
+    known under the refund's deadline), with the half-years its provisional figures lack."""
     if row is not None:
         await conn.execute(
             f"UPDATE refund_view r SET next_escalation_on = $2, {_MISSING} WHERE refund_id = $1",

@@ -229,6 +229,25 @@ async def test_a_pass_after_days_without_one_records_every_step_missed_as_a_repl
     assert {row["last_escalated_on"] for row in last_steps} == {DEADLINE + dt.timedelta(31)}
 
 
+async def test_a_deadline_moved_after_the_cap_is_swept_again_under_the_new_one(
+        pool: asyncpg.Pool, clock: ControllableClock) -> None:
+    # given a withdrawal whose products are 15 % of the base, stepped into A:cap on day 31
+    withdrawal = await owed_on_notice(pool, on_day(clock, -14), products_cents=1_500)
+    for delay in (1, 11, 21, 31):
+        await escalate_refunds(pool, on_day(clock, delay))
+    assert await steps_of(pool, withdrawal) == [1, 11, 21, 31]
+    # when the goods are noted received on day 15, which moves the deadline 15 days later
+    await returned(pool, on_day(clock, 32), withdrawal, days=15)
+    # then the refund is a candidate again on the new deadline's 21st day (the old 36th), and
+    # that day's pass records A:21-30 under it
+    assert withdrawal not in await candidates_on(pool, 35)
+    assert withdrawal in await candidates_on(pool, 36)
+    assert await escalate_refunds(pool, on_day(clock, 36)) == 1
+    assert await steps_of(pool, withdrawal) == [1, 11, 21, 31, 21]
+    live = await snapshot(pool, READ_MODEL)
+    assert await replayed(pool) == live
+
+
 async def replayed(pool: asyncpg.Pool) -> object:
     """The read model emptied and every event projected again one by one, in the log's order."""
     async with pool.acquire() as conn, conn.transaction():
@@ -240,20 +259,21 @@ async def replayed(pool: asyncpg.Pool) -> object:
     return await snapshot(pool, READ_MODEL)
 
 
-async def owed_on_notice(pool: asyncpg.Pool, ctx: Context) -> str:
+async def owed_on_notice(pool: asyncpg.Pool, ctx: Context, products_cents: int = 9_000) -> str:
     """A withdrawal refund counted from a notice, so that a return of goods moves it."""
     order_id, notice = f"refunds-sweep-{uuid.uuid4()}", DEADLINE - dt.timedelta(days=14)
     owe = domain.OweRefund(
         refund_id=str(uuid.uuid4()), situation="withdrawal", base_cents=10_000,
-        products_cents=9_000, deadline=DEADLINE, rule="test", cause_type="Test",
+        products_cents=products_cents, deadline=DEADLINE, rule="test", cause_type="Test",
         cause_event_id=str(uuid.uuid4()), notice_on=notice)
     async with pool.acquire() as conn, conn.transaction():
         await handlers.handle(conn, order_id, owe, ctx)
     return order_id
 
 
-async def returned(pool: asyncpg.Pool, ctx: Context, order_id: str) -> None:
-    note = domain.NoteReturnOfGoods("goods_received", DEADLINE + dt.timedelta(days=20))
+async def returned(pool: asyncpg.Pool, ctx: Context, order_id: str, days: int = 20) -> None:
+    """The goods noted received ``days`` after the deadline, which moves it there."""
+    note = domain.NoteReturnOfGoods("goods_received", DEADLINE + dt.timedelta(days=days))
     async with pool.acquire() as conn, conn.transaction():
         assert len(await handlers.handle(conn, order_id, note, ctx)) == 2  # noted, moved
 

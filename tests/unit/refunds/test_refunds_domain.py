@@ -209,6 +209,22 @@ def test_a_moved_deadline_judges_the_recorded_steps_again_under_it() -> None:
         (dt.date(2026, 7, 9), "A:11-20"), (dt.date(2026, 7, 19), "A:21-30")]
 
 
+def test_a_deadline_moved_to_today_past_the_steps_records_nothing_before_tomorrow() -> None:
+    [due] = when((), withdrawal(notice="2026-06-10"), "2026-06-10")  # deadline 24 June
+    first = when((due,), domain.Escalate(POLICY), "2026-06-25")
+    second = when((due, *first), domain.Escalate(POLICY), "2026-07-05")
+    # when the goods are noted received today, 7 July, which moves the deadline to today
+    noted, moved = when((due, *first, *second), domain.NoteReturnOfGoods(
+        "goods_received", dt.date(2026, 7, 7)), "2026-07-07")
+    assert isinstance(moved, RefundDeadlineMoved) and moved.deadline == dt.date(2026, 7, 7)
+    history = (due, *first, *second, noted, moved)
+    # then today is no day of delay: nothing is due; tomorrow is the first
+    assert when(history, domain.Escalate(POLICY), "2026-07-07") == []
+    [step] = when(history, domain.Escalate(POLICY), "2026-07-08")
+    assert isinstance(step, RefundPenaltyEscalated)
+    assert (step.escalated_on, step.delay_days, step.tier) == (dt.date(2026, 7, 8), 1, "A:1-10")
+
+
 def test_a_step_recomputed_into_another_tier_is_followed_from_its_new_tier() -> None:
     due = RefundDue(refund_id=str(uuid.uuid4()), situation="late_delivery", base_cents=10000,
                     products_cents=4900, deadline=dt.date(2026, 6, 1), rule="delivery",

@@ -13,7 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.policies import Policy, escalation_steps, load_policy, with_recorded_rates
-from contracts.refunds import RefundDue, RefundPenaltyEscalated, RefundSituation
+from contracts.refunds import (
+    RefundDeadlineMoved,
+    RefundDue,
+    RefundPenaltyEscalated,
+    RefundSituation,
+)
 from services.refunds import domain
 from services.refunds.next_escalation import Owed, highest_rate, next_escalation_on
 
@@ -44,12 +49,15 @@ def noon(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), dt.UTC)
 
 
-def next_day(state: domain.RefundsState, refund_id: str) -> dt.date | None:
+def next_day(state: domain.RefundsState, refund_id: str,
+             tier_known: bool = True) -> dt.date | None:
+    """The next escalation day as the read model has it: from the last step's tier, or (its
+    deadline moved since that step) from the step's day alone."""
     refund = state.refunds[refund_id]
     last = refund.steps[-1] if refund.steps else None
     owed = Owed(refund.situation, refund.base_cents, refund.products_cents, refund.deadline)
-    return next_escalation_on(owed, last.on if last else None, last.tier if last else None,
-                              SHIPPED)
+    return next_escalation_on(owed, last.on if last else None,
+                              last.tier if last and tier_known else None, SHIPPED)
 
 
 def first_days_with_a_step(due: RefundDue, policy: Policy,
@@ -80,6 +88,32 @@ def test_no_step_is_ever_due_before_the_next_escalation_day(
     assert recorded and recorded[0][0] == due.deadline + ONE_DAY
     for today, expected in recorded:
         assert expected is not None and expected <= today, (today, expected)
+
+
+@SLOW
+@given(refunds(), recorded_rates, st.integers(min_value=1, max_value=120),
+       st.integers(min_value=-45, max_value=45))
+def test_no_step_is_ever_due_before_the_next_escalation_day_after_a_moved_deadline(
+        due: RefundDue, rates: dict[str, Decimal], moved_after: int, shift: int) -> None:
+    # given any refund swept every day, whose deadline moves ``shift`` days on some day
+    policy, state = with_recorded_rates(SHIPPED, rates), domain.evolve(None, due)
+    tier_known = True
+    for offset in range(240):
+        today = due.deadline + dt.timedelta(days=offset)
+        if offset == moved_after:
+            state = domain.evolve(state, RefundDeadlineMoved(
+                refund_id=due.refund_id, previous_deadline=due.deadline,
+                deadline=due.deadline + dt.timedelta(days=shift), reason="test"))
+            tier_known = False
+        expected = next_day(state, due.refund_id, tier_known)
+        steps = domain.decide(state, domain.Escalate(policy), noon(today))
+        # then each day it records a step had come by the next escalation day the read model
+        # had (from the recorded tier, or, after the move, from the last step's day)
+        if steps:
+            assert expected is not None and expected <= today, (today, expected)
+            tier_known = True
+        for step in steps:
+            state = domain.evolve(state, step)
 
 
 @pytest.mark.parametrize(("situation", "products", "delays"), [
@@ -131,6 +165,22 @@ def test_a_late_delivery_capped_under_the_terms_is_looked_at_daily_until_they_wi
     # then from day 61 on it is looked at every day
     assert next_escalation_on(owed, owed.on(31), "B:31+", SHIPPED) == owed.on(61)
     assert next_escalation_on(owed, owed.on(61), "B:31+", SHIPPED) == owed.on(62)
+
+
+def test_after_a_moved_deadline_the_last_step_is_followed_under_the_new_one() -> None:
+    # given a withdrawal stepped into A:cap on 2 April (31 days late, its products 15 % of the
+    # base), whose deadline then moved 15 days later (the step is now 16 days late), or 20
+    # days earlier (51 days late)
+    later = Owed("withdrawal", 10_000, 1_500, dt.date(2026, 3, 17))
+    earlier = Owed("withdrawal", 10_000, 1_500, dt.date(2026, 2, 10))
+    last_on = dt.date(2026, 4, 2)
+    # then the recorded tier (the old deadline's) is not what it is followed from: the first
+    # is looked at again on its new 21st day, where the domain records A:21-30 (A:cap would
+    # never be looked at again); the second, capped under its new deadline too, never
+    assert next_escalation_on(later, last_on, "A:cap", SHIPPED) is None
+    assert next_escalation_on(later, last_on, None, SHIPPED) == later.on(21)
+    assert next_escalation_on(earlier, last_on, "A:21-30", SHIPPED) == earlier.on(61)
+    assert next_escalation_on(earlier, last_on, None, SHIPPED) is None
 
 
 def test_a_refund_not_yet_late_is_first_looked_at_the_day_after_its_deadline() -> None:
