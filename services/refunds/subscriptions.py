@@ -114,20 +114,33 @@ async def _escalate_batch(pool: asyncpg.Pool, order_ids: list[str], ctx: Context
 
     The batch waits for the orders another transaction is recording on, then decides on what
     that one committed. Should it lose anyway (a deadlock with a transaction locking orders in
-    another order, whose victim it is), each half is tried again on its own: the others' steps
-    are kept, and a lone order that still loses is left to the next pass."""
+    another order, whose victim it is), or should an order not be decidable (its state or a
+    decided event invalid), each half is tried again on its own: the others' steps are kept; a
+    lone order that still loses is left to the next pass, one that cannot be decided is left
+    out with an error naming it, so that it cannot hold back every refund after it."""
     try:
         recorded = await _escalate_together(pool, order_ids, ctx, policy)
     except (ConcurrencyError, asyncpg.DeadlockDetectedError):
         if len(order_ids) == 1:
             log.info("escalation: order %s changed meanwhile; next pass", order_ids[0])
             return 0
-        half = len(order_ids) // 2
-        return (await _escalate_batch(pool, order_ids[:half], ctx, policy)
-                + await _escalate_batch(pool, order_ids[half:], ctx, policy))
+        return await _in_halves(pool, order_ids, ctx, policy)
+    except ValueError as error:
+        if len(order_ids) == 1:
+            log.error("escalation: order %s cannot be decided, left out of this pass: %s",
+                      order_ids[0], error)
+            return 0
+        return await _in_halves(pool, order_ids, ctx, policy)
     for order_id, envelopes in recorded.items():
         _alert_if_provisional(order_id, envelopes)
     return sum(len(envelopes) for envelopes in recorded.values())
+
+
+async def _in_halves(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,
+                     policy: Policy) -> int:
+    half = len(order_ids) // 2
+    return (await _escalate_batch(pool, order_ids[:half], ctx, policy)
+            + await _escalate_batch(pool, order_ids[half:], ctx, policy))
 
 
 async def _escalate_together(pool: asyncpg.Pool, order_ids: list[str], ctx: Context,

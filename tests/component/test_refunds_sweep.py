@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -186,6 +187,22 @@ async def test_a_batch_that_loses_a_deadlock_is_tried_again_in_halves_and_keeps_
 
 async def lock(conn: asyncpg.Connection, order_id: str) -> None:
     await conn.execute("SELECT FROM streams WHERE order_id = $1 FOR UPDATE", order_id)
+
+
+async def test_an_order_that_cannot_be_decided_is_left_out_and_the_others_escalated(
+        pool: asyncpg.Pool, clock: ControllableClock, caplog: pytest.LogCaptureFixture) -> None:
+    # given three refunds owed, the second order's decision state unreadable (it shares the
+    # pass's second batch with the third)
+    first, broken, third = sorted([await owed(pool, on_day(clock, -14)) for _ in range(3)])
+    await pool.execute("UPDATE streams SET state = '{\"refunds\": 1}' WHERE order_id = $1",
+                       broken)
+    # when the sweep passes on their first day of delay
+    with caplog.at_level(logging.ERROR, logger="services.refunds.subscriptions"):
+        recorded = await escalate_refunds(pool, on_day(clock, 1))
+    # then the others' first steps are recorded, and the error names the order left out
+    assert recorded == 2
+    assert [await steps_of(pool, order) for order in (first, broken, third)] == [[1], [], [1]]
+    assert f"order {broken} cannot be decided" in caplog.text
 
 
 async def test_the_read_model_replayed_from_the_events_is_the_live_one(
