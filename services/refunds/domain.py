@@ -200,18 +200,27 @@ def note_return_of_goods(state: RefundsState, command: NoteReturnOfGoods) -> lis
     if known is not None and known <= command.on:
         return []  # the earliest such date is the one that counts
     noted = ReturnOfGoodsNoted(kind=command.kind, on=command.on)
-    after = evolve(state, noted)
+    reason = f"{command.kind.replace('_', ' ')} on {command.on}"
+    return [noted, *_moved_deadlines(evolve(state, noted), reason)]
+
+
+def _moved_deadlines(state: RefundsState, reason: str,
+                     only: str | None = None) -> list[Event]:
+    """Each open withdrawal refund (or only ``only``) whose deadline the goods' return dates
+    of ``state`` move. A refund with a payout under way keeps its deadline (its figure is
+    being paid) until the payout is refused."""
     moved: list[Event] = []
     for refund in state.refunds.values():
-        if refund.situation != "withdrawal" or refund.notice_on is None or not refund.open:
+        if (refund.situation != "withdrawal" or refund.notice_on is None or not refund.open
+                or only not in (None, refund.refund_id)):
             continue
-        deadline = withdrawal_refund_deadline(refund.notice_on, after.goods_received_on,
-                                              after.proof_of_dispatch_on)
+        deadline = withdrawal_refund_deadline(refund.notice_on, state.goods_received_on,
+                                              state.proof_of_dispatch_on)
         if deadline != refund.deadline:
             moved.append(RefundDeadlineMoved(
                 refund_id=refund.refund_id, previous_deadline=refund.deadline,
-                deadline=deadline, reason=f"{command.kind.replace('_', ' ')} on {command.on}"))
-    return [noted, *moved]
+                deadline=deadline, reason=reason))
+    return moved
 
 
 def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]:
@@ -281,8 +290,10 @@ def _first_day_leaving(refund: Refund, policy: Policy, inside: SurchargeResult,
 
 def _corrections(refund: Refund, policy: Policy) -> list[Event]:
     figures = [*refund.steps, *([refund.issued] if refund.issued else [])]
-    return [_recomputed(refund, figure, policy) for figure in figures
-            if _settled_by(figure, policy)]
+    # one per day: a correction applies to every figure of its day (a step and the payout
+    # of the same day would otherwise each record it, and the difference be owed twice)
+    settled = {figure.on: figure for figure in figures if _settled_by(figure, policy)}
+    return [_recomputed(refund, figure, policy) for figure in settled.values()]
 
 
 def _settled_by(figure: Figure, policy: Policy) -> bool:
@@ -331,8 +342,11 @@ def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> 
     if refund is None or refund.payout is None or command.attempt != refund.attempts:
         return []
     if command.code:
-        return [RefundPayoutRefused(refund_id=refund.refund_id, attempt=command.attempt,
-                                    code=command.code, reason=command.reason)]
+        refused = RefundPayoutRefused(refund_id=refund.refund_id, attempt=command.attempt,
+                                      code=command.code, reason=command.reason)
+        # a return of goods noted while the payout was under way counts from now on
+        return [refused, *_moved_deadlines(evolve(state, refused), "goods returned while a "
+                                           "payout was under way", only=refund.refund_id)]
     payout = refund.payout
     return [RefundIssued(
         refund_id=refund.refund_id, paid_on=payout.on, delay_days=payout.delay_days,

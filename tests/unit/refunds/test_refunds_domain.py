@@ -151,6 +151,45 @@ def test_a_refused_payout_leaves_the_refund_open_and_escalating() -> None:
     assert isinstance(again, RefundPayoutRequested) and again.attempt == 2
 
 
+def test_goods_returned_while_a_payout_was_under_way_count_once_it_is_refused() -> None:
+    # given a withdrawal whose goods came back on 30 June (deadline 24 -> 30 June), its
+    # payout under way when a proof of dispatch of 26 June is noted
+    [due] = when((), withdrawal(notice="2026-06-10"), "2026-06-10")
+    received = when((due,), domain.NoteReturnOfGoods("goods_received", dt.date(2026, 6, 30)),
+                    "2026-06-30")
+    *_, payout = when((due, *received), domain.PayRefund(due.refund_id, POLICY), "2026-07-01")
+    proof = when((due, *received, payout), domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 6, 26)), "2026-07-02")
+    assert [type(event) for event in proof] == [ReturnOfGoodsNoted]  # the payout's figure
+    # when the bank refuses the payout
+    history = (due, *received, payout, *proof)
+    refused, moved = when(history, domain.RecordPayoutOutcome(
+        due.refund_id, 1, code="00003", reason="bank error"), "2026-07-03")
+    # then the deadline is the earlier return, and the next payout counts its delay from it
+    assert isinstance(refused, RefundPayoutRefused) and isinstance(moved, RefundDeadlineMoved)
+    assert (moved.previous_deadline, moved.deadline) == (dt.date(2026, 6, 30),
+                                                         dt.date(2026, 6, 26))
+    *_, again = when((*history, refused, moved), domain.PayRefund(due.refund_id, POLICY),
+                     "2026-07-20")
+    assert isinstance(again, RefundPayoutRequested) and again.delay_days == 24
+
+
+def test_a_step_and_the_payout_of_the_same_day_are_corrected_by_one_event() -> None:
+    # given a withdrawal paid on its first day of delay (a step and the payout that day),
+    # both borrowing the unrecorded 2026-S2 rate, and issued
+    [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # deadline 4 July
+    *steps, payout = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-07-05")
+    assert [step.escalated_on for step in steps] == [dt.date(2026, 7, 5)]  # type: ignore
+    assert payout.provisional  # type: ignore[attr-defined]
+    [issued] = when((due, *steps, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/1"),
+                    "2026-07-05")
+    # when the rate is recorded and the sweep passes
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+    fixed = when((due, *steps, payout, issued), domain.Escalate(recorded), "2026-07-06")
+    # then one correction of that day (it applies to both figures): its difference owed once
+    assert [type(event) for event in fixed] == [RefundPenaltyRecomputed]
+
+
 def test_a_recorded_rate_recomputes_the_provisional_figures_as_corrections() -> None:
     [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # deadline 4 July
     [step] = when((due,), domain.Escalate(POLICY), "2026-07-08")
