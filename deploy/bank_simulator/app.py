@@ -57,7 +57,7 @@ __all__ = ["create_app"]
 log = logging.getLogger("deploy.bank_simulator")
 
 NOTIFY_TIMEOUT_SECONDS = 5.0
-FaultMode = Literal["ok", "refuse", "unavailable", "answer_lost"]
+FaultMode = Literal["ok", "refuse", "unavailable", "answer_lost", "garbled"]
 
 
 class Faults(BaseModel):
@@ -70,6 +70,8 @@ class Faults(BaseModel):
       then the answer is lost on the way back (HTTP 504 Gateway Timeout); a retry of the same
       question (same NUMQUESTION and content) gets the remembered answer, fault still set or
       not, and the operation is not done twice;
+    - ``garbled`` answers HTTP 200 with a body that is no Direct answer (no CODEREPONSE),
+      without doing anything;
     - ``delay_seconds`` sleeps before every Direct answer.
     """
 
@@ -209,6 +211,8 @@ def _direct_answer(simulator: Simulator, pairs: list[tuple[str, str]],
     """Direct's answer to one question under the fault ``mode`` of its operation."""
     if mode == "unavailable":
         return Response("Service temporairement indisponible", status_code=503)
+    if mode == "garbled":
+        return Response("<html>maintenance</html>", media_type="text/html")
     if mode == "refuse":
         answer = answer_fields(dict(pairs), codes.PAYBOX_ERROR)
     else:

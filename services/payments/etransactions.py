@@ -37,6 +37,7 @@ __all__ = [
     "PBX_RETOUR",
     "BadSignatureError",
     "DirectResponse",
+    "MalformedAnswerError",
     "Notification",
     "ReturnUrls",
     "ShopAccount",
@@ -279,11 +280,15 @@ def _direct_fields(account: ShopAccount, *, kind: str, reference: str, amount_ce
     return fields
 
 
+class MalformedAnswerError(ValueError):
+    """The bank answered something that is no Paybox Direct answer (no CODEREPONSE)."""
+
+
 def _direct_response(body: str) -> DirectResponse:
     """Read the bank's urlencoded answer."""
     values = dict(parse_qsl(body.strip(), keep_blank_values=True))
     if "CODEREPONSE" not in values:
-        raise ValueError(f"malformed Paybox Direct answer: {body[:200]!r}")
+        raise MalformedAnswerError(f"malformed Paybox Direct answer: {body[:200]!r}")
     return DirectResponse(code=values["CODEREPONSE"], comment=values.get("COMMENTAIRE", ""),
                           transaction=values.get("NUMTRANS", ""),
                           call=values.get("NUMAPPEL", ""),

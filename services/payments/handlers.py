@@ -134,9 +134,9 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
             bank.http, bank.account, reference=state.authorised,
             amount_cents=state.amount_cents, transaction=state.transaction, call=state.call,
             question=_question(state.authorised), now=now)
-    except httpx.HTTPError as error:
-        log.warning("capture of %s: the bank did not answer (%s); asking again next pass",
-                    order_id, type(error).__name__)
+    except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
+        log.warning("capture of %s: the bank did not answer readably (%s); asking again next "
+                    "pass", order_id, type(error).__name__)
         return False
     command = domain.RecordCapture(answer.code, answer.comment)
     async with pool.acquire() as conn, conn.transaction():
@@ -182,9 +182,10 @@ async def _ask_refund(bank: Bank, state: domain.PaymentState, refund_id: str,
             amount_cents=payout.amount_cents,
             transaction=state.transaction, call=state.call,
             question=_question(f"{refund_id}#{payout.attempt}"), now=now)
-    except httpx.HTTPError as error:
-        log.warning("payout of refund %s (attempt %d): the bank did not answer (%s); asking "
-                    "again next pass", refund_id, payout.attempt, type(error).__name__)
+    except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
+        # the same question asked again gets the same answer: never done twice (NUMQUESTION)
+        log.warning("payout of refund %s (attempt %d): the bank did not answer readably (%s); "
+                    "asking again next pass", refund_id, payout.attempt, type(error).__name__)
         return None
 
 

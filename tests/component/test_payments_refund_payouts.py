@@ -96,6 +96,32 @@ async def apply(pool: asyncpg.Pool, clock: ControllableClock, envelope: Envelope
             conn, envelope, envelope.event(), context(clock, "payments"))
 
 
+async def test_an_unreadable_bank_answer_holds_back_no_payout_and_is_asked_again(
+        payments_pool, clock, simulator, bank) -> None:
+    # given two captured orders, each with a payout ordered
+    orders = [await captured_order(payments_pool, clock, simulator, bank) for _ in range(2)]
+    payouts = [(order_id, transaction, f"refund-{uuid.uuid4()}")
+               for order_id, transaction in orders]
+    for order_id, _, refund_id in payouts:
+        await apply(payments_pool, clock, requested(order_id, refund_id, 1, PRICE,
+                                                    paris_date(clock.now())))
+    # when the bank answers something that is no Direct answer, the pass goes through both
+    # payouts without recording anything (and without failing)
+    await simulator.client.post("/_simulator/faults", json={"refund": "garbled"})
+    assert await pay_out_ordered(payments_pool, context(clock, "payments"), bank) == 0
+    # then once the bank answers again, the next pass pays each once
+    await simulator.client.post("/_simulator/faults", json={})
+    ours = {(order_id, refund_id) for order_id, _, refund_id in payouts}
+    async with payments_pool.acquire() as conn:
+        assert ours <= {(p.order_id, p.refund_id) for p in await ordered_payouts(conn)}
+    await pay_out_ordered(payments_pool, context(clock, "payments"), bank)
+    for order_id, transaction, refund_id in payouts:
+        assert (await _transaction(simulator, transaction))["refunded_cents"] == PRICE
+        async with payments_pool.acquire() as conn:
+            last = (await recorded_events(conn, order_id))[-1]
+        assert isinstance(last, RefundPaid) and last.refund_id == refund_id
+
+
 async def test_a_payout_is_paid_once_even_when_the_banks_answer_was_lost(
         payments_pool, clock, simulator, bank) -> None:
     # given a captured order and a payout of its price plus a late-refund surcharge
