@@ -133,11 +133,14 @@ def _new_transaction(simulator: Simulator, payment: PaymentRequest,
                      code: str) -> TransactionRecord:
     ledger = simulator.ledger
     approved = code == codes.APPROVED
+    debited = approved and not payment.authorise_only  # Paybox debits at once without AUTOSEULE
     transaction = TransactionRecord(
         reference=payment.reference, numtrans=ledger.new_number(), numappel=ledger.new_number(),
-        amount_cents=payment.amount_cents, status="authorised" if approved else "refused",
+        amount_cents=payment.amount_cents,
+        status="captured" if debited else "authorised" if approved else "refused",
         outcome=code, authorisation=new_authorisation() if approved else "",
-        authorised_cents=payment.amount_cents if approved else 0)
+        authorised_cents=payment.amount_cents if approved else 0,
+        captured_cents=payment.amount_cents if debited else 0)
     ledger.record(transaction)
     return transaction
 

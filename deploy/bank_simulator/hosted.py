@@ -67,6 +67,9 @@ class PaymentRequest:
     effectue: str
     refuse: str
     annule: str
+    authorise_only: bool = False
+    """``PBX_AUTOSEULE=O``: authorised, captured later by Paybox Direct; otherwise the bank
+    debits the card at once, as Paybox does (a later Direct capture is then refused)."""
 
 
 def _single_values(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -135,7 +138,14 @@ def check_request(pairs: list[tuple[str, str]], merchant: Merchant) -> PaymentRe
                           retour=_retour(fields["PBX_RETOUR"]),
                           notify_url=fields.get("PBX_REPONDRE_A") or None,
                           effectue=fields["PBX_EFFECTUE"], refuse=fields["PBX_REFUSE"],
-                          annule=fields["PBX_ANNULE"])
+                          annule=fields["PBX_ANNULE"], authorise_only=_authorise_only(fields))
+
+
+def _authorise_only(fields: dict[str, str]) -> bool:
+    value = fields.get("PBX_AUTOSEULE", "N")
+    if value not in ("O", "N"):
+        raise RefusedRequest("PBX_AUTOSEULE invalide (O ou N).")
+    return value == "O"
 
 
 def _expiry_valid(expiry: str, today: date) -> bool:

@@ -150,7 +150,8 @@ def payment_form(account: ShopAccount, *, reference: str, amount_cents: int, ema
     """Return the hidden fields of the form that sends the buyer to the hosted payment page.
 
     The dict keeps the order the HMAC was computed in; post it as it is to
-    ``account.payment_page_url``.
+    ``account.payment_page_url``. The page only authorises (``PBX_AUTOSEULE=O``): the shop
+    captures once the sale may be final (``capture``); without it the bank debits at once.
     """
     fields = {
         "PBX_SITE": account.site,
@@ -165,6 +166,7 @@ def payment_form(account: ShopAccount, *, reference: str, amount_cents: int, ema
         "PBX_EFFECTUE": returns.effectue,
         "PBX_REFUSE": returns.refuse,
         "PBX_ANNULE": returns.annule,
+        "PBX_AUTOSEULE": "O",
         "PBX_HASH": HASH,
         "PBX_TIME": _require_aware(now).isoformat(timespec="seconds"),
     }

@@ -30,6 +30,7 @@ from services.payments.etransactions import (
     ReturnUrls,
     ShopAccount,
     capture,
+    hmac_seal,
     payment_form,
     refund,
     verify_notification,
@@ -330,6 +331,31 @@ async def test_capture_then_refund(bank: Bank) -> None:
     record = await _transaction(bank, notification.transaction)
     assert (record["captured_cents"], record["refunded_cents"]) == (5000, 5000)
     assert record["status"] == "refunded"
+
+
+async def test_a_form_without_autoseule_is_debited_at_once_and_cannot_be_captured(
+        bank: Bank) -> None:
+    # given the shop's form without PBX_AUTOSEULE=O (resealed), as Paybox takes it
+    reference = _reference()
+    form = {name: value for name, value in _form(bank, reference, 5000).items()
+            if name not in ("PBX_AUTOSEULE", "PBX_HMAC")}
+    form["PBX_HMAC"] = hmac_seal(bank.account.hmac_key_hex, form)
+    page = await bank.client.post(urlsplit(bank.account.payment_page_url).path, data=form)
+    session = re.search(r'name="session" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and session is not None
+    # when the buyer pays
+    assert (await _pay(bank, session[1])).status_code == 303
+    notification = _verified(bank, bank.shop.received[-1].url)
+    # then the card is debited at once, and the shop's later capture refused
+    record = await _transaction(bank, notification.transaction)
+    assert (record["status"], record["captured_cents"]) == ("captured", 5000)
+    assert not (await _capture(bank, reference, notification, 5000)).approved
+
+
+async def test_the_shops_form_only_authorises(bank: Bank) -> None:
+    _, notification = await _authorised(bank, 5000)
+    record = await _transaction(bank, notification.transaction)
+    assert (record["status"], record["captured_cents"]) == ("authorised", 0)
 
 
 async def test_a_second_capture_is_refused(bank: Bank) -> None:

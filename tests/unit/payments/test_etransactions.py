@@ -75,13 +75,14 @@ def test_payment_form_is_sealed_with_the_hmac_sha512_of_the_other_fields_in_orde
     # then it holds the fields in Paybox's order, and the HMAC computed independently
     assert list(form) == ["PBX_SITE", "PBX_RANG", "PBX_IDENTIFIANT", "PBX_TOTAL", "PBX_DEVISE",
                           "PBX_CMD", "PBX_PORTEUR", "PBX_RETOUR", "PBX_REPONDRE_A",
-                          "PBX_EFFECTUE", "PBX_REFUSE", "PBX_ANNULE", "PBX_HASH", "PBX_TIME",
-                          "PBX_HMAC"]
+                          "PBX_EFFECTUE", "PBX_REFUSE", "PBX_ANNULE", "PBX_AUTOSEULE",
+                          "PBX_HASH", "PBX_TIME", "PBX_HMAC"]
+    assert form["PBX_AUTOSEULE"] == "O"  # authorised only: captured by Paybox Direct later
     message = ("PBX_SITE=1999888&PBX_RANG=32&PBX_IDENTIFIANT=107904482&PBX_TOTAL=4590"
                f"&PBX_DEVISE=978&PBX_CMD={reference}&PBX_PORTEUR=jeanne.martin@example.org"
                f"&PBX_RETOUR={PBX_RETOUR}&PBX_REPONDRE_A=http://shop.test/ipn"
                "&PBX_EFFECTUE=http://shop.test/paid&PBX_REFUSE=http://shop.test/refused"
-               "&PBX_ANNULE=http://shop.test/cancelled&PBX_HASH=SHA512"
+               "&PBX_ANNULE=http://shop.test/cancelled&PBX_AUTOSEULE=O&PBX_HASH=SHA512"
                "&PBX_TIME=2026-06-01T10:30:00+00:00")
     expected = hmac.new(bytes.fromhex(KEY_HEX), message.encode(), hashlib.sha512).hexdigest()
     assert form["PBX_HMAC"] == expected.upper()
