@@ -85,7 +85,11 @@ def verify_chain(envelopes: Iterable[Mapping[str, Any]]) -> int:
                                    f"expected {expected_version}")
         if envelope.get("prev_hash") != expected_prev:
             raise ChainBrokenError(f"event {event_id}: prev_hash does not match the previous hash")
-        if envelope_hash(envelope) != envelope.get("hash"):
+        try:
+            digest = envelope_hash(envelope)
+        except rfc8785.CanonicalizationError as error:  # NaN, an integer beyond 2**53…
+            raise ChainBrokenError(f"event {event_id}: cannot be hashed ({error})") from error
+        if digest != envelope.get("hash"):
             raise ChainBrokenError(f"event {event_id}: hash does not match its content")
         expected_prev, expected_version = str(envelope["hash"]), expected_version + 1
         count += 1

@@ -166,9 +166,11 @@ def _unrecorded_rates(version: str, rates: set[tuple[str, Decimal]]) -> list[str
 
 
 def _obligation(event: RefundDue) -> dict[str, Any]:
+    # the notice too: a withdrawal's later deadline moves are recomputed from it
     return {"refund_id": event.refund_id, "situation": event.situation,
             "base_cents": event.base_cents, "products_cents": event.products_cents,
-            "deadline": str(event.deadline)}
+            "deadline": str(event.deadline),
+            "notice_on": None if event.notice_on is None else str(event.notice_on)}
 
 
 def _expected_obligation(event: RefundDue, state: domain.RefundsState,

@@ -24,7 +24,7 @@ from typing import Any
 from contracts.refunds import RATES_STREAM
 from contracts.topics import SERVICES
 from services.platform.settings import LogSettings, load_log_settings
-from services.platform.verify import ServiceReport, replay_service, summary
+from services.platform.verify import COPY, ServiceReport, replay_service, summary
 from services.refunds.audit import Finding, StreamAudit, audit_stream, recorded_rates
 from services.refunds.proof_page import proof_page
 
@@ -56,8 +56,11 @@ def audit_refunds(log: Log, refunds: dict[str, list[dict[str, Any]]]) -> list[St
     for order_id, stream in sorted(refunds.items()):
         if order_id == RATES_STREAM:
             continue
-        audit = audit_stream(order_id, stream, causes, rates)
-        _bank_paid_what_was_issued(audit, stream, log.get("payments", {}).get(order_id, []))
+        # a copy put back from a dead-letter topic is held against the store by ``verify``;
+        # replayed as a second event it looked like an obligation recorded twice
+        originals = [envelope for envelope in stream if not envelope.get(COPY)]
+        audit = audit_stream(order_id, originals, causes, rates)
+        _bank_paid_what_was_issued(audit, originals, log.get("payments", {}).get(order_id, []))
         audits.append(audit)
     return audits
 

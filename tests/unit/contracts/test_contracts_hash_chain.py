@@ -80,3 +80,13 @@ def test_the_json_sealing_stores_is_the_envelope_s_own(occurred_at, causation_id
     # then it is the envelope's JSON form, which its hash covers
     assert document == envelope.to_json()
     assert envelope_hash({k: v for k, v in document.items() if k != "hash"}) == envelope.hash
+
+
+@pytest.mark.parametrize("value", [float("nan"), 2**60])
+def test_an_event_that_cannot_be_hashed_breaks_the_chain(value: object) -> None:
+    # given a stream whose second event holds what RFC 8785 cannot write (NaN, beyond 2**53)
+    envelopes = stream()
+    envelopes[1] = {**envelopes[1], "payload": {"resolution": value}}
+    # then the chain is broken at that event, not the verification ended with a crash
+    with pytest.raises(ChainBrokenError, match="cannot be hashed"):
+        verify_chain(envelopes)

@@ -13,8 +13,10 @@ from contracts.orders import WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
 from contracts.refunds import LegalInterestRateRecorded
 from contracts.vocabulary import LineQuantity
+from services.platform.verify import COPY
 from services.refunds import domain, obligations
 from services.refunds.audit import audit_stream, recorded_rates
+from services.refunds.audit_command import audit_refunds
 from tests.unit.refunds.test_refunds_domain import on
 
 POLICY = load_policy()
@@ -49,6 +51,30 @@ def test_a_log_the_engine_agrees_with_has_no_finding() -> None:
     audit = audit_stream("o-1", stream, {cause["event_id"]: cause}, set())
     assert audit.findings == []
     assert len(audit.figures) == len(stream)  # every event carries a figure, all recomputed
+
+
+def test_an_obligation_put_back_from_a_dead_letter_topic_is_not_owed_twice() -> None:
+    # given the log of a paid late withdrawal, the bank's payment, and a copy of its
+    # RefundDue put back from a dead-letter topic (an operator's re-drive)
+    cause, stream = a_paid_late_withdrawal()
+    issued = stream[-1]["payload"]
+    paid = {"event_id": str(uuid.uuid4()), "type": "RefundPaid", "payload": {
+        "refund_id": issued["refund_id"], "attempt": 1, "amount_cents": issued["total_cents"]}}
+    log = {"orders": {"o-1": [cause]}, "payments": {"o-1": [paid]},
+           "refunds": {"o-1": [*stream, {**stream[0], COPY: True}]}}
+    # then the audit from the log finds nothing: the copy is not a second obligation
+    [audit] = audit_refunds(log, log["refunds"])
+    assert audit.findings == []
+
+
+def test_a_withdrawal_notice_changed_after_the_fact_is_reported() -> None:
+    # given an obligation whose notice (the day later deadline moves count from) was changed
+    cause, stream = a_paid_late_withdrawal()
+    stream[0]["payload"]["notice_on"] = "2026-07-20"
+    # then the auditor, deriving it again from its cause, reports the notice
+    [finding] = audit_stream("o-1", stream, {cause["event_id"]: cause}, set()).findings
+    assert (finding.type, finding.field) == ("RefundDue", "notice_on")
+    assert (finding.recorded, finding.recomputed) == ("2026-07-20", "2026-06-10")
 
 
 def test_an_issued_amount_changed_after_the_fact_is_reported() -> None:
