@@ -65,6 +65,10 @@ class ServiceReport:
     redriven_copies: int = 0
     """Records an operator put back from a dead-letter topic (``redriven-from`` header): copies
     of an event already on the topic, held against the store but not chained a second time."""
+    published_twice: list[str] = field(default_factory=list)
+    """Events the relay published twice, the same bytes both times (a relay that lost its lock
+    mid-batch, decision 0003): shown, held against the store, not chained a second time, and
+    no finding (consumers apply an event once)."""
 
     @property
     def ok(self) -> bool:
@@ -112,7 +116,7 @@ def check(topic: dict[str, list[dict[str, Any]]], published_before: Envelopes,
     differs: set[str] = set()
     for order_id, records in topic.items():
         report.orders += 1
-        stream = [e for e in records if not e.get(COPY)]
+        stream = _chained(records, report)
         report.events += len(stream)
         _hold_against_store(records, store_after, on_topic, differs)
         try:
@@ -122,6 +126,24 @@ def check(topic: dict[str, list[dict[str, Any]]], published_before: Envelopes,
     report.published_but_not_on_topic = sorted(set(published_before) - on_topic)
     report.on_topic_but_not_in_store = sorted(on_topic - set(store_after))
     report.differs_from_store = sorted(differs)
+
+
+def _chained(records: list[dict[str, Any]], report: ServiceReport) -> list[dict[str, Any]]:
+    """The records the order's chain is made of: neither re-driven copies nor a second
+    identical record of an event (a record differing from the first under the same id stays,
+    and breaks the chain)."""
+    first: dict[str, dict[str, Any]] = {}
+    stream = []
+    for envelope in records:
+        if envelope.get(COPY):
+            continue
+        event_id = str(envelope.get("event_id"))
+        if first.get(event_id) == envelope:
+            report.published_twice.append(event_id)
+            continue
+        first.setdefault(event_id, envelope)
+        stream.append(envelope)
+    return stream
 
 
 def _hold_against_store(records: list[dict[str, Any]], store: Envelopes, on_topic: set[str],

@@ -1,5 +1,6 @@
 """A service's topic held against its store (``verify.check``): a record that takes the id of
-an event on the topic is found even behind a genuine copy put back from a dead-letter topic."""
+an event on the topic is found even behind a genuine copy put back from a dead-letter topic;
+an event the relay published twice is shown, not taken for tampering."""
 
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ def test_a_forged_record_behind_a_genuine_copy_of_the_event_it_impersonates_is_f
     # then the forged record is held against the event whose id it took, and differs
     assert not report.ok
     assert report.differs_from_store == [str(first["event_id"])]
+
+
+def test_an_event_the_relay_published_twice_is_shown_not_a_broken_chain() -> None:
+    first, second = genuine("order-1")
+    report = checked([first, second, dict(second)], [first, second])
+    assert report.ok and report.broken_chains == {}
+    assert report.published_twice == [str(second["event_id"])]
