@@ -179,7 +179,8 @@ def test_a_step_and_the_payout_of_the_same_day_are_corrected_by_one_event() -> N
     # both borrowing the unrecorded 2026-S2 rate, and issued
     [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # deadline 4 July
     *steps, payout = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-07-05")
-    assert [step.escalated_on for step in steps] == [dt.date(2026, 7, 5)]  # type: ignore
+    assert [step.escalated_on for step in steps] == [  # type: ignore[attr-defined]
+        dt.date(2026, 7, 5)]
     assert payout.provisional  # type: ignore[attr-defined]
     [issued] = when((due, *steps, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/1"),
                     "2026-07-05")
