@@ -40,6 +40,7 @@ __all__ = [
     "OrderShipped",
     "OrderUnblocked",
     "OrderVerified",
+    "PaymentReceivedAfterCancellation",
     "PerformanceRequested",
     "PersonalDataRectified",
     "ProofOfDispatchReceived",
@@ -96,6 +97,20 @@ class OrderCancelled(Event):
     cancelled_at: dt.datetime
     refund_cents: Cents = Field(default=0, description="the sums paid, owed back")
     products_cents: Cents = Field(default=0, description="the products' part of refund_cents")
+
+
+class PaymentReceivedAfterCancellation(Event):
+    """The full price was received (the payments service captured it) after the order was
+    cancelled: it was cancelled with nothing to refund, so all of it is owed back now.
+
+    The bank can capture while the order is being cancelled (an unpaid order's timeout, an
+    identity check failed, the buyer's request): the capture is recorded as the bank made it,
+    and this is what the order makes of it."""
+
+    payment_id: str
+    amount_cents: Cents = Field(description="the sums received, all owed back")
+    products_cents: Cents = Field(description="the products' part of amount_cents")
+    received_at: dt.datetime
 
 
 class OrderConfirmed(Event):

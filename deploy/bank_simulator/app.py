@@ -10,7 +10,8 @@ Routes the real platform has (same paths, so that the shop's configuration is th
 - ``POST /PPPS.php`` — Paybox Direct capture (00002) and refund (00014).
 
 Simulator-only controls, which the real platform does not have: ``POST /_simulator/faults``,
-``GET /_simulator/faults``, ``GET /_simulator/transactions``; and ``GET /health``.
+``GET /_simulator/faults``, ``GET /_simulator/transactions``, ``GET /_simulator/questions``;
+and ``GET /health``.
 
 Card number, expiry and CVV are read by ``/cgi/pay``, decided on and dropped: never logged,
 never stored (the transaction keeps only its outcome code).
@@ -19,8 +20,10 @@ never stored (the transaction keeps only its outcome code).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
@@ -57,14 +60,18 @@ __all__ = ["create_app"]
 log = logging.getLogger("deploy.bank_simulator")
 
 NOTIFY_TIMEOUT_SECONDS = 5.0
-FaultMode = Literal["ok", "refuse", "unavailable", "answer_lost", "garbled"]
+FaultMode = Literal["ok", "refuse", "issuer_refuses", "unavailable", "answer_lost", "garbled"]
+QUESTIONS_KEPT = 1000
+HOLD_LIMIT_SECONDS = 60.0
+QUESTION_ECHO = ("TYPE", "REFERENCE", "NUMQUESTION", "MONTANT")
 
 
 class Faults(BaseModel):
     """Simulator-only: how Direct misbehaves, per operation (``capture``, ``refund``).
 
-    - ``refuse`` answers CODEREPONSE 00003 (not remembered for the question, so a retry after
-      the fault is cleared goes through);
+    - ``refuse`` answers CODEREPONSE 00003, Paybox's own error (not remembered for the
+      question, so a retry after the fault is cleared goes through);
+    - ``issuer_refuses`` answers 00105, the card issuer's "do not honour" (not remembered);
     - ``unavailable`` answers HTTP 503 without doing anything;
     - ``answer_lost``: the bank does the operation and remembers its answer for the question,
       then the answer is lost on the way back (HTTP 504 Gateway Timeout); a retry of the same
@@ -72,12 +79,16 @@ class Faults(BaseModel):
       not, and the operation is not done twice;
     - ``garbled`` answers HTTP 200 with a body that is no Direct answer (no CODEREPONSE),
       without doing anything;
-    - ``delay_seconds`` sleeps before every Direct answer.
+    - ``delay_seconds`` sleeps before every Direct answer;
+    - ``hold`` keeps every Direct question waiting for its answer until faults without it are
+      set (at most a minute): a question in flight for as long as a test needs. It is then
+      answered under the faults in force.
     """
 
     capture: FaultMode = "ok"
     refund: FaultMode = "ok"
     delay_seconds: float = Field(default=0.0, ge=0.0, le=60.0)
+    hold: bool = False
 
 
 @dataclass
@@ -92,6 +103,23 @@ class Simulator:
     notify_backoff_seconds: float
     sessions: dict[str, PaymentRequest] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
+    questions: deque[dict[str, str]] = field(
+        default_factory=lambda: deque(maxlen=QUESTIONS_KEPT))
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults; questions held are let go once ``hold`` is off."""
+        self.faults = faults
+        if faults.hold:
+            self.released.clear()
+        else:
+            self.released.set()
+
+    async def held(self) -> None:
+        """Wait while questions are held (at most ``HOLD_LIMIT_SECONDS``)."""
+        if self.faults.hold:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), HOLD_LIMIT_SECONDS)
 
     @property
     def direct(self) -> DirectBank:
@@ -201,10 +229,13 @@ def _install_direct(app: FastAPI, simulator: Simulator) -> None:
     @app.post("/PPPS.php", tags=["Paybox Direct"])
     async def direct(request: Request) -> Response:
         pairs = await _form(request) or []
+        asked = dict(pairs)
+        simulator.questions.append({name: asked.get(name, "") for name in QUESTION_ECHO})
+        await simulator.held()
         faults = simulator.faults
         if faults.delay_seconds:
             await asyncio.sleep(faults.delay_seconds)
-        kind = dict(pairs).get("TYPE")
+        kind = asked.get("TYPE")
         mode = {TYPE_CAPTURE: faults.capture, TYPE_REFUND: faults.refund}.get(kind or "", "ok")
         return _direct_answer(simulator, pairs, mode)
 
@@ -216,8 +247,9 @@ def _direct_answer(simulator: Simulator, pairs: list[tuple[str, str]],
         return Response("Service temporairement indisponible", status_code=503)
     if mode == "garbled":
         return Response("<html>maintenance</html>", media_type="text/html")
-    if mode == "refuse":
-        answer = answer_fields(dict(pairs), codes.PAYBOX_ERROR)
+    if mode in ("refuse", "issuer_refuses"):
+        code = codes.PAYBOX_ERROR if mode == "refuse" else codes.DO_NOT_HONOUR
+        answer = answer_fields(dict(pairs), code)
     else:
         asked_before = simulator.direct.answered(pairs)
         answer = simulator.direct.answer(pairs)
@@ -230,7 +262,7 @@ def _install_controls(app: FastAPI, simulator: Simulator) -> None:
     @app.post("/_simulator/faults", tags=["simulator only"])
     async def set_faults(faults: Faults) -> Faults:
         """Simulator only: replace the Direct faults (omitted fields go back to normal)."""
-        simulator.faults = faults
+        simulator.set_faults(faults)
         return faults
 
     @app.get("/_simulator/faults", tags=["simulator only"])
@@ -242,6 +274,12 @@ def _install_controls(app: FastAPI, simulator: Simulator) -> None:
     async def transactions() -> list[dict[str, object]]:
         """Simulator only: every transaction (no card data is ever kept)."""
         return [asdict(t) for t in simulator.ledger.transactions.values()]
+
+    @app.get("/_simulator/questions", tags=["simulator only"])
+    async def questions() -> list[dict[str, str]]:
+        """Simulator only: the last Direct questions received, oldest first, as they arrived
+        (before any delay or answer): their TYPE, REFERENCE, NUMQUESTION and MONTANT."""
+        return list(simulator.questions)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

@@ -30,6 +30,7 @@ from contracts.orders import (
     OrderShipped,
     OrderUnblocked,
     OrderVerified,
+    PaymentReceivedAfterCancellation,
     PerformanceRequested,
     PersonalDataRectified,
     UnavailabilityNotified,
@@ -290,6 +291,8 @@ def sale_progress(state: OrderState, command: RecordPayment | RecordConfirmation
     if isinstance(command, RecordPayment):
         if state.paid:
             return []
+        if state.status == "cancelled":
+            return [_owed_back(state, command)]
         event = OrderPaid(payment_id=command.payment_id, amount_cents=command.amount_cents,
                           paid_at=command.paid_at)
     else:
@@ -297,6 +300,14 @@ def sale_progress(state: OrderState, command: RecordPayment | RecordConfirmation
             return []
         event = ConfirmationSent(message_id=command.message_id, sent_at=now)
     return [event, *_confirmed_if_final(evolve(state, event), now)]
+
+
+def _owed_back(state: OrderState, command: RecordPayment) -> Event:
+    """A payment the bank took while the order was being cancelled: all of it is owed back."""
+    return PaymentReceivedAfterCancellation(
+        payment_id=command.payment_id, amount_cents=command.amount_cents,
+        products_cents=min(command.amount_cents, _products_kept(state)),
+        received_at=command.paid_at)
 
 
 def verification(state: OrderState, command: AwaitVerification | RecordVerification,
@@ -439,6 +450,10 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
             return _require(state).model_copy(update={
                 "paid": True, "paid_cents": event.amount_cents,
                 "paid_on": paris_date(event.paid_at)})
+        case PaymentReceivedAfterCancellation():
+            return _require(state).model_copy(update={
+                "paid": True, "paid_cents": event.amount_cents,
+                "paid_on": paris_date(event.received_at)})
         case ConfirmationSent():
             return _require(state).model_copy(update={"confirmation_sent": True})
         case OrderConfirmed():

@@ -292,9 +292,10 @@ def _transaction_key(command: ReceiveNotification) -> str:
 
 
 def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime) -> list[Event]:
-    """Captured, or refused by the bank; nothing if the payment is not awaiting capture or the
-    order was held meanwhile."""
-    if state.status != "authorised" or state.authorised is None or state.held:
+    """Captured, or refused by the bank, as the bank answered; nothing if the payment is not
+    awaiting capture. A hold that came while the bank was asked changes nothing: the money is
+    taken, so it is recorded (the order then owes it back if it was cancelled)."""
+    if state.status != "authorised" or state.authorised is None:
         return []
     if command.code == APPROVED:
         return [PaymentCaptured(payment_id=state.authorised, amount_cents=state.amount_cents,

@@ -34,7 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 __all__ = [
     "APPROVED",
+    "ISSUER_REFUSAL_PREFIX",
     "PBX_RETOUR",
+    "UNAVAILABLE_CODES",
     "BadSignatureError",
     "DirectResponse",
     "MalformedAnswerError",
@@ -115,6 +117,21 @@ class DirectResponse:
     def approved(self) -> bool:
         """Whether the bank did what was asked."""
         return self.code == APPROVED
+
+    @property
+    def unavailable(self) -> bool:
+        """Whether the bank failed on its side (the same question may be asked again later):
+        no link to the authorisation centre, Paybox's own error, its timeouts, a question and
+        answer out of step. Such an answer says nothing about the buyer."""
+        return self.code in UNAVAILABLE_CODES
+
+
+UNAVAILABLE_CODES = frozenset({"00001", "00003", "00097", "00098", "00099"})
+"""Paybox Direct's codes for its own failures, which its manual says to try again
+(00001, 00003: on the other site; 00097-00099: later), as public clients treat them."""
+
+ISSUER_REFUSAL_PREFIX = "001"
+"""``001xx``: the card issuer refused (``001`` + the authorisation centre's code)."""
 
 
 class BadSignatureError(ValueError):

@@ -126,8 +126,8 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     """
     async with pool.acquire() as conn:
         state = PAYMENTS.load(await load_stream(conn, order_id))
-    if state is None or state.status != "authorised" or state.authorised is None:
-        return True
+    if state is None or state.status != "authorised" or state.authorised is None or state.held:
+        return True  # a held order's authorisation lapses uncaptured
     now = ctx.clock.now()
     try:
         answer = await etransactions.capture(
@@ -137,6 +137,10 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
         log.warning("capture of %s: the bank did not answer readably (%s); asking again next "
                     "pass", order_id, type(error).__name__)
+        return False
+    if answer.unavailable:
+        log.warning("capture of %s: the bank failed on its side (%s); asking again next pass",
+                    order_id, answer.code)
         return False
     command = domain.RecordCapture(answer.code, answer.comment)
     async with pool.acquire() as conn, conn.transaction():

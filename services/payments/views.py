@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from contracts.personal import Sealed
 from services.payments.domain import PaymentStatus, PayoutStatus, VerificationStatus
+from services.payments.etransactions import ISSUER_REFUSAL_PREFIX
 from services.platform.db import Db
 
 __all__ = ["PaymentRecord", "PaymentView", "RefundPayoutView", "all_payments",
@@ -76,11 +77,13 @@ async def authorised_payments(db: Db) -> list[str]:
 
 
 async def buyer_in_good_standing(db: Db, buyer_id: str) -> bool:
-    """False when an order of the buyer was left unpaid (the bank refused its capture) or a
-    payment of theirs is disputed (Art. 10)."""
+    """False when an order of the buyer was left unpaid (the card issuer refused its capture:
+    a ``001xx`` code, not the bank's or the shop's own error) or a payment of theirs is
+    disputed (Art. 10)."""
     bad = await db.fetchval(
         "SELECT count(*) FROM payment_view WHERE buyer_id = $1 "
-        "AND (status = 'capture_refused' OR dispute_open)", buyer_id)
+        "AND ((status = 'capture_refused' AND starts_with(decline_reason, $2)) "
+        "OR dispute_open)", buyer_id, ISSUER_REFUSAL_PREFIX)
     return bad == 0
 
 

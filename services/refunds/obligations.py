@@ -17,6 +17,7 @@ from contracts.orders import (
     ContractTerminated,
     OrderCancelled,
     OrderLineCancelled,
+    PaymentReceivedAfterCancellation,
     WithdrawalRequested,
 )
 from contracts.policies import (
@@ -29,8 +30,8 @@ from contracts.policies import (
 from contracts.refunds import RefundSituation
 from services.refunds.domain import OweRefund
 
-__all__ = ["CAUSES", "for_cancelled_line", "for_cancelled_order", "for_termination",
-           "for_withdrawal", "obligation_for", "refund_id_of"]
+__all__ = ["CAUSES", "for_cancelled_line", "for_cancelled_order", "for_payment_after_cancellation",
+           "for_termination", "for_withdrawal", "obligation_for", "refund_id_of"]
 
 _REFUNDS = uuid.UUID("6b1f3c1e-7f4e-5d0a-9a55-0c2c1f9e5a10")
 
@@ -99,11 +100,27 @@ def for_cancelled_order(event: OrderCancelled, cause_id: str) -> OweRefund | Non
         "all sums paid within 14 days (Art. 4, 10)", "OrderCancelled", cause_id)
 
 
+def for_payment_after_cancellation(event: PaymentReceivedAfterCancellation,
+                                   cause_id: str) -> OweRefund | None:
+    """A payment the bank took while the order was being cancelled: withheld as for a
+    cancellation after payment, so owed back within 14 days of its receipt, schedule B.
+    See docs/decisions/0010."""
+    if event.amount_cents <= 0:
+        return None
+    received_on: dt.date = paris_date(event.received_at)
+    return OweRefund(
+        refund_id_of(cause_id), "blocked", event.amount_cents, event.products_cents,
+        blocked_refund_deadline(received_on),
+        f"payment received {received_on} for an order already cancelled: all of it within "
+        "14 days (Art. 4, 10)", "PaymentReceivedAfterCancellation", cause_id)
+
+
 _OBLIGATIONS: dict[str, Callable[[Any, str], OweRefund | None]] = {
     "ContractTerminated": for_termination,
     "WithdrawalRequested": for_withdrawal,
     "OrderLineCancelled": for_cancelled_line,
     "OrderCancelled": for_cancelled_order,
+    "PaymentReceivedAfterCancellation": for_payment_after_cancellation,
 }
 CAUSES = tuple(_OBLIGATIONS)
 """The orders' event types that may make money owed back."""

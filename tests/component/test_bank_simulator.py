@@ -557,3 +557,22 @@ async def test_keys_are_kept_and_secrets_private(tmp_path: Path) -> None:
 
 async def test_health(bank: Bank) -> None:
     assert (await bank.client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_fault_issuer_refuses_answers_the_issuers_refusal_until_cleared(bank: Bank) -> None:
+    # given the bank set to have the card issuer refuse captures
+    reference, notification = await _authorised(bank, 5000)
+    await bank.client.post("/_simulator/faults", json={"capture": "issuer_refuses"})
+    question = _question()
+
+    # when the shop captures, the issuer's "do not honour" comes back and nothing is captured
+    refused = await _capture(bank, reference, notification, 5000, question=question)
+    assert refused.code == "00105"
+    assert (await _transaction(bank, notification.transaction))["status"] == "authorised"
+
+    # and the question is listed as it arrived, for tests that wait on a question in flight
+    asked = (await bank.client.get("/_simulator/questions")).json()
+    assert {"TYPE": "00002", "REFERENCE": reference, "NUMQUESTION": f"{question:010d}",
+            "MONTANT": "0000005000"} in asked
+    await bank.client.post("/_simulator/faults", json={})
+    assert (await _capture(bank, reference, notification, 5000, question=question)).approved

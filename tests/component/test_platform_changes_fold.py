@@ -31,6 +31,7 @@ from contracts.orders import (
     OrderLineCancelled,
     OrderUnblocked,
     OrderVerified,
+    PaymentReceivedAfterCancellation,
     PerformanceRequested,
     PersonalDataRectified,
     ProofOfDispatchReceived,
@@ -103,6 +104,8 @@ def _after_sale() -> list[Event]:
                          vat_version="2014"),
         OrderCancelled(reason="buyer_request", cancelled_at=NOW, refund_cents=0,
                        products_cents=0),
+        PaymentReceivedAfterCancellation(payment_id="p-late", amount_cents=4200,
+                                         products_cents=3000, received_at=NOW),
         BuyerDataRestricted(buyer_id="buyer-0", restricted_at=NOW, until=day),
         BuyerDataErased(buyer_id="buyer-0", erased_at=NOW),
     ]

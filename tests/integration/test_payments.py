@@ -22,7 +22,16 @@ from deploy.smtp_sink import received
 from deploy.system import TEST_MAIL, bearer
 from tests.integration.conftest import System
 from tests.support.in_clear import found_in_databases, found_in_topics
-from tests.support.lifecycle import payment_of, placed_and_payable, session_for, status_is
+from tests.support.lifecycle import (
+    OPS,
+    REFUNDS,
+    paid,
+    payment_of,
+    placed_and_payable,
+    session_for,
+    status_is,
+    the_refund,
+)
 from tests.support.orders import events_of, published_records
 from tests.support.waiting import eventually
 
@@ -149,20 +158,97 @@ async def test_a_notification_for_an_unknown_order_is_refused_and_recorded(
     assert await rejections(payments_db, stranger) == ["bad_signature"]
 
 
-async def test_a_capture_the_bank_refuses_is_recorded_and_the_order_is_not_confirmed(
+async def test_a_capture_the_card_issuer_refuses_is_recorded_and_the_buyer_is_not_trusted(
         http: httpx.AsyncClient, system: System) -> None:
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "refuse"})
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "issuer_refuses"})
     try:
         order_id, _ = await _notification_of_a_real_payment(http, system)
         refused = await eventually(lambda: status_is(http, system, order_id, "capture_refused",
                                                      "payments"))
     finally:
         await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
-    assert refused["captured_cents"] == 0
+    assert (refused["captured_cents"], refused["decline_reason"]) == (0, "00105")
     order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
     assert (order["status"], order["paid_at"]) == ("placed", None)
     again = await http.post(f"{system.payments_url}/payments/{order_id}/session")
     assert again.status_code == 409
+    # the buyer's next order is refused a session: an unpaid order (Art. 10)
+    assert (await _session_for_another_order(http, system, order["buyer_id"])).status_code \
+        == 409
+
+
+async def test_a_capture_paybox_fails_on_its_side_is_asked_again_and_goes_through(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given Paybox answering its own error (00003) to captures
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "refuse"})
+    try:
+        order_id, _ = await _notification_of_a_real_payment(http, system)
+        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
+                                                        "payments"))
+        # when the capture is asked twice (the second time: asked again, not given up)
+        await eventually(lambda: _asked(http, system, authorised["payment_id"], times=2))
+        still = await payment_of(http, system, order_id)
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
+    # then nothing was recorded against the buyer, and once Paybox is back the sale is final
+    assert still is not None and still["status"] == "authorised"
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    types = [r["type"] for r in await published_records(system.infra.kafka_bootstrap,
+                                                        "payments", order_id)]
+    assert "PaymentCaptureRefused" not in types and types[-1] == "PaymentCaptured"
+    buyer = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()["buyer_id"]
+    assert (await _session_for_another_order(http, system, buyer)).status_code == 201
+
+
+async def _asked(http: httpx.AsyncClient, system: System, reference: str, times: int = 1,
+                 kind: str = "00002") -> bool:
+    """Whether the bank received ``times`` Direct questions of ``kind`` on ``reference``."""
+    asked = (await http.get(f"{system.bank_url}/_simulator/questions")).json()
+    return sum(q["TYPE"] == kind and q["REFERENCE"] == reference for q in asked) >= times
+
+
+async def _session_for_another_order(http: httpx.AsyncClient, system: System,
+                                     buyer_id: str) -> httpx.Response:
+    body = order_body(buyer_id=buyer_id)
+    other = (await http.post(f"{system.orders_url}/orders", json=body)).json()
+    await eventually(lambda: payment_of(http, system, other["order_id"]))
+    return await http.post(f"{system.payments_url}/payments/{other['order_id']}/session")
+
+
+async def test_a_payment_the_bank_captures_while_the_order_is_cancelled_is_owed_back(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given an order awaiting an identity check, paid, its capture held at the bank
+    order = await placed_and_payable(http, system)
+    order_id = order["order_id"]
+    verification = f"{system.payments_url}/payments/{order_id}/verification"
+    await http.post(verification, json={"documents": ["identity_document"]},
+                    headers=bearer("ops"))
+    await eventually(lambda: _verification_is(http, system, order_id, "pending"))
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"hold": True})
+    try:
+        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
+                                                        "payments"))
+        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        # when the identity check fails while the bank is capturing: cancelled, nothing owed
+        await http.post(f"{verification}/outcome", json={"outcome": "rejected"},
+                        headers=bearer("ops"))
+        cancelled = await eventually(lambda: status_is(http, system, order_id, "cancelled"))
+        await eventually(lambda: _held(http, system, order_id))
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={})
+    assert cancelled["paid_at"] is None  # the bank's answer had not come yet
+    # then the capture is recorded as the bank made it, and all of it is owed back
+    await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"], refund["cause_type"]) == (
+        "blocked", order["total_cents"], "PaymentReceivedAfterCancellation")
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    await eventually(lambda: paid(http, refund["refund_id"]))
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    [transaction] = [t for t in bank if t["reference"] == authorised["payment_id"]]
+    assert transaction["captured_cents"] == transaction["refunded_cents"] == order["total_cents"]
 
 
 async def test_a_blocked_order_cannot_be_paid_until_unblocked(

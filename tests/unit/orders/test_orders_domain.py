@@ -17,6 +17,7 @@ from contracts.orders import (
     OrderPaid,
     OrderPlaced,
     OrderUnblocked,
+    PaymentReceivedAfterCancellation,
     PersonalDataRectified,
 )
 from services.orders import domain
@@ -253,6 +254,24 @@ def test_an_order_awaiting_verification_is_confirmed_once_verified_or_cancelled_
     assert _steps(given(*history), domain.RecordVerification(False)) == [
         OrderCancelled(reason="identity_verification_failed", cancelled_at=NOW,
                        refund_cents=8730, products_cents=min(8730, placed().products_total_cents))]
+
+
+@pytest.mark.parametrize("cancelled", [
+    OrderCancelled(reason="unpaid", cancelled_at=NOW),
+    OrderCancelled(reason="identity_verification_failed", cancelled_at=NOW)])
+def test_a_payment_received_after_the_cancellation_is_owed_back_once(
+        cancelled: OrderCancelled) -> None:
+    # given an order cancelled before the bank's capture reached it
+    state = given(placed(), cancelled)
+    # when the payment is recorded, then all of it is owed back (the products' part apart)
+    late = domain.RecordPayment("o-1.aa", 8730, NOW + dt.timedelta(seconds=3))
+    owed = PaymentReceivedAfterCancellation(
+        payment_id="o-1.aa", amount_cents=8730, products_cents=7740,
+        received_at=NOW + dt.timedelta(seconds=3))
+    assert domain.decide(state, late, NOW) == [owed]
+    # and the order stays cancelled; recorded again (the payment redelivered), owed once
+    after = given(placed(), cancelled, owed)
+    assert after.status == "cancelled" and domain.decide(after, late, NOW) == []
 
 
 def test_an_order_unpaid_past_the_timeout_is_cancelled_and_not_before() -> None:

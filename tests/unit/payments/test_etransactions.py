@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from services.payments.etransactions import (
     PBX_RETOUR,
     BadSignatureError,
+    DirectResponse,
     ReturnUrls,
     ShopAccount,
     payment_form,
@@ -191,3 +192,12 @@ def test_the_return_urls_own_parameters_are_not_part_of_the_signed_message() -> 
     # but the bank's variables still cannot be changed
     with pytest.raises(BadSignatureError):
         verify_notification(BANK_PUBLIC_PEM, query.replace("Mt=12345", "Mt=1"))
+
+
+@pytest.mark.parametrize(("code", "unavailable"), [
+    ("00001", True), ("00003", True), ("00097", True), ("00098", True), ("00099", True),
+    ("00000", False), ("00105", False), ("00151", False), ("00011", False), ("00015", False)])
+def test_only_the_banks_own_failures_are_asked_again(code: str, unavailable: bool) -> None:
+    answer = DirectResponse(code=code, comment="", transaction="", call="",
+                            authorisation="")
+    assert answer.unavailable is unavailable

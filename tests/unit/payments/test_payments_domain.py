@@ -147,12 +147,21 @@ def test_a_second_tabs_approval_or_decline_after_payment_changes_nothing_but_is_
             PaymentNotificationRejected(payment_id="o-1.bb", reason="already_paid")]
 
 
-def test_an_approval_for_a_held_order_is_rejected_and_never_captured() -> None:
+def test_an_approval_for_a_held_order_is_rejected() -> None:
     held = given(EXPECTED, OPENED, PaymentsHeld(reason="cancelled"))
     assert domain.decide(held, notice(), NOW) == [
         PaymentNotificationRejected(payment_id="o-1.aa", reason="order_held")]
+
+
+@pytest.mark.parametrize("code", ["00000", "00105"])
+def test_what_the_bank_answered_while_the_order_was_being_cancelled_is_recorded(
+        code: str) -> None:
+    # given an authorised payment, and the order cancelled while its capture was asked
     authorised_then_held = given(EXPECTED, OPENED, AUTHORISED, PaymentsHeld(reason="cancelled"))
-    assert domain.decide(authorised_then_held, domain.RecordCapture("00000", "OK"), NOW) == []
+    # when the bank's answer comes, then it is recorded as the bank gave it
+    [recorded] = domain.decide(authorised_then_held, domain.RecordCapture(code, "-"), NOW)
+    assert isinstance(recorded, PaymentCaptured if code == "00000" else PaymentCaptureRefused)
+    assert recorded.amount_cents == 8730
 
 
 def test_a_replayed_refusal_without_a_transaction_number_is_applied_once() -> None:

@@ -11,7 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.base import Event
-from contracts.orders import OrderLineCancelled, WithdrawalRequested
+from contracts.orders import (
+    OrderLineCancelled,
+    PaymentReceivedAfterCancellation,
+    WithdrawalRequested,
+)
 from contracts.policies import Policy, compute_surcharge, load_policy, with_recorded_rates
 from contracts.refunds import (
     LegalInterestRateRecorded,
@@ -93,6 +97,23 @@ def test_nothing_is_owed_for_a_line_that_was_never_paid() -> None:
     owe = obligations.for_cancelled_line(paid, "e-1")
     assert owe is not None and owe.situation == "unavailable"
     assert owe.deadline == dt.date(2026, 6, 18)  # min(20 May + 30, 4 June + 14)
+
+
+def test_a_payment_received_after_the_cancellation_is_owed_within_14_days_on_schedule_b(
+        ) -> None:
+    # the bank's capture reached the order just after midnight in Paris, 3 June
+    late = PaymentReceivedAfterCancellation(
+        payment_id="o-1.aa", amount_cents=8730, products_cents=7740,
+        received_at=dt.datetime(2026, 6, 2, 22, 30, tzinfo=dt.UTC))
+    owe = obligations.obligation_for("PaymentReceivedAfterCancellation", late, "e-1")
+    assert owe is not None
+    assert (owe.situation, owe.base_cents, owe.products_cents, owe.deadline) == (
+        "blocked", 8730, 7740, dt.date(2026, 6, 17))
+    assert owe.refund_id == obligations.refund_id_of("e-1")
+    [due] = when((), owe, "2026-06-03")
+    assert isinstance(due, RefundDue) and due.cause_type == "PaymentReceivedAfterCancellation"
+    assert compute_surcharge("blocked", 8730, 7740, due.deadline, dt.date(2026, 6, 20),
+                             POLICY).tier.startswith("B")
 
 
 def test_escalation_records_each_tier_once_at_its_boundary() -> None:
