@@ -24,6 +24,7 @@ from contracts.vocabulary import (
 __all__ = [
     "BuyerDataErased",
     "BuyerDataRestricted",
+    "CancelledLinePaid",
     "ConfirmationSent",
     "ContractTerminated",
     "LineExchanged",
@@ -188,6 +189,19 @@ class OrderLineCancelled(Event):
     cancelled_on: dt.date
     paid_on: dt.date | None = Field(
         default=None, description="when the order was paid; none: nothing was paid, none owed")
+
+
+class CancelledLinePaid(Event):
+    """A line cancelled before the order was paid was paid all the same (the payment was asked
+    for before the cancellation reached the payments service): its price is owed back, as its
+    cancellation's cause says, counted from the day it was paid."""
+
+    sku: Sku
+    quantity: Quantity
+    refund_cents: Cents
+    cause: Literal["unavailable", "blocked", "buyer_request"]
+    cancelled_on: dt.date
+    paid_on: dt.date
 
 
 class PerformanceRequested(Event):

@@ -10,9 +10,10 @@ from pydantic import Field
 
 from contracts.base import Event
 from contracts.personal import Sealed
-from contracts.vocabulary import Cents
+from contracts.vocabulary import Cents, Sku
 
 __all__ = [
+    "PaymentAmountReduced",
     "PaymentAuthorised",
     "PaymentCaptureRefused",
     "PaymentCaptured",
@@ -40,6 +41,17 @@ class PaymentExpected(Event):
     buyer_id: str
     amount_cents: Cents
     personal: Sealed
+
+
+class PaymentAmountReduced(Event):
+    """A line of the order was cancelled before any payment was authorised: the buyer is asked
+    for ``amount_cents`` from now on, ``by_cents`` less (the line's price). Once a payment is
+    authorised the amount stays; the orders service owes back what was paid for a line
+    cancelled before."""
+
+    sku: Sku
+    by_cents: Cents
+    amount_cents: Cents
 
 
 class PaymentsHeld(Event):

@@ -14,6 +14,7 @@ from contracts.base import Event
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    CancelledLinePaid,
     ConfirmationSent,
     ContractTerminated,
     LineExchanged,
@@ -224,6 +225,17 @@ Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | Restri
 BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
+class UnpaidCancellation(BaseModel):
+    """A line cancelled before the order was paid (its price not owed back, unless paid)."""
+
+    model_config = ConfigDict(frozen=True)
+    sku: str
+    quantity: int
+    refund_cents: int
+    cause: Literal["unavailable", "blocked", "buyer_request"]
+    cancelled_on: dt.date
+
+
 class OrderState(BaseModel):
     """The decision state of one order (no personal field: this state is stored in clear)."""
 
@@ -250,6 +262,7 @@ class OrderState(BaseModel):
     settled: tuple[str, ...] = ()
     exchanged: tuple[str, ...] = ()
     refunded_cents: int = 0
+    cancelled_unpaid: tuple[UnpaidCancellation, ...] = ()
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -287,19 +300,49 @@ def sale_progress(state: OrderState, command: RecordPayment | RecordConfirmation
                   now: dt.datetime) -> list[Event]:
     """Record the payment or the confirmation sent (each once); the sale is final, and the
     order confirmed, when both are recorded and the order is not blocked (Art. 4, 5, 10)."""
-    event: Event
     if isinstance(command, RecordPayment):
-        if state.paid:
-            return []
-        if state.status == "cancelled":
-            return [_owed_back(state, command)]
-        event = OrderPaid(payment_id=command.payment_id, amount_cents=command.amount_cents,
-                          paid_at=command.paid_at)
+        events = record_payment(state, command)
     else:
-        if state.confirmation_sent:
-            return []
-        event = ConfirmationSent(message_id=command.message_id, sent_at=now)
-    return [event, *_confirmed_if_final(evolve(state, event), now)]
+        events = [] if state.confirmation_sent else [
+            ConfirmationSent(message_id=command.message_id, sent_at=now)]
+    return events + _confirmed_if_final(_evolved(state, events), now) if events else []
+
+
+def record_payment(state: OrderState, command: RecordPayment) -> list[Event]:
+    """The payment, once; with what it paid for lines cancelled before it, or, for an order
+    cancelled before it reached it, all of it owed back."""
+    if state.paid:
+        return []
+    if state.status == "cancelled":
+        return [_owed_back(state, command)]
+    paid = OrderPaid(payment_id=command.payment_id, amount_cents=command.amount_cents,
+                     paid_at=command.paid_at)
+    return [paid, *_cancelled_lines_paid(state, command.amount_cents,
+                                         paris_date(command.paid_at))]
+
+
+def _cancelled_lines_paid(state: OrderState, amount_cents: int,
+                          paid_on: dt.date) -> list[Event]:
+    """The lines cancelled before the payment that it paid all the same: what it exceeds the
+    order's total less those lines by, the latest cancellations first (the payments service
+    had taken the earlier ones off the amount it asked)."""
+    excess = amount_cents - (state.total_cents
+                             - sum(line.refund_cents for line in state.cancelled_unpaid))
+    paid: list[Event] = []
+    for line in reversed(state.cancelled_unpaid):
+        if excess <= 0:
+            break
+        paid.insert(0, CancelledLinePaid(
+            sku=line.sku, quantity=line.quantity, refund_cents=min(excess, line.refund_cents),
+            cause=line.cause, cancelled_on=line.cancelled_on, paid_on=paid_on))
+        excess -= line.refund_cents
+    return paid
+
+
+def _evolved(state: OrderState, events: list[Event]) -> OrderState:
+    for event in events:
+        state = evolve(state, event)
+    return state
 
 
 def _owed_back(state: OrderState, command: RecordPayment) -> Event:
@@ -491,7 +534,15 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
             return state.model_copy(update={
                 "settled": (*state.settled, event.sku),
                 "refunded_cents": state.refunded_cents + (
-                    event.refund_cents if event.paid_on else 0)})
+                    event.refund_cents if event.paid_on else 0),
+                "cancelled_unpaid": state.cancelled_unpaid if event.paid_on else (
+                    *state.cancelled_unpaid, UnpaidCancellation(
+                        sku=event.sku, quantity=event.quantity,
+                        refund_cents=event.refund_cents, cause=event.cause,
+                        cancelled_on=event.cancelled_on))})
+        case CancelledLinePaid():
+            return state.model_copy(
+                update={"refunded_cents": state.refunded_cents + event.refund_cents})
         case LineExchanged():
             return state.model_copy(update={"settled": (*state.settled, event.sku),
                                             "exchanged": (*state.exchanged, event.sku)})

@@ -16,6 +16,7 @@ from contracts.envelope import Envelope
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    CancelledLinePaid,
     ConfirmationSent,
     ContractTerminated,
     CreditNoteIssued,
@@ -106,6 +107,8 @@ _LINE_CHANGES: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     OrderLineCancelled: lambda event: {
         "state": "cancelled", "cause": event.cause, "refund_cents": event.refund_cents,
         "cancelled_on": event.cancelled_on.isoformat()},
+    CancelledLinePaid: lambda event: {"paid_on": event.paid_on.isoformat(),
+                                      "owed_back_cents": event.refund_cents},
     LineExchanged: lambda event: {"state": "exchanged",
                                   "replacement_sku": event.replacement_sku},
 }

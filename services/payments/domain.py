@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import Event
 from contracts.payments import (
+    PaymentAmountReduced,
     PaymentAuthorised,
     PaymentCaptured,
     PaymentCaptureRefused,
@@ -70,6 +71,14 @@ class HoldPayments:
 @dataclass(frozen=True)
 class ReleasePayments:
     """The order's block is lifted."""
+
+
+@dataclass(frozen=True)
+class ReduceAmountDue:
+    """A line of the order was cancelled before it was paid: the buyer owes its price less."""
+
+    sku: str
+    by_cents: int
 
 
 @dataclass(frozen=True)
@@ -159,8 +168,9 @@ class RecordRefundPayout:
 
 OpsCommand = OpenDispute | CloseDispute | RequestVerification | CompleteVerification
 PayoutCommand = OrderRefundPayout | RecordRefundPayout
-Command = (ExpectPayment | HoldPayments | ReleasePayments | OpenSession | ReceiveNotification
-           | RejectNotification | RecordCapture | OpsCommand | PayoutCommand)
+Command = (ExpectPayment | HoldPayments | ReleasePayments | ReduceAmountDue | OpenSession
+           | ReceiveNotification | RejectNotification | RecordCapture | OpsCommand
+           | PayoutCommand)
 
 
 class Payout(BaseModel):
@@ -179,6 +189,9 @@ class PaymentState(BaseModel):
     buyer_id: str
     amount_cents: int
     status: PaymentStatus = "awaiting_payment"
+    reduced: tuple[str, ...] = ()
+    session_amounts: dict[str, int] = Field(default_factory=dict)
+    authorised_cents: int | None = None
     held: bool = False
     hold: str | None = None
     sessions: tuple[str, ...] = ()
@@ -189,6 +202,14 @@ class PaymentState(BaseModel):
     dispute_open: bool = False
     verification: VerificationStatus = "none"
     payouts: dict[str, Payout] = Field(default_factory=dict)
+
+    @property
+    def capture_cents(self) -> int:
+        """What the capture asks: the amount due, never more than the bank authorised (a page
+        opened before a line was cancelled was paid at the higher amount)."""
+        if self.authorised_cents is None:
+            return self.amount_cents
+        return min(self.authorised_cents, self.amount_cents)
 
 
 def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -216,6 +237,8 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
             return [PaymentsHeld(reason=command.reason)]
         case ReleasePayments():
             return [PaymentsReleased()] if state.held and state.hold != "cancelled" else []
+        case ReduceAmountDue():
+            return reduce_amount_due(state, command)
         case OpenSession():
             return open_session(state, command, now)
         case RecordCapture():
@@ -242,6 +265,16 @@ def ops_command(state: PaymentState, command: Command) -> list[Event]:
     raise TypeError(f"unknown command {command!r}")
 
 
+def reduce_amount_due(state: PaymentState, command: ReduceAmountDue) -> list[Event]:
+    """The amount asked of the buyer, less the cancelled line's price, once per line; nothing
+    once a payment is authorised (the capture's amount is then fixed, so that the same question
+    to the bank stays the same, and the orders service owes back the line's price)."""
+    if command.sku in state.reduced or state.status not in ("awaiting_payment", "declined"):
+        return []
+    return [PaymentAmountReduced(sku=command.sku, by_cents=command.by_cents,
+                                 amount_cents=max(0, state.amount_cents - command.by_cents))]
+
+
 def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) -> list[Event]:
     """A new reference for the order's full total, unless it cannot or need not be paid."""
     if state.held:
@@ -250,6 +283,8 @@ def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) ->
         raise PaymentConflictError("the order is already paid")
     if state.status == "capture_refused":
         raise PaymentConflictError("the bank refused to capture this order's payment")
+    if state.amount_cents == 0:
+        raise PaymentConflictError("nothing is left to pay on this order")
     if not command.buyer_in_good_standing:
         raise PaymentConflictError(
             "the buyer has an unpaid order or a payment dispute in progress (Art. 10)")
@@ -274,8 +309,9 @@ def receive_notification(state: PaymentState | None,
         return rejected("already_paid")
     if state.held:
         return rejected("order_held")
-    if command.amount_cents != state.amount_cents:
-        return rejected("altered")
+    if command.amount_cents != state.session_amounts.get(command.payment_id,
+                                                         state.amount_cents):
+        return rejected("altered")  # not what the page this session opened asked
     if command.error == APPROVED:
         return [PaymentAuthorised(
             payment_id=command.payment_id, amount_cents=command.amount_cents,
@@ -298,9 +334,9 @@ def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime
     if state.status != "authorised" or state.authorised is None:
         return []
     if command.code == APPROVED:
-        return [PaymentCaptured(payment_id=state.authorised, amount_cents=state.amount_cents,
+        return [PaymentCaptured(payment_id=state.authorised, amount_cents=state.capture_cents,
                                 captured_at=now)]
-    return [PaymentCaptureRefused(payment_id=state.authorised, amount_cents=state.amount_cents,
+    return [PaymentCaptureRefused(payment_id=state.authorised, amount_cents=state.capture_cents,
                                   code=command.code, reason=command.reason)]
 
 
@@ -363,12 +399,18 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
             return state.model_copy(update={"held": True, "hold": event.reason})
         case PaymentsReleased():
             return state.model_copy(update={"held": False, "hold": None})
+        case PaymentAmountReduced():
+            return state.model_copy(update={"amount_cents": event.amount_cents,
+                                            "reduced": (*state.reduced, event.sku)})
         case PaymentSessionOpened():
-            return state.model_copy(update={"sessions": (*state.sessions, event.payment_id),
-                                            "status": "awaiting_payment"})
+            return state.model_copy(update={
+                "sessions": (*state.sessions, event.payment_id), "status": "awaiting_payment",
+                "session_amounts": {**state.session_amounts,
+                                    event.payment_id: event.amount_cents}})
         case PaymentAuthorised():
             return state.model_copy(update={
                 "status": "authorised", "authorised": event.payment_id,
+                "authorised_cents": event.amount_cents,
                 "transaction": event.transaction, "call": event.call,
                 "transactions": (*state.transactions, event.transaction)})
         case PaymentDeclined():

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 
 from contracts.envelope import Envelope
+from contracts.payments import PaymentSessionOpened
 from contracts.personal import PersonalData
 from services.payments import domain, etransactions
 from services.payments.projections import project
@@ -85,13 +86,16 @@ async def open_session(conn: asyncpg.Connection, order_id: str, ctx: Context, ba
         raise domain.PaymentNotFoundError(f"no payment is expected for order {order_id}")
     command = domain.OpenSession(f"{order_id}.{secrets.token_hex(4)}",
                                  await buyer_in_good_standing(conn, payment.buyer_id))
-    await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now), project)
+    [opened] = await record(conn, PAYMENTS, order_id,
+                            lambda state: domain.decide(state, command, now),
+                            Metadata.for_command(ctx.emitter, now), project)
+    session = opened.event()
+    assert isinstance(session, PaymentSessionOpened)  # the one event OpenSession decides
     personal = await open_sealed(keys, payment.personal, PersonalData)
     if personal is None:
         raise domain.PaymentConflictError("the buyer's personal data is erased")
     fields = etransactions.payment_form(
-        bank.account, reference=command.payment_id, amount_cents=payment.amount_cents,
+        bank.account, reference=command.payment_id, amount_cents=session.amount_cents,
         email=personal.email, notify_url=bank.settings.notify_url(),
         returns=bank.settings.returns(order_id), now=now)
     return SessionForm(action=bank.account.payment_page_url, method="POST", fields=fields)
@@ -132,7 +136,7 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     try:
         answer = await etransactions.capture(
             bank.http, bank.account, reference=state.authorised,
-            amount_cents=state.amount_cents, transaction=state.transaction, call=state.call,
+            amount_cents=state.capture_cents, transaction=state.transaction, call=state.call,
             question=_question(state.authorised), now=now)
     except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
         log.warning("capture of %s: the bank did not answer readably (%s); asking again next "

@@ -7,12 +7,13 @@ import asyncpg
 
 from contracts.base import Event
 from contracts.envelope import Envelope
-from contracts.orders import OrderBlocked, OrderPlaced
+from contracts.orders import OrderBlocked, OrderLineCancelled, OrderPlaced
 from contracts.refunds import RefundPayoutRequested
 from services.payments import domain, handlers
 from services.platform.runtime import Context
 
 __all__ = ["when_order_blocked_hold_payments", "when_order_cancelled_hold_payments",
+           "when_order_line_cancelled_reduce_the_amount_due",
            "when_order_placed_expect_payment",
            "when_order_unblocked_release_payments",
            "when_refund_payout_requested_order_the_payout"]
@@ -39,6 +40,17 @@ async def when_order_cancelled_hold_payments(conn: asyncpg.Connection, envelope:
     """A cancelled order cannot be paid any more (it is never released)."""
     await handlers.handle(conn, envelope.order_id, domain.HoldPayments("cancelled"), ctx,
                                   envelope)
+
+
+async def when_order_line_cancelled_reduce_the_amount_due(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """A line cancelled before the order was paid is not asked of the buyer (a paid one is
+    owed back by the refunds service)."""
+    assert isinstance(event, OrderLineCancelled)
+    if event.paid_on is None:
+        await handlers.handle(conn, envelope.order_id,
+                              domain.ReduceAmountDue(event.sku, event.refund_cents), ctx,
+                              envelope)
 
 
 async def when_order_unblocked_release_payments(conn: asyncpg.Connection, envelope: Envelope,

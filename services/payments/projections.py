@@ -11,6 +11,7 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.payments import (
+    PaymentAmountReduced,
     PaymentAuthorised,
     PaymentCaptured,
     PaymentCaptureRefused,
@@ -43,6 +44,8 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                 "ON CONFLICT (order_id) DO NOTHING", envelope.order_id, envelope.version,
                 event.buyer_id, event.amount_cents, event.personal.model_dump(mode="json"),
                 envelope.occurred_at)
+        case PaymentAmountReduced():
+            await _update(conn, envelope, amount_cents=event.amount_cents)
         case PaymentsHeld() | PaymentsReleased():
             await _update(conn, envelope, held=isinstance(event, PaymentsHeld))
         case PaymentSessionOpened():

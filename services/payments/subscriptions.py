@@ -29,7 +29,9 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "OrderPlaced": bind(policies.when_order_placed_expect_payment),
             "OrderBlocked": bind(policies.when_order_blocked_hold_payments),
             "OrderUnblocked": bind(policies.when_order_unblocked_release_payments),
-            "OrderCancelled": bind(policies.when_order_cancelled_hold_payments)}),
+            "OrderCancelled": bind(policies.when_order_cancelled_hold_payments),
+            "OrderLineCancelled": bind(
+                policies.when_order_line_cancelled_reduce_the_amount_due)}),
         Subscription("refunds", events_topic("refunds"), {
             "RefundPayoutRequested": bind(
                 policies.when_refund_payout_requested_order_the_payout)}),

@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts.base import Event
 from contracts.orders import (
+    CancelledLinePaid,
     ContractTerminated,
     OrderCancelled,
     OrderLineCancelled,
@@ -30,8 +31,9 @@ from contracts.policies import (
 from contracts.refunds import RefundSituation
 from services.refunds.domain import OweRefund
 
-__all__ = ["CAUSES", "for_cancelled_line", "for_cancelled_order", "for_payment_after_cancellation",
-           "for_termination", "for_withdrawal", "obligation_for", "refund_id_of"]
+__all__ = ["CAUSES", "for_cancelled_line", "for_cancelled_line_paid", "for_cancelled_order",
+           "for_payment_after_cancellation", "for_termination", "for_withdrawal",
+           "obligation_for", "refund_id_of"]
 
 _REFUNDS = uuid.UUID("6b1f3c1e-7f4e-5d0a-9a55-0c2c1f9e5a10")
 
@@ -86,6 +88,21 @@ def for_cancelled_line(event: OrderLineCancelled, cause_id: str) -> OweRefund | 
                      deadline, rule, "OrderLineCancelled", cause_id)
 
 
+def for_cancelled_line_paid(event: CancelledLinePaid, cause_id: str) -> OweRefund | None:
+    """A line cancelled before the payment and paid with it all the same: owed back as its
+    cancellation's cause says, the cancellation taken as of the payment (the seller cannot pay
+    back before it is paid): within 14 days of it either way; schedule B. See decision 0010."""
+    if event.refund_cents <= 0:
+        return None
+    situation: RefundSituation = "blocked" if event.cause == "blocked" else "unavailable"
+    return OweRefund(
+        refund_id_of(cause_id), situation, event.refund_cents, event.refund_cents,
+        blocked_refund_deadline(event.paid_on),
+        f"line {event.sku} cancelled {event.cancelled_on} ({event.cause.replace('_', ' ')}) "
+        f"and paid {event.paid_on} all the same: within 14 days of the payment (Art. 4, 11)",
+        "CancelledLinePaid", cause_id)
+
+
 def for_cancelled_order(event: OrderCancelled, cause_id: str) -> OweRefund | None:
     """An order refused after its payment was captured (identity not verified): the seller
     withholds it as for a block (Art. 4, 10), so it is owed back like a blocked line's
@@ -119,6 +136,7 @@ _OBLIGATIONS: dict[str, Callable[[Any, str], OweRefund | None]] = {
     "ContractTerminated": for_termination,
     "WithdrawalRequested": for_withdrawal,
     "OrderLineCancelled": for_cancelled_line,
+    "CancelledLinePaid": for_cancelled_line_paid,
     "OrderCancelled": for_cancelled_order,
     "PaymentReceivedAfterCancellation": for_payment_after_cancellation,
 }

@@ -20,6 +20,7 @@ from contracts.hashing import GENESIS_HASH
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    CancelledLinePaid,
     ContractTerminated,
     CreditNoteIssued,
     LineExchanged,
@@ -91,6 +92,8 @@ def _after_sale() -> list[Event]:
         LineExchanged(sku=SKU, replacement_sku="COTES-ROUSSILLON-BLANC-2024", quantity=2),
         OrderLineCancelled(sku=SKU, quantity=2, refund_cents=3000, cause="unavailable",
                            cancelled_on=day, paid_on=day),
+        CancelledLinePaid(sku=SKU, quantity=2, refund_cents=3000, cause="unavailable",
+                          cancelled_on=day, paid_on=day),
         PersonalDataRectified(buyer_id="buyer-0", personal=sealed, rectified_at=NOW),
         OrderDeliveryOverdue(deadline=day), ProofOfDispatchReceived(dispatched_on=day),
         PerformanceRequested(requested_on=day, additional_deadline=day + dt.timedelta(days=7)),
@@ -132,7 +135,8 @@ async def test_folded_in_windows_equals_projected_one_by_one(orders_conn, window
         "SELECT line_changes FROM order_view WHERE line_changes <> '{}'") == {SKU: {
             "state": "cancelled", "reply_by": (NOW + dt.timedelta(days=3)).isoformat(),
             "notified": "m-1", "replacement_sku": "COTES-ROUSSILLON-BLANC-2024",
-            "cause": "unavailable", "refund_cents": 3000, "cancelled_on": NOW.date().isoformat()}}
+            "cause": "unavailable", "refund_cents": 3000, "cancelled_on": NOW.date().isoformat(),
+            "paid_on": NOW.date().isoformat(), "owed_back_cents": 3000}}
 
 
 async def test_a_second_row_under_a_unique_key_is_refused_as_the_statement_is(

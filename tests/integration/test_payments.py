@@ -25,12 +25,14 @@ from tests.support.in_clear import found_in_databases, found_in_topics
 from tests.support.lifecycle import (
     OPS,
     REFUNDS,
+    SOLD_OUT,
     paid,
     payment_of,
     placed_and_payable,
     session_for,
     status_is,
     the_refund,
+    with_a_sold_out_line,
 )
 from tests.support.orders import events_of, published_records
 from tests.support.waiting import eventually
@@ -400,3 +402,81 @@ async def _capture_pass_after(payments_db: asyncpg.Pool, moment) -> bool:  # typ
     started = await payments_db.fetchval(
         "SELECT last_started_at FROM timed_work WHERE name = 'capture'")
     return started is not None and started > moment
+
+
+MUSCAT = "MUSCAT-RIVESALTES-2023"  # 2 × 11.90 in order_body
+
+
+async def _line_cancelled_while_blocked(http: httpx.AsyncClient, system: System,
+                                        order_id: str) -> None:
+    orders = f"{system.orders_url}/orders/{order_id}"
+    await http.post(f"{orders}/block", headers=OPS, json={"reason": "buyer_account_problem"})
+    cancelled = await http.post(f"{orders}/lines/{MUSCAT}/cancellation", headers=OPS)
+    assert cancelled.status_code == 200, cancelled.text
+    await http.post(f"{orders}/unblock", headers=OPS, json={"resolution": "account checked"})
+    await eventually(lambda: _held(http, system, order_id, False))
+
+
+async def _amount_due_is(http: httpx.AsyncClient, system: System, order_id: str,
+                         cents: int) -> bool:
+    payment = await payment_of(http, system, order_id)
+    return payment is not None and payment["amount_cents"] == cents
+
+
+async def test_a_line_cancelled_before_the_payment_is_not_asked_of_the_buyer(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given an order whose MUSCAT line the seller cancelled while it was blocked
+    order = await placed_and_payable(http, system)
+    order_id, due = order["order_id"], order["total_cents"] - 2 * 1190
+    await _line_cancelled_while_blocked(http, system, order_id)
+    await eventually(lambda: _amount_due_is(http, system, order_id, due))
+    # when the buyer pays, then the bank's page asks for the rest only, and takes it only
+    session = await session_for(http, system, order_id)
+    assert session["fields"]["PBX_TOTAL"] == str(due)
+    await pay_on_bank_page(http, session, APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    [transaction] = [t for t in bank if t["reference"] == session["fields"]["PBX_CMD"]]
+    assert transaction["captured_cents"] == due
+
+
+async def test_a_page_opened_before_a_line_was_cancelled_is_paid_and_the_amount_due_taken(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a page opened for the whole total, then a line cancelled
+    order = await placed_and_payable(http, system)
+    order_id, due = order["order_id"], order["total_cents"] - 2 * 1190
+    session = await session_for(http, system, order_id)
+    await _line_cancelled_while_blocked(http, system, order_id)
+    await eventually(lambda: _amount_due_is(http, system, order_id, due))
+    # when the buyer pays that page: authorised for what it asked, captured for what is due
+    await pay_on_bank_page(http, session, APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    [transaction] = [t for t in bank if t["reference"] == session["fields"]["PBX_CMD"]]
+    assert (transaction["authorised_cents"], transaction["captured_cents"]) == (
+        order["total_cents"], due)
+
+
+async def test_a_line_cancelled_while_the_payment_was_captured_is_owed_back(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given an order with a sold-out line, paid, its capture held at the bank
+    order = await with_a_sold_out_line(http, system)
+    order_id = order["order_id"]
+    await eventually(lambda: payment_of(http, system, order_id))
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"hold": True})
+    try:
+        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
+                                                        "payments"))
+        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        # when the buyer cancels the sold-out line before the payment reached the order
+        cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
+                                    f"{SOLD_OUT}/cancellation")
+        assert cancelled.status_code == 200, cancelled.text
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={})
+    # then the whole total is captured, and the line's price is owed back, as of the payment
+    await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"], refund["cause_type"]) == (
+        "unavailable", 3 * 690, "CancelledLinePaid")

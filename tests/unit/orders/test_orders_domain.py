@@ -11,6 +11,7 @@ from contracts.base import Event
 from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
+    CancelledLinePaid,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
@@ -20,7 +21,7 @@ from contracts.orders import (
     PaymentReceivedAfterCancellation,
     PersonalDataRectified,
 )
-from services.orders import domain
+from services.orders import domain, lines
 from services.orders.domain import (
     BlockOrder,
     CatalogueItem,
@@ -282,3 +283,44 @@ def test_an_order_unpaid_past_the_timeout_is_cancelled_and_not_before() -> None:
         OrderCancelled(reason="unpaid", cancelled_at=NOW + timeout)]
     paid = given(placed(), OrderPaid(payment_id="p", amount_cents=8730, paid_at=NOW))
     assert domain.cancel_if_unpaid(paid, NOW + 2 * timeout, timeout) == []
+
+
+# Lines cancelled before the payment: what the payment paid for them is owed back
+
+BLOCKED = OrderBlocked(reason="buyer_account_problem")
+
+
+def _cancelled_before_payment(*skus: str) -> list[Event]:
+    history: list[Event] = [placed(), BLOCKED]
+    for sku in skus:
+        history += domain.decide(given(*history), lines.CancelLine(sku, "seller"), NOW)
+    return [*history, OrderUnblocked(resolution="account checked")]
+
+
+def test_a_payment_of_the_full_total_pays_a_line_cancelled_before_it_and_owes_it_back() -> None:
+    # given the seller cancelled the AMBRE line (2400) of a blocked order, not yet paid
+    history = _cancelled_before_payment("AMBRE")
+    # when the payment of the whole total (8730) comes, asked before the cancellation
+    paid_on = dt.date(2026, 5, 13)
+    events = domain.decide(given(*history), PAID, NOW)
+    # then the line's price is owed back, as of the payment
+    assert events[1:] == [CancelledLinePaid(sku="AMBRE", quantity=1, refund_cents=2400,
+                                            cause="blocked", cancelled_on=paid_on,
+                                            paid_on=paid_on)]
+    assert given(*history, *events).refunded_cents == 2400
+
+
+def test_a_payment_the_cancellation_was_taken_off_owes_nothing_back() -> None:
+    history = _cancelled_before_payment("AMBRE")
+    reduced = domain.RecordPayment("o-1.aa", 8730 - 2400, NOW)
+    assert [type(e) for e in domain.decide(given(*history), reduced, NOW)] == [OrderPaid]
+
+
+def test_a_payment_that_missed_the_latest_cancellation_owes_that_line_back_only() -> None:
+    # given two lines cancelled, the payments service having taken off the first only
+    history = _cancelled_before_payment("AMBRE", "ROUGE")
+    payment = domain.RecordPayment("o-1.aa", 8730 - 2400, NOW)
+    # then the later line (ROUGE, 5340) is owed back, not the one the payment did not include
+    events = domain.decide(given(*history), payment, NOW)
+    assert [(e.sku, e.refund_cents) for e in events if isinstance(e, CancelledLinePaid)] == [
+        ("ROUGE", 5340)]

@@ -8,6 +8,7 @@ import pytest
 
 from contracts.base import Event
 from contracts.payments import (
+    PaymentAmountReduced,
     PaymentAuthorised,
     PaymentCaptured,
     PaymentCaptureRefused,
@@ -168,3 +169,39 @@ def test_a_replayed_refusal_without_a_transaction_number_is_applied_once() -> No
     cancelled_page = notice(error="00001", transaction="", authorisation="")
     [declined] = domain.decide(given(EXPECTED, OPENED), cancelled_page, NOW)
     assert domain.decide(given(EXPECTED, OPENED, declined), cancelled_page, NOW) == []
+
+
+# A line cancelled before the payment is not asked of the buyer
+
+def test_a_line_cancelled_before_any_authorisation_is_taken_off_the_amount_once() -> None:
+    reduce = domain.ReduceAmountDue("AMBRE", 2400)
+    [reduced] = domain.decide(given(EXPECTED), reduce, NOW)
+    assert reduced == PaymentAmountReduced(sku="AMBRE", by_cents=2400, amount_cents=6330)
+    assert domain.decide(given(EXPECTED, reduced), reduce, NOW) == []  # redelivered
+    [opened] = domain.decide(given(EXPECTED, reduced), domain.OpenSession("o-1.bb"), NOW)
+    assert isinstance(opened, PaymentSessionOpened) and opened.amount_cents == 6330
+
+
+def test_once_authorised_the_amount_stays_for_the_capture_to_ask_the_same_question() -> None:
+    state = given(EXPECTED, OPENED, AUTHORISED)
+    assert domain.decide(state, domain.ReduceAmountDue("AMBRE", 2400), NOW) == []
+
+
+def test_a_page_opened_before_the_reduction_is_paid_and_only_the_amount_due_is_captured() -> None:
+    # given a page opened at 8730, then a line of 2400 cancelled
+    reduced = PaymentAmountReduced(sku="AMBRE", by_cents=2400, amount_cents=6330)
+    state = given(EXPECTED, OPENED, reduced)
+    # when the bank notifies the payment of that page's 8730: authorised, not "altered"
+    [authorised] = domain.decide(state, notice(), NOW)
+    assert isinstance(authorised, PaymentAuthorised) and authorised.amount_cents == 8730
+    # then the capture takes the 6330 due
+    after = given(EXPECTED, OPENED, reduced, authorised)
+    assert after is not None and after.capture_cents == 6330
+    [captured] = domain.decide(after, domain.RecordCapture("00000", "OK"), NOW)
+    assert captured == PaymentCaptured(payment_id="o-1.aa", amount_cents=6330, captured_at=NOW)
+
+
+def test_an_order_whose_every_line_was_cancelled_cannot_be_paid() -> None:
+    nothing_left = PaymentAmountReduced(sku="AMBRE", by_cents=8730, amount_cents=0)
+    with pytest.raises(PaymentConflictError, match="nothing"):
+        domain.decide(given(EXPECTED, nothing_left), domain.OpenSession("o-1.bb"), NOW)

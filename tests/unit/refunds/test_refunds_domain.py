@@ -12,6 +12,7 @@ import pytest
 
 from contracts.base import Event
 from contracts.orders import (
+    CancelledLinePaid,
     OrderLineCancelled,
     PaymentReceivedAfterCancellation,
     WithdrawalRequested,
@@ -114,6 +115,20 @@ def test_a_payment_received_after_the_cancellation_is_owed_within_14_days_on_sch
     assert isinstance(due, RefundDue) and due.cause_type == "PaymentReceivedAfterCancellation"
     assert compute_surcharge("blocked", 8730, 7740, due.deadline, dt.date(2026, 6, 20),
                              POLICY).tier.startswith("B")
+
+
+@pytest.mark.parametrize(("cause", "situation"), [("blocked", "blocked"),
+                                                  ("unavailable", "unavailable"),
+                                                  ("buyer_request", "unavailable")])
+def test_a_line_cancelled_then_paid_is_owed_within_14_days_of_the_payment(
+        cause: str, situation: str) -> None:
+    # cancelled on 1 June, paid on 20 June: counted from the payment, not the cancellation
+    paid = CancelledLinePaid(sku="AMBRE", quantity=1, refund_cents=2400, cause=cause,
+                             cancelled_on=dt.date(2026, 6, 1), paid_on=dt.date(2026, 6, 20))
+    owe = obligations.obligation_for("CancelledLinePaid", paid, "e-2")
+    assert owe is not None
+    assert (owe.situation, owe.base_cents, owe.products_cents, owe.deadline) == (
+        situation, 2400, 2400, dt.date(2026, 7, 4))
 
 
 def test_escalation_records_each_tier_once_at_its_boundary() -> None:
