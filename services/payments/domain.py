@@ -294,9 +294,9 @@ def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) ->
 
 def receive_notification(state: PaymentState | None,
                          command: ReceiveNotification) -> list[Event]:
-    """Authorised or declined once per bank transaction; anything that does not match the
-    session it claims, or arrives once the order is paid or held, is rejected with its reason
-    (the bank's authorisation then lapses uncaptured)."""
+    """Authorised or declined once per bank transaction; a copy of one already applied, or one
+    that does not match the session it claims, or arrives once the order is paid or held, is
+    rejected with its reason and recorded (the bank's authorisation then lapses uncaptured)."""
     def rejected(reason: str) -> list[Event]:
         return [PaymentNotificationRejected(payment_id=command.payment_id,
                                             reason=reason)]  # type: ignore[arg-type]
@@ -304,7 +304,7 @@ def receive_notification(state: PaymentState | None,
     if state is None or command.payment_id not in state.sessions:
         return rejected("unknown_payment")
     if _transaction_key(command) in state.transactions:
-        return []  # the bank notified this transaction already: applied once
+        return rejected("replayed")  # applied once; a copy is recorded, never applied again
     if state.status in ("authorised", "captured", "capture_refused"):
         return rejected("already_paid")
     if state.held:

@@ -109,7 +109,7 @@ async def rejections(payments_db: asyncpg.Pool, order_id: str) -> list[str]:
             if e["type"] == "PaymentNotificationRejected"]
 
 
-async def test_a_replayed_notification_is_applied_once_even_after_a_restart(
+async def test_a_replayed_notification_is_applied_once_and_recorded_even_after_a_restart(
         http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
     order_id, query = await _notification_of_a_real_payment(http, system)
     await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
@@ -121,7 +121,11 @@ async def test_a_replayed_notification_is_applied_once_even_after_a_restart(
     second = await notify(http, system, query)
 
     assert (first.status_code, second.status_code) == (200, 200)
-    assert await events_of(payments_db, order_id) == before
+    after = await events_of(payments_db, order_id)
+    assert after[:len(before)] == before  # nothing applied again
+    assert [(e["type"], e["payload"]["reason"]) for e in after[len(before):]] == [
+        ("PaymentNotificationRejected", "replayed")] * 2
+    assert (await payment_of(http, system, order_id) or {}).get("status") == "captured"
 
 
 @pytest.mark.parametrize("tamper", ["amount", "signature", "reference"])

@@ -33,6 +33,9 @@ AUTHORISED = PaymentAuthorised(payment_id="o-1.aa", amount_cents=8730,
                                call="0000000002")
 
 
+REPLAYED = [PaymentNotificationRejected(payment_id="o-1.aa", reason="replayed")]
+
+
 def given(*events: Event) -> domain.PaymentState | None:
     state = None
     for event in events:
@@ -76,14 +79,15 @@ def test_no_session_for_an_order_that_expects_no_payment() -> None:
 
 def test_an_approved_notification_authorises_once() -> None:
     assert domain.decide(given(EXPECTED, OPENED), notice(), NOW) == [AUTHORISED]
-    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED), notice(), NOW) == []
+    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED), notice(), NOW) == REPLAYED
 
 
 def test_a_refusal_declines_and_a_new_session_may_follow() -> None:
     [declined] = domain.decide(given(EXPECTED, OPENED), notice(error="00105"), NOW)
     assert declined == PaymentDeclined(payment_id="o-1.aa", amount_cents=8730, reason="00105",
                                        transaction="0000000001")
-    assert domain.decide(given(EXPECTED, OPENED, declined), notice(error="00105"), NOW) == []
+    assert domain.decide(given(EXPECTED, OPENED, declined), notice(error="00105"),
+                         NOW) == REPLAYED
     assert domain.decide(given(EXPECTED, OPENED, declined), domain.OpenSession("o-1.bb"), NOW)
 
 
@@ -165,10 +169,16 @@ def test_what_the_bank_answered_while_the_order_was_being_cancelled_is_recorded(
     assert recorded.amount_cents == 8730
 
 
-def test_a_replayed_refusal_without_a_transaction_number_is_applied_once() -> None:
+def test_a_replayed_refusal_without_a_transaction_number_is_applied_once_and_recorded() -> None:
     cancelled_page = notice(error="00001", transaction="", authorisation="")
     [declined] = domain.decide(given(EXPECTED, OPENED), cancelled_page, NOW)
-    assert domain.decide(given(EXPECTED, OPENED, declined), cancelled_page, NOW) == []
+    assert domain.decide(given(EXPECTED, OPENED, declined), cancelled_page, NOW) == REPLAYED
+
+
+def test_a_replayed_approval_is_recorded_as_rejected_even_once_captured() -> None:
+    captured = PaymentCaptured(payment_id="o-1.aa", amount_cents=8730, captured_at=NOW)
+    for history in ((EXPECTED, OPENED, AUTHORISED), (EXPECTED, OPENED, AUTHORISED, captured)):
+        assert domain.decide(given(*history), notice(), NOW) == REPLAYED
 
 
 # A line cancelled before the payment is not asked of the buyer
