@@ -41,7 +41,7 @@ from tests.support.lifecycle import (
     with_a_sold_out_line,
     withdrawn_and_returned,
 )
-from tests.support.orders import published_records, record_of
+from tests.support.orders import record_of, relayed_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -113,7 +113,8 @@ async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cen
         expected.surcharge_cents, expected.total_cents)
     assert issued["tier"] == "A:cap"  # capped at the products' price, legal interest on top
 
-    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    records = await relayed_records(system.infra.kafka_bootstrap, "refunds", order_id,
+                                    refunds_db)
     [event] = [r["payload"] for r in records if r["type"] == "RefundIssued"]
     assert {"refund_id", "paid_on", "delay_days", "schedule", "tier", "base_cents",
             "surcharge_cents", "total_cents", "policy_version"} <= set(event)
@@ -264,7 +265,8 @@ async def test_a_refund_paid_on_time_has_no_surcharge_and_no_escalation(
         0, 0, 8710)
     set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=30))
     await escalation_pass(refunds_db)
-    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    records = await relayed_records(system.infra.kafka_bootstrap, "refunds", order_id,
+                                    refunds_db)
     assert [r["type"] for r in records if r["type"] != "ReturnOfGoodsNoted"] == [
         "RefundDue", "RefundPayoutRequested", "RefundIssued"]  # no escalation
 
@@ -311,7 +313,8 @@ async def test_a_recorded_rate_turns_provisional_figures_into_recorded_correctio
                                  dt.date.fromisoformat(fixed["escalated_on"]), policy)
     assert fixed["surcharge_cents"] == expected.surcharge_cents
     assert fixed["corrected_from_cents"] == step["surcharge_cents"]
-    records = await published_records(system.infra.kafka_bootstrap, "refunds", order_id)
+    records = await relayed_records(system.infra.kafka_bootstrap, "refunds", order_id,
+                                    refunds_db)
     assert "RefundPenaltyRecomputed" in [r["type"] for r in records]
     code, report = audit(system, "verify", "--order", order_id)
     assert code == 0, report["refunds"]
@@ -347,7 +350,7 @@ async def test_a_tampered_refund_amount_is_reported_by_the_auditor(
 
 
 async def test_a_payout_whose_answer_is_lost_is_asked_again_and_paid_once(
-        http: httpx.AsyncClient, system: System) -> None:
+        http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
     order_id = await withdrawn_and_returned(http, system)
     refund = await the_refund(http, order_id)
     await http.post(f"{system.bank_url}/_simulator/faults", json={"refund": "answer_lost"})
@@ -363,7 +366,8 @@ async def test_a_payout_whose_answer_is_lost_is_asked_again_and_paid_once(
     bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
     assert [t["refunded_cents"] for t in bank if t["reference"].startswith(order_id)] == [
         issued["total_cents"]]  # refunded once, though asked twice
-    records = await published_records(system.infra.kafka_bootstrap, "payments", order_id)
+    records = await relayed_records(system.infra.kafka_bootstrap, "payments", order_id,
+                                    payments_db)
     assert [r["type"] for r in records].count("RefundPaid") == 1
 
 
@@ -387,6 +391,6 @@ async def test_the_worker_killed_mid_sweep_records_each_escalation_step_once(
     for order_id in orders:
         [refund] = await refunds_of(http, order_id)
         assert [s["delay_days"] for s in refund["escalations"]] == expected == [1, 11, 21, 31]
-        types = [r["type"] for r in await published_records(system.infra.kafka_bootstrap,
-                                                             "refunds", order_id)]
+        types = [r["type"] for r in await relayed_records(system.infra.kafka_bootstrap,
+                                                          "refunds", order_id, refunds_db)]
         assert types.count("RefundDue") == 1 and types.count("RefundPenaltyEscalated") == 4

@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts.topics import events_topic
 from deploy.demo import order_body
 from services.platform.kafka_io import Record, read_topic
+from tests.support.waiting import eventually
 
 __all__ = ["committed_offset", "events_of", "events_of_buyer", "order_body", "published_records",
            "record_of"]
@@ -36,6 +37,19 @@ async def published_records(bootstrap: str, service: str, order_id: str) -> list
         if record.key == order_id.encode() and (envelope := _json(record)):
             found.append(envelope)
     return found
+
+
+async def relayed_records(bootstrap: str, service: str, order_id: str,
+                          db: asyncpg.Pool) -> list[dict[str, Any]]:
+    """The envelopes of ``order_id`` on ``service``'s topic, once its relay has published
+    every event the service recorded for it (a read model shows an event as soon as it is
+    committed; the relay publishes it a moment later)."""
+    async def relayed() -> bool:
+        return await db.fetchval("SELECT count(*) FROM events WHERE order_id = $1 "
+                                 "AND published_at IS NULL", order_id) == 0
+
+    await eventually(relayed, what=f"every {service} event of {order_id} published")
+    return await published_records(bootstrap, service, order_id)
 
 
 def _json(record: Record) -> dict[str, Any] | None:
