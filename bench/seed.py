@@ -312,7 +312,8 @@ EVENT_COLUMNS = ("position", "event_id", "order_id", "version", "type", "envelop
 STREAM_COLUMNS = ("order_id", "version", "last_hash", "state")
 VIEW_COLUMNS = ("order_id", "version", "buyer_id", "status", "lines", "personal",
                 "delivery_method", "delivery_charge_cents", "products_total_cents", "total_cents",
-                "terms_version", "placed_at", "updated_at", "paid_at", "confirmation_sent_at",
+                "terms_version", "placed_at", "payable_since", "updated_at", "paid_at",
+                "paid_cents", "confirmation_sent_at",
                 "confirmed_at", "shipped_at", "delivered_on", "invoiced")
 INVOICE_COLUMNS = ("order_id", "invoice_id", "number", "issued_on", "total_excl_vat_cents",
                    "vat_cents", "total_incl_vat_cents")
@@ -426,7 +427,8 @@ class ChunkWriter:
                  payload: dict[str, Any]) -> None:
         """What the orders projection does with this event (see ``VIEW_CHANGES``)."""
         if kind == "OrderPlaced":
-            view.update(version=version, placed_at=facts["instant"], updated_at=facts["instant"])
+            view.update(version=version, placed_at=facts["instant"],
+                        payable_since=facts["instant"], updated_at=facts["instant"])
         elif kind == "InvoiceIssued":
             self.chunk.invoices.append((
                 view["order_id"], payload["invoice_id"], payload["number"], facts["day"],
@@ -439,6 +441,8 @@ class ChunkWriter:
                          column: facts[source]})
             if status:
                 view["status"] = status
+            if kind == "OrderPaid":
+                view["paid_cents"] = payload["amount_cents"]
 
     def _stream(self, values: OrderValues, template_state: dict[str, Any],
                 facts: list[dict[str, Any]], record: _Record) -> None:

@@ -152,6 +152,9 @@ class OrderUnblocked(Event):
     """The problem that blocked the order is resolved."""
 
     resolution: str
+    unblocked_at: dt.datetime | None = Field(
+        default=None, description="when (the time to pay runs again from it); none in events "
+                                  "recorded before it was kept")
 
 
 class LineUnavailable(Event):

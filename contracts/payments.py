@@ -15,6 +15,7 @@ from contracts.vocabulary import Cents, Sku
 __all__ = [
     "PaymentAmountReduced",
     "PaymentAuthorised",
+    "PaymentCaptureAsked",
     "PaymentCaptureRefused",
     "PaymentCaptured",
     "PaymentDeclined",
@@ -98,6 +99,15 @@ class PaymentNotificationRejected(Event):
     payment_id: str
     reason: Literal["bad_signature", "altered", "replayed", "unknown_payment", "already_paid",
                     "order_held"]
+
+
+class PaymentCaptureAsked(Event):
+    """The bank is asked to capture the authorised payment (Paybox Direct), recorded before it
+    is asked: from then on the same question is asked until the bank answers, even if the
+    order is blocked or cancelled meanwhile (the bank may have captured, its answer lost)."""
+
+    payment_id: str
+    amount_cents: Cents
 
 
 class PaymentCaptured(Event):

@@ -99,6 +99,7 @@ class Contract:
     unavailable_lines: bool = False
     settled_lines: tuple[str, ...] = ()
     refunded_cents: int = 0
+    waived_cents: int = 0  # lines cancelled before the payment, never charged
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -153,7 +154,7 @@ def terminate(contract: Contract, command: Terminate, today: dt.date) -> list[Ev
         raise AfterSaleRefusedError("the delivery deadline has not passed")
     owed = max(0, contract.paid_cents - contract.refunded_cents)  # lines refunded already
     products = min(owed, sum(line.line_total_cents for line in contract.lines)
-                   - contract.refunded_cents)
+                   - contract.refunded_cents - contract.waived_cents)
     terminated = ContractTerminated(cause=command.cause, received_on=today, refund_cents=owed,
                                     products_cents=max(0, products))
     if command.cause != "late_delivery":

@@ -46,11 +46,12 @@ def confirmation_message(order: OrderRecord, personal: PersonalData,
     message["Subject"] = f"Confirmation de votre commande {order.order_id}"
     message["Message-ID"] = message_id(order.order_id)
     lines = [f"  {line.quantity} × {line.name} — {_euros(line.line_total_cents)}"
-             for line in order.lines]
+             + (" (annulée)" if order.line_changes.get(line.sku, {}).get("state") == "cancelled"
+                else "") for line in order.lines]
     message.set_content("\n".join([
         "Bonjour,", "", f"Nous confirmons l'acceptation de votre commande {order.order_id} :",
         *lines, f"  Livraison ({order.delivery_method}) — {_euros(order.delivery_charge_cents)}",
-        f"  Total payé — {_euros(order.total_cents)}", "",
+        f"  Total payé — {_euros(order.paid_cents or order.total_cents)}", "",
         f"Conditions générales de vente acceptées : version {order.terms_version}.",
         f"Copie du contrat : {settings.orders_public_url}/orders/{order.order_id}", ""]))
     return message

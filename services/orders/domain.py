@@ -242,6 +242,8 @@ class OrderState(BaseModel):
     model_config = ConfigDict(frozen=True)
     status: OrderStatus
     blocked: bool = False
+    block_reason: str | None = None
+    payable_since: dt.datetime | None = None
     total_cents: int
     buyer_id: str
     personal_data: PersonalDataStatus = "held"
@@ -263,6 +265,7 @@ class OrderState(BaseModel):
     exchanged: tuple[str, ...] = ()
     refunded_cents: int = 0
     cancelled_unpaid: tuple[UnpaidCancellation, ...] = ()
+    waived_cents: int = 0
 
 
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -284,7 +287,8 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
                 command, NoteUnavailable | RecordUnavailabilityNotified):
             raise OrderConflictError(f"the order is {state.status}: its lines are settled")
         return [_with_payment(state, event) for event in decide_line(
-            Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled),
+            Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
+                  state.exchanged, state.delivery_charge_cents),
             command, now)]
     if isinstance(command, BlockOrder):
         if state.blocked:
@@ -292,7 +296,7 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return [OrderBlocked(reason=command.reason, detail=command.detail)]
     if not state.blocked:
         raise OrderConflictError("the order is not blocked")
-    unblocked = OrderUnblocked(resolution=command.resolution)
+    unblocked = OrderUnblocked(resolution=command.resolution, unblocked_at=now)
     return [unblocked, *_confirmed_if_final(evolve(state, unblocked), now)]
 
 
@@ -380,16 +384,22 @@ def _with_payment(state: OrderState, event: Event) -> Event:
 
 
 def _products_kept(state: OrderState) -> int:
-    """The price of the products still in the order (paid lines cancelled are refunded)."""
-    return max(0, sum(line.line_total_cents for line in state.lines) - state.refunded_cents)
+    """The price of the products still in the order (paid lines cancelled are refunded, lines
+    cancelled before the payment were never charged)."""
+    return max(0, sum(line.line_total_cents for line in state.lines) - state.refunded_cents
+               - state.waived_cents)
 
 
 def cancel_if_unpaid(state: OrderState | None, now: dt.datetime,
                      timeout: dt.timedelta) -> list[Event]:
-    """A placed order still unpaid ``timeout`` after it was placed is cancelled."""
+    """A placed order still unpaid ``timeout`` after it was placed, or after its last block was
+    lifted, is cancelled; not while it is blocked, since it cannot be paid then, unless it is
+    blocked for non-payment itself (Art. 4: blocked "until the problem is resolved")."""
     if state is None or state.status != "placed" or state.paid or state.placed_at is None:
         return []
-    if now - state.placed_at < timeout:
+    if state.blocked and state.block_reason != "non_payment":
+        return []
+    if now - max(state.placed_at, state.payable_since or state.placed_at) < timeout:
         return []
     return [OrderCancelled(reason="unpaid", cancelled_at=now)]
 
@@ -398,7 +408,7 @@ def _confirmed_if_final(state: OrderState | None, now: dt.datetime) -> list[Even
     state = _require(state)
     if (state.status == "placed" and state.paid and state.confirmation_sent
             and not state.blocked and state.verification != "pending"):
-        return [OrderConfirmed(confirmed_at=now, amount_cents=state.total_cents)]
+        return [OrderConfirmed(confirmed_at=now, amount_cents=state.paid_cents)]
     return []
 
 
@@ -481,9 +491,13 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
                               lines=event.lines,
                               delivery_charge_cents=event.delivery_charge_cents)
         case OrderBlocked():
-            return _require(state).model_copy(update={"blocked": True})
+            return _require(state).model_copy(update={"blocked": True,
+                                                      "block_reason": event.reason})
         case OrderUnblocked():
-            return _require(state).model_copy(update={"blocked": False})
+            current = _require(state)
+            return current.model_copy(update={
+                "blocked": False, "block_reason": None,
+                "payable_since": event.unblocked_at or current.payable_since})
         case BuyerDataRestricted():
             return _require(state).model_copy(
                 update={"personal_data": "restricted", "restricted_until": event.until})
@@ -535,14 +549,16 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
                 "settled": (*state.settled, event.sku),
                 "refunded_cents": state.refunded_cents + (
                     event.refund_cents if event.paid_on else 0),
+                "waived_cents": state.waived_cents + (0 if event.paid_on else event.refund_cents),
                 "cancelled_unpaid": state.cancelled_unpaid if event.paid_on else (
                     *state.cancelled_unpaid, UnpaidCancellation(
                         sku=event.sku, quantity=event.quantity,
                         refund_cents=event.refund_cents, cause=event.cause,
                         cancelled_on=event.cancelled_on))})
         case CancelledLinePaid():
-            return state.model_copy(
-                update={"refunded_cents": state.refunded_cents + event.refund_cents})
+            return state.model_copy(update={
+                "refunded_cents": state.refunded_cents + event.refund_cents,
+                "waived_cents": state.waived_cents - event.refund_cents})
         case LineExchanged():
             return state.model_copy(update={"settled": (*state.settled, event.sku),
                                             "exchanged": (*state.exchanged, event.sku)})
@@ -555,7 +571,8 @@ def _contract(state: OrderState) -> Contract:
                     paid_cents=state.paid_cents, delivered_on=state.delivered_on,
                     overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
                     unavailable_lines=_manifestly_undeliverable(state),
-                    settled_lines=state.settled, refunded_cents=state.refunded_cents)
+                    settled_lines=state.settled, refunded_cents=state.refunded_cents,
+                    waived_cents=state.waived_cents)
 
 
 def _manifestly_undeliverable(state: OrderState) -> bool:

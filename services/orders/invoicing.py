@@ -21,10 +21,12 @@ from typing import Any
 
 from contracts.base import Event
 from contracts.orders import (
+    CancelledLinePaid,
     CreditNoteIssued,
     InvoiceIssued,
     InvoiceLine,
     OrderConfirmed,
+    OrderLineCancelled,
     OrderPlaced,
 )
 
@@ -56,10 +58,13 @@ def invoice_due(history: Sequence[Event]) -> bool:
 
 def invoice(history: Sequence[Event], number: int, today: dt.date,
             vat: VatData) -> InvoiceIssued:
-    """Invoice ``number`` for the order's lines and delivery as placed (what was paid)."""
+    """Invoice ``number`` for the order's lines and delivery as placed and paid: a line
+    cancelled before the payment and never charged is not sold (one charged is credited when
+    it is refunded)."""
     placed = next(e for e in history if isinstance(e, OrderPlaced))
+    waived = _never_charged(history)
     lines = [_line(f"{line.name} ({line.sku})", line.quantity, line.unit_price_cents,
-                   vat.percent["wine"]) for line in placed.lines]
+                   vat.percent["wine"]) for line in placed.lines if line.sku not in waived]
     if placed.delivery_charge_cents:
         lines.append(_line(f"Delivery ({placed.delivery_method})", 1,
                            placed.delivery_charge_cents, vat.percent["delivery"]))
@@ -70,6 +75,12 @@ def invoice(history: Sequence[Event], number: int, today: dt.date,
         vat_cents=sum(line.vat_cents for line in lines),
         total_incl_vat_cents=sum(line.total_incl_vat_cents for line in lines),
         vat_version=vat.version, terms_version=placed.terms_version)
+
+
+def _never_charged(history: Sequence[Event]) -> set[str]:
+    """The lines cancelled before the payment that it did not pay."""
+    cancelled = {e.sku for e in history if isinstance(e, OrderLineCancelled) and not e.paid_on}
+    return cancelled - {e.sku for e in history if isinstance(e, CancelledLinePaid)}
 
 
 def credit_note_due(history: Sequence[Event], refund_id: str) -> InvoiceIssued | None:

@@ -76,6 +76,8 @@ class Lines:
     unavailable: tuple[tuple[str, dt.datetime], ...]
     notified: tuple[str, ...]
     settled: tuple[str, ...]
+    exchanged: tuple[str, ...] = ()
+    delivery_charge_cents: int = 0
 
 
 def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Event]:
@@ -134,7 +136,11 @@ def _cancelled(order: Lines, sku: str, cause: Literal["unavailable", "blocked"],
                now: dt.datetime) -> OrderLineCancelled:
     line = _line(order, sku)
     assert line is not None
-    return OrderLineCancelled(sku=sku, quantity=line.quantity, refund_cents=line.line_total_cents,
+    kept = [other for other in order.lines if other.sku != sku
+            and (other.sku not in order.settled or other.sku in order.exchanged)]
+    # the last line cancelled leaves nothing to deliver: the delivery charge goes with it
+    refund = line.line_total_cents + (0 if kept else order.delivery_charge_cents)
+    return OrderLineCancelled(sku=sku, quantity=line.quantity, refund_cents=refund,
                               cause=cause, cancelled_on=paris_date(now))
 
 

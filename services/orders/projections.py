@@ -72,13 +72,15 @@ def changes(envelope: Envelope, event: Event) -> list[Change]:
 
 _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     OrderBlocked: lambda event: {"blocked": True, "block_reason": event.reason},
-    OrderUnblocked: lambda event: {"blocked": False, "block_reason": None},
+    OrderUnblocked: lambda event: {"blocked": False, "block_reason": None, **(
+        {"payable_since": event.unblocked_at} if event.unblocked_at else {})},
     PersonalDataRectified: lambda event: {"personal": event.personal.model_dump(mode="json")},
     BuyerDataRestricted: lambda event: {"personal_data": "restricted",
                                         "restricted_until": event.until},
     BuyerDataErased: lambda event: {"personal_data": "erased"},
-    OrderPaid: lambda event: {"paid_at": event.paid_at},
+    OrderPaid: lambda event: {"paid_at": event.paid_at, "paid_cents": event.amount_cents},
     PaymentReceivedAfterCancellation: lambda event: {"paid_at": event.received_at,
+                                                     "paid_cents": event.amount_cents,
                                                      "refund_owed_cents": event.amount_cents},
     ConfirmationSent: lambda event: {"confirmation_sent_at": event.sent_at},
     OrderAwaitingVerification: lambda event: {"verification": "pending"},
@@ -124,6 +126,7 @@ def _placed(envelope: Envelope, event: OrderPlaced) -> list[Change]:
         "delivery_charge_cents": event.delivery_charge_cents,
         "products_total_cents": event.products_total_cents, "total_cents": event.total_cents,
         "terms_version": event.terms_version, "placed_at": event.validated_at,
+        "payable_since": event.validated_at,
         "updated_at": event.validated_at, "line_changes": {}}, if_absent=True)]
 
 

@@ -73,7 +73,7 @@ def periodic(ctx: Context) -> list[Periodic]:
 
 
 def unpaid_orders_sweep(timeout: dt.timedelta) -> Sweep[domain.OrderState]:
-    """Cancel every order still unpaid ``timeout`` after it was placed."""
+    """Cancel every order still unpaid ``timeout`` after it was placed or last unblocked."""
     async def candidates(pool: asyncpg.Pool, now: dt.datetime) -> list[str]:
         return await unpaid_since(pool, now - timeout)
 

@@ -58,7 +58,9 @@ class _Order(BaseModel):
     personal_data: PersonalDataStatus
     restricted_until: dt.date | None
     placed_at: dt.datetime
+    payable_since: dt.datetime | None = None
     paid_at: dt.datetime | None
+    paid_cents: int | None = None
     confirmation_sent_at: dt.datetime | None
     confirmed_at: dt.datetime | None
     verification: VerificationStatus
@@ -163,11 +165,12 @@ async def lines_awaiting_answer(db: Db, now: dt.datetime) -> list[str]:
 
 
 async def unpaid_since(db: Db, before: dt.datetime) -> list[str]:
-    """Placed orders not paid and placed before ``before`` (the unpaid-order sweep's
-    candidates)."""
+    """Placed orders not paid, payable since before ``before`` (placed, or last unblocked), and
+    not blocked for anything but non-payment (the unpaid-order sweep's candidates)."""
     rows = await db.fetch(
         "SELECT order_id FROM order_view WHERE status = 'placed' AND paid_at IS NULL "
-        "AND placed_at <= $1 ORDER BY placed_at LIMIT 500", before)
+        "AND (NOT blocked OR block_reason = 'non_payment') "  # 011's partial index
+        "AND payable_since <= $1 ORDER BY payable_since LIMIT 500", before)
     return [row["order_id"] for row in rows]
 
 

@@ -14,6 +14,7 @@ from contracts.base import Event
 from contracts.payments import (
     PaymentAmountReduced,
     PaymentAuthorised,
+    PaymentCaptureAsked,
     PaymentCaptured,
     PaymentCaptureRefused,
     PaymentDeclined,
@@ -110,6 +111,11 @@ class RejectNotification:
 
 
 @dataclass(frozen=True)
+class AskCapture:
+    """The capture pass is about to ask the bank to capture the authorised payment."""
+
+
+@dataclass(frozen=True)
 class RecordCapture:
     """The bank's answer to the capture of the authorised payment."""
 
@@ -169,7 +175,7 @@ class RecordRefundPayout:
 OpsCommand = OpenDispute | CloseDispute | RequestVerification | CompleteVerification
 PayoutCommand = OrderRefundPayout | RecordRefundPayout
 Command = (ExpectPayment | HoldPayments | ReleasePayments | ReduceAmountDue | OpenSession
-           | ReceiveNotification | RejectNotification | RecordCapture | OpsCommand
+           | ReceiveNotification | RejectNotification | AskCapture | RecordCapture | OpsCommand
            | PayoutCommand)
 
 
@@ -192,6 +198,7 @@ class PaymentState(BaseModel):
     reduced: tuple[str, ...] = ()
     session_amounts: dict[str, int] = Field(default_factory=dict)
     authorised_cents: int | None = None
+    capture_asked: bool = False
     held: bool = False
     hold: str | None = None
     sessions: tuple[str, ...] = ()
@@ -241,6 +248,8 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
             return reduce_amount_due(state, command)
         case OpenSession():
             return open_session(state, command, now)
+        case AskCapture():
+            return ask_capture(state)
         case RecordCapture():
             return record_capture(state, command, now)
     return ops_command(state, command)
@@ -325,6 +334,15 @@ def _transaction_key(command: ReceiveNotification) -> str:
     """What makes a notification the same one again: the bank's transaction number, or for a
     refusal without one (a cancelled page), the session and the error."""
     return command.transaction or f"{command.payment_id}/{command.error}"
+
+
+def ask_capture(state: PaymentState) -> list[Event]:
+    """The capture is asked once an authorised payment's order is not held; asked already, it
+    is asked again as it was (nothing new to record)."""
+    if state.status != "authorised" or state.authorised is None or state.capture_asked \
+            or state.held:
+        return []
+    return [PaymentCaptureAsked(payment_id=state.authorised, amount_cents=state.capture_cents)]
 
 
 def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime) -> list[Event]:
@@ -416,6 +434,8 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
         case PaymentDeclined():
             return state.model_copy(update={
                 "status": "declined", "transactions": (*state.transactions, event.transaction)})
+        case PaymentCaptureAsked():
+            return state.model_copy(update={"capture_asked": True})
         case PaymentCaptured():
             return state.model_copy(update={"status": "captured"})
         case PaymentCaptureRefused():

@@ -124,14 +124,14 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     """Capture the order's authorised payment at the bank (Paybox Direct) and record the
     answer; False when the bank could not be reached (the next pass asks again).
 
-    The bank is called outside any transaction; the question number is derived from the
-    payment, so asking again after a crash or a timeout asks the same question, and the bank
-    answers it once.
+    The bank is called outside any transaction, after ``PaymentCaptureAsked`` is recorded; the
+    question number is derived from the payment, so asking again after a crash or a timeout
+    asks the same question, and the bank answers it once. A held order is not asked, unless
+    it was asked before the hold came: its answer may have been lost.
     """
-    async with pool.acquire() as conn:
-        state = PAYMENTS.load(await load_stream(conn, order_id))
-    if state is None or state.status != "authorised" or state.authorised is None or state.held:
-        return True  # a held order's authorisation lapses uncaptured
+    state = await _capture_to_ask(pool, order_id, ctx)
+    if state is None or state.authorised is None:
+        return True
     now = ctx.clock.now()
     try:
         answer = await etransactions.capture(
@@ -151,6 +151,24 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
         await record(conn, PAYMENTS, order_id, lambda state: domain.decide(state, command, now),
                      Metadata.for_command(ctx.emitter, now), project)
     return True
+
+
+async def _capture_to_ask(pool: asyncpg.Pool, order_id: str,
+                          ctx: Context) -> domain.PaymentState | None:
+    """The payment whose capture is to be asked now (recording that it is asked, the first
+    time), or None: nothing to capture, or held before it was ever asked."""
+    async with pool.acquire() as conn:
+        state = PAYMENTS.load(await load_stream(conn, order_id))
+    if state is None or state.status != "authorised":
+        return None
+    if state.capture_asked:
+        return state
+    now = ctx.clock.now()
+    async with pool.acquire() as conn, conn.transaction():
+        asked = await record(conn, PAYMENTS, order_id,
+                             lambda state: domain.decide(state, domain.AskCapture(), now),
+                             Metadata.for_command(ctx.emitter, now), project)
+    return state if asked else None  # not asked: held (a held order's authorisation lapses)
 
 
 async def pay_out_refund(pool: asyncpg.Pool, order_id: str, refund_id: str, ctx: Context,

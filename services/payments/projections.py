@@ -13,6 +13,7 @@ from contracts.envelope import Envelope
 from contracts.payments import (
     PaymentAmountReduced,
     PaymentAuthorised,
+    PaymentCaptureAsked,
     PaymentCaptured,
     PaymentCaptureRefused,
     PaymentDeclined,
@@ -55,6 +56,8 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
                           authorisation_code=event.authorisation_code)
         case PaymentDeclined():
             await _update(conn, envelope, status="declined", decline_reason=event.reason)
+        case PaymentCaptureAsked():
+            await _update(conn, envelope, capture_asked=True)
         case PaymentCaptured():
             await _update(conn, envelope, status="captured", captured_cents=event.amount_cents)
         case PaymentCaptureRefused():

@@ -70,9 +70,11 @@ async def all_payments(db: Db) -> list[PaymentRecord]:
 
 
 async def authorised_payments(db: Db) -> list[str]:
-    """Orders whose payment is authorised and not yet captured (the capture's work list)."""
+    """Orders whose payment is authorised and not yet captured, not held or asked of the bank
+    already (the capture's work list)."""
     rows = await db.fetch("SELECT order_id FROM payment_view WHERE status = 'authorised' "
-                          "AND NOT held ORDER BY updated_at LIMIT 200")
+                          "AND (NOT held OR capture_asked) "  # 005's partial index
+                          "ORDER BY updated_at LIMIT 200")
     return [row["order_id"] for row in rows]
 
 

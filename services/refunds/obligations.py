@@ -89,30 +89,33 @@ def for_cancelled_line(event: OrderLineCancelled, cause_id: str) -> OweRefund | 
 
 
 def for_cancelled_line_paid(event: CancelledLinePaid, cause_id: str) -> OweRefund | None:
-    """A line cancelled before the payment and paid with it all the same: owed back as its
-    cancellation's cause says, the cancellation taken as of the payment (the seller cannot pay
-    back before it is paid): within 14 days of it either way; schedule B. See decision 0010."""
+    """A line cancelled before the payment and paid with it all the same: owed back by the
+    deadline its cancellation's row gives (after a block: cancellation + 14 d; unavailable:
+    min(payment + 30 d, cancellation + 14 d)), but never before the day it was paid;
+    schedule B. See decision 0010."""
     if event.refund_cents <= 0:
         return None
-    situation: RefundSituation = "blocked" if event.cause == "blocked" else "unavailable"
+    if event.cause == "blocked":
+        situation: RefundSituation = "blocked"
+        deadline = blocked_refund_deadline(event.cancelled_on)
+    else:
+        situation = "unavailable"
+        deadline = unavailable_refund_deadline(event.paid_on, event.cancelled_on)
     return OweRefund(
         refund_id_of(cause_id), situation, event.refund_cents, event.refund_cents,
-        blocked_refund_deadline(event.paid_on),
+        max(deadline, event.paid_on),
         f"line {event.sku} cancelled {event.cancelled_on} ({event.cause.replace('_', ' ')}) "
-        f"and paid {event.paid_on} all the same: within 14 days of the payment (Art. 4, 11)",
-        "CancelledLinePaid", cause_id)
+        f"and paid {event.paid_on} all the same: by its cancellation's deadline, not before "
+        "the payment (Art. 4, 11)", "CancelledLinePaid", cause_id)
 
 
 def for_cancelled_order(event: OrderCancelled, cause_id: str) -> OweRefund | None:
     """An order refused after its payment was captured (identity not verified): the seller
     withholds it as for a block (Art. 4, 10), so it is owed back like a blocked line's
     cancellation: within 14 days, schedule B. See docs/decisions/0010."""
-    if event.refund_cents <= 0:
-        return None
     cancelled_on: dt.date = paris_date(event.cancelled_at)
-    return OweRefund(
-        refund_id_of(cause_id), "blocked", event.refund_cents, event.products_cents,
-        blocked_refund_deadline(cancelled_on),
+    return _withheld(
+        event.refund_cents, event.products_cents, cancelled_on,
         f"order cancelled {cancelled_on} ({event.reason.replace('_', ' ')}) after payment: "
         "all sums paid within 14 days (Art. 4, 10)", "OrderCancelled", cause_id)
 
@@ -122,14 +125,21 @@ def for_payment_after_cancellation(event: PaymentReceivedAfterCancellation,
     """A payment the bank took while the order was being cancelled: withheld as for a
     cancellation after payment, so owed back within 14 days of its receipt, schedule B.
     See docs/decisions/0010."""
-    if event.amount_cents <= 0:
-        return None
     received_on: dt.date = paris_date(event.received_at)
-    return OweRefund(
-        refund_id_of(cause_id), "blocked", event.amount_cents, event.products_cents,
-        blocked_refund_deadline(received_on),
+    return _withheld(
+        event.amount_cents, event.products_cents, received_on,
         f"payment received {received_on} for an order already cancelled: all of it within "
         "14 days (Art. 4, 10)", "PaymentReceivedAfterCancellation", cause_id)
+
+
+def _withheld(base_cents: int, products_cents: int, since: dt.date, rule: str,
+              cause_type: str, cause_id: str) -> OweRefund | None:
+    """Money the seller holds for an order it cancelled: as a blocked line's cancellation,
+    within 14 days of ``since``, schedule B (nothing when nothing was paid)."""
+    if base_cents <= 0:
+        return None
+    return OweRefund(refund_id_of(cause_id), "blocked", base_cents, products_cents,
+                     blocked_refund_deadline(since), rule, cause_type, cause_id)
 
 
 _OBLIGATIONS: dict[str, Callable[[Any, str], OweRefund | None]] = {

@@ -94,10 +94,12 @@ async def test_given_placed_when_blocked_then_unblocked(orders_conn, clock) -> N
     assert blocked is not None and (blocked.blocked, blocked.block_reason) == (
         True, "non_payment")
     assert (await recorded_events(orders_conn, order_id))[1:] == [
-        OrderBlocked(reason="non_payment"), OrderUnblocked(resolution="paid")]
+        OrderBlocked(reason="non_payment"), OrderUnblocked(resolution="paid",
+                                                           unblocked_at=clock.now())]
     view = await order_record(orders_conn, order_id)
     assert view is not None and (view.blocked, view.block_reason, view.version) == (
         False, None, 3)
+    assert view.payable_since == clock.now()  # the time to pay runs again from here
 
 
 async def test_given_an_address_in_doubt_when_placed_then_recorded_and_held(

@@ -5,6 +5,8 @@ payment can go wrong."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -40,6 +42,28 @@ from tests.support.waiting import eventually
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
+@asynccontextmanager
+async def bank_faults(http: httpx.AsyncClient, system: System,
+                      **faults: object) -> AsyncIterator[None]:
+    """The bank simulator misbehaves as ``faults`` say until the block ends (then normal)."""
+    await http.post(f"{system.bank_url}/_simulator/faults", json=faults)
+    try:
+        yield
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={})
+
+
+async def awaiting_identity_check(http: httpx.AsyncClient, system: System) -> dict:
+    """A placed order whose payment waits for ops' identity check; its verification URL."""
+    order = await placed_and_payable(http, system)
+    verification = f"{system.payments_url}/payments/{order['order_id']}/verification"
+    requested = await http.post(verification, json={"documents": ["identity_document"]},
+                                headers=bearer("ops"))
+    assert requested.status_code == 200, requested.text
+    await eventually(lambda: _verification_is(http, system, order["order_id"], "pending"))
+    return {**order, "verification": verification}
+
+
 def mail_for(order_id: str) -> list[dict]:
     return [m for m in received(TEST_MAIL) if order_id in (m["message_id"] or "")]
 
@@ -63,7 +87,7 @@ async def test_paying_with_the_approved_card_confirms_the_sale(
     types = [r["type"] for r in await published_records(system.infra.kafka_bootstrap,
                                                         "payments", order_id)]
     assert types == ["PaymentExpected", "PaymentSessionOpened", "PaymentAuthorised",
-                     "PaymentCaptured"]
+                     "PaymentCaptureAsked", "PaymentCaptured"]
     payment = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
     assert payment["captured_cents"] == order["total_cents"] and payment["authorisation_code"]
     reservations = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}")).json()
@@ -166,13 +190,10 @@ async def test_a_notification_for_an_unknown_order_is_refused_and_recorded(
 
 async def test_a_capture_the_card_issuer_refuses_is_recorded_and_the_buyer_is_not_trusted(
         http: httpx.AsyncClient, system: System) -> None:
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "issuer_refuses"})
-    try:
+    async with bank_faults(http, system, capture="issuer_refuses"):
         order_id, _ = await _notification_of_a_real_payment(http, system)
         refused = await eventually(lambda: status_is(http, system, order_id, "capture_refused",
                                                      "payments"))
-    finally:
-        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
     assert (refused["captured_cents"], refused["decline_reason"]) == (0, "00105")
     order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
     assert (order["status"], order["paid_at"]) == ("placed", None)
@@ -186,16 +207,13 @@ async def test_a_capture_the_card_issuer_refuses_is_recorded_and_the_buyer_is_no
 async def test_a_capture_paybox_fails_on_its_side_is_asked_again_and_goes_through(
         http: httpx.AsyncClient, system: System) -> None:
     # given Paybox answering its own error (00003) to captures
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "refuse"})
-    try:
+    async with bank_faults(http, system, capture="refuse"):
         order_id, _ = await _notification_of_a_real_payment(http, system)
         authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
                                                         "payments"))
         # when the capture is asked twice (the second time: asked again, not given up)
         await eventually(lambda: _asked(http, system, authorised["payment_id"], times=2))
         still = await payment_of(http, system, order_id)
-    finally:
-        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
     # then nothing was recorded against the buyer, and once Paybox is back the sale is final
     assert still is not None and still["status"] == "authorised"
     await eventually(lambda: status_is(http, system, order_id, "confirmed"))
@@ -224,14 +242,9 @@ async def _session_for_another_order(http: httpx.AsyncClient, system: System,
 async def test_a_payment_the_bank_captures_while_the_order_is_cancelled_is_owed_back(
         http: httpx.AsyncClient, system: System) -> None:
     # given an order awaiting an identity check, paid, its capture held at the bank
-    order = await placed_and_payable(http, system)
-    order_id = order["order_id"]
-    verification = f"{system.payments_url}/payments/{order_id}/verification"
-    await http.post(verification, json={"documents": ["identity_document"]},
-                    headers=bearer("ops"))
-    await eventually(lambda: _verification_is(http, system, order_id, "pending"))
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"hold": True})
-    try:
+    order = await awaiting_identity_check(http, system)
+    order_id, verification = order["order_id"], order["verification"]
+    async with bank_faults(http, system, hold=True):
         await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
         authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
                                                         "payments"))
@@ -241,8 +254,6 @@ async def test_a_payment_the_bank_captures_while_the_order_is_cancelled_is_owed_
                         headers=bearer("ops"))
         cancelled = await eventually(lambda: status_is(http, system, order_id, "cancelled"))
         await eventually(lambda: _held(http, system, order_id))
-    finally:
-        await http.post(f"{system.bank_url}/_simulator/faults", json={})
     assert cancelled["paid_at"] is None  # the bank's answer had not come yet
     # then the capture is recorded as the bank made it, and all of it is owed back
     await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
@@ -389,15 +400,12 @@ async def test_a_capture_the_bank_cannot_answer_is_asked_again_until_it_goes_thr
         http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
     import datetime as dt
 
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "unavailable"})
-    try:
+    async with bank_faults(http, system, capture="unavailable"):
         order_id, _ = await _notification_of_a_real_payment(http, system)
         await eventually(lambda: status_is(http, system, order_id, "authorised", "payments"))
         moment = dt.datetime.now(dt.UTC)
         await eventually(lambda: _capture_pass_after(payments_db, moment))
         still = (await http.get(f"{system.payments_url}/payments/{order_id}")).json()
-    finally:
-        await http.post(f"{system.bank_url}/_simulator/faults", json={"capture": "ok"})
     assert still["status"] == "authorised"  # not refused: the bank did not answer
     await eventually(lambda: status_is(http, system, order_id, "confirmed"))
 
@@ -442,6 +450,17 @@ async def test_a_line_cancelled_before_the_payment_is_not_asked_of_the_buyer(
     bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
     [transaction] = [t for t in bank if t["reference"] == session["fields"]["PBX_CMD"]]
     assert transaction["captured_cents"] == due
+    # and the confirmation and the invoice say what was paid, the cancelled line apart
+    [mail] = mail_for(order_id)
+    assert f"Total payé — {due // 100},{due % 100:02d} €" in mail["text"]
+    assert "(annulée)" in mail["text"]
+    documents = await eventually(lambda: _invoice_of(http, system, order_id))
+    assert documents["invoice"]["total_incl_vat_cents"] == due
+
+
+async def _invoice_of(http: httpx.AsyncClient, system: System, order_id: str) -> dict | None:
+    response = await http.get(f"{system.orders_url}/orders/{order_id}/invoice", headers=OPS)
+    return response.json() if response.status_code == 200 else None
 
 
 async def test_a_page_opened_before_a_line_was_cancelled_is_paid_and_the_amount_due_taken(
@@ -467,8 +486,7 @@ async def test_a_line_cancelled_while_the_payment_was_captured_is_owed_back(
     order = await with_a_sold_out_line(http, system)
     order_id = order["order_id"]
     await eventually(lambda: payment_of(http, system, order_id))
-    await http.post(f"{system.bank_url}/_simulator/faults", json={"hold": True})
-    try:
+    async with bank_faults(http, system, hold=True):
         await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
         authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
                                                         "payments"))
@@ -477,10 +495,33 @@ async def test_a_line_cancelled_while_the_payment_was_captured_is_owed_back(
         cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
                                     f"{SOLD_OUT}/cancellation")
         assert cancelled.status_code == 200, cancelled.text
-    finally:
-        await http.post(f"{system.bank_url}/_simulator/faults", json={})
     # then the whole total is captured, and the line's price is owed back, as of the payment
     await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
     refund = await the_refund(http, order_id)
     assert (refund["situation"], refund["base_cents"], refund["cause_type"]) == (
         "unavailable", 3 * 690, "CancelledLinePaid")
+
+
+async def test_a_capture_asked_before_the_order_was_held_is_asked_until_the_bank_answers(
+        http: httpx.AsyncClient, system: System, payments_db: asyncpg.Pool) -> None:
+    # given an order awaiting an identity check, paid, its capture asked of a bank that does
+    # not answer (it may have captured: an answer lost looks the same to the shop)
+    order = await awaiting_identity_check(http, system)
+    order_id, verification = order["order_id"], order["verification"]
+    async with bank_faults(http, system, capture="unavailable"):
+        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
+                                                        "payments"))
+        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        # when the order is cancelled (its payments held) before the bank answers
+        await http.post(f"{verification}/outcome", json={"outcome": "rejected"},
+                        headers=bearer("ops"))
+        await eventually(lambda: _held(http, system, order_id))
+    # then the same question is asked until the bank answers, and what it did is owed back
+    await eventually(lambda: status_is(http, system, order_id, "captured", "payments"))
+    types = [e["type"] for e in await events_of(payments_db, order_id)]
+    assert types.index("PaymentCaptureAsked") < types.index("PaymentsHeld") \
+        < types.index("PaymentCaptured")
+    refund = await the_refund(http, order_id)
+    assert (refund["base_cents"], refund["cause_type"]) == (
+        order["total_cents"], "PaymentReceivedAfterCancellation")

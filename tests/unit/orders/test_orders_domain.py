@@ -12,16 +12,18 @@ from contracts.orders import (
     BuyerDataErased,
     BuyerDataRestricted,
     CancelledLinePaid,
+    ContractTerminated,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
+    OrderLineCancelled,
     OrderPaid,
     OrderPlaced,
     OrderUnblocked,
     PaymentReceivedAfterCancellation,
     PersonalDataRectified,
 )
-from services.orders import domain, lines
+from services.orders import after_sale, domain, lines
 from services.orders.domain import (
     BlockOrder,
     CatalogueItem,
@@ -154,7 +156,8 @@ def test_given_blocked_when_blocked_again_then_conflict() -> None:
 
 def test_given_blocked_when_unblocked_then_order_unblocked() -> None:
     state = given(placed(), OrderBlocked(reason="non_payment"))
-    assert domain.decide(state, UnblockOrder("paid"), NOW) == [OrderUnblocked(resolution="paid")]
+    assert domain.decide(state, UnblockOrder("paid"), NOW) == [
+        OrderUnblocked(resolution="paid", unblocked_at=NOW)]
 
 
 def test_given_not_blocked_when_unblocked_then_conflict() -> None:
@@ -285,6 +288,29 @@ def test_an_order_unpaid_past_the_timeout_is_cancelled_and_not_before() -> None:
     assert domain.cancel_if_unpaid(paid, NOW + 2 * timeout, timeout) == []
 
 
+def test_an_order_blocked_for_its_address_is_not_cancelled_as_unpaid_until_payable_again(
+        ) -> None:
+    # given an order blocked for its address at once, checked and unblocked two days later
+    timeout = dt.timedelta(hours=24)
+    blocked = (placed(), OrderBlocked(reason="incorrect_address"))
+    assert domain.cancel_if_unpaid(given(*blocked), NOW + 2 * timeout, timeout) == []
+    unblocked_at = NOW + 2 * timeout
+    [unblocked] = domain.decide(given(*blocked), UnblockOrder("address checked"), unblocked_at)
+    state = given(*blocked, unblocked)
+    # then the buyer has the whole time to pay again, counted from the unblocking
+    almost = unblocked_at + timeout - dt.timedelta(seconds=1)
+    assert domain.cancel_if_unpaid(state, almost, timeout) == []
+    assert domain.cancel_if_unpaid(state, unblocked_at + timeout, timeout) == [
+        OrderCancelled(reason="unpaid", cancelled_at=unblocked_at + timeout)]
+
+
+def test_an_order_blocked_for_non_payment_is_cancelled_as_unpaid_all_the_same() -> None:
+    timeout = dt.timedelta(hours=24)
+    state = given(placed(), OrderBlocked(reason="non_payment"))
+    assert domain.cancel_if_unpaid(state, NOW + timeout, timeout) == [
+        OrderCancelled(reason="unpaid", cancelled_at=NOW + timeout)]
+
+
 # Lines cancelled before the payment: what the payment paid for them is owed back
 
 BLOCKED = OrderBlocked(reason="buyer_account_problem")
@@ -320,7 +346,30 @@ def test_a_payment_that_missed_the_latest_cancellation_owes_that_line_back_only(
     # given two lines cancelled, the payments service having taken off the first only
     history = _cancelled_before_payment("AMBRE", "ROUGE")
     payment = domain.RecordPayment("o-1.aa", 8730 - 2400, NOW)
-    # then the later line (ROUGE, 5340) is owed back, not the one the payment did not include
+    # then the later line (ROUGE, 5340, and the delivery 990 it took with it, the last line)
+    # is owed back, not the one the payment did not include
     events = domain.decide(given(*history), payment, NOW)
     assert [(e.sku, e.refund_cents) for e in events if isinstance(e, CancelledLinePaid)] == [
-        ("ROUGE", 5340)]
+        ("ROUGE", 5340 + 990)]
+
+
+def test_the_last_line_cancelled_takes_the_delivery_charge_with_it() -> None:
+    history = _cancelled_before_payment("AMBRE", "ROUGE")
+    cancellations = [e for e in history if isinstance(e, OrderLineCancelled)]
+    assert [(e.sku, e.refund_cents) for e in cancellations] == [("AMBRE", 2400),
+                                                                ("ROUGE", 5340 + 990)]
+    assert domain._products_kept(given(*history)) == 0
+
+
+def test_a_termination_owes_what_was_paid_and_counts_no_line_never_charged() -> None:
+    # given AMBRE (2400) cancelled before the payment, which was for the rest (6330)
+    history = [*_cancelled_before_payment("AMBRE"),
+               OrderPaid(payment_id="o-1.aa", amount_cents=6330, paid_at=NOW)]
+    contract = replace(domain._contract(given(*history)), status="confirmed",
+                       unavailable_lines=True)
+    # when the buyer terminates (the rest manifestly undeliverable)
+    [terminated] = after_sale.terminate(contract, after_sale.Terminate("manifest_non_delivery"),
+                                        NOW.date())
+    # then all sums paid are owed, of which products the ROUGE line only (5340), not 6330
+    assert isinstance(terminated, ContractTerminated)
+    assert (terminated.refund_cents, terminated.products_cents) == (6330, 5340)

@@ -7,7 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.orders import CreditNoteIssued, InvoiceIssued
+from contracts.orders import (
+    CancelledLinePaid,
+    CreditNoteIssued,
+    InvoiceIssued,
+    OrderLineCancelled,
+)
 from services.orders.invoicing import credit_note, credit_note_due, invoice, invoice_due, vat_data
 from tests.unit.orders.test_orders_after_sale import CONFIRMED, PAID, PLACED
 
@@ -34,6 +39,22 @@ def test_the_invoice_bills_what_was_paid_to_the_cent_with_its_vat() -> None:
     assert issued.total_excl_vat_cents + issued.vat_cents == issued.total_incl_vat_cents
     assert issued.total_excl_vat_cents == sum(line.total_excl_vat_cents for line in issued.lines)
     assert (issued.terms_version, issued.seller_vat_number) == ("CGV-2026-01", "FR 09449671338")
+
+
+def test_a_line_cancelled_before_the_payment_is_invoiced_only_if_it_was_paid() -> None:
+    # given MUSCAT (2380) cancelled before the payment
+    cancelled = OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                   cause="blocked", cancelled_on=TODAY)
+    paid_the_rest = PAID.model_copy(update={"amount_cents": 9610 - 2380})
+    # then a payment of the rest bills the rest, to the cent
+    issued = invoice([PLACED, cancelled, paid_the_rest, CONFIRMED], 7, TODAY, vat_data())
+    assert [line.label for line in issued.lines] == ["Rouge (ROUGE)", "Delivery (express)"]
+    assert issued.total_incl_vat_cents == paid_the_rest.amount_cents
+    # and a payment that paid it all the same bills it (a credit note follows its refund)
+    line_paid = CancelledLinePaid(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                  cause="blocked", cancelled_on=TODAY, paid_on=TODAY)
+    issued = invoice([PLACED, cancelled, PAID, line_paid, CONFIRMED], 7, TODAY, vat_data())
+    assert issued.total_incl_vat_cents == PAID.amount_cents
 
 
 def test_a_paid_refund_gets_one_credit_note_on_the_invoice() -> None:

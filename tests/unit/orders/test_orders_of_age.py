@@ -139,7 +139,7 @@ def test_given_held_for_the_address_when_unblocked_then_the_sale_proceeds() -> N
     events = domain.decide(given(*placed, *paid, *sent),
                            domain.UnblockOrder("checked with the buyer"), NOW)
 
-    assert events == [OrderUnblocked(resolution="checked with the buyer"),
+    assert events == [OrderUnblocked(resolution="checked with the buyer", unblocked_at=NOW),
                       OrderConfirmed(confirmed_at=NOW, amount_cents=8730)]
 
 

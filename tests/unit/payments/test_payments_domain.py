@@ -10,6 +10,7 @@ from contracts.base import Event
 from contracts.payments import (
     PaymentAmountReduced,
     PaymentAuthorised,
+    PaymentCaptureAsked,
     PaymentCaptured,
     PaymentCaptureRefused,
     PaymentDeclined,
@@ -215,3 +216,16 @@ def test_an_order_whose_every_line_was_cancelled_cannot_be_paid() -> None:
     nothing_left = PaymentAmountReduced(sku="AMBRE", by_cents=8730, amount_cents=0)
     with pytest.raises(PaymentConflictError, match="nothing"):
         domain.decide(given(EXPECTED, nothing_left), domain.OpenSession("o-1.bb"), NOW)
+
+
+def test_the_capture_is_asked_once_and_not_for_an_order_held_before() -> None:
+    state = given(EXPECTED, OPENED, AUTHORISED)
+    [asked] = domain.decide(state, domain.AskCapture(), NOW)
+    assert asked == PaymentCaptureAsked(payment_id="o-1.aa", amount_cents=8730)
+    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED, asked), domain.AskCapture(),
+                         NOW) == []
+    held = given(EXPECTED, OPENED, AUTHORISED, PaymentsHeld(reason="cancelled"))
+    assert domain.decide(held, domain.AskCapture(), NOW) == []
+    asked_then_held = given(EXPECTED, OPENED, AUTHORISED, asked,
+                            PaymentsHeld(reason="cancelled"))
+    assert asked_then_held is not None and asked_then_held.capture_asked  # asked on, still

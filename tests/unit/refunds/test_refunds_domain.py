@@ -117,18 +117,23 @@ def test_a_payment_received_after_the_cancellation_is_owed_within_14_days_on_sch
                              POLICY).tier.startswith("B")
 
 
-@pytest.mark.parametrize(("cause", "situation"), [("blocked", "blocked"),
-                                                  ("unavailable", "unavailable"),
-                                                  ("buyer_request", "unavailable")])
-def test_a_line_cancelled_then_paid_is_owed_within_14_days_of_the_payment(
-        cause: str, situation: str) -> None:
-    # cancelled on 1 June, paid on 20 June: counted from the payment, not the cancellation
-    paid = CancelledLinePaid(sku="AMBRE", quantity=1, refund_cents=2400, cause=cause,
-                             cancelled_on=dt.date(2026, 6, 1), paid_on=dt.date(2026, 6, 20))
-    owe = obligations.obligation_for("CancelledLinePaid", paid, "e-2")
+@pytest.mark.parametrize(("cause", "situation", "cancelled", "paid", "deadline"), [
+    # the row's deadline: cancellation + 14 d, or min(payment + 30 d, cancellation + 14 d)
+    ("blocked", "blocked", "2026-05-10", "2026-05-13", "2026-05-24"),
+    ("unavailable", "unavailable", "2026-05-10", "2026-05-13", "2026-05-24"),
+    ("buyer_request", "unavailable", "2026-05-10", "2026-05-13", "2026-05-24"),
+    # never before the money came: paid after the row's deadline, due that day
+    ("blocked", "blocked", "2026-06-01", "2026-06-20", "2026-06-20"),
+    ("unavailable", "unavailable", "2026-06-01", "2026-06-20", "2026-06-20")])
+def test_a_line_cancelled_then_paid_is_owed_by_its_rows_deadline_not_before_the_payment(
+        cause: str, situation: str, cancelled: str, paid: str, deadline: str) -> None:
+    event = CancelledLinePaid(sku="AMBRE", quantity=1, refund_cents=2400, cause=cause,
+                              cancelled_on=dt.date.fromisoformat(cancelled),
+                              paid_on=dt.date.fromisoformat(paid))
+    owe = obligations.obligation_for("CancelledLinePaid", event, "e-2")
     assert owe is not None
     assert (owe.situation, owe.base_cents, owe.products_cents, owe.deadline) == (
-        situation, 2400, 2400, dt.date(2026, 7, 4))
+        situation, 2400, 2400, dt.date.fromisoformat(deadline))
 
 
 def test_escalation_records_each_tier_once_at_its_boundary() -> None:
