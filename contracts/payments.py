@@ -4,13 +4,16 @@ verification and refunds paid out by the bank."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from contracts.base import Event
 from contracts.personal import Sealed
 from contracts.vocabulary import Cents, Sku
+
+Question = Annotated[int, Field(ge=1, le=2147483647, description=(
+    "Paybox Direct's NUMQUESTION: the same number asks the same question again"))]
 
 __all__ = [
     "PaymentAmountReduced",
@@ -108,6 +111,7 @@ class PaymentCaptureAsked(Event):
 
     payment_id: str
     amount_cents: Cents
+    question: Question
 
 
 class PaymentCaptured(Event):
@@ -159,6 +163,9 @@ class RefundPayoutOrdered(Event):
     refund_id: str
     attempt: int = Field(ge=1)
     amount_cents: Cents
+    question: Question | None = Field(
+        default=None, description="the NUMQUESTION the bank is asked; none in events recorded "
+                                  "before it was kept (derived from the refund and attempt)")
 
 
 class RefundPaid(Event):

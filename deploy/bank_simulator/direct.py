@@ -28,6 +28,7 @@ TYPE_REFUND = "00014"
 VERSIONS = frozenset({"00103", "00104"})
 REQUIRED = ("VERSION", "TYPE", "SITE", "RANG", "NUMQUESTION", "MONTANT", "DEVISE", "REFERENCE",
             "NUMTRANS", "NUMAPPEL", "DATEQ")
+MAX_QUESTION = 2147483647  # the platform's largest NUMQUESTION
 ANSWER_ECHO = ("NUMTRANS", "NUMAPPEL", "NUMQUESTION", "SITE", "RANG")
 
 
@@ -64,7 +65,7 @@ def _check_frame(fields: dict[str, str], merchant: Merchant) -> None:
     if fields["TYPE"] not in (TYPE_CAPTURE, TYPE_REFUND):
         raise _Refusal(codes.INVALID_TYPE)
     question = fields["NUMQUESTION"]
-    if len(question) != 10 or not question.isdigit() or int(question) == 0:
+    if len(question) != 10 or not question.isdigit() or not 0 < int(question) <= MAX_QUESTION:
         raise _Refusal(codes.INVALID_QUESTION)
 
 

@@ -397,8 +397,8 @@ def cancel_if_unpaid(state: OrderState | None, now: dt.datetime,
     blocked for non-payment itself (Art. 4: blocked "until the problem is resolved")."""
     if state is None or state.status != "placed" or state.paid or state.placed_at is None:
         return []
-    if state.blocked and state.block_reason != "non_payment":
-        return []
+    if state.blocked and state.block_reason not in ("non_payment", None):
+        return []  # None: blocked before the reason was kept, judged as it was then
     if now - max(state.placed_at, state.payable_since or state.placed_at) < timeout:
         return []
     return [OrderCancelled(reason="unpaid", cancelled_at=now)]
@@ -558,7 +558,7 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
         case CancelledLinePaid():
             return state.model_copy(update={
                 "refunded_cents": state.refunded_cents + event.refund_cents,
-                "waived_cents": state.waived_cents - event.refund_cents})
+                "waived_cents": max(0, state.waived_cents - event.refund_cents)})
         case LineExchanged():
             return state.model_copy(update={"settled": (*state.settled, event.sku),
                                             "exchanged": (*state.exchanged, event.sku)})

@@ -6,7 +6,7 @@ decisions."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from contracts.base import Event
@@ -96,9 +96,7 @@ def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Ev
         case ExchangeLine():
             return [exchange(order, command)]
         case CancelUnansweredLines():
-            return [_cancelled(order, sku, "unavailable", now)
-                    for sku, reply_by in order.unavailable
-                    if sku not in order.settled and reply_by <= now]
+            return _cancelled_unanswered(order, now)
 
 
 def cancel(order: Lines, sku: str, by: str, now: dt.datetime) -> OrderLineCancelled:
@@ -115,6 +113,17 @@ def cancel(order: Lines, sku: str, by: str, now: dt.datetime) -> OrderLineCancel
     if sku not in dict(order.unavailable):
         raise LineRefusedError(f"{sku} is available: the order is firm")
     return _cancelled(order, sku, "unavailable", now)
+
+
+def _cancelled_unanswered(order: Lines, now: dt.datetime) -> list[Event]:
+    """Each unavailable line whose time to reply is up, cancelled in turn (the last of the
+    order's lines takes the delivery charge with it, even among lines cancelled together)."""
+    cancelled: list[Event] = []
+    for sku, reply_by in order.unavailable:
+        if sku not in order.settled and reply_by <= now:
+            cancelled.append(_cancelled(order, sku, "unavailable", now))
+            order = replace(order, settled=(*order.settled, sku))
+    return cancelled
 
 
 def exchange(order: Lines, command: ExchangeLine) -> LineExchanged:

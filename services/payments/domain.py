@@ -112,7 +112,10 @@ class RejectNotification:
 
 @dataclass(frozen=True)
 class AskCapture:
-    """The capture pass is about to ask the bank to capture the authorised payment."""
+    """The capture pass is about to ask the bank to capture the authorised payment, under the
+    question number ``question`` (a fresh one)."""
+
+    question: int
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ class OrderRefundPayout:
     refund_id: str
     attempt: int
     amount_cents: int
+    question: int | None = None  # the NUMQUESTION the bank is to be asked (a fresh one)
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ class Payout(BaseModel):
     attempt: int
     amount_cents: int
     status: PayoutStatus
+    question: int | None = None
 
 
 class PaymentState(BaseModel):
@@ -199,6 +204,7 @@ class PaymentState(BaseModel):
     session_amounts: dict[str, int] = Field(default_factory=dict)
     authorised_cents: int | None = None
     capture_asked: bool = False
+    capture_question: int | None = None
     held: bool = False
     hold: str | None = None
     sessions: tuple[str, ...] = ()
@@ -249,7 +255,7 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
         case OpenSession():
             return open_session(state, command, now)
         case AskCapture():
-            return ask_capture(state)
+            return ask_capture(state, command)
         case RecordCapture():
             return record_capture(state, command, now)
     return ops_command(state, command)
@@ -336,13 +342,14 @@ def _transaction_key(command: ReceiveNotification) -> str:
     return command.transaction or f"{command.payment_id}/{command.error}"
 
 
-def ask_capture(state: PaymentState) -> list[Event]:
+def ask_capture(state: PaymentState, command: AskCapture) -> list[Event]:
     """The capture is asked once an authorised payment's order is not held; asked already, it
     is asked again as it was (nothing new to record)."""
     if state.status != "authorised" or state.authorised is None or state.capture_asked \
             or state.held:
         return []
-    return [PaymentCaptureAsked(payment_id=state.authorised, amount_cents=state.capture_cents)]
+    return [PaymentCaptureAsked(payment_id=state.authorised, amount_cents=state.capture_cents,
+                                question=command.question)]
 
 
 def record_capture(state: PaymentState, command: RecordCapture, now: dt.datetime) -> list[Event]:
@@ -374,7 +381,7 @@ def order_refund_payout(state: PaymentState | None,
         return [RefundPayoutDeclined(refund_id=command.refund_id, attempt=command.attempt,
                                      code=problem[0], reason=problem[1])]
     return [RefundPayoutOrdered(refund_id=command.refund_id, attempt=command.attempt,
-                                amount_cents=command.amount_cents)]
+                                amount_cents=command.amount_cents, question=command.question)]
 
 
 def _payout_problem(state: PaymentState | None,
@@ -435,7 +442,8 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
             return state.model_copy(update={
                 "status": "declined", "transactions": (*state.transactions, event.transaction)})
         case PaymentCaptureAsked():
-            return state.model_copy(update={"capture_asked": True})
+            return state.model_copy(update={"capture_asked": True,
+                                            "capture_question": event.question})
         case PaymentCaptured():
             return state.model_copy(update={"status": "captured"})
         case PaymentCaptureRefused():
@@ -461,5 +469,8 @@ def _evolve_payout(state: PaymentState,
         payout = Payout(attempt=event.attempt, amount_cents=amount, status="declined")
     else:
         status: PayoutStatus = "ordered" if isinstance(event, RefundPayoutOrdered) else "paid"
-        payout = Payout(attempt=event.attempt, amount_cents=event.amount_cents, status=status)
+        question = event.question if isinstance(event, RefundPayoutOrdered) else (
+            known.question if (known := state.payouts.get(event.refund_id)) else None)
+        payout = Payout(attempt=event.attempt, amount_cents=event.amount_cents, status=status,
+                        question=question)
     return state.model_copy(update={"payouts": {**state.payouts, event.refund_id: payout}})

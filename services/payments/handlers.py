@@ -32,6 +32,7 @@ __all__ = [
     "SessionForm",
     "capture_payment",
     "handle",
+    "next_question",
     "open_session",
     "pay_out_refund",
     "receive_notification",
@@ -137,7 +138,7 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
         answer = await etransactions.capture(
             bank.http, bank.account, reference=state.authorised,
             amount_cents=state.capture_cents, transaction=state.transaction, call=state.call,
-            question=_question(state.authorised), now=now)
+            question=state.capture_question or _question(state.authorised), now=now)
     except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
         log.warning("capture of %s: the bank did not answer readably (%s); asking again next "
                     "pass", order_id, type(error).__name__)
@@ -165,10 +166,13 @@ async def _capture_to_ask(pool: asyncpg.Pool, order_id: str,
         return state
     now = ctx.clock.now()
     async with pool.acquire() as conn, conn.transaction():
+        command = domain.AskCapture(await next_question(conn))
         asked = await record(conn, PAYMENTS, order_id,
-                             lambda state: domain.decide(state, domain.AskCapture(), now),
+                             lambda state: domain.decide(state, command, now),
                              Metadata.for_command(ctx.emitter, now), project)
-    return state if asked else None  # not asked: held (a held order's authorisation lapses)
+    if not asked:
+        return None  # held (a held order's authorisation lapses)
+    return PAYMENTS.fold(state, [envelope.event() for envelope in asked])  # its question
 
 
 async def pay_out_refund(pool: asyncpg.Pool, order_id: str, refund_id: str, ctx: Context,
@@ -207,7 +211,7 @@ async def _ask_refund(bank: Bank, state: domain.PaymentState, refund_id: str,
             bank.http, bank.account, reference=state.authorised or "",
             amount_cents=payout.amount_cents,
             transaction=state.transaction, call=state.call,
-            question=_question(f"{refund_id}#{payout.attempt}"), now=now)
+            question=payout.question or _question(f"{refund_id}#{payout.attempt}"), now=now)
     except (httpx.HTTPError, etransactions.MalformedAnswerError) as error:
         # the same question asked again gets the same answer: never done twice (NUMQUESTION)
         log.warning("payout of refund %s (attempt %d): the bank did not answer readably (%s); "
@@ -234,7 +238,13 @@ def _order_of(payment_id: str) -> str:
     return payment_id.rsplit(".", 1)[0]
 
 
+async def next_question(conn: asyncpg.Connection) -> int:
+    """A Paybox Direct NUMQUESTION never used by this shop (migration 006's sequence), to be
+    recorded before the bank is asked."""
+    return int(await conn.fetchval("SELECT nextval('direct_questions')"))
+
+
 def _question(subject: str) -> int:
-    """The NUMQUESTION of the one Direct question about ``subject`` (a payment to capture, a
-    refund's attempt to pay out): the same subject always asks the same question."""
+    """The NUMQUESTION asked about ``subject`` before question numbers were recorded (events
+    without one): the same subject asks the same question as it did then."""
     return int(hashlib.sha256(subject.encode()).hexdigest(), 16) % 10**10

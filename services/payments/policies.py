@@ -67,5 +67,6 @@ async def when_refund_payout_requested_order_the_payout(conn: asyncpg.Connection
     payment: ordered for the payments worker's payout, or declined at once if nothing was
     captured; the same attempt asked again records nothing."""
     assert isinstance(event, RefundPayoutRequested)
-    command = domain.OrderRefundPayout(event.refund_id, event.attempt, event.total_cents)
+    command = domain.OrderRefundPayout(event.refund_id, event.attempt, event.total_cents,
+                                       await handlers.next_question(conn))
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)

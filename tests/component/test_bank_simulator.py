@@ -576,3 +576,12 @@ async def test_fault_issuer_refuses_answers_the_issuers_refusal_until_cleared(ba
             "MONTANT": "0000005000"} in asked
     await bank.client.post("/_simulator/faults", json={})
     assert (await _capture(bank, reference, notification, 5000, question=question)).approved
+
+
+@pytest.mark.parametrize("question", [2147483648, 9_999_999_999])
+async def test_a_question_number_beyond_the_platforms_largest_is_invalid(
+        bank: Bank, question: int) -> None:
+    reference, notification = await _authorised(bank, 5000)
+    refused = await _capture(bank, reference, notification, 5000, question=question)
+    assert refused.code == "00005"  # Paybox Direct's NUMQUESTION runs from 1 to 2147483647
+    assert (await _capture(bank, reference, notification, 5000)).approved  # one in range

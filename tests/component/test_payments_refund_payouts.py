@@ -137,8 +137,10 @@ async def test_a_payout_is_paid_once_even_when_the_banks_answer_was_lost(
     # then it is ordered once, and on the payout's work list
     async with payments_pool.acquire() as conn:
         envelopes = await recorded(conn, order_id)
-        assert envelopes[-1].event() == RefundPayoutOrdered(
-            refund_id=refund_id, attempt=1, amount_cents=total)
+        ordered = envelopes[-1].event()
+        assert isinstance(ordered, RefundPayoutOrdered) and ordered.question is not None
+        assert ordered == RefundPayoutOrdered(refund_id=refund_id, attempt=1,
+                                              amount_cents=total, question=ordered.question)
         assert (envelopes[-1].causation_id, envelopes[-1].correlation_id) == (
             request.event_id, request.correlation_id)
         assert [(p.order_id, p.refund_id) for p in await ordered_payouts(conn)] == [

@@ -70,6 +70,16 @@ def test_unanswered_lines_are_cancelled_when_the_time_to_reply_is_up() -> None:
     assert domain.decide(given(PLACED, UNAVAILABLE, cancelled), sweep, REPLY_BY) == []
 
 
+def test_every_line_unanswered_together_the_last_takes_the_delivery_charge_with_it() -> None:
+    # given both lines of an order (ROUGE 5340, MUSCAT 2380; express delivery 1890) unavailable
+    both = (LineUnavailable(sku="ROUGE", quantity=6, reply_by=REPLY_BY), UNAVAILABLE)
+    # when their time to reply is up in the same pass
+    cancelled = domain.decide(given(PLACED, *both), lines.CancelUnansweredLines(), REPLY_BY)
+    # then the delivery charge goes with the last: nothing is left to deliver
+    assert [(e.sku, e.refund_cents) for e in cancelled  # type: ignore[attr-defined]
+            ] == [("ROUGE", 5340), ("MUSCAT", 2380 + 1890)]
+
+
 def test_the_seller_cancels_a_line_of_a_blocked_order_only() -> None:
     with pytest.raises(LineRefusedError, match="blocked"):
         domain.decide(given(PLACED), lines.CancelLine("ROUGE", "seller"), NOW)

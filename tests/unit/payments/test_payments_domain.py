@@ -220,12 +220,14 @@ def test_an_order_whose_every_line_was_cancelled_cannot_be_paid() -> None:
 
 def test_the_capture_is_asked_once_and_not_for_an_order_held_before() -> None:
     state = given(EXPECTED, OPENED, AUTHORISED)
-    [asked] = domain.decide(state, domain.AskCapture(), NOW)
-    assert asked == PaymentCaptureAsked(payment_id="o-1.aa", amount_cents=8730)
-    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED, asked), domain.AskCapture(),
+    [asked] = domain.decide(state, domain.AskCapture(41), NOW)
+    assert asked == PaymentCaptureAsked(payment_id="o-1.aa", amount_cents=8730, question=41)
+    assert domain.decide(given(EXPECTED, OPENED, AUTHORISED, asked), domain.AskCapture(42),
                          NOW) == []
     held = given(EXPECTED, OPENED, AUTHORISED, PaymentsHeld(reason="cancelled"))
-    assert domain.decide(held, domain.AskCapture(), NOW) == []
+    assert domain.decide(held, domain.AskCapture(43), NOW) == []
     asked_then_held = given(EXPECTED, OPENED, AUTHORISED, asked,
                             PaymentsHeld(reason="cancelled"))
-    assert asked_then_held is not None and asked_then_held.capture_asked  # asked on, still
+    # asked on, still, and always under the question recorded
+    assert asked_then_held is not None and asked_then_held.capture_asked
+    assert asked_then_held.capture_question == 41

@@ -184,3 +184,13 @@ def test_payouts_are_tracked_per_refund_and_survive_the_stored_state(captured) -
         second: domain.Payout(attempt=1, amount_cents=500, status="declined")}
     stored = state.model_dump_json()  # as the event store keeps it
     assert domain.PaymentState.model_validate_json(stored) == state
+
+
+def test_a_payout_is_asked_under_the_question_number_it_was_ordered_with(captured,
+                                                                        refund_id) -> None:
+    [ordered_event] = domain.decide(given(*captured),
+                                    domain.OrderRefundPayout(refund_id, 1, 9200, question=77),
+                                    NOW)
+    assert isinstance(ordered_event, RefundPayoutOrdered) and ordered_event.question == 77
+    state = given(*captured, ordered_event)
+    assert state is not None and state.payouts[refund_id].question == 77
