@@ -183,10 +183,15 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
     lines = command.lines or tuple(LineQuantity(sku=line.sku, quantity=line.quantity)
                                    for line in contract.lines
                                    if line.sku not in contract.settled_lines)
+    if not lines:
+        raise AfterSaleRefusedError("every line was cancelled: nothing was delivered to return")
     if len({line.sku for line in lines}) != len(lines):
         raise AfterSaleRefusedError("a product is on two lines of the withdrawal")
     products = sum(_unit_price(contract, line) * line.quantity for line in lines)
-    delivery = min(contract.delivery_charge_cents, command.cheapest_standard_cents)
+    # never more than was paid and is not owed back already (a delivery charge refunded with
+    # the last line cancelled is not refunded again)
+    delivery = max(0, min(contract.delivery_charge_cents, command.cheapest_standard_cents,
+                          contract.paid_cents - contract.refunded_cents - products))
     return [WithdrawalRequested(notice_on=today, lines=lines, products_refund_cents=products,
                                 delivery_refund_cents=delivery)]
 

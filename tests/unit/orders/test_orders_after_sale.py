@@ -153,6 +153,33 @@ def test_a_withdrawal_never_owes_a_line_twice() -> None:
     assert [line.sku for line in withdrawn.lines] == ["ROUGE"]
 
 
+def test_an_order_whose_every_line_was_cancelled_has_nothing_to_withdraw_from() -> None:
+    from contracts.orders import OrderLineCancelled
+
+    # given both lines cancelled after the payment (the last with the express delivery, 1890)
+    cancelled = (
+        OrderLineCancelled(sku="ROUGE", quantity=6, refund_cents=5340, cause="unavailable",
+                           cancelled_on=dt.date(2026, 6, 4), paid_on=dt.date(2026, 6, 1)),
+        OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380 + 1890,
+                           cause="unavailable", cancelled_on=dt.date(2026, 6, 4),
+                           paid_on=dt.date(2026, 6, 1)))
+    # when a delivery is recorded all the same, then no withdrawal refunds the delivery again
+    with pytest.raises(AfterSaleRefusedError, match="nothing was delivered"):
+        domain.decide(given(PLACED, PAID, CONFIRMED, *cancelled, DELIVERED), WITHDRAW_ALL,
+                      on("2026-06-10"))
+
+
+def test_a_withdrawal_never_owes_more_than_was_paid_and_not_refunded() -> None:
+    contract = after_sale.Contract(
+        status="delivered", lines=PLACED.lines, delivery_charge_cents=1890, paid_cents=9610,
+        delivered_on=dt.date(2026, 6, 5), overdue_deadline=None, perform_by=None,
+        refunded_cents=2380 + 1890)  # MUSCAT and the delivery owed back already
+    [withdrawn] = after_sale.withdraw(contract, after_sale.Withdraw(
+        (LineQuantity(sku="ROUGE", quantity=6),), 990), dt.date(2026, 6, 10))
+    assert isinstance(withdrawn, WithdrawalRequested)
+    assert (withdrawn.products_refund_cents, withdrawn.delivery_refund_cents) == (5340, 0)
+
+
 def test_a_termination_owes_what_was_paid_less_the_lines_already_refunded() -> None:
     from contracts.orders import OrderLineCancelled
 
