@@ -128,7 +128,8 @@ class DirectResponse:
 
 UNAVAILABLE_CODES = frozenset({"00001", "00003", "00097", "00098", "00099"})
 """Paybox Direct's codes for its own failures, which its manual says to try again
-(00001, 00003: on the other site; 00097-00099: later), as public clients treat them."""
+(00001, 00003: on the other site; 00097-00099: later), as its labels in public clients read
+(ActiveMerchant's client counts 00001, 00097 and 00098 as the platform unavailable)."""
 
 ISSUER_REFUSAL_PREFIX = "001"
 """``001xx``: the card issuer refused (``001`` + the authorisation centre's code)."""
