@@ -125,9 +125,9 @@ async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank:
     """Capture the order's authorised payment at the bank (Paybox Direct) and record the
     answer; False when the bank could not be reached (the next pass asks again).
 
-    The bank is called outside any transaction, after ``PaymentCaptureAsked`` is recorded; the
-    question number is derived from the payment, so asking again after a crash or a timeout
-    asks the same question, and the bank answers it once. A held order is not asked, unless
+    The bank is called outside any transaction, after ``PaymentCaptureAsked`` is recorded with
+    the question's number (from a sequence), so asking again after a crash or a timeout asks
+    the same question, and the bank answers it once. A held order is not asked, unless
     it was asked before the hold came: its answer may have been lost.
     """
     state = await _capture_to_ask(pool, order_id, ctx)
@@ -171,7 +171,7 @@ async def _capture_to_ask(pool: asyncpg.Pool, order_id: str,
                              lambda state: domain.decide(state, command, now),
                              Metadata.for_command(ctx.emitter, now), project)
     if not asked:
-        return None  # held (a held order's authorisation lapses)
+        return None  # held (its authorisation lapses), or asked meanwhile by another copy
     return PAYMENTS.fold(state, [envelope.event() for envelope in asked])  # its question
 
 
