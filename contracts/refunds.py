@@ -21,6 +21,8 @@ __all__ = [
     "RATES_STREAM",
     "HalfYear",
     "LegalInterestRateRecorded",
+    "RefundBalanceIssued",
+    "RefundBalancePayoutRequested",
     "RefundDeadlineMoved",
     "RefundDue",
     "RefundIssued",
@@ -162,6 +164,33 @@ class RefundIssued(Event):
     policy_version: str
     provisional: bool = False
     missing_half_years: tuple[HalfYear, ...] = ()
+    bank_reference: str
+
+
+class RefundBalancePayoutRequested(Event):
+    """Operators ordered paid what a correction added to a refund already paid: its figure as
+    corrected (``total_cents``, the day it was paid) less what the bank already refunded for
+    it (``refunded_cents``). Payments asks the bank to refund ``amount_cents``, the
+    difference, as attempt ``attempt`` of the refund's payouts. The balance does not escalate:
+    the delay ended the day the refund was paid."""
+
+    refund_id: RefundId
+    attempt: Annotated[int, Field(ge=2)]
+    requested_on: dt.date
+    total_cents: Cents
+    refunded_cents: Cents
+    amount_cents: Annotated[int, Field(gt=0)]
+
+
+class RefundBalanceIssued(Event):
+    """The bank refunded the buyer the balance of a refund already paid (``amount_cents``, as
+    requested by attempt ``attempt``): ``refunded_cents`` is what it has refunded for the
+    refund in all since, this balance included."""
+
+    refund_id: RefundId
+    attempt: Annotated[int, Field(ge=2)]
+    amount_cents: Annotated[int, Field(gt=0)]
+    refunded_cents: Cents
     bank_reference: str
 
 

@@ -369,12 +369,12 @@ def order_refund_payout(state: PaymentState | None,
                         command: OrderRefundPayout) -> list[Event]:
     """The payout ordered once per attempt, or declined straight away when there is no captured
     payment to refund it on or its amount cannot be asked of the bank. A request for an attempt
-    already seen, or while the refund is paid or an earlier attempt awaits the bank, records
-    nothing: the refunds service asks a new attempt only after a refusal. Never raises (a
-    worker's policy calls it).
+    already seen, or while an earlier attempt awaits the bank, records nothing: the refunds
+    service asks a new attempt only after a refusal, or for the balance a correction added to
+    a refund paid. Never raises (a worker's policy calls it).
     """
     known = state.payouts.get(command.refund_id) if state is not None else None
-    if known is not None and (command.attempt <= known.attempt or known.status != "declined"):
+    if known is not None and (command.attempt <= known.attempt or known.status == "ordered"):
         return []
     problem = _payout_problem(state, command)
     if problem is not None:

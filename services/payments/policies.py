@@ -8,7 +8,7 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.orders import OrderBlocked, OrderLineCancelled, OrderPlaced
-from contracts.refunds import RefundPayoutRequested
+from contracts.refunds import RefundBalancePayoutRequested, RefundPayoutRequested
 from services.payments import domain, handlers
 from services.platform.runtime import Context
 
@@ -16,6 +16,7 @@ __all__ = ["when_order_blocked_hold_payments", "when_order_cancelled_hold_paymen
            "when_order_line_cancelled_reduce_the_amount_due",
            "when_order_placed_expect_payment",
            "when_order_unblocked_release_payments",
+           "when_refund_balance_payout_requested_order_the_payout",
            "when_refund_payout_requested_order_the_payout"]
 
 
@@ -67,6 +68,19 @@ async def when_refund_payout_requested_order_the_payout(conn: asyncpg.Connection
     payment: ordered for the payments worker's payout, or declined at once if nothing was
     captured; the same attempt asked again records nothing."""
     assert isinstance(event, RefundPayoutRequested)
-    command = domain.OrderRefundPayout(event.refund_id, event.attempt, event.total_cents,
+    await _order_payout(conn, envelope, event.refund_id, event.attempt, event.total_cents, ctx)
+
+
+async def when_refund_balance_payout_requested_order_the_payout(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """What a correction added to a refund already paid is paid back as a further attempt of
+    its payouts, on the same captured payment."""
+    assert isinstance(event, RefundBalancePayoutRequested)
+    await _order_payout(conn, envelope, event.refund_id, event.attempt, event.amount_cents, ctx)
+
+
+async def _order_payout(conn: asyncpg.Connection, envelope: Envelope, refund_id: str,
+                        attempt: int, amount_cents: int, ctx: Context) -> None:
+    command = domain.OrderRefundPayout(refund_id, attempt, amount_cents,
                                        await handlers.next_question(conn))
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)

@@ -34,7 +34,9 @@ def subscriptions(ctx: Context) -> list[Subscription]:
                 policies.when_order_line_cancelled_reduce_the_amount_due)}),
         Subscription("refunds", events_topic("refunds"), {
             "RefundPayoutRequested": bind(
-                policies.when_refund_payout_requested_order_the_payout)}),
+                policies.when_refund_payout_requested_order_the_payout),
+            "RefundBalancePayoutRequested": bind(
+                policies.when_refund_balance_payout_requested_order_the_payout)}),
     ]
 
 

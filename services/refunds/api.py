@@ -95,7 +95,10 @@ async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops) -> Ref
     """Order the refund paid: base plus the surcharge the engine gives for today (never an
     amount from the request). Payments asks the bank; the refund reads ``payout: pending``
     until the bank answers, then ``paid`` (or ``payout: refused``, and it stays open).
-    Asking again is safe: a payout under way or done is refused with 409."""
+    On a refund paid whose figure a correction raised since (a legal-interest rate recorded
+    after it was paid), it orders its ``balance_cents`` paid the same way.
+    Asking again is safe: a payout under way, or a refund paid with no balance, is refused
+    with 409."""
     del caller
 
     async def work(conn: asyncpg.Connection) -> Answer:

@@ -26,6 +26,8 @@ from contracts.policies import (
 from contracts.policies.policy_data import RECORDED_SEPARATOR, VERSION_SEPARATOR
 from contracts.refunds import (
     LegalInterestRateRecorded,
+    RefundBalanceIssued,
+    RefundBalancePayoutRequested,
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
@@ -115,6 +117,31 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
                  {"deadline": str(_withdrawal_deadline(refund, after))})
     elif isinstance(event, _FIGURES):
         _check_figure(audit, envelope, event, state, rates)
+    elif isinstance(event, RefundBalancePayoutRequested | RefundBalanceIssued):
+        _check_balance(audit, envelope, event, state.refunds.get(event.refund_id))
+
+
+def _check_balance(audit: StreamAudit, envelope: Envelope,
+                   event: RefundBalancePayoutRequested | RefundBalanceIssued,
+                   refund: domain.Refund | None) -> None:
+    """A balance is the paid refund's figure as corrected less what the bank refunded; what is
+    issued is what was requested."""
+    recorded = {"amount_cents": event.amount_cents, "refunded_cents": event.refunded_cents}
+    expected: dict[str, Any]
+    if refund is None or refund.issued is None or refund.refunded_cents is None:
+        expected = {"refund": "no paid refund before this balance"}
+    elif isinstance(event, RefundBalancePayoutRequested):
+        recorded["total_cents"] = event.total_cents
+        expected = {"total_cents": refund.issued.total_cents,
+                    "refunded_cents": refund.refunded_cents,
+                    "amount_cents": refund.issued.total_cents - refund.refunded_cents}
+    elif refund.balance_payout is None:
+        expected = {"payout": "no balance payout under way"}
+    else:
+        expected = {"amount_cents": refund.balance_payout,
+                    "refunded_cents": refund.refunded_cents + refund.balance_payout}
+    on = str(event.requested_on) if isinstance(event, RefundBalancePayoutRequested) else ""
+    _compare(audit, envelope, event.refund_id, on, recorded, expected)
 
 
 _FIGURES = (RefundPenaltyEscalated, RefundPenaltyRecomputed, RefundPayoutRequested,

@@ -71,17 +71,21 @@ def _bank_paid_what_was_issued(audit: StreamAudit, stream: list[dict[str, Any]],
             for e in payments if e["type"] == "RefundPaid"}
     attempts: dict[str, int] = {}
     for envelope in stream:
-        payload = envelope["payload"]
-        if envelope["type"] == "RefundPayoutRequested":
+        payload, kind = envelope["payload"], envelope["type"]
+        if kind == "RefundPayoutRequested":
             attempts[payload["refund_id"]] = payload["attempt"]
-        if envelope["type"] != "RefundIssued":
+        if kind not in _ISSUED:
             continue
-        bank = paid.get((payload["refund_id"], attempts.get(payload["refund_id"], 1)))
+        attempt = payload.get("attempt") or attempts.get(payload["refund_id"], 1)
+        bank = paid.get((payload["refund_id"], attempt))
         amount = bank["amount_cents"] if bank else None
-        if amount != payload["total_cents"]:
-            audit.findings.append(Finding(audit.order_id, str(envelope["event_id"]),
-                                          "RefundIssued", "paid by the bank",
-                                          payload["total_cents"], amount))
+        if amount != payload[_ISSUED[kind]]:
+            audit.findings.append(Finding(audit.order_id, str(envelope["event_id"]), kind,
+                                          "paid by the bank", payload[_ISSUED[kind]], amount))
+
+
+_ISSUED = {"RefundIssued": "total_cents", "RefundBalanceIssued": "amount_cents"}
+"""The events saying the bank refunded the buyer, and the field holding how much."""
 
 
 def _audit_report(audits: list[StreamAudit]) -> dict[str, Any]:

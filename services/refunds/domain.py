@@ -24,6 +24,8 @@ from contracts.policies import (
 )
 from contracts.refunds import (
     LegalInterestRateRecorded,
+    RefundBalanceIssued,
+    RefundBalancePayoutRequested,
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
@@ -96,11 +98,22 @@ class Refund(_Frozen):
     attempts: int = 0
     payout: Figure | None = None  # requested, the bank's answer awaited
     issued: Figure | None = None
+    # what the bank refunded for it (None in states kept before it was: the issued figure)
+    refunded_cents: int | None = None
+    balance_payout: int | None = None  # a balance requested, the bank's answer awaited
 
     @property
     def open(self) -> bool:
         """Unpaid and no payout under way: it keeps escalating."""
         return self.issued is None and self.payout is None
+
+    @property
+    def balance_cents(self) -> int:
+        """What corrections added to the refund's figure once it was paid, not yet refunded
+        (never negative: a figure corrected downwards is not taken back from the buyer)."""
+        if self.issued is None or self.refunded_cents is None:
+            return 0
+        return max(0, self.issued.total_cents - self.refunded_cents)
 
 
 class RefundsState(_Frozen):
@@ -321,12 +334,13 @@ def _surcharge(refund: Refund, on: dt.date, policy: Policy) -> SurchargeResult:
 
 
 def pay_refund(state: RefundsState, command: PayRefund, today: dt.date) -> list[Event]:
-    """The steps up to today, then the payout of base + surcharge as at today."""
+    """The steps up to today, then the payout of base + surcharge as at today; on a refund
+    paid, the balance a correction added since."""
     refund = _refund(state, command.refund_id)
-    if refund.issued is not None:
-        raise RefundConflictError(f"refund {refund.refund_id} was paid on {refund.issued.on}")
-    if refund.payout is not None:
+    if refund.payout is not None or refund.balance_payout is not None:
         raise RefundConflictError(f"a payout of refund {refund.refund_id} is under way")
+    if refund.issued is not None:
+        return [_balance_payout(refund, refund.issued, today)]
     result = _surcharge(refund, today, command.policy)
     return [*_new_steps(refund, command.policy, today), RefundPayoutRequested(
         refund_id=refund.refund_id, attempt=refund.attempts + 1, paid_on=today,
@@ -336,10 +350,26 @@ def pay_refund(state: RefundsState, command: PayRefund, today: dt.date) -> list[
         provisional=result.provisional, missing_half_years=result.missing_half_years)]
 
 
+def _balance_payout(refund: Refund, issued: Figure,
+                    today: dt.date) -> RefundBalancePayoutRequested:
+    """The payout of what a correction added to the paid refund's figure (``issued``)."""
+    balance = refund.balance_cents
+    if balance <= 0:
+        raise RefundConflictError(f"refund {refund.refund_id} was paid on {issued.on}")
+    return RefundBalancePayoutRequested(
+        refund_id=refund.refund_id, attempt=refund.attempts + 1, requested_on=today,
+        total_cents=issued.total_cents, refunded_cents=issued.total_cents - balance,
+        amount_cents=balance)
+
+
 def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> list[Event]:
     """The bank's answer closes the payout under way (a stale or repeated answer is ignored)."""
     refund = state.refunds.get(command.refund_id)
-    if refund is None or refund.payout is None or command.attempt != refund.attempts:
+    if refund is None or command.attempt != refund.attempts:
+        return []
+    if refund.balance_payout is not None:
+        return [_balance_outcome(refund, refund.balance_payout, command)]
+    if refund.payout is None:
         return []
     if command.code:
         refused = RefundPayoutRefused(refund_id=refund.refund_id, attempt=command.attempt,
@@ -355,6 +385,17 @@ def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> 
         total_cents=payout.total_cents, policy_version=payout.policy_version,
         provisional=payout.provisional, missing_half_years=payout.missing_half_years,
         bank_reference=command.bank_reference)]
+
+
+def _balance_outcome(refund: Refund, amount_cents: int,
+                     command: RecordPayoutOutcome) -> Event:
+    if command.code:
+        return RefundPayoutRefused(refund_id=refund.refund_id, attempt=command.attempt,
+                                   code=command.code, reason=command.reason)
+    return RefundBalanceIssued(
+        refund_id=refund.refund_id, attempt=command.attempt, amount_cents=amount_cents,
+        refunded_cents=(refund.refunded_cents or 0) + amount_cents,
+        bank_reference=command.bank_reference)
 
 
 def _refund(state: RefundsState, refund_id: str) -> Refund:
@@ -397,11 +438,25 @@ def _evolve_figures(state: RefundsState, event: Event) -> RefundsState:
                 "attempts": event.attempt, "payout": _figure(event, event.paid_on)}))
         case RefundPayoutRefused():
             return _with(state, _refund(state, event.refund_id).model_copy(
-                update={"payout": None}))
+                update={"payout": None, "balance_payout": None}))
         case RefundIssued():
             refund = _refund(state, event.refund_id)
-            return _with(state, refund.model_copy(
-                update={"payout": None, "issued": refund.payout}))
+            return _with(state, refund.model_copy(update={
+                "payout": None, "issued": refund.payout,
+                "refunded_cents": event.total_cents}))
+    return _evolve_balance(state, event)
+
+
+def _evolve_balance(state: RefundsState, event: Event) -> RefundsState:
+    match event:
+        case RefundBalancePayoutRequested():
+            return _with(state, _refund(state, event.refund_id).model_copy(update={
+                "attempts": event.attempt, "balance_payout": event.amount_cents,
+                "refunded_cents": event.refunded_cents}))
+        case RefundBalanceIssued():
+            refund = _refund(state, event.refund_id)
+            return _with(state, refund.model_copy(update={
+                "balance_payout": None, "refunded_cents": event.refunded_cents}))
     return state
 
 

@@ -19,6 +19,8 @@ from contracts.envelope import Envelope
 from contracts.policies import load_policy
 from contracts.refunds import (
     LegalInterestRateRecorded,
+    RefundBalanceIssued,
+    RefundBalancePayoutRequested,
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
@@ -102,11 +104,17 @@ async def _project_payout(conn: asyncpg.Connection, envelope: Envelope, event: E
                 "payout = NULL, paid_on = $4, paid_delay_days = $5, paid_tier = $6, "
                 "paid_surcharge_cents = $7, paid_total_cents = $8, paid_policy_version = $9, "
                 "paid_provisional = $10, paid_missing = $11, bank_reference = $12, "
-                "paid_schedule = $13, next_escalation_on = NULL", event.paid_on,
-                event.delay_days, event.tier, event.surcharge_cents, event.total_cents,
-                event.policy_version, event.provisional, list(event.missing_half_years),
-                event.bank_reference, event.schedule)
+                "paid_schedule = $13, next_escalation_on = NULL, refunded_cents = $8",
+                event.paid_on, event.delay_days, event.tier, event.surcharge_cents,
+                event.total_cents, event.policy_version, event.provisional,
+                list(event.missing_half_years), event.bank_reference, event.schedule)
             await _refresh_missing(conn, event.refund_id)
+        case RefundBalancePayoutRequested():
+            await _update(conn, envelope, event.refund_id,
+                          "payout = 'pending', attempts = $4", event.attempt)
+        case RefundBalanceIssued():
+            await _update(conn, envelope, event.refund_id,
+                          "payout = NULL, refunded_cents = $4", event.refunded_cents)
 
 
 async def _owed(conn: asyncpg.Connection, envelope: Envelope, event: RefundDue) -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any, Literal, TypeAlias
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.policies import Policy, compute_surcharge
 from contracts.refunds import RefundSituation
@@ -68,11 +68,15 @@ class RefundView(BaseModel):
     last_refusal: str | None
     paid_on: dt.date | None
     bank_reference: str | None
+    refunded_cents: int = Field(description="what the bank refunded for it so far")
+    balance_cents: int = Field(description="paid, then raised by a correction: what is owed "
+                               "beyond what was refunded (POST /refunds/{id}/pay pays it)")
     escalations: list[EscalationView]
 
 
 class OverdueRefunds(BaseModel):
-    """The overdue refunds as at ``as_of``, the largest amount owed first, with totals."""
+    """The overdue refunds as at ``as_of``, the largest amount owed first, with totals; and
+    the paid refunds a correction raised since, whose balance is owed."""
 
     as_of: dt.date
     count: int
@@ -81,6 +85,8 @@ class OverdueRefunds(BaseModel):
     total_cents: int
     provisional: int
     refunds: list[RefundView]
+    balance_cents: int = 0
+    balances: list[RefundView] = []
 
 
 class RateView(BaseModel):
@@ -121,11 +127,15 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
                           today)
     views = sorted(await _views(db, rows, today, policy),
                    key=lambda view: (-view.total_cents, view.refund_id))
+    raised = await db.fetch("SELECT * FROM refund_view WHERE paid_total_cents > refunded_cents")
+    balances = sorted(await _views(db, raised, today, policy),
+                      key=lambda view: (-view.balance_cents, view.refund_id))
     return OverdueRefunds(
         as_of=today, count=len(views), base_cents=sum(v.base_cents for v in views),
         surcharge_cents=sum(v.surcharge_cents for v in views),
         total_cents=sum(v.total_cents for v in views),
-        provisional=sum(v.provisional for v in views), refunds=views)
+        provisional=sum(v.provisional for v in views), refunds=views,
+        balance_cents=sum(v.balance_cents for v in balances), balances=balances)
 
 
 async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:
@@ -170,7 +180,14 @@ def _view(row: asyncpg.Record, escalations: list[EscalationView], today: dt.date
         products_cents=row["products_cents"], payout=row["payout"], attempts=row["attempts"],
         last_refusal=row["last_refusal"], paid_on=row["paid_on"],
         bank_reference=row["bank_reference"], escalations=escalations,
+        refunded_cents=row["refunded_cents"], balance_cents=_balance(row),
         **_figures(row, today, policy))
+
+
+def _balance(row: asyncpg.Record) -> int:
+    if row["paid_on"] is None:
+        return 0
+    return max(0, row["paid_total_cents"] - row["refunded_cents"])
 
 
 def _figures(row: asyncpg.Record, today: dt.date, policy: Policy) -> dict[str, Any]:

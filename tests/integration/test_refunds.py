@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -318,6 +319,62 @@ async def test_a_recorded_rate_turns_provisional_figures_into_recorded_correctio
     assert "RefundPenaltyRecomputed" in [r["type"] for r in records]
     code, report = audit(system, "verify", "--order", order_id)
     assert code == 0, report["refunds"]
+
+
+async def test_a_rate_recorded_after_a_refund_was_paid_owes_the_buyer_its_balance(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    # given a withdrawal refund paid on its 5th day of delay, its legal interest borrowing
+    # the rate of an earlier half-year for one not recorded yet
+    await into_a_half_year_without_a_rate(http, system)
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    refund_url = f"{REFUNDS}/refunds/{refund['refund_id']}"
+    set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=5))
+    assert (await http.post(f"{refund_url}/pay", headers=OPS)).status_code == 202
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    assert issued is not None and issued["provisional"], issued
+    assert (issued["refunded_cents"], issued["balance_cents"]) == (issued["total_cents"], 0)
+    [step] = issued["escalations"]
+    borrowed = Decimal(step["rate"]) * 100  # the annual rate, as a fraction
+    assert borrowed + 2 < 100, f"the test stack borrows a rate of {borrowed} %"
+
+    # when the half-year's rate is recorded, higher than the one borrowed
+    recorded = await http.post(f"{REFUNDS}/legal-interest-rates", headers=OPS, json={
+        "half_year": issued["missing_half_years"][0], "percent": f"{borrowed + 2:.4f}",
+        "source": "arrêté (test)"})
+    assert recorded.status_code == 201, recorded.text
+
+    async def raised() -> dict[str, Any] | None:
+        view = (await http.get(refund_url, headers=OPS)).json()
+        return view if view["balance_cents"] else None
+
+    # then the payment's figure is corrected, and what the bank did not refund is owed
+    view = await eventually(raised)
+    assert view is not None and not view["provisional"]
+    assert view["refunded_cents"] == issued["total_cents"]
+    assert view["balance_cents"] == view["total_cents"] - issued["total_cents"] > 0
+    overdue = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+    assert refund["refund_id"] in [r["refund_id"] for r in overdue["balances"]]
+
+    # and operators pay it once, through the bank, on the same transaction
+    assert (await http.post(f"{refund_url}/pay", headers=OPS)).status_code == 202
+
+    async def settled() -> dict[str, Any] | None:
+        view = (await http.get(refund_url, headers=OPS)).json()
+        return view if view["balance_cents"] == 0 and view["payout"] is None else None
+
+    after = await eventually(settled)
+    assert after is not None and after["refunded_cents"] == view["total_cents"]
+    assert (await http.post(f"{refund_url}/pay", headers=OPS)).status_code == 409
+    bank = (await http.get(f"{system.bank_url}/_simulator/transactions")).json()
+    assert [t["refunded_cents"] for t in bank if t["reference"].startswith(order_id)] == [
+        view["total_cents"]]
+    records = await relayed_records(system.infra.kafka_bootstrap, "refunds", order_id,
+                                    refunds_db)
+    [balance] = [r["payload"] for r in records if r["type"] == "RefundBalanceIssued"]
+    assert (balance["attempt"], balance["amount_cents"]) == (2, view["balance_cents"])
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report
 
 
 async def test_a_tampered_refund_amount_is_reported_by_the_auditor(

@@ -156,15 +156,23 @@ def test_the_banks_refusal_declines_the_attempt_and_a_new_attempt_may_follow(
     assert domain.decide(state, second, NOW) == [ordered(refund_id, 2, 9350)]
 
 
-@pytest.mark.parametrize("outcome", ["ordered", "paid"])
-def test_no_new_attempt_while_one_awaits_the_bank_or_once_paid(captured, refund_id,
-                                                               outcome) -> None:
-    history: list[Event] = [*captured, ordered(refund_id)]
-    if outcome == "paid":
-        history.append(RefundPaid(refund_id=refund_id, amount_cents=9200, paid_on=PARIS_TODAY,
-                                  attempt=1))
-    state = given(*history)
+def test_no_new_attempt_while_one_awaits_the_bank(captured, refund_id) -> None:
+    state = given(*captured, ordered(refund_id))
     assert domain.decide(state, domain.OrderRefundPayout(refund_id, 2, 9200), NOW) == []
+
+
+def test_once_paid_only_a_later_attempt_is_ordered_the_balance_a_correction_added(
+        captured, refund_id) -> None:
+    # given a refund paid by its first attempt
+    state = given(*captured, ordered(refund_id), RefundPaid(
+        refund_id=refund_id, amount_cents=9200, paid_on=PARIS_TODAY, attempt=1))
+    # when the first attempt is asked again, nothing; when a balance of 73 cents is asked
+    assert domain.decide(state, domain.OrderRefundPayout(refund_id, 1, 9200), NOW) == []
+    balance = domain.OrderRefundPayout(refund_id, 2, 73)
+    # then it is ordered as the refund's second attempt, once
+    [second] = domain.decide(state, balance, NOW)
+    assert second == ordered(refund_id, 2, 73)
+    assert domain.decide(domain.evolve(state, second), balance, NOW) == []
 
 
 def test_an_answer_for_no_ordered_payout_records_nothing(captured, refund_id) -> None:

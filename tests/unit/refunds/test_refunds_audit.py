@@ -11,13 +11,13 @@ from typing import Any
 from contracts.base import Event
 from contracts.orders import WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
-from contracts.refunds import LegalInterestRateRecorded
+from contracts.refunds import RATES_STREAM, LegalInterestRateRecorded
 from contracts.vocabulary import LineQuantity
 from services.platform.verify import COPY
 from services.refunds import domain, obligations
 from services.refunds.audit import audit_stream, recorded_rates
 from services.refunds.audit_command import audit_refunds
-from tests.unit.refunds.test_refunds_domain import on
+from tests.unit.refunds.test_refunds_domain import on, paid_provisionally_capped, when
 
 POLICY = load_policy()
 
@@ -101,3 +101,55 @@ def test_a_policy_naming_a_rate_the_log_never_recorded_is_reported() -> None:
         half_year="2026-S2", percent=Decimal("1.00"), source="arrêté"))])
     findings = audit_stream("o-1", stream, {cause["event_id"]: cause}, rates).findings
     assert all(f.field != "policy_version" for f in findings)
+
+
+def a_balance_paid() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A refund paid with a borrowed rate, the rate recorded higher, the balance paid: its
+    cause, its stream and the rate's event."""
+    paid = paid_provisionally_capped()
+    refund_id = paid[-1].refund_id  # type: ignore[attr-defined]
+    rate = LegalInterestRateRecorded(half_year="2026-S2", percent=Decimal("9.00"),
+                                     source="arrêté")
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("9.00")})
+    fixes = when(paid, domain.Escalate(recorded), "2026-11-21")
+    [balance] = when((*paid, *fixes), domain.PayRefund(refund_id, recorded), "2026-11-25")
+    [issued] = when((*paid, *fixes, balance),
+                    domain.RecordPayoutOutcome(refund_id, 2, "T/2"), "2026-11-25")
+    cause = WithdrawalRequested(notice_on=dt.date(2026, 6, 26),
+                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
+                                products_refund_cents=1000, delivery_refund_cents=9000)
+    stream = [envelope(event) for event in (*paid, *fixes, balance, issued)]
+    cause_envelope = envelope(cause, stream[0]["payload"]["cause_event_id"])
+    return cause_envelope, stream, envelope(rate)
+
+
+def test_a_balance_paid_after_a_correction_agrees_with_the_engine_and_the_bank() -> None:
+    cause, stream, rate = a_balance_paid()
+    rates = recorded_rates([rate])
+    audit = audit_stream("o-1", stream, {cause["event_id"]: cause}, rates)
+    assert audit.findings == []
+    assert len(audit.figures) == len(stream)
+    [issued] = [e for e in stream if e["type"] == "RefundIssued"]
+    bank = [{"event_id": str(uuid.uuid4()), "type": "RefundPaid", "payload": {
+        "refund_id": e["payload"]["refund_id"], "attempt": attempt,
+        "amount_cents": e["payload"][field]}}
+        for e, attempt, field in ((issued, 1, "total_cents"), (stream[-1], 2, "amount_cents"))]
+    log = {"orders": {"o-1": [cause]}, "payments": {"o-1": bank},
+           "refunds": {"o-1": stream, RATES_STREAM: [rate]}}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert audit.findings == []
+    # a balance the bank did not pay as issued is reported
+    bank[1]["payload"]["amount_cents"] -= 1
+    [audit] = audit_refunds(log, log["refunds"])
+    assert [(f.type, f.field) for f in audit.findings] == [
+        ("RefundBalanceIssued", "paid by the bank")]
+
+
+def test_a_balance_changed_after_the_fact_is_reported() -> None:
+    cause, stream, rate = a_balance_paid()
+    stream[-2]["payload"]["amount_cents"] += 100
+    findings = audit_stream("o-1", stream, {cause["event_id"]: cause},
+                            recorded_rates([rate])).findings
+    assert [(f.type, f.field) for f in findings] == [
+        ("RefundBalancePayoutRequested", "amount_cents"),
+        ("RefundBalanceIssued", "amount_cents"), ("RefundBalanceIssued", "refunded_cents")]

@@ -20,6 +20,8 @@ from contracts.orders import (
 from contracts.policies import Policy, compute_surcharge, load_policy, with_recorded_rates
 from contracts.refunds import (
     LegalInterestRateRecorded,
+    RefundBalanceIssued,
+    RefundBalancePayoutRequested,
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
@@ -341,3 +343,85 @@ def test_a_rate_is_recorded_once() -> None:
 def test_paying_an_unknown_refund_is_refused() -> None:
     with pytest.raises(domain.RefundNotFoundError):
         when((), domain.PayRefund("nope", POLICY), "2026-06-20")
+
+
+def paid_provisionally_capped() -> tuple[Event, ...]:
+    """A withdrawal of 100 € (products 10 €: capped from day 31, legal interest on top) paid
+    on 20 November 2026, its interest borrowing 2026-S1's 6.67 % for the unrecorded S2."""
+    [due] = when((), withdrawal(notice="2026-06-26", products=1000, delivery=9000),
+                 "2026-06-26")  # deadline 10 July
+    *steps, payout = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-11-20")
+    [issued] = when((due, *steps, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/1"),
+                    "2026-11-20")
+    assert isinstance(issued, RefundIssued) and issued.provisional
+    return (due, *steps, payout, issued)
+
+
+def test_a_correction_raising_a_paid_refund_is_owed_as_its_balance_and_paid_once() -> None:
+    # given a refund paid with a borrowed rate, then the rate recorded higher
+    paid = paid_provisionally_capped()
+    refund_id, refunded = paid[-1].refund_id, paid[-1].total_cents  # type: ignore[attr-defined]
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("9.00")})
+    fixes = when(paid, domain.Escalate(recorded), "2026-11-21")
+    [payment_fix] = [fix for fix in fixes
+                     if fix.escalated_on == dt.date(2026, 11, 20)]  # type: ignore[attr-defined]
+    assert isinstance(payment_fix, RefundPenaltyRecomputed) and payment_fix.difference_cents > 0
+    # when operators order it paid
+    [balance] = when((*paid, *fixes), domain.PayRefund(refund_id, recorded), "2026-11-25")
+    # then the balance is the corrected figure less what the bank refunded, a second attempt
+    assert balance == RefundBalancePayoutRequested(
+        refund_id=refund_id, attempt=2, requested_on=dt.date(2026, 11, 25),
+        total_cents=payment_fix.total_cents, refunded_cents=refunded,
+        amount_cents=payment_fix.total_cents - refunded)
+    assert balance.amount_cents == payment_fix.difference_cents
+    with pytest.raises(domain.RefundConflictError, match="under way"):
+        when((*paid, *fixes, balance), domain.PayRefund(refund_id, recorded), "2026-11-25")
+    # and once the bank paid it, nothing more is owed
+    [issued] = when((*paid, *fixes, balance),
+                    domain.RecordPayoutOutcome(refund_id, 2, "T/2"), "2026-11-25")
+    assert issued == RefundBalanceIssued(refund_id=refund_id, attempt=2,
+                                         amount_cents=balance.amount_cents,
+                                         refunded_cents=payment_fix.total_cents,
+                                         bank_reference="T/2")
+    with pytest.raises(domain.RefundConflictError, match="paid on 2026-11-20"):
+        when((*paid, *fixes, balance, issued), domain.PayRefund(refund_id, recorded),
+             "2026-11-26")
+    assert when((*paid, *fixes, balance, issued), domain.Escalate(recorded), "2027-03-01") == []
+
+
+def test_a_refused_balance_payout_leaves_the_balance_owed() -> None:
+    paid = paid_provisionally_capped()
+    refund_id = paid[-1].refund_id  # type: ignore[attr-defined]
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("9.00")})
+    fixes = when(paid, domain.Escalate(recorded), "2026-11-21")
+    [balance] = when((*paid, *fixes), domain.PayRefund(refund_id, recorded), "2026-11-25")
+    [refused] = when((*paid, *fixes, balance), domain.RecordPayoutOutcome(
+        refund_id, 2, code="00003", reason="bank error"), "2026-11-25")
+    assert isinstance(refused, RefundPayoutRefused)
+    [again] = when((*paid, *fixes, balance, refused), domain.PayRefund(refund_id, recorded),
+                   "2026-11-27")
+    assert isinstance(again, RefundBalancePayoutRequested) and again.attempt == 3
+    assert again.amount_cents == balance.amount_cents  # type: ignore[attr-defined]
+
+
+def test_a_correction_lowering_a_paid_refund_takes_nothing_back() -> None:
+    paid = paid_provisionally_capped()
+    refund_id = paid[-1].refund_id  # type: ignore[attr-defined]
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.00")})
+    fixes = when(paid, domain.Escalate(recorded), "2026-11-21")
+    assert min(fix.difference_cents for fix in fixes) < 0  # type: ignore[attr-defined]
+    state = given(*paid, *fixes)
+    assert state is not None and state.refunds[refund_id].balance_cents == 0
+    with pytest.raises(domain.RefundConflictError, match="paid on 2026-11-20"):
+        when((*paid, *fixes), domain.PayRefund(refund_id, recorded), "2026-11-25")
+
+
+def test_a_refund_paid_before_what_the_bank_refunded_was_kept_owes_no_balance() -> None:
+    # a decision state stored before ``refunded_cents`` existed reads as paid in full
+    paid = paid_provisionally_capped()
+    state = given(*paid)
+    assert state is not None
+    refund = state.refunds[paid[-1].refund_id]  # type: ignore[attr-defined]
+    stored = refund.model_dump(mode="json")
+    del stored["refunded_cents"]
+    assert domain.Refund.model_validate(stored).balance_cents == 0
