@@ -101,9 +101,15 @@ class FulfilmentState(BaseModel):
     overdue: bool = False
     return_expected: tuple[LineQuantity, ...] = ()
     returned: bool = False
+    shipped_on: dt.date | None = None  # the latest parcel's (Paris date)
     delivered_on: dt.date | None = None
     claims: tuple[str, ...] = ()
     answered: tuple[str, ...] = ()
+
+    @property
+    def left_warehouse(self) -> bool:
+        """A parcel of the order was handed to the carrier (even if it came back since)."""
+        return self.shipped or self.shipped_on is not None
 
 
 def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -126,8 +132,8 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     if not isinstance(command, ReserveStock | ReleaseReservation):
         return decide_shipping(_view(state), command, now)
     if isinstance(command, ReleaseReservation):
-        if state is None or state.released:
-            return []
+        if state is None or state.released or state.left_warehouse:
+            return []  # nothing set aside, given back already, or it left the warehouse
         remaining = tuple(line for line in state.reserved
                           if line.sku not in state.released_skus)
         return [ReservationReleased(lines=remaining)] if remaining else []
@@ -146,7 +152,7 @@ def line_change(state: FulfilmentState, command: ReserveReplacement | ReleaseLin
     """Reserve a replacement line (once), or release a cancelled line's bottles (once)."""
     if isinstance(command, ReleaseLine):
         reserved = tuple(line for line in state.reserved if line.sku == command.sku)
-        if (not reserved or state.released or state.shipped
+        if (not reserved or state.released or state.left_warehouse
                 or command.sku in state.released_skus):
             return []  # nothing set aside, or it already left the warehouse
         return [ReservationReleased(lines=reserved)]
@@ -193,8 +199,9 @@ def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
     if (after := _shipping_evolve(current, event)) is not None:
         return after
     match event:
-        case StockReserved():
-            return current.model_copy(update={"reserved": current.reserved + event.lines})
+        case StockReserved():  # a replacement after the others were given back: not released
+            return current.model_copy(update={"reserved": current.reserved + event.lines,
+                                              "released": False})
         case ItemUnavailable():
             return current.model_copy(update={"unavailable": (*current.unavailable, event.sku)})
         case ReservationReleased():
@@ -215,12 +222,13 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case ShippingReleased():
             return state.model_copy(update={"held": None})
         case Shipped():
-            return state.model_copy(update={"shipped": True})
+            return state.model_copy(update={"shipped": True,
+                                            "shipped_on": paris_date(event.shipped_at)})
         case Delivered() | DeliveryReserved():
             return state.model_copy(update={"outcome": _OUTCOMES[type(event)],
                                             "delivered_on": event.delivered_on})
-        case DeliveryRefused():
-            return state.model_copy(update={"outcome": "refused"})
+        case DeliveryRefused():  # the parcel goes back to the seller
+            return state.model_copy(update={"outcome": "refused", "shipped": False})
         case ClaimRecorded():
             return state.model_copy(update={"claims": (*state.claims, event.kind)})
         case ClaimAnswered():

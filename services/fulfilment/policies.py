@@ -78,7 +78,9 @@ async def when_order_unblocked_release_shipping(conn: asyncpg.Connection, envelo
 
 async def when_contract_terminated_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,
                                                  event: Event, ctx: Context) -> None:
-    """A terminated contract is not performed any more."""
+    """A terminated contract is not performed any more: what was set aside for it and never
+    left the warehouse is available again."""
+    await handlers.handle(conn, envelope.order_id, ReleaseReservation(), ctx, envelope)
     await handlers.handle(conn, envelope.order_id, HoldShipping("terminated"), ctx,
                                envelope)
 

@@ -26,7 +26,10 @@ from contracts.vocabulary import LineQuantity
 
 Outcome = Literal["delivered", "delivered_with_reservations", "refused", "absent",
                   "returned_to_sender"]
-FINAL: frozenset[str] = frozenset({"delivered", "delivered_with_reservations", "refused"})
+DELIVERED: frozenset[str] = frozenset({"delivered", "delivered_with_reservations"})
+"""Outcomes that end the delivery. A parcel refused at the door (opened or damaged) goes back
+to the seller like one returned to sender: the order is still to be delivered, may ship
+again, and falls overdue past its deadline (the buyer's remedies for late delivery)."""
 FOR_GOOD: frozenset[str] = frozenset({"cancelled", "terminated"})
 """Holds that no unblocking lifts."""
 
@@ -138,7 +141,7 @@ def _check_shippable(state: ShippingView) -> None:
     if state.deliver_by is None:
         raise ShippingConflictError("the order is not confirmed yet: nothing ships before the "
                                     "sale is final (Art. 10)")
-    if state.outcome in FINAL:
+    if state.outcome in DELIVERED:
         raise ShippingConflictError(f"the order was already {state.outcome}")
     if state.shipped:
         raise ShippingConflictError("the order has already shipped")
@@ -146,10 +149,11 @@ def _check_shippable(state: ShippingView) -> None:
 
 def report_delivery(state: ShippingView, command: ReportDelivery) -> list[Event]:
     """The outcome as an event; refused for an order not on its way."""
-    if state.outcome in FINAL:
+    if state.outcome in DELIVERED:
         raise ShippingConflictError(f"the delivery already ended: {state.outcome}")
     if not state.shipped:
-        raise ShippingConflictError("the order was never shipped")
+        raise ShippingConflictError("no parcel of the order is on its way: it was never "
+                                    "shipped, or came back to the seller")
     day = paris_date(command.at)
     match command.outcome:
         case "delivered":
@@ -169,7 +173,7 @@ def overdue(state: ShippingView, today: dt.date) -> list[Event]:
     """``DeliveryOverdue`` once, when ``today`` is past the (suspension-extended) deadline of a
     confirmed order not yet delivered."""
     deadline = state.effective_deadline
-    if deadline is None or state.overdue or state.outcome in FINAL or state.held:
+    if deadline is None or state.overdue or state.outcome in DELIVERED or state.held:
         return []
     return [DeliveryOverdue(deadline=deadline)] if today > deadline else []
 

@@ -109,7 +109,7 @@ async def awaiting_delivery(db: Db, deadline_before: dt.date) -> list[str]:
     (the overdue sweep's candidates; a suspension may still push some of them)."""
     rows = await db.fetch(
         "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
-        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender')) "
+        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
         "ORDER BY deliver_by LIMIT 500", deadline_before)
     return [row["order_id"] for row in rows]
 
@@ -162,7 +162,8 @@ async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
     rows = await db.fetch(
         "SELECT order_id, deliver_by, overdue_since FROM shipment_view "
         "WHERE overdue_since IS NOT NULL AND (outcome IS NULL OR outcome IN "
-        "('absent', 'returned_to_sender')) AND held IS NULL ORDER BY deliver_by, order_id")
+        "('absent', 'returned_to_sender', 'refused')) AND held IS NULL "
+        "ORDER BY deliver_by, order_id")
     return [OverdueDelivery(**dict(row), days_late=(today - row["deliver_by"]).days)
             for row in rows]
 

@@ -43,6 +43,9 @@ from contracts.vocabulary import BlockReason, DeliveryAddress, DeliveryMethod, P
 from services.orders import addresses
 from services.orders.after_sale import AfterSaleCommand, Contract, decide_after_sale
 from services.orders.lines import (
+    CancelLine,
+    CancelUnansweredLines,
+    ExchangeLine,
     LineCommand,
     Lines,
     NoteUnavailable,
@@ -268,6 +271,27 @@ class OrderState(BaseModel):
     waived_cents: int = 0
 
 
+_SENT = ("shipped", "delivered", "withdrawn")
+"""Statuses of an order whose parcel left: an unavailable line was not in it."""
+
+
+def _check_lines_open(state: OrderState, command: LineCommand) -> None:
+    """Lines change while the order is placed or confirmed. Once the parcel left without an
+    unavailable line the buyer has not answered for, that line may still be cancelled (and
+    refunded), by the buyer or when the time to reply is up, but not exchanged: the parcel
+    is gone."""
+    if state.status in ("placed", "confirmed") or isinstance(
+            command, NoteUnavailable | RecordUnavailabilityNotified):
+        return
+    if state.status in _SENT and (isinstance(command, CancelUnansweredLines) or (
+            isinstance(command, CancelLine) and command.by == "buyer")):
+        return
+    if state.status in _SENT and isinstance(command, ExchangeLine):
+        raise OrderConflictError(f"the order is {state.status}: an unavailable line can only "
+                                 "be cancelled now (and refunded)")
+    raise OrderConflictError(f"the order is {state.status}: its lines are settled")
+
+
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
     """The events that ``command`` produces on ``state`` at ``now``, or a domain error."""
     if isinstance(command, PlaceOrder):
@@ -283,9 +307,7 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
     if isinstance(command, AfterSaleCommand):
         return decide_after_sale(_contract(state), command, now)
     if isinstance(command, LineCommand):
-        if state.status not in ("placed", "confirmed") and not isinstance(
-                command, NoteUnavailable | RecordUnavailabilityNotified):
-            raise OrderConflictError(f"the order is {state.status}: its lines are settled")
+        _check_lines_open(state, command)
         return [_with_payment(state, event) for event in decide_line(
             Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
                   state.exchanged, state.delivery_charge_cents),

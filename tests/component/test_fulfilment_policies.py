@@ -10,11 +10,19 @@ import asyncpg
 import pytest
 
 from contracts.envelope import EmittingService, Envelope, seal
-from contracts.fulfilment import ItemUnavailable, StockReserved
+from contracts.fulfilment import (
+    ItemUnavailable,
+    ReservationReleased,
+    ShippingHeld,
+    StockReserved,
+)
 from contracts.hashing import GENESIS_HASH
-from contracts.orders import OrderPlaced
+from contracts.orders import ContractTerminated, OrderPlaced
 from contracts.vocabulary import LineQuantity, PricedLine
-from services.fulfilment.policies import when_order_placed_reserve_stock
+from services.fulfilment.policies import (
+    when_contract_terminated_hold_shipping,
+    when_order_placed_reserve_stock,
+)
 from services.fulfilment.projections import project
 from services.fulfilment.views import reservation, stock_level
 from services.platform.clock import ControllableClock
@@ -101,3 +109,24 @@ async def test_projecting_a_reservation_again_sets_nothing_aside_twice(fulfilmen
         await project(fulfilment_conn, envelope, envelope.event())
 
     assert await stock_level(fulfilment_conn, "MUSCAT-RIVESALTES-2023") == reserved
+
+
+async def test_a_terminated_contracts_stock_is_set_aside_no_more(fulfilment_conn,
+                                                                 clock) -> None:
+    # given an order whose bottles are reserved, not shipped
+    placed = order_placed(("RIVESALTES-AMBRE-2012", 3))
+    before = await stock_level(fulfilment_conn, "RIVESALTES-AMBRE-2012")
+    await apply(fulfilment_conn, clock, placed)
+    # when the buyer terminates the contract (the product manifestly not delivered)
+    terminated = seal(ContractTerminated(cause="manifest_non_delivery",
+                                         received_on=dt.date(2026, 6, 2), refund_cents=1290),
+                      order_id=placed.order_id, version=2, prev_hash=placed.hash,
+                      occurred_at=dt.datetime(2026, 6, 2, tzinfo=dt.UTC),
+                      producer=placed.producer, correlation_id=placed.correlation_id)
+    await when_contract_terminated_hold_shipping(fulfilment_conn, terminated,
+                                                 terminated.event(),
+                                                 context(clock, "fulfilment"))
+    # then its bottles are available again, and it never ships
+    assert [type(event) for event in await recorded_events(
+        fulfilment_conn, placed.order_id)] == [StockReserved, ReservationReleased, ShippingHeld]
+    assert await stock_level(fulfilment_conn, "RIVESALTES-AMBRE-2012") == before

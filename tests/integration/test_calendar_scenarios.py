@@ -204,6 +204,43 @@ async def test_late_delivery_performance_request_then_termination_owes_all_sums_
     assert ship.status_code == 409  # a terminated contract is not performed any more
 
 
+async def test_a_parcel_refused_at_the_door_is_still_to_deliver_and_falls_overdue(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a confirmed order whose parcel the buyer refused at the door, opened
+    clock(system, "set", "2026-07-10T10:00")
+    order_id = await confirmed_order(http, system)
+    await eventually(lambda: _deadline_set(http, system, order_id))
+    refused = await shipped_and_delivered(http, system, order_id, "2026-07-10T16:00:00+02:00",
+                                          "refused", reservations="parcel opened")
+    assert refused["outcome"] == "refused"
+    deadline = dt.date.fromisoformat(refused["deliver_by"])
+    # when its delivery deadline passes without a new parcel
+    clock(system, "set", f"{deadline + dt.timedelta(days=1)}T09:00")
+    # then the delivery is overdue, and the buyer's remedies for late delivery are open
+    order = await eventually(lambda: _overdue_since(http, system, order_id, deadline))
+    assert order is not None and order["status"] == "shipped"
+    requested = await http.post(f"{system.orders_url}/orders/{order_id}/performance-request",
+                                json={"perform_by": str(deadline + dt.timedelta(days=5))})
+    assert requested.status_code == 200, requested.text
+    # and the seller may send a new parcel, which can be delivered
+    delivered = await shipped_and_delivered(
+        http, system, order_id, f"{deadline + dt.timedelta(days=2)}T11:00:00+02:00")
+    assert delivered["outcome"] == "delivered"
+    await eventually(lambda: order_status(http, system, order_id, "delivered"))
+
+
+async def _deadline_set(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    found = await http.get(f"{system.fulfilment_url}/shipments/{order_id}",
+                           headers=bearer("ops"))
+    return found.status_code == 200 and found.json()["deliver_by"] is not None
+
+
+async def _overdue_since(http: httpx.AsyncClient, system: System, order_id: str,
+                         deadline: dt.date) -> dict | None:
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    return order if order["overdue_deadline"] == deadline.isoformat() else None
+
+
 async def _held(http: httpx.AsyncClient, system: System, order_id: str, reason: str) -> bool:
     return (await shipment(http, system, order_id))["held"] == reason
 

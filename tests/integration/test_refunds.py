@@ -28,6 +28,7 @@ from contracts.policies import (
     paris_date,
 )
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
+from deploy.system import bearer
 from tests.integration.conftest import System
 from tests.support.lifecycle import (
     OPS,
@@ -178,6 +179,36 @@ async def test_an_unavailable_line_is_owed_back_by_the_earlier_of_its_two_deadli
     found = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
     assert (found["status"], found["delay_days"], found["surcharge_cents"]) == (
         "overdue", 15, round(3 * 690 * 0.20))  # schedule B, 14 < d <= 30
+
+
+async def test_a_line_left_out_of_the_parcel_and_never_answered_is_cancelled_and_owed(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a paid order shipped without its sold-out line, the buyer not having answered
+    order_id = (await with_a_sold_out_line(http, system))["order_id"]
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+    await eventually(lambda: shipment_deadline_set(http, system, order_id))
+    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                              headers=bearer("warehouse"),
+                              json={"carrier": "Colissimo", "tracking_number": "6A-part"})
+    assert shipped.status_code == 201, shipped.text
+    await eventually(lambda: status_is(http, system, order_id, "shipped"))
+    # then the line cannot be exchanged any more: the parcel is gone
+    exchange = await http.post(
+        f"{system.orders_url}/orders/{order_id}/lines/IGP-COTES-CATALANES-2024/exchange",
+        json={"replacement_sku": "IGP-COTES-CATALANES-ROSE-2024"})  # same price
+    assert exchange.status_code == 409 and "only be cancelled" in exchange.json()["detail"]
+    # when the time to reply is up, the line is cancelled, and its price owed back
+    set_day(system, today(system) + dt.timedelta(days=4))
+    refund = await the_refund(http, order_id)
+    assert (refund["situation"], refund["base_cents"]) == ("unavailable", 3 * 690)
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    assert order["status"] == "shipped"
+
+
+async def shipment_deadline_set(http: httpx.AsyncClient, system: System, order_id: str) -> bool:
+    found = await http.get(f"{system.fulfilment_url}/shipments/{order_id}", headers=OPS)
+    return found.status_code == 200 and found.json()["deliver_by"] is not None
 
 
 async def test_a_blocked_orders_cancelled_line_is_owed_within_14_days_under_schedule_b(

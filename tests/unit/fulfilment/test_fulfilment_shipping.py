@@ -97,6 +97,20 @@ def test_returned_to_sender_may_be_shipped_again() -> None:
                          Ship("Colissimo", "6A125"), AT)
 
 
+def test_a_parcel_refused_at_the_door_may_ship_again_and_falls_overdue_past_the_deadline(
+) -> None:
+    # given a parcel refused at the door (opened), back with the seller
+    refused = DeliveryRefused(refused_on=AT.date(), reason="parcel opened")
+    state = given(RESERVED, CONFIRMED, SHIPPED, refused)
+    # then no report stands for it until a new parcel ships, and the seller may send one
+    with pytest.raises(ShippingConflictError, match="came back to the seller"):
+        domain.decide(state, ReportDelivery("delivered", AT), AT)
+    assert domain.decide(state, Ship("Colissimo", "6A124"), AT)
+    # and without a delivery the deadline passes as for any order not delivered
+    assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 22))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+
+
 def test_overdue_after_thursday_21_may_and_not_before() -> None:
     state = given(RESERVED, CONFIRMED)
     assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 21), 23)) == []

@@ -13,10 +13,11 @@ from contracts.orders import (
     LineUnavailable,
     OrderBlocked,
     OrderLineCancelled,
+    OrderShipped,
 )
 from services.orders import domain, lines
 from services.orders.lines import LineRefusedError
-from tests.unit.orders.test_orders_after_sale import PAID, PLACED
+from tests.unit.orders.test_orders_after_sale import CONFIRMED, DELIVERED, PAID, PLACED
 
 NOW = dt.datetime(2026, 6, 4, 8, tzinfo=dt.UTC)
 REPLY_BY = NOW + dt.timedelta(hours=72)
@@ -87,3 +88,24 @@ def test_the_seller_cancels_a_line_of_a_blocked_order_only() -> None:
                                 lines.CancelLine("ROUGE", "seller"), NOW)
     assert isinstance(cancelled, OrderLineCancelled)
     assert (cancelled.cause, cancelled.refund_cents) == ("blocked", 5340)
+
+
+@pytest.mark.parametrize("after", [(), (DELIVERED,)])
+def test_a_line_left_out_of_the_parcel_unanswered_is_still_cancelled_and_owed(after) -> None:
+    # given a paid order shipped without its unavailable line, the buyer not having answered
+    history = (PLACED, PAID, UNAVAILABLE, CONFIRMED, OrderShipped(shipped_at=NOW), *after)
+    # then it cannot be exchanged any more (the parcel is gone)
+    with pytest.raises(domain.OrderConflictError, match="can only be cancelled"):
+        domain.decide(given(*history), lines.ExchangeLine("MUSCAT", "GRENACHE", 1190), NOW)
+    # but the buyer may cancel it, or it is cancelled when the time to reply is up: owed back
+    cancelled = OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                   cause="unavailable", cancelled_on=dt.date(2026, 6, 7),
+                                   paid_on=PAID.paid_at.date())
+    assert domain.decide(given(*history), lines.CancelUnansweredLines(), REPLY_BY) == [cancelled]
+    assert domain.decide(given(*history), lines.CancelLine("MUSCAT", "buyer"), REPLY_BY) == [
+        cancelled]
+    # and no other line of the parcel is the buyer's to cancel
+    with pytest.raises(LineRefusedError, match="firm"):
+        domain.decide(given(*history), lines.CancelLine("ROUGE", "buyer"), NOW)
+    with pytest.raises(domain.OrderConflictError, match="settled"):
+        domain.decide(given(*history), lines.CancelLine("ROUGE", "seller"), NOW)
