@@ -159,6 +159,8 @@ def line_change(state: FulfilmentState, command: ReserveReplacement | ReleaseLin
     line = command.line
     if any(held.sku == line.sku for held in state.reserved) or line.sku in state.unavailable:
         return []
+    if state.left_warehouse:  # the exchange crossed the shipment: none can join that parcel
+        return [ItemUnavailable(sku=line.sku, requested=line.quantity, available=0)]
     if command.available >= line.quantity:
         return [StockReserved(lines=(line,))]
     return [ItemUnavailable(sku=line.sku, requested=line.quantity, available=command.available)]

@@ -100,6 +100,7 @@ class Contract:
     settled_lines: tuple[str, ...] = ()
     refunded_cents: int = 0
     waived_cents: int = 0  # lines cancelled before the payment, never charged
+    replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine delivered instead)
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -180,9 +181,7 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
         raise AfterSaleRefusedError(
             f"the withdrawal period ended on {last_day.isoformat()} (14 working days after "
             f"delivery on {contract.delivered_on.isoformat()})")
-    lines = command.lines or tuple(LineQuantity(sku=line.sku, quantity=line.quantity)
-                                   for line in contract.lines
-                                   if line.sku not in contract.settled_lines)
+    lines = command.lines or _delivered(contract)
     if not lines:
         raise AfterSaleRefusedError("every line was cancelled: nothing was delivered to return")
     if len({line.sku for line in lines}) != len(lines):
@@ -196,11 +195,24 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
                                 delivery_refund_cents=delivery)]
 
 
+def _delivered(contract: Contract) -> tuple[LineQuantity, ...]:
+    """What the parcel held: each line neither cancelled nor exchanged, and the wine each
+    exchanged line was delivered as."""
+    instead = dict(contract.replacements)
+    return tuple(LineQuantity(sku=instead.get(line.sku, line.sku), quantity=line.quantity)
+                 for line in contract.lines
+                 if line.sku not in contract.settled_lines or line.sku in instead)
+
+
 def _unit_price(contract: Contract, wanted: LineQuantity) -> int:
-    if wanted.sku in contract.settled_lines:
+    """The price of a bottle delivered (a replacement: the line it replaced, at the same
+    price), within the quantity ordered."""
+    line_of = {wine: line for line, wine in contract.replacements}
+    sku = line_of.get(wanted.sku, wanted.sku)
+    if sku == wanted.sku and sku in contract.settled_lines:
         raise AfterSaleRefusedError(f"{wanted.sku} was cancelled or exchanged: not delivered")
     for line in contract.lines:
-        if line.sku == wanted.sku:
+        if line.sku == sku:
             if wanted.quantity > line.quantity:
                 raise AfterSaleRefusedError(
                     f"{wanted.sku}: {line.quantity} bottles were ordered, not "

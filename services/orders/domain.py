@@ -266,6 +266,7 @@ class OrderState(BaseModel):
     notified: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
     exchanged: tuple[str, ...] = ()
+    replacements: dict[str, str] = {}  # an exchanged line → the wine it was exchanged for
     refunded_cents: int = 0
     cancelled_unpaid: tuple[UnpaidCancellation, ...] = ()
     waived_cents: int = 0
@@ -308,9 +309,12 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return decide_after_sale(_contract(state), command, now)
     if isinstance(command, LineCommand):
         _check_lines_open(state, command)
+        if isinstance(command, NoteUnavailable) and state.status in ("cancelled", "terminated"):
+            return []  # all sums paid are owed back already
         return [_with_payment(state, event) for event in decide_line(
             Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
-                  state.exchanged, state.delivery_charge_cents),
+                  state.exchanged, state.delivery_charge_cents,
+                  tuple(state.replacements.items())),
             command, now)]
     if isinstance(command, BlockOrder):
         if state.blocked:
@@ -566,9 +570,12 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
                 update={"unavailable": (*state.unavailable, (event.sku, event.reply_by))})
         case UnavailabilityNotified():
             return state.model_copy(update={"notified": (*state.notified, event.sku)})
-        case OrderLineCancelled():
+        case OrderLineCancelled():  # an exchanged line too, its replacement unavailable
             return state.model_copy(update={
                 "settled": (*state.settled, event.sku),
+                "exchanged": tuple(sku for sku in state.exchanged if sku != event.sku),
+                "replacements": {line: wine for line, wine in state.replacements.items()
+                                 if line != event.sku},
                 "refunded_cents": state.refunded_cents + (
                     event.refund_cents if event.paid_on else 0),
                 "waived_cents": state.waived_cents + (0 if event.paid_on else event.refund_cents),
@@ -582,8 +589,10 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
                 "refunded_cents": state.refunded_cents + event.refund_cents,
                 "waived_cents": max(0, state.waived_cents - event.refund_cents)})
         case LineExchanged():
-            return state.model_copy(update={"settled": (*state.settled, event.sku),
-                                            "exchanged": (*state.exchanged, event.sku)})
+            return state.model_copy(update={
+                "settled": (*state.settled, event.sku),
+                "exchanged": (*state.exchanged, event.sku),
+                "replacements": {**state.replacements, event.sku: event.replacement_sku}})
     return state
 
 
@@ -594,7 +603,8 @@ def _contract(state: OrderState) -> Contract:
                     overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
                     unavailable_lines=_manifestly_undeliverable(state),
                     settled_lines=state.settled, refunded_cents=state.refunded_cents,
-                    waived_cents=state.waived_cents)
+                    waived_cents=state.waived_cents,
+                    replacements=tuple(state.replacements.items()))
 
 
 def _manifestly_undeliverable(state: OrderState) -> bool:

@@ -78,13 +78,16 @@ class Lines:
     settled: tuple[str, ...]
     exchanged: tuple[str, ...] = ()
     delivery_charge_cents: int = 0
+    replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine it was exchanged for)
 
 
 def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Event]:
     """The events of a line command, or why it is refused."""
     match command:
         case NoteUnavailable():
-            if _line(order, command.sku) is None or command.sku in dict(order.unavailable):
+            if _line(order, command.sku) is None:
+                return _replacement_unavailable(order, command.sku, now)
+            if command.sku in dict(order.unavailable):
                 return []
             return [LineUnavailable(sku=command.sku, quantity=_quantity(order, command.sku),
                                     reply_by=command.reply_by)]
@@ -126,13 +129,27 @@ def _cancelled_unanswered(order: Lines, now: dt.datetime) -> list[Event]:
     return cancelled
 
 
+def _replacement_unavailable(order: Lines, sku: str, now: dt.datetime) -> list[Event]:
+    """The wine a line was exchanged for could not be set aside either: the line is cancelled
+    (its price owed back) rather than left exchanged for a wine that never comes."""
+    exchanged_for = {replacement: line for line, replacement in order.replacements}
+    if sku not in exchanged_for:
+        return []
+    return [_cancelled(order, exchanged_for[sku], "unavailable", now)]
+
+
 def exchange(order: Lines, command: ExchangeLine) -> LineExchanged:
-    """An equivalent wine at the same price instead of an unavailable line."""
+    """An equivalent wine at the same price instead of an unavailable line, and not one the
+    order already holds (a line, or another line's replacement)."""
     line = _line(order, command.sku)
     if line is None or command.sku not in dict(order.unavailable):
         raise LineRefusedError(f"{command.sku} is not an unavailable line of this order")
     if command.sku in order.settled:
         raise LineRefusedError(f"{command.sku} was already cancelled or exchanged")
+    held = {other.sku for other in order.lines} | {wine for _, wine in order.replacements}
+    if command.replacement_sku in held:
+        raise LineRefusedError(f"{command.replacement_sku} is already in this order: choose "
+                               "another wine")
     if command.replacement_price_cents != line.unit_price_cents:
         raise LineRefusedError(
             f"{command.replacement_sku} is not at the same price "

@@ -36,7 +36,7 @@ from contracts.refunds import (
     RefundPenaltyRecomputed,
 )
 from services.refunds import domain
-from services.refunds.obligations import obligation_for
+from services.refunds.obligations import CAUSES, obligation_for
 
 __all__ = ["Finding", "Recomputed", "StreamAudit", "audit_stream", "recorded_rates"]
 
@@ -94,13 +94,20 @@ def recorded_rates(rate_events: Iterable[Envelope]) -> set[tuple[str, Decimal]]:
 def audit_stream(order_id: str, envelopes: Iterable[Envelope],
                  causes: Mapping[str, Envelope],
                  rates: set[tuple[str, Decimal]]) -> StreamAudit:
-    """Replay one order's refunds events and recompute every figure they carry."""
+    """Replay one order's refunds events and recompute every figure they carry. A record that
+    is no refunds event, or that names a refund the stream never owed, is a finding, and the
+    replay goes on without it."""
     audit = StreamAudit(order_id)
     state: domain.RefundsState | None = None
     for envelope in envelopes:
-        event = _event(envelope)
-        _check(audit, envelope, event, state or domain.RefundsState(), causes, rates)
-        state = domain.evolve(state, event)
+        try:
+            event = _event(envelope)
+            _check(audit, envelope, event, state or domain.RefundsState(), causes, rates)
+            state = domain.evolve(state, event)
+        except (ValueError, LookupError, TypeError) as error:
+            audit.findings.append(Finding(order_id, str(envelope.get("event_id")),
+                                          str(envelope.get("type")), "replay", "recorded",
+                                          f"cannot be replayed: {error}"))
     return audit
 
 
@@ -108,7 +115,7 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
            causes: Mapping[str, Envelope], rates: set[tuple[str, Decimal]]) -> None:
     if isinstance(event, RefundDue):
         _compare(audit, envelope, event.refund_id, str(event.deadline), _obligation(event),
-                 _expected_obligation(event, state, causes))
+                 _expected_obligation(audit.order_id, event, state, causes))
     elif isinstance(event, RefundDeadlineMoved):
         refund = state.refunds.get(event.refund_id)
         after = domain.evolve(state, event)
@@ -157,7 +164,27 @@ def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
                 "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
                 "provisional": event.provisional}
     expected = _recompute(refund, on, event.policy_version, rates)
+    if isinstance(event, RefundPenaltyRecomputed):
+        recorded |= {"previous_surcharge_cents": event.previous_surcharge_cents,
+                     "previous_policy_version": event.previous_policy_version,
+                     "difference_cents": event.difference_cents}
+        expected |= _corrected_figure(refund, on, expected.get("surcharge_cents"))
     _compare(audit, envelope, event.refund_id, str(on), recorded, expected)
+
+
+def _corrected_figure(refund: domain.Refund | None, on: dt.date,
+                      surcharge_cents: Any) -> dict[str, Any]:
+    """What a correction of ``on`` says it corrects: the provisional figure recorded that day
+    (a step, or the payout), and the difference the recomputed surcharge makes to it."""
+    figures = [] if refund is None else [*refund.steps, *filter(None, [refund.issued])]
+    corrected = next((f for f in figures if f.on == on and f.provisional), None)
+    if corrected is None:
+        return {"corrects": f"no provisional figure recorded on {on}"}
+    difference = (surcharge_cents - corrected.surcharge_cents
+                  if isinstance(surcharge_cents, int) else None)
+    return {"previous_surcharge_cents": corrected.surcharge_cents,
+            "previous_policy_version": corrected.policy_version,
+            "difference_cents": difference}
 
 
 def _recompute(refund: domain.Refund | None, on: dt.date, version: str,
@@ -200,11 +227,15 @@ def _obligation(event: RefundDue) -> dict[str, Any]:
             "notice_on": None if event.notice_on is None else str(event.notice_on)}
 
 
-def _expected_obligation(event: RefundDue, state: domain.RefundsState,
+def _expected_obligation(order_id: str, event: RefundDue, state: domain.RefundsState,
                          causes: Mapping[str, Envelope]) -> dict[str, Any]:
     cause = causes.get(event.cause_event_id)
     if cause is None:
         return {"cause": f"no event {event.cause_event_id} in the log"}
+    if cause.get("order_id") != order_id:
+        return {"cause": f"event {event.cause_event_id} is of order {cause.get('order_id')}"}
+    if cause.get("type") not in CAUSES:
+        return {"cause": f"{cause.get('type')} owes nothing"}
     owed = obligation_for(cause["type"], _event(cause), event.cause_event_id)
     if owed is None:
         return {"cause": f"{cause['type']} owes nothing"}

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -47,6 +48,7 @@ from tests.support.orders import record_of, relayed_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def today(system: System) -> dt.date:
@@ -70,11 +72,12 @@ async def escalation_pass(refunds_db: asyncpg.Pool) -> None:
 
 
 def audit(system: System, *args: str) -> tuple[int, dict[str, Any]]:
-    """Run the auditors' command against the test stack."""
+    """Run the auditors' command against the test stack, from the folder its processes run in
+    (where its checkpoints' public key is)."""
     result = subprocess.run(
         [sys.executable, "-m", "services.refunds.audit_command", *args],
         env={"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP": system.infra.kafka_bootstrap,
-             "DATABASE_URL": system.infra.database_server_url},
+             "DATABASE_URL": system.infra.database_server_url}, cwd=REPOSITORY,
         capture_output=True, text=True, timeout=120, check=False)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
@@ -432,9 +435,14 @@ async def test_a_tampered_refund_amount_is_reported_by_the_auditor(
     assert {(f["type"], f["field"], f["recorded"]) for f in findings} == {
         ("RefundIssued", "total_cents", 1), ("RefundIssued", "paid by the bank", 1)}
     assert report["chains"]["services"]["refunds"]["differs_from_store"]
-    assert proof_code == 0 and sorted(e["type"] for e in proof["events"]
+    # the order's proof shows the events as published, and is not verified: the store
+    # holds its RefundIssued otherwise, and its figure recomputed from the store disagrees
+    assert proof_code == 1 and sorted(e["type"] for e in proof["events"]
                                       if e["service"] == "refunds") == [
         "RefundDue", "RefundIssued", "RefundPayoutRequested", "ReturnOfGoodsNoted"]
+    assert proof["chains"]["refunds"].startswith("on the topic otherwise than in the store")
+    assert ("RefundIssued", "total_cents", 1, "store") in {
+        (f["type"], f["field"], f["recorded"], f.get("from")) for f in proof["findings"]}
 
 
 async def test_a_payout_whose_answer_is_lost_is_asked_again_and_paid_once(

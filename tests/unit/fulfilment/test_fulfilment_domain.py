@@ -79,3 +79,11 @@ def test_a_replacement_reserved_after_the_lines_were_given_back_is_given_back_to
     # when the order is cancelled, BLANC's bottles are given back
     assert domain.decide(given(*history, replacement), ReleaseReservation(), NOW) == [
         ReservationReleased(lines=(blanc,))]
+
+
+def test_a_replacement_asked_once_the_parcel_left_is_unavailable_to_the_order() -> None:
+    blanc = LineQuantity(sku="BLANC", quantity=2)
+    shipped = given(StockReserved(lines=(ROUGE,)),
+                    ItemUnavailable(sku="AMBRE", requested=2, available=0), SHIPPED)
+    assert domain.decide(shipped, ReserveReplacement(blanc, 100), NOW) == [
+        ItemUnavailable(sku="BLANC", requested=2, available=0)]

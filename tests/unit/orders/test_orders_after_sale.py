@@ -11,6 +11,8 @@ import pytest
 from contracts.base import Event
 from contracts.orders import (
     ContractTerminated,
+    LineExchanged,
+    LineUnavailable,
     OrderConfirmed,
     OrderDelivered,
     OrderDeliveryOverdue,
@@ -195,3 +197,22 @@ def test_a_termination_owes_what_was_paid_less_the_lines_already_refunded() -> N
         from services.orders import lines
         domain.decide(given(PLACED, PAID, CONFIRMED, OVERDUE, terminated),
                       lines.CancelLine("ROUGE", "seller"), on("2026-06-12"))
+
+
+def test_the_wine_delivered_instead_of_an_exchanged_line_can_be_withdrawn() -> None:
+    # given MUSCAT unavailable, exchanged for GRENACHE at the same price, and delivered
+    exchanged = (LineUnavailable(sku="MUSCAT", quantity=2, reply_by=T0),
+                 LineExchanged(sku="MUSCAT", replacement_sku="GRENACHE", quantity=2))
+    history = (PLACED, PAID, *exchanged, CONFIRMED, DELIVERED)
+    # then a withdrawal of everything covers the GRENACHE delivered, at MUSCAT's price
+    [withdrawn] = domain.decide(given(*history), WITHDRAW_ALL, on("2026-06-25"))
+    assert withdrawn.lines == (  # type: ignore[attr-defined]
+        LineQuantity(sku="ROUGE", quantity=6), LineQuantity(sku="GRENACHE", quantity=2))
+    assert withdrawn.products_refund_cents == 7720  # type: ignore[attr-defined]
+    # and so does one of GRENACHE alone; MUSCAT itself was never delivered
+    [alone] = domain.decide(given(*history), after_sale.Withdraw(
+        (LineQuantity(sku="GRENACHE", quantity=2),), 990), on("2026-06-25"))
+    assert alone.products_refund_cents == 2380  # type: ignore[attr-defined]
+    with pytest.raises(AfterSaleRefusedError, match="MUSCAT was cancelled or exchanged"):
+        domain.decide(given(*history), after_sale.Withdraw(
+            (LineQuantity(sku="MUSCAT", quantity=2),), 990), on("2026-06-25"))

@@ -109,3 +109,25 @@ def test_a_line_left_out_of_the_parcel_unanswered_is_still_cancelled_and_owed(af
         domain.decide(given(*history), lines.CancelLine("ROUGE", "buyer"), NOW)
     with pytest.raises(domain.OrderConflictError, match="settled"):
         domain.decide(given(*history), lines.CancelLine("ROUGE", "seller"), NOW)
+
+
+def test_an_exchange_for_a_wine_the_order_already_holds_is_refused() -> None:
+    for wine in ("MUSCAT", "ROUGE"):
+        with pytest.raises(LineRefusedError, match="already in this order"):
+            domain.decide(given(PLACED, UNAVAILABLE), lines.ExchangeLine("MUSCAT", wine, 1190),
+                          NOW)
+
+
+def test_a_line_whose_replacement_cannot_be_set_aside_either_is_cancelled_and_owed() -> None:
+    # given a paid order whose unavailable MUSCAT was exchanged for GRENACHE
+    exchanged = LineExchanged(sku="MUSCAT", replacement_sku="GRENACHE", quantity=2)
+    history = (PLACED, PAID, UNAVAILABLE, exchanged)
+    # when fulfilment cannot set GRENACHE aside either
+    [cancelled] = domain.decide(given(*history), lines.NoteUnavailable("GRENACHE", REPLY_BY),
+                                NOW)
+    # then the line is cancelled and its price owed back, once
+    assert cancelled == OrderLineCancelled(sku="MUSCAT", quantity=2, refund_cents=2380,
+                                           cause="unavailable", cancelled_on=NOW.date(),
+                                           paid_on=PAID.paid_at.date())
+    assert domain.decide(given(*history, cancelled), lines.NoteUnavailable("GRENACHE",
+                                                                             REPLY_BY), NOW) == []

@@ -11,7 +11,7 @@ from typing import Any
 from contracts.base import Event
 from contracts.orders import WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
-from contracts.refunds import RATES_STREAM, LegalInterestRateRecorded
+from contracts.refunds import RATES_STREAM, LegalInterestRateRecorded, RefundPayoutRefused
 from contracts.vocabulary import LineQuantity
 from services.platform.verify import COPY
 from services.refunds import domain, obligations
@@ -22,8 +22,10 @@ from tests.unit.refunds.test_refunds_domain import on, paid_provisionally_capped
 POLICY = load_policy()
 
 
-def envelope(event: Event, event_id: str | None = None) -> dict[str, Any]:
-    return {"event_id": event_id or str(uuid.uuid4()), "type": event.type_name(),
+def envelope(event: Event, event_id: str | None = None, order_id: str = "o-1",
+             ) -> dict[str, Any]:
+    return {"event_id": event_id or str(uuid.uuid4()), "order_id": order_id,
+            "type": event.type_name(),
             "schema_version": event.schema_version,
             "payload": event.model_dump(mode="json")}
 
@@ -153,3 +155,85 @@ def test_a_balance_changed_after_the_fact_is_reported() -> None:
     assert [(f.type, f.field) for f in findings] == [
         ("RefundBalancePayoutRequested", "amount_cents"),
         ("RefundBalanceIssued", "amount_cents"), ("RefundBalanceIssued", "refunded_cents")]
+
+
+def test_an_obligation_citing_another_orders_cause_is_reported() -> None:
+    # given order o-1's paid late withdrawal, and the same obligation recorded on o-2's stream
+    cause, stream = a_paid_late_withdrawal()
+    log = {"orders": {"o-1": [cause]}, "refunds": {"o-1": stream[:1], "o-2": stream[:1]}}
+    # then o-2's is reported: one cause, one obligation, on its own order
+    o1, o2 = audit_refunds(log, log["refunds"])
+    assert o1.findings == []
+    assert [(f.order_id, f.field, f.recomputed) for f in o2.findings] == [
+        ("o-2", "cause", f"event {cause['event_id']} is of order o-1")]
+
+
+def test_a_record_published_twice_is_audited_once() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    issued = stream[-1]["payload"]
+    paid = {"event_id": str(uuid.uuid4()), "type": "RefundPaid", "payload": {
+        "refund_id": issued["refund_id"], "attempt": 1, "amount_cents": issued["total_cents"]}}
+    twice = [record for record in stream for _ in range(2)]  # the relay published it all twice
+    log = {"orders": {"o-1": [cause]}, "payments": {"o-1": [paid, paid]},
+           "refunds": {"o-1": twice}}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert audit.findings == []
+
+
+def test_a_payout_the_bank_made_that_refunds_never_issued_is_reported() -> None:
+    # given a refund whose payout refunds recorded as refused, and the bank's RefundPaid of it
+    cause, stream = a_paid_late_withdrawal()
+    refund_id = stream[0]["payload"]["refund_id"]
+    refused = envelope(RefundPayoutRefused(refund_id=refund_id, attempt=1, code="00003",
+                                           reason="bank error"))
+    paid = {"event_id": str(uuid.uuid4()), "type": "RefundPaid", "payload": {
+        "refund_id": refund_id, "attempt": 1, "amount_cents": 10000}}
+    log = {"orders": {"o-1": [cause]}, "payments": {"o-1": [paid]},
+           "refunds": {"o-1": [*stream[:-1], refused]}}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert [(f.type, f.field, f.recorded) for f in audit.findings] == [
+        ("RefundPaid", "issued by refunds", 10000)]
+
+
+def test_records_that_cannot_be_replayed_are_findings_not_a_crash() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    junk = {"event_id": str(uuid.uuid4()), "type": "NoSuchEvent", "schema_version": 1,
+            "payload": {}}
+    orphan = {**stream[1], "event_id": str(uuid.uuid4()),
+              "payload": {**stream[1]["payload"], "refund_id": "never-owed"}}
+    issued = stream[-1]["payload"]
+    paid = {"event_id": str(uuid.uuid4()), "type": "RefundPaid", "payload": {
+        "refund_id": issued["refund_id"], "attempt": 1, "amount_cents": issued["total_cents"]}}
+    log = {"orders": {"o-1": [cause, {"order_id": "o-1"}]}, "payments": {"o-1": [paid, {}]},
+           "refunds": {"o-1": [*stream, junk, orphan]}}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert [(f.event_id, f.field) for f in audit.findings] == [
+        (junk["event_id"], "replay"), (orphan["event_id"], "refund"),
+        (orphan["event_id"], "replay")]
+
+
+def test_a_correction_is_held_to_the_figure_it_corrects_and_the_difference_it_makes() -> None:
+    cause, stream, rate = a_balance_paid()
+    rates = recorded_rates([rate])
+    fix = [e for e in stream if e["type"] == "RefundPenaltyRecomputed"
+           and e["payload"]["difference_cents"] > 0][-1]
+    fix["payload"]["difference_cents"] += 1000
+    fix["payload"]["previous_policy_version"] = "nonsense"
+    findings = audit_stream("o-1", stream, {cause["event_id"]: cause}, rates).findings
+    assert {(f.type, f.field) for f in findings} == {
+        ("RefundPenaltyRecomputed", "difference_cents"),
+        ("RefundPenaltyRecomputed", "previous_policy_version")}
+
+
+def test_an_orders_proof_is_not_verified_when_its_topic_and_store_disagree() -> None:
+    from services.platform.verify import ServiceReport
+    from services.refunds.audit_command import _order_chain
+
+    assert _order_chain(ServiceReport(), "o-1") == "ok"
+    forged = ServiceReport(on_topic_but_not_in_store=["e-9"])  # chained on at the end
+    assert _order_chain(forged, "o-1") == "on the topic but not in the store: e-9"
+    cut = ServiceReport(published_but_not_on_topic=["e-3", "e-4"])  # a tail cut off the topic
+    assert _order_chain(cut, "o-1") == "published but not on the topic: e-3, e-4"
+    broken = ServiceReport(broken_chains={"o-1": "version 2 does not follow version 1"},
+                           differs_from_store=["e-2"])
+    assert _order_chain(broken, "o-1") == "version 2 does not follow version 1"
