@@ -108,8 +108,15 @@ class FulfilmentState(BaseModel):
 
     @property
     def left_warehouse(self) -> bool:
-        """A parcel of the order was handed to the carrier (even if it came back since)."""
-        return self.shipped or self.shipped_on is not None
+        """A parcel of the order was handed to the carrier (even if it came back since; a
+        state kept before ``shipped_on`` was shows it by an outcome at the door)."""
+        return self.shipped or self.shipped_on is not None or self.outcome is not None
+
+    @property
+    def on_its_way(self) -> bool:
+        """A parcel is with the carrier (a state kept before a refused parcel cleared
+        ``shipped`` still had it set)."""
+        return self.shipped and self.outcome != "refused"
 
 
 def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -190,7 +197,7 @@ def _view(state: FulfilmentState | None,
     effective = (extended_deadline(state.confirmed_on, suspensions)
                  if state.confirmed_on else None)
     return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
-                        held=state.held, shipped=state.shipped, outcome=state.outcome,
+                        held=state.held, shipped=state.on_its_way, outcome=state.outcome,
                         overdue=state.overdue, return_expected=state.return_expected,
                         returned=state.returned)
 
@@ -224,7 +231,7 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case ShippingReleased():
             return state.model_copy(update={"held": None})
         case Shipped():
-            return state.model_copy(update={"shipped": True,
+            return state.model_copy(update={"shipped": True, "outcome": None,
                                             "shipped_on": paris_date(event.shipped_at)})
         case Delivered() | DeliveryReserved():
             return state.model_copy(update={"outcome": _OUTCOMES[type(event)],

@@ -101,6 +101,7 @@ class Contract:
     refunded_cents: int = 0
     waived_cents: int = 0  # lines cancelled before the payment, never charged
     replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine delivered instead)
+    undelivered: tuple[str, ...] = ()  # unavailable lines not answered yet: not in the parcel
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -196,12 +197,12 @@ def withdraw(contract: Contract, command: Withdraw, today: dt.date) -> list[Even
 
 
 def _delivered(contract: Contract) -> tuple[LineQuantity, ...]:
-    """What the parcel held: each line neither cancelled nor exchanged, and the wine each
-    exchanged line was delivered as."""
+    """What the parcel held: each line neither cancelled, exchanged nor unavailable, and the
+    wine each exchanged line was delivered as."""
     instead = dict(contract.replacements)
     return tuple(LineQuantity(sku=instead.get(line.sku, line.sku), quantity=line.quantity)
-                 for line in contract.lines
-                 if line.sku not in contract.settled_lines or line.sku in instead)
+                 for line in contract.lines if line.sku not in contract.undelivered
+                 and (line.sku not in contract.settled_lines or line.sku in instead))
 
 
 def _unit_price(contract: Contract, wanted: LineQuantity) -> int:
@@ -211,6 +212,9 @@ def _unit_price(contract: Contract, wanted: LineQuantity) -> int:
     sku = line_of.get(wanted.sku, wanted.sku)
     if sku == wanted.sku and sku in contract.settled_lines:
         raise AfterSaleRefusedError(f"{wanted.sku} was cancelled or exchanged: not delivered")
+    if sku in contract.undelivered:
+        raise AfterSaleRefusedError(f"{wanted.sku} was unavailable: not delivered (cancel it "
+                                    "for its price)")
     for line in contract.lines:
         if line.sku == sku:
             if wanted.quantity > line.quantity:

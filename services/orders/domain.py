@@ -267,6 +267,7 @@ class OrderState(BaseModel):
     settled: tuple[str, ...] = ()
     exchanged: tuple[str, ...] = ()
     replacements: dict[str, str] = {}  # an exchanged line → the wine it was exchanged for
+    withdrawn_skus: tuple[str, ...] = ()  # what the withdrawal owes back (a replacement's sku)
     refunded_cents: int = 0
     cancelled_unpaid: tuple[UnpaidCancellation, ...] = ()
     waived_cents: int = 0
@@ -293,6 +294,17 @@ def _check_lines_open(state: OrderState, command: LineCommand) -> None:
     raise OrderConflictError(f"the order is {state.status}: its lines are settled")
 
 
+def _not_withdrawn(state: OrderState, command: LineCommand, events: list[Event]) -> list[Event]:
+    """The line decisions, less the cancellation of a line the withdrawal already owes back
+    (itself, or the wine delivered instead of it): refused when the buyer asks for it."""
+    owed = {*state.withdrawn_skus, *(line for line, wine in state.replacements.items()
+                                     if wine in state.withdrawn_skus)}
+    twice = [e for e in events if isinstance(e, OrderLineCancelled) and e.sku in owed]
+    if twice and isinstance(command, CancelLine):
+        raise OrderConflictError(f"{command.sku} is owed back by the withdrawal already")
+    return [event for event in events if event not in twice]
+
+
 def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list[Event]:
     """The events that ``command`` produces on ``state`` at ``now``, or a domain error."""
     if isinstance(command, PlaceOrder):
@@ -311,11 +323,11 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         _check_lines_open(state, command)
         if isinstance(command, NoteUnavailable) and state.status in ("cancelled", "terminated"):
             return []  # all sums paid are owed back already
-        return [_with_payment(state, event) for event in decide_line(
+        return [_with_payment(state, event) for event in _not_withdrawn(state, command, decide_line(
             Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
                   state.exchanged, state.delivery_charge_cents,
                   tuple(state.replacements.items())),
-            command, now)]
+            command, now))]
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -564,7 +576,9 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
         case ContractTerminated():
             return state.model_copy(update={"status": "terminated"})
         case WithdrawalRequested():
-            return state.model_copy(update={"status": "withdrawn"})
+            return state.model_copy(update={
+                "status": "withdrawn",
+                "withdrawn_skus": tuple(line.sku for line in event.lines)})
         case LineUnavailable():
             return state.model_copy(
                 update={"unavailable": (*state.unavailable, (event.sku, event.reply_by))})
@@ -604,7 +618,9 @@ def _contract(state: OrderState) -> Contract:
                     unavailable_lines=_manifestly_undeliverable(state),
                     settled_lines=state.settled, refunded_cents=state.refunded_cents,
                     waived_cents=state.waived_cents,
-                    replacements=tuple(state.replacements.items()))
+                    replacements=tuple(state.replacements.items()),
+                    undelivered=tuple(sku for sku, _ in state.unavailable
+                                      if sku not in state.settled))
 
 
 def _manifestly_undeliverable(state: OrderState) -> bool:

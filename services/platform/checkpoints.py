@@ -257,18 +257,26 @@ async def latest_checkpoints(settings: CheckpointSettings, topics: Sequence[str]
 
 def latest_verified(found: Sequence[Recorded], topics: Sequence[str],
                     keys: Mapping[str, Ed25519PublicKey]) -> dict[str, tuple[Checkpoint, str]]:
-    """Of ``found`` (in the order recorded), the last checkpoint of each of ``topics`` whose
-    signature verifies, with its digest."""
+    """Of ``found`` (in the order recorded), the checkpoint of each of ``topics`` with the
+    highest sequence whose signature verifies, with its digest: the latest recorded may be an
+    older genuine checkpoint sent to the topic again, which anyone can do (extending it would
+    fork the sequence, and ``verify`` would then report the signer's next checkpoint as a
+    replacement)."""
     latest: dict[str, tuple[Checkpoint, str]] = {}
-    for item in reversed(found):
+    for item in found:
         topic = str(item.document.get("topic"))
-        if topic not in topics or topic in latest:
+        if topic not in topics or (
+                (_sequence(item.document) or 0) <= _sequence_of(latest.get(topic))):
             continue
         try:
             latest[topic] = (verify_signature(item.document, keys), digest(item.document))
         except InvalidCheckpointError as error:
             log.warning("checkpoints: %s does not verify (%s); skipped", item.source, error)
     return latest
+
+
+def _sequence_of(checkpoint: tuple[Checkpoint, str] | None) -> int:
+    return 0 if checkpoint is None else checkpoint[0].sequence
 
 
 async def _next_checkpoint(settings: CheckpointSettings, topic: str,

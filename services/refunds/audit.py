@@ -164,27 +164,38 @@ def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
                 "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
                 "provisional": event.provisional}
     expected = _recompute(refund, on, event.policy_version, rates)
+    if isinstance(event, RefundPayoutRequested) and refund is not None and not refund.open:
+        expected["payout"] = "the refund was paid, or a payout of it is under way"
     if isinstance(event, RefundPenaltyRecomputed):
         recorded |= {"previous_surcharge_cents": event.previous_surcharge_cents,
                      "previous_policy_version": event.previous_policy_version,
                      "difference_cents": event.difference_cents}
-        expected |= _corrected_figure(refund, on, expected.get("surcharge_cents"))
+        expected |= _corrected_figure(refund, event, expected.get("surcharge_cents"), recorded)
     _compare(audit, envelope, event.refund_id, str(on), recorded, expected)
 
 
-def _corrected_figure(refund: domain.Refund | None, on: dt.date,
-                      surcharge_cents: Any) -> dict[str, Any]:
-    """What a correction of ``on`` says it corrects: the provisional figure recorded that day
-    (a step, or the payout), and the difference the recomputed surcharge makes to it."""
+def _corrected_figure(refund: domain.Refund | None, event: RefundPenaltyRecomputed,
+                      surcharge_cents: Any, recorded: dict[str, Any]) -> dict[str, Any]:
+    """What a correction says it corrects: the provisional figure recorded on its day (a step,
+    or the payout), and the difference the recomputed surcharge makes to it. Before one
+    correction was recorded per day, a step and the payout of one day each had their own,
+    the same (decision 0010): the second finds that day's figures already so corrected, and
+    repeats what the first said."""
+    on = event.escalated_on
     figures = [] if refund is None else [*refund.steps, *filter(None, [refund.issued])]
     corrected = next((f for f in figures if f.on == on and f.provisional), None)
-    if corrected is None:
-        return {"corrects": f"no provisional figure recorded on {on}"}
-    difference = (surcharge_cents - corrected.surcharge_cents
-                  if isinstance(surcharge_cents, int) else None)
-    return {"previous_surcharge_cents": corrected.surcharge_cents,
-            "previous_policy_version": corrected.policy_version,
-            "difference_cents": difference}
+    if corrected is not None:
+        difference = (surcharge_cents - corrected.surcharge_cents
+                      if isinstance(surcharge_cents, int) else None)
+        return {"previous_surcharge_cents": corrected.surcharge_cents,
+                "previous_policy_version": corrected.policy_version,
+                "difference_cents": difference}
+    if any(f.on == on and (f.surcharge_cents, f.policy_version)
+           == (event.surcharge_cents, event.policy_version) for f in figures):
+        return {name: recorded[name] for name in ("previous_surcharge_cents",
+                                                  "previous_policy_version",
+                                                  "difference_cents")}
+    return {"corrects": f"no provisional figure recorded on {on}"}
 
 
 def _recompute(refund: domain.Refund | None, on: dt.date, version: str,

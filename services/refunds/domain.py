@@ -480,11 +480,13 @@ def _corrected(refund: Refund, event: RefundPenaltyRecomputed) -> Refund:
         return figure if figure.on != event.escalated_on else figure.model_copy(
             update=recomputed)
 
-    issued = refund.issued
+    issued, refunded = refund.issued, refund.refunded_cents
     if issued is not None and issued.on == event.escalated_on:
+        # a state kept before what was refunded was: the figure as paid, before correcting it
+        refunded = issued.total_cents if refunded is None else refunded
         issued = fix(issued)
     return refund.model_copy(update={"steps": tuple(fix(step) for step in refund.steps),
-                                     "issued": issued})
+                                     "issued": issued, "refunded_cents": refunded})
 
 
 def _with(state: RefundsState, refund: Refund) -> RefundsState:

@@ -20,6 +20,7 @@ from services.fulfilment.domain import (
     ReserveReplacement,
     ReserveStock,
 )
+from services.fulfilment.shipping import Ship
 
 NOW = dt.datetime(2026, 5, 13, 8, 0, tzinfo=dt.UTC)
 ROUGE, AMBRE = LineQuantity(sku="ROUGE", quantity=6), LineQuantity(sku="AMBRE", quantity=2)
@@ -87,3 +88,17 @@ def test_a_replacement_asked_once_the_parcel_left_is_unavailable_to_the_order() 
                     ItemUnavailable(sku="AMBRE", requested=2, available=0), SHIPPED)
     assert domain.decide(shipped, ReserveReplacement(blanc, 100), NOW) == [
         ItemUnavailable(sku="BLANC", requested=2, available=0)]
+
+
+def test_states_kept_before_the_shipping_day_was_still_know_what_left_the_warehouse() -> None:
+    # a parcel returned to sender, and one refused (which then kept ``shipped``), as stored
+    reserved = domain.evolve(None, StockReserved(lines=(ROUGE,)))
+    returned = reserved.model_copy(update={"outcome": "returned_to_sender", "shipped": False})
+    refused = reserved.model_copy(update={"outcome": "refused", "shipped": True,
+                                          "deliver_by": NOW.date()})
+    # the bottles left: nothing goes back to stock when the contract ends
+    assert domain.decide(returned, ReleaseReservation(), NOW) == []
+    assert domain.decide(refused, ReleaseReservation(), NOW) == []
+    # and the refused parcel is back with the seller, who may ship again
+    [shipped] = domain.decide(refused, Ship("Colissimo", "6A9"), NOW)
+    assert isinstance(shipped, Shipped)

@@ -23,7 +23,7 @@ from contracts.orders import (
     WithdrawalRequested,
 )
 from contracts.vocabulary import LineQuantity, PricedLine
-from services.orders import after_sale, domain
+from services.orders import after_sale, domain, lines
 from services.orders.after_sale import AfterSaleRefusedError
 from tests.support.sealed import SEALED
 
@@ -216,3 +216,32 @@ def test_the_wine_delivered_instead_of_an_exchanged_line_can_be_withdrawn() -> N
     with pytest.raises(AfterSaleRefusedError, match="MUSCAT was cancelled or exchanged"):
         domain.decide(given(*history), after_sale.Withdraw(
             (LineQuantity(sku="MUSCAT", quantity=2),), 990), on("2026-06-25"))
+
+
+def test_a_withdrawal_leaves_out_an_unavailable_line_which_is_owed_back_once() -> None:
+    # given MUSCAT unavailable and unanswered, the parcel delivered without it
+    unavailable = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=T0)
+    history = (PLACED, PAID, unavailable, CONFIRMED, DELIVERED)
+    # when the buyer withdraws from everything: only what was delivered
+    [withdrawn] = domain.decide(given(*history), WITHDRAW_ALL, on("2026-06-08"))
+    assert withdrawn.lines == (LineQuantity(sku="ROUGE", quantity=6),)  # type: ignore[attr-defined]
+    assert withdrawn.products_refund_cents == 5340  # type: ignore[attr-defined]
+    with pytest.raises(AfterSaleRefusedError, match="MUSCAT was unavailable"):
+        domain.decide(given(*history), after_sale.Withdraw(
+            (LineQuantity(sku="MUSCAT", quantity=2),), 990), on("2026-06-08"))
+    # then MUSCAT is still cancelled when its time to reply is up, its price owed back once
+    [cancelled] = domain.decide(given(*history, withdrawn), lines.CancelUnansweredLines(),
+                                on("2026-06-08"))
+    assert (cancelled.sku, cancelled.refund_cents) == ("MUSCAT", 2380)  # type: ignore[attr-defined]
+
+
+def test_a_line_a_withdrawal_owes_back_is_not_cancelled_too() -> None:
+    # given a withdrawal recorded before unavailable lines were left out of it
+    unavailable = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=T0)
+    withdrawn = WithdrawalRequested(
+        notice_on=dt.date(2026, 6, 8), products_refund_cents=7720, delivery_refund_cents=990,
+        lines=(LineQuantity(sku="ROUGE", quantity=6), LineQuantity(sku="MUSCAT", quantity=2)))
+    history = (PLACED, PAID, unavailable, CONFIRMED, DELIVERED, withdrawn)
+    assert domain.decide(given(*history), lines.CancelUnansweredLines(), on("2026-06-09")) == []
+    with pytest.raises(domain.OrderConflictError, match="owed back by the withdrawal"):
+        domain.decide(given(*history), lines.CancelLine("MUSCAT", "buyer"), on("2026-06-09"))

@@ -262,3 +262,15 @@ def test_the_next_checkpoint_extends_the_latest_that_verifies(keys: tuple[Path, 
     mine = load_public_key(keys[1])
     latest = latest_verified(found, ["t"], {key_id(mine): mine})
     assert latest == {"t": (second, digest(second.model_dump()))}
+
+
+def test_the_next_checkpoint_extends_the_highest_not_an_older_one_sent_again(
+        keys: tuple[Path, Path]) -> None:
+    # given checkpoints 1, 2, 3 of a topic, and 1 sent to the checkpoints topic again
+    first, second, third = checkpoints_of(honest_partition(), [3, 5, 8], keys[0])
+    found = [Recorded(c.model_dump(), f"audit.checkpoints/0@{i}")
+             for i, c in enumerate((first, second, third, first))]
+    mine = load_public_key(keys[1])
+    # then the signer resumes from 3, not from the copy of 1 (which would fork the sequence)
+    assert latest_verified(found, ["t"], {key_id(mine): mine}) == {
+        "t": (third, digest(third.model_dump()))}

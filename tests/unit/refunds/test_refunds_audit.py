@@ -237,3 +237,27 @@ def test_an_orders_proof_is_not_verified_when_its_topic_and_store_disagree() -> 
     broken = ServiceReport(broken_chains={"o-1": "version 2 does not follow version 1"},
                            differs_from_store=["e-2"])
     assert _order_chain(broken, "o-1") == "version 2 does not follow version 1"
+
+
+def test_a_second_full_payout_of_a_refund_paid_is_reported() -> None:
+    cause, stream = a_paid_late_withdrawal()
+    payout = next(e for e in stream if e["type"] == "RefundPayoutRequested")
+    issued = stream[-1]
+    again = [{**payout, "event_id": str(uuid.uuid4()),
+              "payload": {**payout["payload"], "attempt": 2}},
+             {**issued, "event_id": str(uuid.uuid4())}]
+    findings = audit_stream("o-1", [*stream, *again], {cause["event_id"]: cause},
+                            set()).findings
+    assert ("RefundPayoutRequested", "payout") in {(f.type, f.field) for f in findings}
+
+
+def test_a_correction_recorded_again_for_the_payout_of_a_steps_day_is_no_finding() -> None:
+    # before one correction was recorded per day, a step and the payout of one day each had
+    # their own, the same (decision 0010)
+    cause, stream, rate = a_balance_paid()
+    fix = next(e for e in stream if e["type"] == "RefundPenaltyRecomputed"
+               and e["payload"]["escalated_on"] == "2026-11-20")
+    at = stream.index(fix)
+    twice = [*stream[:at + 1], {**fix, "event_id": str(uuid.uuid4())}, *stream[at + 1:]]
+    assert audit_stream("o-1", twice, {cause["event_id"]: cause},
+                        recorded_rates([rate])).findings == []

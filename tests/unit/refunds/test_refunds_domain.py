@@ -416,12 +416,22 @@ def test_a_correction_lowering_a_paid_refund_takes_nothing_back() -> None:
         when((*paid, *fixes), domain.PayRefund(refund_id, recorded), "2026-11-25")
 
 
-def test_a_refund_paid_before_what_the_bank_refunded_was_kept_owes_no_balance() -> None:
-    # a decision state stored before ``refunded_cents`` existed reads as paid in full
+def test_a_refund_paid_before_what_was_refunded_was_kept_owes_what_a_later_correction_adds(
+) -> None:
+    # given the decision state of a paid refund, stored before ``refunded_cents`` was kept
     paid = paid_provisionally_capped()
     state = given(*paid)
     assert state is not None
-    refund = state.refunds[paid[-1].refund_id]  # type: ignore[attr-defined]
-    stored = refund.model_dump(mode="json")
-    del stored["refunded_cents"]
-    assert domain.Refund.model_validate(stored).balance_cents == 0
+    refund_id = paid[-1].refund_id  # type: ignore[attr-defined]
+    stored = state.model_dump(mode="json")
+    del stored["refunds"][refund_id]["refunded_cents"]
+    old = domain.RefundsState.model_validate(stored)
+    assert old.refunds[refund_id].balance_cents == 0  # read as paid in full
+    # when the rate is recorded and the paid figure corrected
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("9.00")})
+    fixes = domain.decide(old, domain.Escalate(recorded), on("2026-11-21"))
+    for fix in fixes:
+        old = domain.evolve(old, fix)
+    # then the balance is what the correction added to the figure as paid
+    assert old.refunds[refund_id].balance_cents == given(*paid, *fixes).refunds[  # type: ignore[union-attr]
+        refund_id].balance_cents > 0
