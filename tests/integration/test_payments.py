@@ -231,6 +231,18 @@ async def _asked(http: httpx.AsyncClient, system: System, reference: str, times:
     return sum(q["TYPE"] == kind and q["REFERENCE"] == reference for q in asked) >= times
 
 
+async def _paid_and_its_capture_asked(http: httpx.AsyncClient, system: System,
+                                      order_id: str) -> dict:
+    """The buyer pays on the bank's page and the payments worker asks the bank to capture;
+    the payment as authorised."""
+    await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
+    authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
+                                                    "payments"))
+    assert authorised is not None
+    await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+    return authorised
+
+
 async def _session_for_another_order(http: httpx.AsyncClient, system: System,
                                      buyer_id: str) -> httpx.Response:
     body = order_body(buyer_id=buyer_id)
@@ -245,10 +257,7 @@ async def test_a_payment_the_bank_captures_while_the_order_is_cancelled_is_owed_
     order = await awaiting_identity_check(http, system)
     order_id, verification = order["order_id"], order["verification"]
     async with bank_faults(http, system, hold=True):
-        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
-        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
-                                                        "payments"))
-        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        authorised = await _paid_and_its_capture_asked(http, system, order_id)
         # when the identity check fails while the bank is capturing: cancelled, nothing owed
         await http.post(f"{verification}/outcome", json={"outcome": "rejected"},
                         headers=bearer("ops"))
@@ -487,10 +496,7 @@ async def test_a_line_cancelled_while_the_payment_was_captured_is_owed_back(
     order_id = order["order_id"]
     await eventually(lambda: payment_of(http, system, order_id))
     async with bank_faults(http, system, hold=True):
-        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
-        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
-                                                        "payments"))
-        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        await _paid_and_its_capture_asked(http, system, order_id)
         # when the buyer cancels the sold-out line before the payment reached the order
         cancelled = await http.post(f"{system.orders_url}/orders/{order_id}/lines/"
                                     f"{SOLD_OUT}/cancellation")
@@ -509,10 +515,7 @@ async def test_a_capture_asked_before_the_order_was_held_is_asked_until_the_bank
     order = await awaiting_identity_check(http, system)
     order_id, verification = order["order_id"], order["verification"]
     async with bank_faults(http, system, capture="unavailable"):
-        await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
-        authorised = await eventually(lambda: status_is(http, system, order_id, "authorised",
-                                                        "payments"))
-        await eventually(lambda: _asked(http, system, authorised["payment_id"]))
+        await _paid_and_its_capture_asked(http, system, order_id)
         # when the order is cancelled (its payments held) before the bank answers
         await http.post(f"{verification}/outcome", json={"outcome": "rejected"},
                         headers=bearer("ops"))
