@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
+from faust.types import TransportT
 
 from services.platform.batches import take_ready
 from services.platform.consumer import EventApplier
 from services.platform.db import create_pool
+from services.platform.fetching import Fetching, fetching_transport
 from services.platform.kafka_io import Record, idempotent_producer
 from services.platform.settings import ServiceSettings
 from services.platform.turns import Turns
@@ -108,9 +110,14 @@ class WorkerResources:
 
 
 class WorkerApp(faust.App):
-    """A faust app that closes the worker's pool and producer when it stops."""
+    """A faust app that closes the worker's pool and producer when it stops, and whose
+    consumer fetches as the worker's settings say (``services.platform.fetching``)."""
 
     resources: WorkerResources
+    fetching: Fetching = Fetching(max_wait_ms=1500, min_bytes=1)
+
+    def _new_transport(self) -> TransportT:
+        return fetching_transport(self.fetching)(self.conf.broker_consumer, self)
 
     async def on_shutdown(self) -> None:
         """Close our resources once everything that uses them has stopped: the agents (faust
@@ -138,6 +145,8 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
         broker_heartbeat_interval=3.0,
     )
     app.resources = WorkerResources(settings)
+    app.fetching = Fetching(settings.consumer_fetch_max_wait_ms,
+                            settings.consumer_fetch_min_bytes)
     for subscription in subscriptions:
         _add_agent(app, app.resources, subscription)
     for work in periodic or ():
