@@ -233,8 +233,7 @@ def decide(state: PaymentState | None, command: Command, now: dt.datetime) -> li
                 buyer_id=command.buyer_id, amount_cents=command.amount_cents,
                 personal=command.personal)]
         case RejectNotification():
-            return [PaymentNotificationRejected(payment_id=command.payment_id,
-                                                reason="bad_signature")]
+            return reject_notification(state, command)
         case ReceiveNotification():
             return receive_notification(state, command)
         case OrderRefundPayout():
@@ -305,6 +304,16 @@ def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) ->
             "the buyer has an unpaid order or a payment dispute in progress (Art. 10)")
     return [PaymentSessionOpened(payment_id=command.payment_id, amount_cents=state.amount_cents,
                                  opened_at=now)]
+
+
+def reject_notification(state: PaymentState | None,
+                        command: RejectNotification) -> list[Event]:
+    """A notification that fails verification is recorded on the payment session it names.
+    One that names no session of the order records nothing: anyone can send it, and neither
+    the log nor the streams may grow with whatever they name (the caller logs it)."""
+    if state is None or command.payment_id not in state.sessions:
+        return []
+    return [PaymentNotificationRejected(payment_id=command.payment_id, reason="bad_signature")]
 
 
 def receive_notification(state: PaymentState | None,

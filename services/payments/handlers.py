@@ -116,9 +116,12 @@ async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Contex
     except ValueError:  # a bad or missing signature, or a message we cannot even verify
         command = domain.RejectNotification(payment_id)
     now = ctx.clock.now()
-    await record(conn, PAYMENTS, _order_of(payment_id),
-                 lambda state: domain.decide(state, command, now),
-                 Metadata.for_command(ctx.emitter, now), project)
+    recorded = await record(conn, PAYMENTS, _order_of(payment_id),
+                            lambda state: domain.decide(state, command, now),
+                            Metadata.for_command(ctx.emitter, now), project)
+    if not recorded and isinstance(command, domain.RejectNotification):
+        log.warning("a notification naming %r failed verification and names no payment "
+                    "session of ours: not recorded", payment_id)
 
 
 async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank: Bank) -> bool:

@@ -66,11 +66,13 @@ __all__ = [
     "latest_checkpoints",
     "latest_verified",
     "main",
+    "offsets_after",
     "periodic",
     "recorded",
     "run_periodically",
     "signing_key",
     "trusted_keys",
+    "unattested",
     "verify_checkpoints",
 ]
 
@@ -363,7 +365,9 @@ async def verify_checkpoints(settings: CheckpointSettings, topics: Sequence[str]
                              directory: Path | None = None) -> CheckpointReport:
     """Hold the log against every checkpoint recorded (and every one filed in ``directory``) of
     ``topics`` (default: all): signatures, the sequence of each topic's checkpoints, and every
-    partition's records; the findings are in the report."""
+    partition's records; the findings are in the report, with each topic's offsets that no
+    checkpoint attests yet (those written since its latest one; all of a topic that has none:
+    not yet checkpointed, or its checkpoints were removed and no files were given)."""
     report = CheckpointReport()
     on_topic = await recorded(settings)
     filed = _filed(directory) if directory else []
@@ -376,7 +380,29 @@ async def verify_checkpoints(settings: CheckpointSettings, topics: Sequence[str]
             report.findings += chain_of_checkpoints(topic, signed)
             report.findings += await hold_topic(settings.kafka_bootstrap, topic,
                                                 [checkpoint for checkpoint, _ in signed])
+    for topic in topics if topics is not None else all_topics():
+        # a topic no checkpoint covers would otherwise not be in the report at all
+        report.topics.setdefault(topic, {"checkpoints": 0})["offsets_unattested"] = (
+            await unattested(settings.kafka_bootstrap, topic, authentic.get(topic, [])))
     return report
+
+
+async def unattested(bootstrap: str, topic: str,
+                     signed: Sequence[tuple[Checkpoint, str]]) -> int:
+    """How many of ``topic``'s offsets no checkpoint attests yet (0 when it does not exist)."""
+    async with _consumer(bootstrap) as consumer:
+        bounds = await _bounds(consumer, topic) or {}
+    latest = max((checkpoint for checkpoint, _ in signed), key=lambda c: c.sequence,
+                 default=None)
+    return offsets_after(bounds, latest)
+
+
+def offsets_after(bounds: Bounds, latest: Checkpoint | None) -> int:
+    """The offsets of a topic (each partition's first and end offsets) after the marks of its
+    ``latest`` checkpoint: every offset of a topic never checkpointed."""
+    marked = {mark.partition: mark.end_offset for mark in latest.partitions} if latest else {}
+    return sum(max(0, end - marked.get(partition, begin))
+               for partition, (begin, end) in bounds.items())
 
 
 def _filed(directory: Path) -> list[Recorded]:

@@ -278,6 +278,23 @@ async def test_a_deleted_tail_is_found_and_not_signed_over(
         await create_checkpoints(scratch.settings, [scratch.topic])
 
 
+async def test_the_offsets_no_checkpoint_attests_are_reported_for_each_topic(
+        http: httpx.AsyncClient, system: System, scratch: Scratch) -> None:
+    honest, _ = await copy_of_real_orders(http, system)
+    await write(scratch.bootstrap, scratch.topic, honest[:2])
+
+    never_checkpointed = await verify_checkpoints(scratch.settings, [scratch.topic])
+    assert never_checkpointed.topics[scratch.topic] == {"checkpoints": 0,
+                                                        "offsets_unattested": 2}
+
+    await create_checkpoints(scratch.settings, [scratch.topic])
+    await write(scratch.bootstrap, scratch.topic, honest[2:])
+    report = await verify_checkpoints(scratch.settings, [scratch.topic])
+    assert report.ok
+    assert report.topics[scratch.topic]["checkpoints"] == 1
+    assert report.topics[scratch.topic]["offsets_unattested"] == len(honest) - 2
+
+
 async def test_a_topic_not_created_yet_is_nothing_to_sign_but_a_checkpointed_one_gone_is_refused(
         http: httpx.AsyncClient, system: System, scratch: Scratch) -> None:
     not_yet = f"{scratch.topic}.later"  # a stack starting up: its topics come with its APIs

@@ -103,6 +103,12 @@ def test_a_notification_that_does_not_match_its_session_is_rejected_with_its_rea
         PaymentNotificationRejected(payment_id=command.payment_id, reason=reason)]
 
 
+@pytest.mark.parametrize("state", [None, given(EXPECTED, OPENED)])
+def test_a_notification_failing_verification_that_names_no_session_records_nothing(
+        state) -> None:
+    assert domain.decide(state, domain.RejectNotification("o-1.zz"), NOW) == []
+
+
 def test_a_notification_for_an_order_never_placed_is_unknown() -> None:
     [rejected] = domain.decide(None, notice(), NOW)
     assert isinstance(rejected, PaymentNotificationRejected)

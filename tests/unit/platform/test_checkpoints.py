@@ -30,7 +30,13 @@ from services.platform.checkpoint_document import (
     to_bytes,
     verify_signature,
 )
-from services.platform.checkpoints import Recorded, latest_verified, main, verify_files
+from services.platform.checkpoints import (
+    Recorded,
+    latest_verified,
+    main,
+    offsets_after,
+    verify_files,
+)
 from services.platform.kafka_io import Record
 
 Records = list[Record]  # one partition's, in offset order
@@ -274,3 +280,15 @@ def test_the_next_checkpoint_extends_the_highest_not_an_older_one_sent_again(
     # then the signer resumes from 3, not from the copy of 1 (which would fork the sequence)
     assert latest_verified(found, ["t"], {key_id(mine): mine}) == {
         "t": (third, digest(third.model_dump()))}
+
+
+def test_the_offsets_after_the_latest_checkpoint_are_those_it_does_not_attest(
+        keys: tuple[Path, Path]) -> None:
+    records = honest_partition()
+    [_, latest] = checkpoints_of(records, [3, 6], keys[0])
+    # partition 0 ends at 8, past the mark at 6; partition 1 was never marked: from 2 to 5
+    bounds = {0: (0, 8), 1: (2, 5)}
+
+    assert offsets_after(bounds, latest) == 2 + 3
+    assert offsets_after(bounds, None) == 8 + 3  # a topic never checkpointed: all of it
+    assert offsets_after({0: (0, 6)}, latest) == 0
