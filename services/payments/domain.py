@@ -215,6 +215,7 @@ class PaymentState(BaseModel):
     dispute_open: bool = False
     verification: VerificationStatus = "none"
     payouts: dict[str, Payout] = Field(default_factory=dict)
+    forged: tuple[str, ...] = ()  # sessions a notification failing verification was recorded on
 
     @property
     def capture_cents(self) -> int:
@@ -308,10 +309,13 @@ def open_session(state: PaymentState, command: OpenSession, now: dt.datetime) ->
 
 def reject_notification(state: PaymentState | None,
                         command: RejectNotification) -> list[Event]:
-    """A notification that fails verification is recorded on the payment session it names.
-    One that names no session of the order records nothing: anyone can send it, and neither
-    the log nor the streams may grow with whatever they name (the caller logs it)."""
+    """A notification that fails verification is recorded on the payment session it names,
+    once. One that names no session of the order, or a session whose forgery is already
+    recorded, records nothing: anyone can send it (a buyer sees their session's reference),
+    and neither the log nor the streams may grow with it without bound (the caller logs it)."""
     if state is None or command.payment_id not in state.sessions:
+        return []
+    if command.payment_id in state.forged:
         return []
     return [PaymentNotificationRejected(payment_id=command.payment_id, reason="bad_signature")]
 
@@ -466,6 +470,8 @@ def _evolve(state: PaymentState, event: Event) -> PaymentState:
             return state.model_copy(update={"verification": event.outcome})
         case RefundPayoutOrdered() | RefundPaid() | RefundPayoutDeclined():
             return _evolve_payout(state, event)
+        case PaymentNotificationRejected(reason="bad_signature"):
+            return state.model_copy(update={"forged": (*state.forged, event.payment_id)})
     return state
 
 

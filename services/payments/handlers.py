@@ -120,8 +120,9 @@ async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Contex
                             lambda state: domain.decide(state, command, now),
                             Metadata.for_command(ctx.emitter, now), project)
     if not recorded and isinstance(command, domain.RejectNotification):
-        log.warning("a notification naming %r failed verification and names no payment "
-                    "session of ours: not recorded", payment_id)
+        log.warning("a notification naming %r failed verification: not recorded (no payment "
+                    "session of ours by that name, or its forgery is recorded already)",
+                    payment_id)
 
 
 async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank: Bank) -> bool:

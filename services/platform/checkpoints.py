@@ -380,7 +380,7 @@ async def verify_checkpoints(settings: CheckpointSettings, topics: Sequence[str]
             report.findings += chain_of_checkpoints(topic, signed)
             report.findings += await hold_topic(settings.kafka_bootstrap, topic,
                                                 [checkpoint for checkpoint, _ in signed])
-    for topic in topics if topics is not None else all_topics():
+    for topic in topics if topics is not None else sorted({*all_topics(), *authentic}):
         # a topic no checkpoint covers would otherwise not be in the report at all
         report.topics.setdefault(topic, {"checkpoints": 0})["offsets_unattested"] = (
             await unattested(settings.kafka_bootstrap, topic, authentic.get(topic, [])))
@@ -399,9 +399,10 @@ async def unattested(bootstrap: str, topic: str,
 
 def offsets_after(bounds: Bounds, latest: Checkpoint | None) -> int:
     """The offsets of a topic (each partition's first and end offsets) after the marks of its
-    ``latest`` checkpoint: every offset of a topic never checkpointed."""
+    ``latest`` checkpoint: every offset of a topic never checkpointed (of a partition that
+    now begins past its mark, those it holds)."""
     marked = {mark.partition: mark.end_offset for mark in latest.partitions} if latest else {}
-    return sum(max(0, end - marked.get(partition, begin))
+    return sum(max(0, end - max(begin, marked.get(partition, begin)))
                for partition, (begin, end) in bounds.items())
 
 

@@ -156,7 +156,7 @@ class ServiceSettings(LogSettings, AuthSettings, ClockSettings, ApiSettings):
     consumer_linger_ms: int = Field(default=20, ge=0, le=1000, description=(
         "how long a worker's batch waits for more records once one came (0: take what was "
         "fetched at once); fewer, fuller batches under load (services/platform/batches.py)"))
-    consumer_fetch_max_wait_ms: int = Field(default=1500, ge=0, le=10000, description=(
+    consumer_fetch_max_wait_ms: int = Field(default=1500, ge=1, le=10000, description=(
         "how long the broker may hold a worker's fetch for more records "
         "(services/platform/fetching.py)"))
     consumer_fetch_min_bytes: int = Field(default=1, ge=1, le=16_777_216, description=(

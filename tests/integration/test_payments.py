@@ -171,9 +171,11 @@ async def test_a_forged_or_altered_notification_is_refused_and_recorded_on_its_s
         fields["Ref"] = f"{order_id}.feedf00d"
     fields["Erreur"] = "00000"  # what a forger wants the shop to believe
 
-    response = await notify(http, system, "&".join(f"{k}={v}" for k, v in fields.items()))
+    forged = "&".join(f"{k}={v}" for k, v in fields.items())
+    responses = [await notify(http, system, forged) for _ in range(2)]
 
-    assert response.status_code == 200  # answered, so the sender does not retry it forever
+    # answered, so the sender does not retry it forever; recorded once however often it comes
+    assert [response.status_code for response in responses] == [200, 200]
     assert await rejections(payments_db, order_id) == recorded
     assert (await http.get(f"{system.payments_url}/payments/{order_id}")).json()["status"] \
         == "declined"

@@ -109,6 +109,15 @@ def test_a_notification_failing_verification_that_names_no_session_records_nothi
     assert domain.decide(state, domain.RejectNotification("o-1.zz"), NOW) == []
 
 
+def test_a_session_s_forged_notifications_are_recorded_once() -> None:
+    forged = domain.RejectNotification("o-1.aa")
+    [first] = domain.decide(given(EXPECTED, OPENED), forged, NOW)
+
+    assert domain.decide(given(EXPECTED, OPENED, first), forged, NOW) == []
+    replayed = PaymentNotificationRejected(payment_id="o-1.aa", reason="replayed")
+    assert domain.decide(given(EXPECTED, OPENED, replayed), forged, NOW) == [first]
+
+
 def test_a_notification_for_an_order_never_placed_is_unknown() -> None:
     [rejected] = domain.decide(None, notice(), NOW)
     assert isinstance(rejected, PaymentNotificationRejected)

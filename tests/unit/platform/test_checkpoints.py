@@ -292,3 +292,4 @@ def test_the_offsets_after_the_latest_checkpoint_are_those_it_does_not_attest(
     assert offsets_after(bounds, latest) == 2 + 3
     assert offsets_after(bounds, None) == 8 + 3  # a topic never checkpointed: all of it
     assert offsets_after({0: (0, 6)}, latest) == 0
+    assert offsets_after({0: (7, 9)}, latest) == 2  # its head deleted past the mark

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import aiokafka.consumer.consumer
+import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.platform.agents import worker_app
@@ -35,12 +39,30 @@ async def test_by_default_the_broker_answers_as_soon_as_one_record_is_there() ->
         await consumer.stop()
 
 
-async def test_the_figures_set_are_those_aiokafka_starts_its_fetcher_with() -> None:
-    # the transport sets aiokafka's attributes after faust made the consumer: they must be
-    # the very ones aiokafka keeps its fetch_max_wait_ms and fetch_min_bytes arguments in
-    consumer = AIOKafkaConsumer(bootstrap_servers=NOWHERE, fetch_max_wait_ms=7,
-                                fetch_min_bytes=9)
+class FetcherMade(Exception):
+    """Stops ``start`` once aiokafka has made its fetcher (the next step needs a broker)."""
+
+
+async def test_aiokafka_starts_its_fetcher_with_the_figures_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the transport sets them after faust made the consumer: they must be what start() reads
+    consumer = await consumer_made_by_faust(consumer_fetch_max_wait_ms=20,
+                                            consumer_fetch_min_bytes=65536)
+    made: dict[str, Any] = {}
+
+    def fetcher(*args: Any, **kwargs: Any) -> None:
+        made.update(kwargs)
+        raise FetcherMade
+
+    async def no_broker(*args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(aiokafka.consumer.consumer, "Fetcher", fetcher)
+    monkeypatch.setattr(consumer._client, "bootstrap", no_broker)
+    monkeypatch.setattr(consumer, "_wait_topics", no_broker)
     try:
-        assert (consumer._fetch_max_wait_ms, consumer._fetch_min_bytes) == (7, 9)
+        with pytest.raises(FetcherMade):
+            await consumer.start()
+        assert (made["fetch_max_wait_ms"], made["fetch_min_bytes"]) == (20, 65536)
     finally:
         await consumer.stop()
