@@ -43,6 +43,8 @@ REFUSALS: Refusals = {
     domain.RefundNotFoundError: Refusal(404, "refund-not-found", "No such refund"),
     domain.RefundConflictError: Refusal(409, "refund-conflict",
                                         "Conflict with the refund's state"),
+    domain.RateConflictError: Refusal(409, "rate-already-known",
+                                      "The half-year's rate is already known"),
 }
 router = APIRouter(tags=["refunds"], responses=problem_responses(400, 401, 403, 422))
 Reader = Annotated[Principal, Allow("shop", "ops", "auditor")]
@@ -125,11 +127,11 @@ async def get_rates(runtime: RuntimeDep, caller: Reader) -> list[RateView]:
     return await recorded_rates(runtime.pool)
 
 
-@router.post("/legal-interest-rates", status_code=201)
+@router.post("/legal-interest-rates", status_code=201, responses=problem_responses(409))
 async def post_rate(body: RateBody, runtime: RuntimeDep, caller: Ops) -> list[RateView]:
     """Record a half-year's rate: the figures that lacked it are recomputed by the next sweep,
     and each correction is recorded as an event. Recording the same rate again records
-    nothing."""
+    nothing; another rate for a half-year already known (shipped or recorded) is refused."""
     del caller
     command = domain.RecordRate(body.half_year, Decimal(body.percent), body.source)
 

@@ -19,6 +19,7 @@ from contracts.policies import (
     Policy,
     SurchargeResult,
     compute_surcharge,
+    delay_in_days,
     paris_date,
     withdrawal_refund_deadline,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "NoteReturnOfGoods",
     "OweRefund",
     "PayRefund",
+    "RateConflictError",
     "RatesState",
     "RecordPayoutOutcome",
     "RecordRate",
@@ -55,6 +57,7 @@ __all__ = [
     "decide_rate",
     "evolve",
     "evolve_rates",
+    "figure_deadline",
 ]
 
 
@@ -64,6 +67,10 @@ class RefundNotFoundError(LookupError):
 
 class RefundConflictError(Exception):
     """The refund's state forbids the command (already paid, a payout under way)."""
+
+
+class RateConflictError(Exception):
+    """A half-year's rate is already known (shipped or recorded) with another value."""
 
 
 class _Frozen(BaseModel):
@@ -253,8 +260,8 @@ def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
     if until <= last:
         return []
     now = _surcharge(refund, until, policy)
-    if refund.steps and now.tier == refund.steps[-1].tier:
-        return []  # still in the last tier recorded: tiers only move forward (the engine's
+    if refund.steps and now.tier == _last_tier(refund, policy):
+        return []  # still in the last step's tier: tiers only move forward (the engine's
         # percentages never decrease), so no step can lie in between; one figure, not a replay
     return [RefundPenaltyEscalated(
         refund_id=refund.refund_id, escalated_on=step.paid_on, delay_days=step.delay_days,
@@ -263,6 +270,15 @@ def _new_steps(refund: Refund, policy: Policy, until: dt.date) -> list[Event]:
         total_cents=step.total_cents, policy_version=step.policy_version,
         provisional=step.provisional, missing_half_years=step.missing_half_years)
         for step in _tier_changes(refund, policy, last, now)]
+
+
+def _last_tier(refund: Refund, policy: Policy) -> str:
+    """The last step's tier under the deadline in force: as recorded, unless the deadline
+    moved since (a return of goods), which may put the step's day in a lower tier again."""
+    step = refund.steps[-1]
+    if delay_in_days(refund.deadline, step.on) == step.delay_days:
+        return step.tier
+    return _surcharge(refund, step.on, policy).tier
 
 
 def _tier_changes(refund: Refund, policy: Policy, last: dt.date,
@@ -316,7 +332,10 @@ def _settled_by(figure: Figure, policy: Policy) -> bool:
 
 
 def _recomputed(refund: Refund, figure: Figure, policy: Policy) -> RefundPenaltyRecomputed:
-    result = _surcharge(refund, figure.on, policy)
+    # what the rate changes, on the day as it was judged: under the deadline of its figure,
+    # not one a return of goods moved since (the days after are judged under the new one)
+    result = compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
+                               figure_deadline(figure), figure.on, policy)
     return RefundPenaltyRecomputed(
         refund_id=refund.refund_id, escalated_on=figure.on, delay_days=result.delay_days,
         tier=result.tier, schedule=result.schedule, rate=result.rate,
@@ -326,6 +345,11 @@ def _recomputed(refund: Refund, figure: Figure, policy: Policy) -> RefundPenalty
         difference_cents=result.surcharge_cents - figure.surcharge_cents,
         policy_version=result.policy_version, provisional=result.provisional,
         missing_half_years=result.missing_half_years)
+
+
+def figure_deadline(figure: Figure) -> dt.date:
+    """The deadline a late figure was computed under: its day less its days of delay."""
+    return figure.on - dt.timedelta(days=figure.delay_days)
 
 
 def _surcharge(refund: Refund, on: dt.date, policy: Policy) -> SurchargeResult:
@@ -506,14 +530,23 @@ class RecordRate:
     half_year: str
     percent: Decimal
     source: str
+    shipped: Decimal | None = None  # the shipped table's rate of the half-year, if it has one
 
 
 def decide_rate(state: RatesState | None, command: RecordRate, now: dt.datetime) -> list[Event]:
-    """Record the rate, unless that very rate is already recorded for the half-year."""
+    """Record the rate, unless that very rate is already known for the half-year. Another
+    rate for a half-year already known is refused: the figures computed with the known one
+    are final (only provisional figures, which lacked a rate, are recomputed), so they would
+    silently disagree with it."""
     del now
     state = state or RatesState()
-    if state.recorded.get(command.half_year) == command.percent:
+    known = state.recorded.get(command.half_year, command.shipped)
+    if known == command.percent:
         return []
+    if known is not None:
+        raise RateConflictError(
+            f"the rate of {command.half_year} is already {known} %: a half-year's rate is "
+            "recorded once, and the figures computed with it stay as computed")
     return [LegalInterestRateRecorded(half_year=command.half_year, percent=command.percent,
                                       source=command.source)]
 

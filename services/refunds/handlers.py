@@ -7,6 +7,7 @@ operators recorded (``current_policy``); it is read in the same transaction as t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import asyncpg
@@ -70,6 +71,9 @@ async def pay_refund(conn: asyncpg.Connection, refund_id: str, ctx: Context) -> 
 
 async def record_rate(conn: asyncpg.Connection, command: domain.RecordRate,
                       ctx: Context) -> list[Envelope]:
-    """Record a half-year's legal-interest rate on the rates' stream."""
+    """Record a half-year's legal-interest rate on the rates' stream (refused if the shipped
+    table or an earlier record gives the half-year another rate)."""
+    shipped = load_policy().rates.percent_by_half_year.get(command.half_year)
+    command = dataclasses.replace(command, shipped=shipped)
     return await record_command(conn, RATES_STREAM, command, ctx, aggregate=RATES,
                                 decide=domain.decide_rate, project=project)

@@ -11,7 +11,12 @@ from typing import Any
 from contracts.base import Event
 from contracts.orders import WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
-from contracts.refunds import RATES_STREAM, LegalInterestRateRecorded, RefundPayoutRefused
+from contracts.refunds import (
+    RATES_STREAM,
+    LegalInterestRateRecorded,
+    RefundPayoutRefused,
+    RefundPenaltyRecomputed,
+)
 from contracts.vocabulary import LineQuantity
 from services.platform.verify import COPY
 from services.refunds import domain, obligations
@@ -261,3 +266,28 @@ def test_a_correction_recorded_again_for_the_payout_of_a_steps_day_is_no_finding
     twice = [*stream[:at + 1], {**fix, "event_id": str(uuid.uuid4())}, *stream[at + 1:]]
     assert audit_stream("o-1", twice, {cause["event_id"]: cause},
                         recorded_rates([rate])).findings == []
+
+
+def test_a_correction_after_the_deadline_moved_agrees_with_the_engine() -> None:
+    # given a step recorded with a borrowed rate, the goods then received (the deadline
+    # moves past the step's day), and the rate recorded: the correction of that day
+    cause = WithdrawalRequested(notice_on=dt.date(2026, 6, 20),
+                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
+                                products_refund_cents=9000, delivery_refund_cents=1000)
+    cause_envelope = envelope(cause)
+    owe = obligations.for_withdrawal(cause, cause_envelope["event_id"])
+    assert owe is not None
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+    history: tuple[Event, ...] = ()
+    for command, day in ((owe, "2026-06-20"), (domain.Escalate(POLICY), "2026-07-05"),
+                         (domain.NoteReturnOfGoods("goods_received", dt.date(2026, 7, 8)),
+                          "2026-07-08"), (domain.Escalate(recorded), "2026-07-09")):
+        history += tuple(when(history, command, day))
+    assert any(isinstance(event, RefundPenaltyRecomputed) for event in history)
+    rates = recorded_rates([envelope(LegalInterestRateRecorded(
+        half_year="2026-S2", percent=Decimal("3.50"), source="arrêté"))])
+
+    audit = audit_stream("o-1", [envelope(event) for event in history],
+                         {cause_envelope["event_id"]: cause_envelope}, rates)
+
+    assert audit.findings == []

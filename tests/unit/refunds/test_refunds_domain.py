@@ -292,6 +292,62 @@ def test_a_moved_deadline_judges_the_recorded_steps_again_under_it() -> None:
         (dt.date(2026, 7, 9), "A:11-20"), (dt.date(2026, 7, 19), "A:21-30")]
 
 
+def moved_after_two_steps() -> tuple[Event, ...]:
+    """A withdrawal due 24 June, steps on 25 June (A:1-10) and 5 July (A:11-20), then a proof
+    of dispatch of 28 June noted on 7 July: the deadline is 28 June, 5 July only day 7."""
+    [due] = when((), withdrawal(notice="2026-06-10"), "2026-06-10")
+    first = when((due,), domain.Escalate(POLICY), "2026-06-25")
+    second = when((due, *first), domain.Escalate(POLICY), "2026-07-05")
+    noted, moved = when((due, *first, *second), domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 6, 28)), "2026-07-07")
+    return due, *first, *second, noted, moved
+
+
+def test_a_daily_sweep_records_the_step_a_moved_deadline_brings_back_on_its_day() -> None:
+    history = moved_after_two_steps()
+    assert when(history, domain.Escalate(POLICY), "2026-07-08") == []
+    # 9 July is day 11 again: in the last step's tier as recorded, not as judged now (day 7)
+    [step] = when(history, domain.Escalate(POLICY), "2026-07-09")
+    assert isinstance(step, RefundPenaltyEscalated)
+    assert (step.escalated_on, step.delay_days, step.tier) == (dt.date(2026, 7, 9), 11,
+                                                               "A:11-20")
+
+
+def test_a_refund_a_moved_deadline_takes_back_below_the_cap_reaches_it_again() -> None:
+    [due] = when((), withdrawal(notice="2026-03-01", products=1500, delivery=8500),
+                 "2026-03-01")  # due 15 March
+    history: tuple[Event, ...] = (due,)
+    for day in ("2026-03-16", "2026-03-26", "2026-04-05", "2026-04-15"):
+        history += tuple(when(history, domain.Escalate(POLICY), day))
+    assert [step.tier for step in history[1:]] == [  # type: ignore[attr-defined]
+        "A:1-10", "A:11-20", "A:21-30", "A:cap"]
+    history += tuple(when(history, domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 3, 20)), "2026-04-18"))  # due 20 March: day 26
+
+    assert when(history, domain.Escalate(POLICY), "2026-04-19") == []
+    [step] = when(history, domain.Escalate(POLICY), "2026-04-20")
+    assert isinstance(step, RefundPenaltyEscalated)
+    assert (step.escalated_on, step.delay_days, step.tier) == (dt.date(2026, 4, 20), 31,
+                                                               "A:cap")
+
+
+def test_a_correction_judges_its_day_under_the_deadline_it_was_recorded_under() -> None:
+    [due] = when((), withdrawal(notice="2026-06-20"), "2026-06-20")  # due 4 July
+    [step] = when((due,), domain.Escalate(POLICY), "2026-07-05")
+    assert isinstance(step, RefundPenaltyEscalated) and step.provisional  # 2026-S2 borrowed
+    moved = when((due, step), domain.NoteReturnOfGoods("goods_received", dt.date(2026, 7, 8)),
+                 "2026-07-08")  # due 8 July: 5 July is no longer late
+    recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+
+    fix, *_ = when((due, step, *moved), domain.Escalate(recorded), "2026-07-09")
+
+    # what the rate changes on 5 July, day 1 as it was judged: not a delay the move undid
+    assert isinstance(fix, RefundPenaltyRecomputed)
+    assert (fix.escalated_on, fix.delay_days, fix.tier) == (dt.date(2026, 7, 5), 1, "A:1-10")
+    assert fix.difference_cents == fix.surcharge_cents - step.surcharge_cents
+    assert fix.surcharge_cents > 0
+
+
 def test_a_deadline_moved_to_today_past_the_steps_records_nothing_before_tomorrow() -> None:
     [due] = when((), withdrawal(notice="2026-06-10"), "2026-06-10")  # deadline 24 June
     first = when((due,), domain.Escalate(POLICY), "2026-06-25")
@@ -338,6 +394,19 @@ def test_a_rate_is_recorded_once() -> None:
                                               source="arrêté")
     state = domain.evolve_rates(None, event)
     assert domain.decide_rate(state, command, on("2026-07-02")) == []
+
+
+@pytest.mark.parametrize(("recorded", "shipped"), [(Decimal("3.50"), None),
+                                                   (None, Decimal("3.50"))])
+def test_another_rate_for_a_half_year_already_known_is_refused(
+        recorded: Decimal | None, shipped: Decimal | None) -> None:
+    state = domain.evolve_rates(None, LegalInterestRateRecorded(
+        half_year="2026-S2", percent=recorded, source="arrêté")) if recorded else None
+    known = domain.RecordRate("2026-S2", Decimal("3.5"), "arrêté", shipped=shipped)
+    assert domain.decide_rate(state, known, on("2026-07-02")) == []
+    with pytest.raises(domain.RateConflictError, match=r"already 3\.50 %"):
+        domain.decide_rate(state, domain.RecordRate("2026-S2", Decimal("5.00"), "typo",
+                                                    shipped=shipped), on("2026-07-02"))
 
 
 def test_paying_an_unknown_refund_is_refused() -> None:
