@@ -8,6 +8,7 @@ operators recorded (``current_policy``); it is read in the same transaction as t
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 
 import asyncpg
@@ -23,8 +24,10 @@ from services.refunds import domain
 from services.refunds.projections import project, project_together
 from services.refunds.views import order_of_refund
 
-__all__ = ["RATES", "REFUNDS", "current_policy", "escalate", "handle", "pay_refund",
-           "record_rate"]
+log = logging.getLogger(__name__)
+
+__all__ = ["RATES", "REFUNDS", "alert_if_provisional", "current_policy", "escalate", "handle",
+           "pay_refund", "record_rate"]
 
 REFUNDS = Aggregate(domain.RefundsState, domain.evolve)
 RATES = Aggregate(domain.RatesState, domain.evolve_rates)
@@ -65,8 +68,20 @@ async def pay_refund(conn: asyncpg.Connection, refund_id: str, ctx: Context) -> 
     order_id = await order_of_refund(conn, refund_id)
     if order_id is None:
         raise domain.RefundNotFoundError(f"no refund {refund_id}")
-    await handle(conn, order_id, domain.PayRefund(refund_id, await current_policy(conn)), ctx)
+    recorded = await handle(conn, order_id, domain.PayRefund(refund_id,
+                                                             await current_policy(conn)), ctx)
+    alert_if_provisional(order_id, recorded)  # a payout may be the first figure to borrow
     return order_id
+
+
+def alert_if_provisional(order_id: str, recorded: Sequence[Envelope]) -> None:
+    """Operators are told when a figure recorded borrows a legal-interest rate not recorded
+    yet (RULES: the result is provisional and raises an operator alert)."""
+    missing = sorted({half_year for envelope in recorded
+                      for half_year in envelope.payload.get("missing_half_years", ())})
+    if missing:
+        log.warning("order %s: provisional surcharge, no legal-interest rate recorded for %s; "
+                    "record it with POST /legal-interest-rates", order_id, ", ".join(missing))
 
 
 async def record_rate(conn: asyncpg.Connection, command: domain.RecordRate,

@@ -132,7 +132,7 @@ async def _escalate_batch(pool: asyncpg.Pool, order_ids: list[str], ctx: Context
             return 0
         return await _in_halves(pool, order_ids, ctx, policy)
     for order_id, envelopes in recorded.items():
-        _alert_if_provisional(order_id, envelopes)
+        handlers.alert_if_provisional(order_id, envelopes)
     return sum(len(envelopes) for envelopes in recorded.values())
 
 
@@ -147,12 +147,3 @@ async def _escalate_together(pool: asyncpg.Pool, order_ids: list[str], ctx: Cont
                              policy: Policy) -> dict[str, list[Envelope]]:
     async with pool.acquire() as conn, conn.transaction():
         return await handlers.escalate(conn, order_ids, ctx, policy)
-
-
-def _alert_if_provisional(order_id: str, recorded: list[Envelope]) -> None:
-    """Operators are told when a figure borrows a legal-interest rate not yet recorded."""
-    missing = sorted({half_year for envelope in recorded
-                      for half_year in envelope.payload.get("missing_half_years", ())})
-    if missing:
-        log.warning("order %s: provisional surcharge, no legal-interest rate recorded for %s; "
-                    "record it with POST /legal-interest-rates", order_id, ", ".join(missing))

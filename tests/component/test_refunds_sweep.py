@@ -364,3 +364,23 @@ async def step_on(pool: asyncpg.Pool, refund_id: str,
         "WHERE refund_id = $1 AND escalated_on = $2", refund_id, day)
     assert row is not None
     return row["tier"], row["schedule"], row["provisional"]
+
+
+async def test_a_payout_borrowing_a_rate_not_recorded_alerts_the_operators(
+        pool, clock, caplog: pytest.LogCaptureFixture) -> None:
+    # given a withdrawal due on 1 March 2027, a half-year no rate is recorded for here
+    order_id, deadline = f"refunds-sweep-{uuid.uuid4()}", dt.date(2027, 3, 1)
+    owe = domain.OweRefund(
+        refund_id=str(uuid.uuid4()), situation="withdrawal", base_cents=10_000,
+        products_cents=9_000, deadline=deadline, rule="test", cause_type="Test",
+        cause_event_id=str(uuid.uuid4()), notice_on=deadline - dt.timedelta(days=14))
+    clock.set(dt.datetime(2027, 2, 15, 11, tzinfo=dt.UTC))
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, owe, context(clock, "refunds"))
+    # when operators pay it five days late, before any sweep recorded a step
+    clock.set(dt.datetime(2027, 3, 6, 11, tzinfo=dt.UTC))
+    with caplog.at_level(logging.WARNING, logger="services.refunds.handlers"):
+        await paid(pool, context(clock, "refunds"), order_id)
+    # then the payout's figure is provisional, and operators are told which rate to record
+    [alert] = [r for r in caplog.records if "provisional surcharge" in r.getMessage()]
+    assert order_id in alert.getMessage() and "2027-S1" in alert.getMessage()

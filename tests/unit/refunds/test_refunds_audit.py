@@ -35,13 +35,19 @@ def envelope(event: Event, event_id: str | None = None, order_id: str = "o-1",
             "payload": event.model_dump(mode="json")}
 
 
-def a_paid_late_withdrawal() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    cause = WithdrawalRequested(notice_on=dt.date(2026, 6, 10),
-                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
+def a_withdrawal(notice: dt.date) -> tuple[dict[str, Any], domain.OweRefund]:
+    """A withdrawal of six bottles (90 € and 10 € of delivery): its cause's envelope and the
+    refund it owes."""
+    cause = WithdrawalRequested(notice_on=notice, lines=(LineQuantity(sku="ROUGE", quantity=6),),
                                 products_refund_cents=9000, delivery_refund_cents=1000)
     cause_envelope = envelope(cause)
     owe = obligations.for_withdrawal(cause, cause_envelope["event_id"])
     assert owe is not None
+    return cause_envelope, owe
+
+
+def a_paid_late_withdrawal() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    cause_envelope, owe = a_withdrawal(dt.date(2026, 6, 10))
     history: list[Event] = []
     for command, day in ((owe, "2026-06-10"), (domain.Escalate(POLICY), "2026-08-30"),
                          (domain.PayRefund(owe.refund_id, POLICY), "2026-09-02"),
@@ -271,12 +277,7 @@ def test_a_correction_recorded_again_for_the_payout_of_a_steps_day_is_no_finding
 def test_a_correction_after_the_deadline_moved_agrees_with_the_engine() -> None:
     # given a step recorded with a borrowed rate, the goods then received (the deadline
     # moves past the step's day), and the rate recorded: the correction of that day
-    cause = WithdrawalRequested(notice_on=dt.date(2026, 6, 20),
-                                lines=(LineQuantity(sku="ROUGE", quantity=6),),
-                                products_refund_cents=9000, delivery_refund_cents=1000)
-    cause_envelope = envelope(cause)
-    owe = obligations.for_withdrawal(cause, cause_envelope["event_id"])
-    assert owe is not None
+    cause_envelope, owe = a_withdrawal(dt.date(2026, 6, 20))
     recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
     history: tuple[Event, ...] = ()
     for command, day in ((owe, "2026-06-20"), (domain.Escalate(POLICY), "2026-07-05"),
