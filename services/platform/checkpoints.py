@@ -380,18 +380,18 @@ async def verify_checkpoints(settings: CheckpointSettings, topics: Sequence[str]
             report.findings += chain_of_checkpoints(topic, signed)
             report.findings += await hold_topic(settings.kafka_bootstrap, topic,
                                                 [checkpoint for checkpoint, _ in signed])
-    for topic in topics if topics is not None else sorted({*all_topics(), *authentic}):
-        # a topic no checkpoint covers would otherwise not be in the report at all
-        report.topics.setdefault(topic, {"checkpoints": 0})["offsets_unattested"] = (
-            await unattested(settings.kafka_bootstrap, topic, authentic.get(topic, [])))
+    async with _consumer(settings.kafka_bootstrap) as consumer:
+        for topic in topics if topics is not None else sorted({*all_topics(), *authentic}):
+            # a topic no checkpoint covers would otherwise not be in the report at all
+            report.topics.setdefault(topic, {"checkpoints": 0})["offsets_unattested"] = (
+                await unattested(consumer, topic, authentic.get(topic, [])))
     return report
 
 
-async def unattested(bootstrap: str, topic: str,
+async def unattested(consumer: AIOKafkaConsumer, topic: str,
                      signed: Sequence[tuple[Checkpoint, str]]) -> int:
     """How many of ``topic``'s offsets no checkpoint attests yet (0 when it does not exist)."""
-    async with _consumer(bootstrap) as consumer:
-        bounds = await _bounds(consumer, topic) or {}
+    bounds = await _bounds(consumer, topic) or {}
     latest = max((checkpoint for checkpoint, _ in signed), key=lambda c: c.sequence,
                  default=None)
     return offsets_after(bounds, latest)

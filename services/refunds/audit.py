@@ -163,7 +163,7 @@ def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
     recorded = {"delay_days": event.delay_days, "tier": event.tier,
                 "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
                 "provisional": event.provisional}
-    expected = _recompute(refund, on, event.policy_version, rates, _judged_under(refund, event))
+    expected = _recompute(refund, on, event, rates)
     if isinstance(event, RefundPayoutRequested) and refund is not None and not refund.open:
         expected["payout"] = "the refund was paid, or a payout of it is under way"
     if isinstance(event, RefundPenaltyRecomputed):
@@ -198,11 +198,9 @@ def _corrected_figure(refund: domain.Refund | None, event: RefundPenaltyRecomput
     return {"corrects": f"no provisional figure recorded on {on}"}
 
 
-def _judged_under(refund: domain.Refund | None, event: Any) -> dt.date | None:
+def _judged_under(refund: domain.Refund, event: Any) -> dt.date:
     """The deadline a figure is computed under: the refund's, but a correction's is that of
     the figure it corrects (a return of goods may have moved the refund's since)."""
-    if refund is None:
-        return None
     if isinstance(event, RefundPenaltyRecomputed):
         figures = [*refund.steps, *filter(None, [refund.issued])]
         corrected = next((f for f in figures if f.on == event.escalated_on), None)
@@ -211,8 +209,9 @@ def _judged_under(refund: domain.Refund | None, event: Any) -> dt.date | None:
     return refund.deadline
 
 
-def _recompute(refund: domain.Refund | None, on: dt.date, version: str,
-               rates: set[tuple[str, Decimal]], deadline: dt.date | None) -> dict[str, Any]:
+def _recompute(refund: domain.Refund | None, on: dt.date, event: Any,
+               rates: set[tuple[str, Decimal]]) -> dict[str, Any]:
+    version = event.policy_version
     if refund is None:
         return {"refund": "no obligation recorded before this figure"}
     unrecorded = _unrecorded_rates(version, rates)
@@ -223,7 +222,7 @@ def _recompute(refund: domain.Refund | None, on: dt.date, version: str,
     except PolicyError as error:
         return {"policy_version": str(error)}
     result = compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
-                               deadline or refund.deadline, on, policy)
+                               _judged_under(refund, event), on, policy)
     return {"delay_days": result.delay_days, "tier": result.tier,
             "surcharge_cents": result.surcharge_cents, "total_cents": result.total_cents,
             "provisional": result.provisional}

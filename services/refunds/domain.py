@@ -334,8 +334,7 @@ def _settled_by(figure: Figure, policy: Policy) -> bool:
 def _recomputed(refund: Refund, figure: Figure, policy: Policy) -> RefundPenaltyRecomputed:
     # what the rate changes, on the day as it was judged: under the deadline of its figure,
     # not one a return of goods moved since (the days after are judged under the new one)
-    result = compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
-                               figure_deadline(figure), figure.on, policy)
+    result = _surcharge(refund, figure.on, policy, figure_deadline(figure))
     return RefundPenaltyRecomputed(
         refund_id=refund.refund_id, escalated_on=figure.on, delay_days=result.delay_days,
         tier=result.tier, schedule=result.schedule, rate=result.rate,
@@ -352,9 +351,11 @@ def figure_deadline(figure: Figure) -> dt.date:
     return figure.on - dt.timedelta(days=figure.delay_days)
 
 
-def _surcharge(refund: Refund, on: dt.date, policy: Policy) -> SurchargeResult:
+def _surcharge(refund: Refund, on: dt.date, policy: Policy,
+               deadline: dt.date | None = None) -> SurchargeResult:
+    """The refund's figure on ``on``, counted from its deadline (or ``deadline``)."""
     return compute_surcharge(refund.situation, refund.base_cents, refund.products_cents,
-                             refund.deadline, on, policy)
+                             deadline or refund.deadline, on, policy)
 
 
 def pay_refund(state: RefundsState, command: PayRefund, today: dt.date) -> list[Event]:
