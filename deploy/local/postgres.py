@@ -44,6 +44,12 @@ SERVER_SETTINGS = {
     # Bulk writes (a sweep, a rebuild, seeding) forced a checkpoint every 1 GB of WAL (the
     # default), and after each the next change of every page logs the whole page again.
     "max_wal_size": "4GB",
+    # A new 16 MB WAL file was filled with zeros and flushed while every commit of every
+    # database waited (WALWriteLock): 50-70 ms stalls every ~10 s at 100 orders/s until the
+    # first checkpoints let old files be recycled, the slowest commands of a fixed-rate run.
+    # Off, the file is created by writing its last byte, as PostgreSQL offers for file systems
+    # that allocate on write; each fdatasync still persists what the data needs.
+    "wal_init_zero": "off",
 }
 """Settings given to the server on its command line, over the embedded defaults (durability
 untouched: ``fsync`` and ``synchronous_commit`` stay on). See decision 0017."""
