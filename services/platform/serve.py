@@ -11,13 +11,15 @@ An idle connection is kept ``KEEP_ALIVE_SECONDS``, longer than clients keep thei
 uvicorn's own default too): when both sides wait the same time, a client may send a request on
 a connection the server is closing at that very moment, and the request fails.
 
-``--nice N`` serves at a lower CPU priority. On one machine the whole stack shares (``make run``,
-the Procfile passes ``API_NICE``, 10 by default), the relays and workers then finish the orders
-already taken before new ones come in: past saturation the excess is shed at the door (503 with
-Retry-After) instead of being accepted and left waiting in the consumers. Measured at 100
-orders/s on two cores: the consumers' lag p99 1.9 s with the APIs at the same priority, 0.38 s
-at nice 10, for 8 % fewer orders accepted (docs/decisions/0017). Below saturation it changes
-nothing; where each process has its own CPU quota (Kubernetes) it is not needed.
+``--nice N`` serves at a lower CPU priority (the Procfile passes ``API_NICE``, 0 by default). On
+one machine the whole stack shares, past saturation the relays and workers then finish the
+orders already taken before new ones come in, and the excess is shed at the door (503 with
+Retry-After). Below saturation it only makes each command wait behind the workers' batches:
+measured at 100 orders/s on two cores, command p99 27 ms at nice 10 against 21 ms at nice 0,
+the consumers' lag the same; at 180 orders/s, nice 10 shed 124-869 of 5,400 orders with
+command p50 310-510 ms and lag p99 120-140 ms, nice 0 shed 6-27 with command p50 33-43 ms and
+lag p99 210-280 ms (docs/decisions/0017). Where each process has its own CPU quota
+(Kubernetes) it is not needed.
 """
 
 from __future__ import annotations

@@ -37,13 +37,13 @@ def test_copies_of_workers_and_apis_are_numbered_and_log_apart(tmp_path: Path) -
     assert config["program:orders-relay"]["numprocs"] == "1"  # one relay publishes at a time
 
 
-def test_the_apis_run_at_a_lower_cpu_priority_than_the_pipeline() -> None:
-    # past saturation the relays and workers finish the orders taken before new ones come in
+def test_the_apis_run_at_the_pipelines_cpu_priority_unless_told_otherwise() -> None:
+    # below saturation a lower priority only made commands wait behind the workers' batches
     commands = procfile_commands(PROCFILE.read_text(), {})
     apis = {name for name in commands if name.endswith("-api")}
     assert apis == {"orders-api", "payments-api", "fulfilment-api", "refunds-api"}
-    assert all(commands[name].endswith("--nice 10") for name in apis)
+    assert all(commands[name].endswith("--nice 0") for name in apis)
     assert not any("--nice" in command for name, command in commands.items()
                    if name not in apis)
-    changed = procfile_commands(PROCFILE.read_text(), {"API_NICE": "0"})
-    assert changed["orders-api"].endswith("--nice 0")
+    changed = procfile_commands(PROCFILE.read_text(), {"API_NICE": "10"})
+    assert all(changed[name].endswith("--nice 10") for name in apis)
