@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.report import markdown, targets
+from bench.report import SPEED_RATIO, markdown, ratios, targets
 
 
 def sweep(refunds: int, seconds: float) -> dict:
@@ -33,3 +33,21 @@ def test_the_table_says_where_the_sweep_was_measured_and_that_it_is_not_judged()
     [line] = [line for line in markdown(report).splitlines() if line.startswith("| (e)")]
     assert line == ("| (e) escalation sweep over 1,000,000 open refunds | ≤ 10 s | "
                     "4.000 (over 100,000 open refunds) | not measured |")
+
+
+def paced(work_cpu_ms: float) -> dict:
+    return {"work_cpu_ms": work_cpu_ms, "command": {"p99_ms": 20.0}}
+
+
+@pytest.mark.parametrize(("in_c", "in_f", "ratio"), [(15.0, 18.0, 1.2), (20.0, 15.0, 0.75)])
+def test_the_report_shows_how_the_machine_changed_speed_between_c_and_f(
+        in_c: float, in_f: float, ratio: float) -> None:
+    figures = {"system": {"paced": paced(in_c), "growth": {"paced": paced(in_f)}}}
+
+    assert ratios(figures)[SPEED_RATIO] == ratio
+
+
+def test_without_both_speeds_the_ratio_is_not_shown() -> None:
+    figures = {"system": {"paced": paced(15.0)}}
+
+    assert ratios(figures)[SPEED_RATIO] is None
