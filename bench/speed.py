@@ -1,11 +1,12 @@
 """How fast the machine is at a moment: the CPU time one fixed piece of Python work takes.
 
 The bench runs on a shared machine whose speed changes from one minute to the next, with no
-sign of it in the guest (no steal time): on 2026-12-04 the same work took 133 to 213 ms of CPU
-in phases a few minutes apart, and the stack's CPU per order moved with it. (f) is judged
-against (c), measured minutes earlier, so each fixed-rate phase records the machine's speed
-just before it starts (the stack caught up and idle): a verdict made across a change of speed
-can then be read as such (docs/decisions/0017-performance.md).
+sign of it in the guest (no steal time): on 2026-12-04 one fixed loop (the sum of ten million
+integers) took 133 to 213 ms of CPU in phases a few minutes apart, and the stack's CPU per
+order moved with it. (f) is judged against (c), measured minutes earlier, so each fixed-rate
+phase records the machine's speed just before it starts (the stack caught up and idle): a
+verdict made across a change of speed can then be read as such
+(docs/decisions/0017-performance.md).
 
 Process CPU time, not wall time: the work is counted only while it runs, so what it measures
 is how much a core gets done, not how many other processes wanted it.
