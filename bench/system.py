@@ -9,7 +9,7 @@
   lag of every event recorded meanwhile, from its commit in its service to its effect in each
   consuming service (the event store's ``recorded_at`` → the consumer's ``processed_events``
   row, one PostgreSQL server and one clock; both are the transactions' start times, which the
-  commits follow by a few milliseconds), and the machine's speed just before (``bench.speed``).
+  commits follow by a few milliseconds), and the machine's speed meanwhile (``bench.speed``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import speed
 from bench.cpu import cpu_seconds, per_order_ms
 from bench.load import Request, closed_loop, open_loop, percentiles
-from bench.speed import work_cpu_ms
 from bench.stack import BenchStack
 from deploy.demo import order_body
 from deploy.faults.shop import Shop, Urls, drive
@@ -142,16 +142,16 @@ async def doubled_effects(stack: BenchStack) -> dict[str, int]:
 async def paced(stack: BenchStack, rate: float, seconds: float) -> dict[str, Any]:
     """(c) ``POST /orders`` at ``rate`` per second: command latency and end-to-end lag; the
     orders the API shed (503) are counted in the command's ``errors_503``; ``work_cpu_ms``: the
-    machine's speed as the phase starts, to compare phases by."""
-    speed = work_cpu_ms()
+    machine's speed while the orders were sent (``bench.speed``), to compare phases by."""
     window_start = await _server_now(stack)
-    # a 503 is not asked again: at a fixed rate, what the system sheds is part of the answer
-    result = await open_loop(stack.url("orders"), place_order(stack), rate_per_s=rate,
-                             duration_s=seconds, retry_503=False)
+    async with speed.sampled() as readings:
+        # a 503 is not asked again: at a fixed rate, what the system sheds is part of the answer
+        result = await open_loop(stack.url("orders"), place_order(stack), rate_per_s=rate,
+                                 duration_s=seconds, retry_503=False)
     window_end = await _server_now(stack)
     await caught_up(stack)
     lags = await end_to_end_lags(stack, window_start, window_end)
-    return {"rate_per_s": rate, "seconds": seconds, "work_cpu_ms": speed,
+    return {"rate_per_s": rate, "seconds": seconds, "work_cpu_ms": speed.summary(readings),
             "command": result.summary(),
             "lag": {consumer: percentiles(values) for consumer, values in lags.items()},
             "lag_all": percentiles([v for values in lags.values() for v in values])}

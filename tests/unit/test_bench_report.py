@@ -36,7 +36,7 @@ def test_the_table_says_where_the_sweep_was_measured_and_that_it_is_not_judged()
 
 
 def paced(work_cpu_ms: float) -> dict:
-    return {"work_cpu_ms": work_cpu_ms, "command": {"p99_ms": 20.0}}
+    return {"work_cpu_ms": {"median": work_cpu_ms}, "command": {"p99_ms": 20.0}}
 
 
 @pytest.mark.parametrize(("in_c", "in_f", "ratio"), [(15.0, 18.0, 1.2), (20.0, 15.0, 0.75)])
