@@ -52,7 +52,7 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(INSTALLED)
-	$(VENV)/bin/mypy contracts services deploy
+	$(VENV)/bin/mypy contracts services deploy bench
 
 unit: $(INSTALLED)
 	$(PY) -m pytest tests/unit
