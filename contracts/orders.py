@@ -45,6 +45,7 @@ __all__ = [
     "PerformanceRequested",
     "PersonalDataRectified",
     "ProofOfDispatchReceived",
+    "TerminationVoided",
     "UnavailabilityNotified",
     "WithdrawalRequested",
 ]
@@ -222,6 +223,16 @@ class ContractTerminated(Event):
     refund_cents: Cents
     products_cents: Cents | None = Field(
         default=None, description="the products' part of refund_cents (the surcharge's cap)")
+
+
+class TerminationVoided(Event):
+    """The termination did not take effect: the order was delivered (``delivered_on``) before
+    the seller received the termination (``received_on``), which the orders service learnt
+    only after recording it (L.216-6: "unless the seller performed in the meantime"). The
+    contract stands, delivered; nothing is owed back for the termination."""
+
+    delivered_on: dt.date
+    received_on: dt.date
 
 
 class WithdrawalRequested(Event):

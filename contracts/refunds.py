@@ -31,6 +31,7 @@ __all__ = [
     "RefundPenaltyEscalated",
     "RefundPenaltyRecomputed",
     "RefundSituation",
+    "RefundVoided",
     "ReturnOfGoodsNoted",
 ]
 
@@ -165,6 +166,21 @@ class RefundIssued(Event):
     provisional: bool = False
     missing_half_years: tuple[HalfYear, ...] = ()
     bank_reference: str
+
+
+class RefundVoided(Event):
+    """The obligation no longer stands: its cause did not take effect (a termination the
+    delivery came before: the orders service's ``TerminationVoided``, ``cause_event_id``).
+    It escalates no more and is not paid; ``refunded_cents`` were paid out for it already
+    (and ``payout_under_way`` says whether a payout awaited the bank's answer): money the
+    buyer was refunded for a contract that stands, which operators recover."""
+
+    refund_id: RefundId
+    voided_on: dt.date
+    reason: str
+    cause_event_id: str
+    refunded_cents: Cents
+    payout_under_way: bool = False
 
 
 class RefundBalancePayoutRequested(Event):

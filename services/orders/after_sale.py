@@ -17,6 +17,7 @@ from contracts.orders import (
     OrderShipped,
     PerformanceRequested,
     ProofOfDispatchReceived,
+    TerminationVoided,
     WithdrawalRequested,
 )
 from contracts.policies import paris_date, withdrawal_window_deadline
@@ -102,6 +103,7 @@ class Contract:
     waived_cents: int = 0  # lines cancelled before the payment, never charged
     replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine delivered instead)
     undelivered: tuple[str, ...] = ()  # unavailable lines not answered yet: not in the parcel
+    terminated_on: dt.date | None = None  # when the seller received the termination
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -113,8 +115,7 @@ def decide_after_sale(contract: Contract, command: AfterSaleCommand,
             return ([OrderShipped(shipped_at=command.shipped_at)]
                     if contract.status == "confirmed" else [])
         case NoteDelivery():
-            return ([OrderDelivered(delivered_on=command.delivered_on)]
-                    if contract.status in ("confirmed", "shipped") else [])
+            return note_delivery(contract, command)
         case NoteOverdue():
             return ([OrderDeliveryOverdue(deadline=command.deadline)]
                     if contract.overdue_deadline is None and contract.delivered_on is None
@@ -129,6 +130,20 @@ def decide_after_sale(contract: Contract, command: AfterSaleCommand,
             if contract.status != "withdrawn":
                 raise AfterSaleRefusedError("no withdrawal was notified for this order")
             return [ProofOfDispatchReceived(dispatched_on=command.dispatched_on)]
+
+
+def note_delivery(contract: Contract, command: NoteDelivery) -> list[Event]:
+    """The carrier delivered. A termination the seller received after the day of delivery
+    did not take effect (L.216-6): it is voided and the order is delivered. One received on
+    the day of delivery stands: a date cannot show the delivery came first."""
+    delivered = OrderDelivered(delivered_on=command.delivered_on)
+    if contract.status in ("confirmed", "shipped"):
+        return [delivered]
+    received = contract.terminated_on
+    if contract.status == "terminated" and received and command.delivered_on < received:
+        return [TerminationVoided(delivered_on=command.delivered_on, received_on=received),
+                delivered]
+    return []
 
 
 def request_performance(contract: Contract, command: RequestPerformance,

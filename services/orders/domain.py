@@ -34,6 +34,7 @@ from contracts.orders import (
     PaymentReceivedAfterCancellation,
     PerformanceRequested,
     PersonalDataRectified,
+    TerminationVoided,
     UnavailabilityNotified,
     WithdrawalRequested,
 )
@@ -262,6 +263,7 @@ class OrderState(BaseModel):
     delivered_on: dt.date | None = None
     overdue_deadline: dt.date | None = None
     perform_by: dt.date | None = None
+    terminated_on: dt.date | None = None  # when the seller received the termination
     unavailable: tuple[tuple[str, dt.datetime], ...] = ()
     notified: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
@@ -574,7 +576,10 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
         case PerformanceRequested():
             return state.model_copy(update={"perform_by": event.additional_deadline})
         case ContractTerminated():
-            return state.model_copy(update={"status": "terminated"})
+            return state.model_copy(update={"status": "terminated",
+                                            "terminated_on": event.received_on})
+        case TerminationVoided():  # the delivery recorded with it sets the status
+            return state.model_copy(update={"status": "shipped", "terminated_on": None})
         case WithdrawalRequested():
             return state.model_copy(update={
                 "status": "withdrawn",
@@ -615,6 +620,7 @@ def _contract(state: OrderState) -> Contract:
                     delivery_charge_cents=state.delivery_charge_cents,
                     paid_cents=state.paid_cents, delivered_on=state.delivered_on,
                     overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
+                    terminated_on=state.terminated_on,
                     unavailable_lines=_manifestly_undeliverable(state),
                     settled_lines=state.settled, refunded_cents=state.refunded_cents,
                     waived_cents=state.waived_cents,

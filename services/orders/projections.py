@@ -39,6 +39,7 @@ from contracts.orders import (
     PerformanceRequested,
     PersonalDataRectified,
     ProofOfDispatchReceived,
+    TerminationVoided,
     UnavailabilityNotified,
     WithdrawalRequested,
 )
@@ -94,6 +95,9 @@ _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     ContractTerminated: lambda event: {"status": "terminated",
                                        "terminated_on": event.received_on,
                                        "refund_owed_cents": event.refund_cents},
+    # the delivery recorded with it sets the status; the termination owes nothing any more
+    TerminationVoided: lambda event: {"status": "shipped", "terminated_on": None,
+                                      "refund_owed_cents": None},
     WithdrawalRequested: lambda event: {
         "status": "withdrawn", "withdrawal": event.model_dump(mode="json"),
         "refund_owed_cents": event.products_refund_cents + event.delivery_refund_cents},

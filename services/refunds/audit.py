@@ -17,6 +17,7 @@ from typing import Any
 
 from contracts.base import Event
 from contracts.envelope import parse_payload
+from contracts.orders import TerminationVoided
 from contracts.policies import (
     PolicyError,
     compute_surcharge,
@@ -34,6 +35,7 @@ from contracts.refunds import (
     RefundPayoutRequested,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
+    RefundVoided,
 )
 from services.refunds import domain
 from services.refunds.obligations import CAUSES, obligation_for
@@ -126,6 +128,33 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
         _check_figure(audit, envelope, event, state, rates)
     elif isinstance(event, RefundBalancePayoutRequested | RefundBalanceIssued):
         _check_balance(audit, envelope, event, state.refunds.get(event.refund_id))
+    elif isinstance(event, RefundVoided):
+        _compare(audit, envelope, event.refund_id, str(event.voided_on), _voided(event),
+                 _expected_void(audit.order_id, event, state, causes))
+
+
+def _voided(event: RefundVoided) -> dict[str, Any]:
+    return {"refunded_cents": event.refunded_cents, "payout_under_way": event.payout_under_way}
+
+
+def _expected_void(order_id: str, event: RefundVoided, state: domain.RefundsState,
+                   causes: Mapping[str, Envelope]) -> dict[str, Any]:
+    """A refund is voided by the orders' ``TerminationVoided`` of its order, when it is the
+    termination's refund and not voided yet; with what was refunded of it until then."""
+    cause = causes.get(event.cause_event_id)
+    if cause is None:
+        return {"cause": f"no event {event.cause_event_id} in the log"}
+    if cause.get("order_id") != order_id or cause.get("type") != "TerminationVoided":
+        return {"cause": f"{cause.get('type')} of order {cause.get('order_id')} voids nothing"}
+    payload = _event(cause)
+    assert isinstance(payload, TerminationVoided)
+    decided = domain.void_termination_refund(state, domain.VoidTerminationRefund(
+        event.cause_event_id, payload.delivered_on, payload.received_on), event.voided_on)
+    voided = next((e for e in decided if isinstance(e, RefundVoided)
+                   and e.refund_id == event.refund_id), None)
+    if voided is None:
+        return {"refund": "no termination's refund to void (or voided before)"}
+    return _voided(voided)
 
 
 def _check_balance(audit: StreamAudit, envelope: Envelope,

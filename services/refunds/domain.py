@@ -35,6 +35,7 @@ from contracts.refunds import (
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
     RefundSituation,
+    RefundVoided,
     ReturnOfGoodsNoted,
 )
 
@@ -53,11 +54,13 @@ __all__ = [
     "RefundConflictError",
     "RefundNotFoundError",
     "RefundsState",
+    "VoidTerminationRefund",
     "decide",
     "decide_rate",
     "evolve",
     "evolve_rates",
     "figure_deadline",
+    "void_termination_refund",
 ]
 
 
@@ -108,17 +111,18 @@ class Refund(_Frozen):
     # what the bank refunded for it (None in states kept before it was: the issued figure)
     refunded_cents: int | None = None
     balance_payout: int | None = None  # a balance requested, the bank's answer awaited
+    voided_on: dt.date | None = None  # its cause did not take effect: nothing more is owed
 
     @property
     def open(self) -> bool:
-        """Unpaid and no payout under way: it keeps escalating."""
-        return self.issued is None and self.payout is None
+        """Unpaid, no payout under way and not voided: it keeps escalating."""
+        return self.issued is None and self.payout is None and self.voided_on is None
 
     @property
     def balance_cents(self) -> int:
         """What corrections added to the refund's figure once it was paid, not yet refunded
         (never negative: a figure corrected downwards is not taken back from the buyer)."""
-        if self.issued is None or self.refunded_cents is None:
+        if self.issued is None or self.refunded_cents is None or self.voided_on is not None:
             return 0
         return max(0, self.issued.total_cents - self.refunded_cents)
 
@@ -180,7 +184,18 @@ class RecordPayoutOutcome:
     reason: str = ""
 
 
-Command = OweRefund | NoteReturnOfGoods | Escalate | PayRefund | RecordPayoutOutcome
+@dataclass(frozen=True)
+class VoidTerminationRefund:
+    """The termination did not take effect (orders' ``TerminationVoided``, ``cause_event_id``):
+    its refund is owed no more."""
+
+    cause_event_id: str
+    delivered_on: dt.date
+    received_on: dt.date
+
+
+Command = (OweRefund | NoteReturnOfGoods | Escalate | PayRefund | RecordPayoutOutcome
+           | VoidTerminationRefund)
 
 
 def decide(state: RefundsState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -195,6 +210,8 @@ def decide(state: RefundsState | None, command: Command, now: dt.datetime) -> li
         return escalate(state, command.policy, today)
     if isinstance(command, PayRefund):
         return pay_refund(state, command, today)
+    if isinstance(command, VoidTerminationRefund):
+        return void_termination_refund(state, command, today)
     return record_payout_outcome(state, command)
 
 
@@ -211,6 +228,22 @@ def owe_refund(state: RefundsState, command: OweRefund, today: dt.date) -> list[
         products_cents=command.products_cents, deadline=deadline, rule=command.rule,
         cause_type=command.cause_type, cause_event_id=command.cause_event_id,
         owed_since=today, notice_on=command.notice_on)]
+
+
+def void_termination_refund(state: RefundsState, command: VoidTerminationRefund,
+                            today: dt.date) -> list[Event]:
+    """The termination's refund (an order has one: the only ``late_delivery`` situation) is
+    voided, whatever was paid of it already, which the event says (nothing when the
+    termination owed nothing, or the refund is voided already)."""
+    reason = (f"delivered on {command.delivered_on}, before the termination was received on "
+              f"{command.received_on}: the termination did not take effect (L.216-6)")
+    return [RefundVoided(refund_id=refund.refund_id, voided_on=today, reason=reason,
+                         cause_event_id=command.cause_event_id,
+                         refunded_cents=refund.refunded_cents or 0,
+                         payout_under_way=(refund.payout is not None
+                                           or refund.balance_payout is not None))
+            for refund in state.refunds.values()
+            if refund.situation == "late_delivery" and refund.voided_on is None]
 
 
 def note_return_of_goods(state: RefundsState, command: NoteReturnOfGoods) -> list[Event]:
@@ -248,6 +281,8 @@ def escalate(state: RefundsState, policy: Policy, today: dt.date) -> list[Event]
     recorded rates now settle, recomputed."""
     events: list[Event] = []
     for refund in state.refunds.values():
+        if refund.voided_on is not None:
+            continue  # nothing is owed for it: its figures are not corrected either
         events += _corrections(refund, policy)
         if refund.open:
             events += _new_steps(refund, policy, today)
@@ -362,6 +397,9 @@ def pay_refund(state: RefundsState, command: PayRefund, today: dt.date) -> list[
     """The steps up to today, then the payout of base + surcharge as at today; on a refund
     paid, the balance a correction added since."""
     refund = _refund(state, command.refund_id)
+    if refund.voided_on is not None:
+        raise RefundConflictError(f"refund {refund.refund_id} was voided on "
+                                  f"{refund.voided_on}: its cause did not take effect")
     if refund.payout is not None or refund.balance_payout is not None:
         raise RefundConflictError(f"a payout of refund {refund.refund_id} is under way")
     if refund.issued is not None:
@@ -446,6 +484,9 @@ def evolve(state: RefundsState | None, event: Event) -> RefundsState:
         case RefundDeadlineMoved():
             return _with(state, _refund(state, event.refund_id).model_copy(
                 update={"deadline": event.deadline}))
+        case RefundVoided():
+            return _with(state, _refund(state, event.refund_id).model_copy(
+                update={"voided_on": event.voided_on}))
     return _evolve_figures(state, event)
 
 

@@ -8,14 +8,15 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.fulfilment import ReturnReceived
-from contracts.orders import ProofOfDispatchReceived
+from contracts.orders import ProofOfDispatchReceived, TerminationVoided
 from contracts.payments import RefundPaid, RefundPayoutDeclined
 from services.platform.runtime import Context
 from services.refunds import domain, handlers, obligations
 
 __all__ = ["when_a_cause_is_recorded_owe_the_refund", "when_goods_are_returned_note_it",
            "when_proof_of_dispatch_is_received_note_it", "when_refund_paid_issue_it",
-           "when_refund_payout_declined_keep_it_open"]
+           "when_refund_payout_declined_keep_it_open",
+           "when_termination_voided_void_its_refund"]
 
 CAUSES = obligations.CAUSES
 
@@ -57,4 +58,14 @@ async def when_refund_payout_declined_keep_it_open(
     assert isinstance(event, RefundPayoutDeclined)
     command = domain.RecordPayoutOutcome(event.refund_id, event.attempt, code=event.code,
                                          reason=event.reason)
+    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
+
+
+async def when_termination_voided_void_its_refund(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """The order was delivered before the termination was received: its refund is owed no
+    more (what was paid of it already is for operators to recover)."""
+    assert isinstance(event, TerminationVoided)
+    command = domain.VoidTerminationRefund(str(envelope.event_id), event.delivered_on,
+                                           event.received_on)
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)

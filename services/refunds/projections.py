@@ -4,7 +4,8 @@ steps (``refund_escalation_view``) and the recorded legal-interest rates. Folded
 
 ``refund_view.next_escalation_on`` is the day the escalation sweep may next record a step for
 the refund (``next_escalation``): set when it is owed, when its deadline moves and at each step
-recorded, cleared when it is paid; a function of the refund's own events, as a replay needs."""
+recorded, cleared when it is paid or voided; a function of the refund's own events, as a
+replay needs."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from contracts.refunds import (
     RefundPayoutRequested,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
+    RefundVoided,
 )
 from services.platform.rebuild import ReadModel
 from services.refunds.next_escalation import Owed, next_escalation_on
@@ -51,6 +53,10 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await _escalated(conn, [(envelope, event)])
         case RefundPenaltyRecomputed():
             await _recomputed(conn, envelope, event)
+        case RefundVoided():
+            await _update(conn, envelope, event.refund_id, "voided_on = $4, void_reason = $5, "
+                          "next_escalation_on = NULL, missing_half_years = '{}'",
+                          event.voided_on, event.reason)
         case LegalInterestRateRecorded():
             await conn.execute(
                 "INSERT INTO legal_interest_rate_view VALUES ($1, $2, $3, $4) ON CONFLICT "
@@ -140,7 +146,7 @@ _STEPS = (
     "$9::text[], $10::boolean[], $11::text[], $12::timestamptz[]) AS step (refund_id, "
     "escalated_on, delay_days, schedule, tier, rate, surcharge_cents, total_cents, "
     "policy_version, provisional, missing, recorded_at) ON CONFLICT DO NOTHING) "
-    "SELECT refund_id, situation, base_cents, products_cents, deadline, paid_on "
+    "SELECT refund_id, situation, base_cents, products_cents, deadline, paid_on, voided_on "
     "FROM refund_view WHERE refund_id = ANY($1)")
 """The steps' rows, and what each refund owes: the half-years a figure lacks are passed joined
 by commas, as arrays of arrays must all have one length."""
@@ -251,8 +257,9 @@ async def _reschedule(conn: asyncpg.Connection, row: asyncpg.Record | None,
 
 def _next_on(row: asyncpg.Record, last_on: dt.date | None,
              last_tier: str | None) -> dt.date | None:
-    """The day the sweep may next record a step for the refund of ``row`` (none once paid)."""
-    if row["paid_on"] is not None:
+    """The day the sweep may next record a step for the refund of ``row`` (none once paid or
+    voided)."""
+    if row["paid_on"] is not None or row["voided_on"] is not None:
         return None
     owed = Owed(row["situation"], row["base_cents"], row["products_cents"], row["deadline"])
     return next_escalation_on(owed, last_on, last_tier, load_policy())

@@ -46,7 +46,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         Subscription("orders", events_topic("orders"), {
             **{cause: owe for cause in policies.CAUSES},
             "ProofOfDispatchReceived": bind(
-                policies.when_proof_of_dispatch_is_received_note_it)}),
+                policies.when_proof_of_dispatch_is_received_note_it),
+            "TerminationVoided": bind(policies.when_termination_voided_void_its_refund)}),
         Subscription("fulfilment", events_topic("fulfilment"), {
             "ReturnReceived": bind(policies.when_goods_are_returned_note_it)}),
         Subscription("payments", events_topic("payments"), {

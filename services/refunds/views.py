@@ -46,7 +46,7 @@ class RefundView(BaseModel):
     refund_id: str
     order_id: str
     situation: RefundSituation
-    status: Literal["due", "overdue", "paid"]
+    status: Literal["due", "overdue", "paid", "voided"]
     rule: str
     cause_type: str
     cause_event_id: str
@@ -71,6 +71,10 @@ class RefundView(BaseModel):
     refunded_cents: int = Field(description="what the bank refunded for it so far")
     balance_cents: int = Field(description="paid, then raised by a correction: what is owed "
                                "beyond what was refunded (POST /refunds/{id}/pay pays it)")
+    voided_on: dt.date | None = Field(default=None, description=(
+        "its cause did not take effect (a termination the delivery came before): owed no "
+        "more; what was refunded for it already is for operators to recover"))
+    void_reason: str | None = None
     escalations: list[EscalationView]
 
 
@@ -123,11 +127,12 @@ async def refunds_of_order(db: Db, order_id: str, today: dt.date,
 
 async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefunds:
     """Every unpaid refund past its deadline, sorted by amount owed today (largest first)."""
-    rows = await db.fetch("SELECT * FROM refund_view WHERE paid_on IS NULL AND deadline < $1",
-                          today)
+    rows = await db.fetch("SELECT * FROM refund_view WHERE paid_on IS NULL AND deadline < $1 "
+                          "AND voided_on IS NULL", today)
     views = sorted(await _views(db, rows, today, policy),
                    key=lambda view: (-view.total_cents, view.refund_id))
-    raised = await db.fetch("SELECT * FROM refund_view WHERE paid_total_cents > refunded_cents")
+    raised = await db.fetch("SELECT * FROM refund_view WHERE paid_total_cents > refunded_cents "
+                            "AND voided_on IS NULL")
     balances = sorted(await _views(db, raised, today, policy),
                       key=lambda view: (-view.balance_cents, view.refund_id))
     return OverdueRefunds(
@@ -181,16 +186,26 @@ def _view(row: asyncpg.Record, escalations: list[EscalationView], today: dt.date
         last_refusal=row["last_refusal"], paid_on=row["paid_on"],
         bank_reference=row["bank_reference"], escalations=escalations,
         refunded_cents=row["refunded_cents"], balance_cents=_balance(row),
+        voided_on=row["voided_on"], void_reason=row["void_reason"],
         **_figures(row, today, policy))
 
 
 def _balance(row: asyncpg.Record) -> int:
-    if row["paid_on"] is None:
+    if row["paid_on"] is None or row["voided_on"] is not None:
         return 0
     return max(0, row["paid_total_cents"] - row["refunded_cents"])
 
 
 def _figures(row: asyncpg.Record, today: dt.date, policy: Policy) -> dict[str, Any]:
+    """Paid: as paid; voided unpaid: as owed the day it was voided; else as owed today."""
+    voided = row["voided_on"]
+    if voided is not None:
+        figures = _figures_of(row, min(today, voided), policy)
+        return {**figures, "status": "voided"}
+    return _figures_of(row, today, policy)
+
+
+def _figures_of(row: asyncpg.Record, today: dt.date, policy: Policy) -> dict[str, Any]:
     if row["paid_on"] is not None:
         return {"status": "paid", "as_of": row["paid_on"], "delay_days": row["paid_delay_days"],
                 "schedule": row["paid_schedule"], "tier": row["paid_tier"],

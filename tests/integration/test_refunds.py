@@ -164,6 +164,59 @@ async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedule
     assert issued["surcharge_cents"] == round(order["total_cents"] * 0.10)  # B: 10 % > A
 
 
+async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    # given a shipped order past its deadline, terminated at once (its date was essential)
+    order_id = await confirmed_order(http, system)
+    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                              headers=bearer("warehouse"),
+                              json={"carrier": "Colissimo", "tracking_number": "6A-crossing"})
+    assert shipped.status_code == 201, shipped.text
+    set_day(system, today(system) + dt.timedelta(days=10))
+
+    async def overdue() -> bool:
+        found = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+        return found["overdue_deadline"] is not None
+
+    await eventually(overdue)
+    terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
+                                 json={"cause": "essential_date_missed"})
+    assert terminated.status_code == 200, terminated.text
+    refund = await the_refund(http, order_id)
+    received = today(system)
+    # when the carrier reports, late, that the parcel was delivered the day before
+    delivered_on = received - dt.timedelta(days=1)
+    reported = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
+                               headers=bearer("carrier"), json={
+                                   "outcome": "delivered",
+                                   "at": f"{delivered_on.isoformat()}T16:00:00+02:00"})
+    assert reported.status_code == 200, reported.text
+    # then the termination did not take effect (L.216-6): the order stands, delivered
+    order = await eventually(lambda: status_is(http, system, order_id, "delivered"))
+    assert order is not None
+    assert (order["delivered_on"], order["terminated_on"], order["refund_owed_cents"]) == (
+        delivered_on.isoformat(), None, None)
+
+    async def voided() -> dict[str, Any] | None:
+        found = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+        return found if found["status"] == "voided" else None
+
+    void = await eventually(voided)
+    assert void is not None and void["voided_on"] == received.isoformat()
+    assert delivered_on.isoformat() in void["void_reason"]
+    # and past its deadline the refund is neither overdue, escalated nor payable
+    set_day(system, dt.date.fromisoformat(refund["deadline"]) + dt.timedelta(days=12))
+    await escalation_pass(refunds_db)
+    after = (await http.get(f"{REFUNDS}/refunds/{refund['refund_id']}", headers=OPS)).json()
+    assert (after["status"], after["escalations"]) == ("voided", [])
+    overdue_list = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+    assert refund["refund_id"] not in {r["refund_id"] for r in overdue_list["refunds"]}
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 409 and "voided" in ordered.json()["detail"]
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report["refunds"]
+
+
 async def test_an_unavailable_line_is_owed_back_by_the_earlier_of_its_two_deadlines(
         http: httpx.AsyncClient, system: System) -> None:
     order_id = (await with_a_sold_out_line(http, system))["order_id"]

@@ -20,6 +20,7 @@ from contracts.orders import (
     OrderPlaced,
     OrderShipped,
     PerformanceRequested,
+    TerminationVoided,
     WithdrawalRequested,
 )
 from contracts.vocabulary import LineQuantity, PricedLine
@@ -109,6 +110,37 @@ def test_performance_then_termination_owes_all_sums_paid() -> None:
                          on("2026-06-17")) == [
         ContractTerminated(cause="late_delivery", received_on=dt.date(2026, 6, 17),
                            refund_cents=9610, products_cents=7720)]
+
+
+TERMINATED = ContractTerminated(cause="essential_date_missed", received_on=dt.date(2026, 6, 12),
+                                refund_cents=9610, products_cents=7720)
+
+
+def test_a_delivery_before_the_termination_was_received_voids_it() -> None:
+    # given: orders recorded the termination before hearing of the delivery of the day before
+    history = (PLACED, PAID, CONFIRMED, OrderShipped(shipped_at=T0), OVERDUE, TERMINATED)
+    # when
+    events = domain.decide(given(*history), after_sale.NoteDelivery(dt.date(2026, 6, 11)),
+                           on("2026-06-13"))
+    # then: the termination did not take effect (L.216-6); the contract stands, delivered
+    assert events == [TerminationVoided(delivered_on=dt.date(2026, 6, 11),
+                                        received_on=dt.date(2026, 6, 12)),
+                      OrderDelivered(delivered_on=dt.date(2026, 6, 11))]
+    state = given(*history, *events)
+    assert state is not None and (state.status, state.terminated_on) == ("delivered", None)
+    # and the buyer may withdraw from the delivered order as from any other
+    [withdrawn] = domain.decide(state, WITHDRAW_ALL, on("2026-06-15"))
+    assert isinstance(withdrawn, WithdrawalRequested)
+
+
+def test_a_delivery_on_or_after_the_day_the_termination_was_received_leaves_it() -> None:
+    history = (PLACED, PAID, CONFIRMED, OVERDUE, TERMINATED)
+    for delivered_on in (dt.date(2026, 6, 12), dt.date(2026, 6, 14)):
+        assert domain.decide(given(*history), after_sale.NoteDelivery(delivered_on),
+                             on("2026-06-15")) == []
+    state = given(*history)
+    assert state is not None and (state.status, state.terminated_on) == (
+        "terminated", dt.date(2026, 6, 12))
 
 
 def test_no_performance_request_before_the_deadline_nor_after_delivery() -> None:

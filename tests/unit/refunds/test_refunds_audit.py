@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.base import Event
-from contracts.orders import WithdrawalRequested
+from contracts.orders import ContractTerminated, TerminationVoided, WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
 from contracts.refunds import (
     RATES_STREAM,
     LegalInterestRateRecorded,
     RefundPayoutRefused,
     RefundPenaltyRecomputed,
+    RefundVoided,
 )
 from contracts.vocabulary import LineQuantity
 from services.platform.verify import COPY
@@ -292,3 +293,48 @@ def test_a_correction_after_the_deadline_moved_agrees_with_the_engine() -> None:
                          {cause_envelope["event_id"]: cause_envelope}, rates)
 
     assert audit.findings == []
+
+
+def a_voided_termination() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """A termination's refund, escalated, then voided by the orders' ``TerminationVoided``:
+    the causes by id and the refunds stream."""
+    terminated = envelope(ContractTerminated(
+        cause="essential_date_missed", received_on=dt.date(2026, 6, 12), refund_cents=9610,
+        products_cents=7720))
+    voiding = envelope(TerminationVoided(delivered_on=dt.date(2026, 6, 11),
+                                         received_on=dt.date(2026, 6, 12)))
+    owe = obligations.for_termination(_event_of(terminated), terminated["event_id"])
+    assert owe is not None
+    history: list[Event] = []
+    for command, day in ((owe, "2026-06-12"), (domain.Escalate(POLICY), "2026-07-20"),
+                         (domain.VoidTerminationRefund(voiding["event_id"], dt.date(2026, 6, 11),
+                                                       dt.date(2026, 6, 12)), "2026-07-20")):
+        state = None
+        for event in history:
+            state = domain.evolve(state, event)
+        history += domain.decide(state, command, on(day))
+    assert isinstance(history[-1], RefundVoided)
+    causes = {cause["event_id"]: cause for cause in (terminated, voiding)}
+    return causes, [envelope(event) for event in history]
+
+
+def _event_of(cause: dict[str, Any]) -> Any:
+    return ContractTerminated.model_validate(cause["payload"])
+
+
+def test_a_refund_voided_by_its_orders_voided_termination_has_no_finding() -> None:
+    causes, stream = a_voided_termination()
+    assert audit_stream("o-1", stream, causes, set()).findings == []
+
+
+def test_a_void_without_its_cause_or_with_changed_figures_is_reported() -> None:
+    causes, stream = a_voided_termination()
+    stream[-1]["payload"]["refunded_cents"] = 500
+    [changed] = audit_stream("o-1", stream, causes, set()).findings
+    assert (changed.type, changed.field, changed.recomputed) == (
+        "RefundVoided", "refunded_cents", 0)
+    stream[-1]["payload"]["refunded_cents"] = 0
+    withdrawn = {key: cause for key, cause in causes.items()
+                 if cause["type"] != "TerminationVoided"}
+    [uncaused] = audit_stream("o-1", stream, withdrawn, set()).findings
+    assert (uncaused.type, uncaused.field) == ("RefundVoided", "cause")

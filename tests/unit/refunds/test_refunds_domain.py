@@ -13,6 +13,7 @@ import pytest
 from contracts.base import Event
 from contracts.orders import (
     CancelledLinePaid,
+    ContractTerminated,
     OrderLineCancelled,
     PaymentReceivedAfterCancellation,
     WithdrawalRequested,
@@ -29,6 +30,7 @@ from contracts.refunds import (
     RefundPayoutRequested,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
+    RefundVoided,
     ReturnOfGoodsNoted,
 )
 from contracts.vocabulary import LineQuantity
@@ -136,6 +138,60 @@ def test_a_line_cancelled_then_paid_is_owed_by_its_rows_deadline_not_before_the_
     assert owe is not None
     assert (owe.situation, owe.base_cents, owe.products_cents, owe.deadline) == (
         situation, 2400, 2400, dt.date.fromisoformat(deadline))
+
+
+def termination(received: str = "2026-06-12") -> domain.OweRefund:
+    event = ContractTerminated(cause="essential_date_missed",
+                               received_on=dt.date.fromisoformat(received), refund_cents=9610,
+                               products_cents=7720)
+    owed = obligations.for_termination(event, str(uuid.uuid4()))
+    assert owed is not None
+    return owed
+
+
+VOID = domain.VoidTerminationRefund("voiding-event", dt.date(2026, 6, 11), dt.date(2026, 6, 12))
+
+
+def test_a_voided_termination_voids_its_refund_which_then_neither_escalates_nor_is_paid(
+) -> None:
+    # given a termination's refund, overdue, with its steps and a withdrawal's refund
+    [due] = when((), termination(), "2026-06-12")
+    steps = when((due,), domain.Escalate(POLICY), "2026-07-20")
+    [other] = when((), withdrawal(), "2026-06-10")
+    # when the orders service voids the termination
+    [voided] = when((due, *steps, other), VOID, "2026-07-20")
+    # then only the termination's refund is voided, nothing of it having been paid
+    assert voided == RefundVoided(
+        refund_id=due.refund_id, voided_on=dt.date(2026, 7, 20), reason=voided.reason,
+        cause_event_id="voiding-event", refunded_cents=0, payout_under_way=False)
+    assert "2026-06-11" in voided.reason and "L.216-6" in voided.reason
+    history = (due, *steps, other, voided)
+    assert when(history, VOID, "2026-07-21") == []  # a redelivered cause
+    later = when(history, domain.Escalate(POLICY), "2026-10-30")
+    assert {step.refund_id for step in later} == {other.refund_id}  # type: ignore[attr-defined]
+    with pytest.raises(domain.RefundConflictError, match="voided on 2026-07-20"):
+        when(history, domain.PayRefund(due.refund_id, POLICY), "2026-07-21")
+
+
+def test_a_refund_paid_or_being_paid_when_voided_says_what_to_recover() -> None:
+    [due] = when((), termination(), "2026-06-12")
+    [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    [under_way] = when((due, payout), VOID, "2026-06-21")
+    assert isinstance(under_way, RefundVoided)
+    assert (under_way.refunded_cents, under_way.payout_under_way) == (0, True)
+    [issued] = when((due, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/A"),
+                    "2026-06-20")
+    [paid] = when((due, payout, issued), VOID, "2026-06-21")
+    assert isinstance(paid, RefundVoided)
+    assert (paid.refunded_cents, paid.payout_under_way) == (9610, False)
+    state = given(due, payout, issued, paid)
+    assert state is not None and state.refunds[due.refund_id].balance_cents == 0
+
+
+def test_a_void_finds_nothing_to_void_without_a_termination_refund() -> None:
+    [other] = when((), withdrawal(), "2026-06-10")
+    assert when((other,), VOID, "2026-06-21") == []
+    assert when((), VOID, "2026-06-21") == []
 
 
 def test_escalation_records_each_tier_once_at_its_boundary() -> None:
