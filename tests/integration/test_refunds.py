@@ -136,10 +136,10 @@ async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cen
     assert code == 0, report["refunds"]
 
 
-async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedules(
-        http: httpx.AsyncClient, system: System) -> None:
-    order_id = await confirmed_order(http, system)
-    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+async def terminated_past_its_deadline(http: httpx.AsyncClient, system: System,
+                                       order_id: str) -> dict[str, Any]:
+    """Ten days on, once the delivery is overdue, the buyer terminates at once (the date was
+    essential): the refund it owes."""
     set_day(system, today(system) + dt.timedelta(days=10))  # past the delivery deadline
 
     async def overdue() -> bool:
@@ -150,7 +150,14 @@ async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedule
     terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
                                  json={"cause": "essential_date_missed"})
     assert terminated.status_code == 200, terminated.text
-    refund = await the_refund(http, order_id)
+    return await the_refund(http, order_id)
+
+
+async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedules(
+        http: httpx.AsyncClient, system: System) -> None:
+    order_id = await confirmed_order(http, system)
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+    refund = await terminated_past_its_deadline(http, system, order_id)
     assert (refund["situation"], refund["base_cents"], refund["products_cents"]) == (
         "late_delivery", order["total_cents"], order["total_cents"] - order[
             "delivery_charge_cents"])
@@ -172,17 +179,7 @@ async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund
                               headers=bearer("warehouse"),
                               json={"carrier": "Colissimo", "tracking_number": "6A-crossing"})
     assert shipped.status_code == 201, shipped.text
-    set_day(system, today(system) + dt.timedelta(days=10))
-
-    async def overdue() -> bool:
-        found = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
-        return found["overdue_deadline"] is not None
-
-    await eventually(overdue)
-    terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
-                                 json={"cause": "essential_date_missed"})
-    assert terminated.status_code == 200, terminated.text
-    refund = await the_refund(http, order_id)
+    refund = await terminated_past_its_deadline(http, system, order_id)
     received = today(system)
     # when the carrier reports, late, that the parcel was delivered the day before
     delivered_on = received - dt.timedelta(days=1)
