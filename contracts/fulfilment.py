@@ -23,6 +23,7 @@ __all__ = [
     "DeliveryReserved",
     "ExchangeReferenceAllocated",
     "ItemUnavailable",
+    "ParcelRestocked",
     "ReservationReleased",
     "ReturnExpected",
     "ReturnReceived",
@@ -157,6 +158,14 @@ class ReturnExpected(Event):
 
     lines: tuple[LineQuantity, ...]
     return_by: dt.date
+
+
+class ParcelRestocked(Event):
+    """The parcel the carrier returned to the seller is back in stock: the contract ended
+    (terminated or cancelled) while it was back, so it will not ship again. Its bottles are
+    sold again. A parcel refused at the door (opened or damaged) is not restocked."""
+
+    lines: tuple[LineQuantity, ...]
 
 
 class ReturnReceived(Event):

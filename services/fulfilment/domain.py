@@ -19,6 +19,7 @@ from contracts.fulfilment import (
     DeliveryRefused,
     DeliveryReserved,
     ItemUnavailable,
+    ParcelRestocked,
     ReservationReleased,
     ReturnExpected,
     ReturnReceived,
@@ -31,6 +32,7 @@ from contracts.policies import add_working_days, delivery_deadline, is_working_d
 from contracts.vocabulary import LineQuantity
 from services.fulfilment.claims import AnswerClaim, Claim, Delivery, decide_claim
 from services.fulfilment.shipping import (
+    FOR_GOOD,
     ShippingCommand,
     ShippingView,
     decide_shipping,
@@ -105,6 +107,7 @@ class FulfilmentState(BaseModel):
     delivered_on: dt.date | None = None
     claims: tuple[str, ...] = ()
     answered: tuple[str, ...] = ()
+    restocked: bool = False  # the parcel came back and the contract ended: sold again
 
     @property
     def left_warehouse(self) -> bool:
@@ -137,7 +140,8 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     if isinstance(command, MarkOverdue):
         return overdue(_view(state, command.suspensions), paris_date(now))
     if not isinstance(command, ReserveStock | ReleaseReservation):
-        return decide_shipping(_view(state), command, now)
+        decided = decide_shipping(_view(state), command, now)
+        return [*decided, *_restocked(_fold(state, decided))]
     if isinstance(command, ReleaseReservation):
         if state is None or state.released or state.left_warehouse:
             return []  # nothing set aside, given back already, or it left the warehouse
@@ -221,6 +225,23 @@ def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
     return current
 
 
+def _fold(state: FulfilmentState | None, events: list[Event]) -> FulfilmentState:
+    current = state or FulfilmentState()
+    for event in events:
+        current = evolve(current, event)
+    return current
+
+
+def _restocked(state: FulfilmentState) -> list[Event]:
+    """The parcel the carrier returned to the seller, once the contract ended for good (held
+    cancelled or terminated; in either order): its bottles are in stock again, once."""
+    back = state.outcome == "returned_to_sender" and not state.shipped
+    if not back or state.held not in FOR_GOOD or state.restocked:
+        return []
+    lines = tuple(line for line in state.reserved if line.sku not in state.released_skus)
+    return [ParcelRestocked(lines=lines)] if lines else []
+
+
 def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | None:
     match event:
         case DeliveryDeadlineSet():
@@ -251,6 +272,8 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
             return state.model_copy(update={"return_expected": event.lines})
         case ReturnReceived():
             return state.model_copy(update={"returned": True})
+        case ParcelRestocked():
+            return state.model_copy(update={"restocked": True})
     return None
 
 

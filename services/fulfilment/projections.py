@@ -21,6 +21,7 @@ from contracts.fulfilment import (
     DeliveryReserved,
     ExchangeReferenceAllocated,
     ItemUnavailable,
+    ParcelRestocked,
     ReservationReleased,
     ReturnExpected,
     ReturnReceived,
@@ -104,6 +105,8 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
             if await _upsert(conn, envelope, returned_on=event.received_on,
                              return_complete=event.complete, return_reason=event.reason):
                 await _restock(conn, envelope, event)
+        case ParcelRestocked():
+            await _parcel_restocked(conn, envelope)
         case ClaimRecorded():
             await conn.execute(
                 "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail) "
@@ -153,6 +156,17 @@ async def _restock(conn: asyncpg.Connection, envelope: Envelope,
             "SELECT quantity FROM reservation_view WHERE order_id = $3 AND sku = $1 "
             "AND status = 'shipped'), 0)) WHERE sku = $1",
             line.sku, line.quantity, envelope.order_id)
+
+
+async def _parcel_restocked(conn: asyncpg.Connection, envelope: Envelope) -> None:
+    """The order's shipped bottles are back in stock: shipped → on hand again, once (its
+    reservation rows leave the shipped status)."""
+    await conn.execute(
+        "UPDATE stock SET shipped = stock.shipped - r.quantity "
+        "FROM reservation_view r WHERE r.order_id = $1 AND r.status = 'shipped' "
+        "AND r.sku = stock.sku", envelope.order_id)
+    await conn.execute("UPDATE reservation_view SET status = 'restocked' WHERE order_id = $1 "
+                       "AND status = 'shipped'", envelope.order_id)
 
 
 async def _ship_stock(conn: asyncpg.Connection, envelope: Envelope) -> None:

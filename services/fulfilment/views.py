@@ -33,7 +33,7 @@ class ReservationLine(BaseModel):
 
     sku: str
     quantity: int
-    status: Literal["reserved", "unavailable", "released", "shipped"]
+    status: Literal["reserved", "unavailable", "released", "shipped", "restocked"]
     available: int | None
 
 

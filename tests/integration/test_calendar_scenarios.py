@@ -396,3 +396,40 @@ async def test_the_seller_cancels_a_blocked_orders_line_and_the_rest_stays_firm(
     assert list(changes) == ["MUSCAT-RIVESALTES-2023"]
     assert (changes["MUSCAT-RIVESALTES-2023"]["cause"],
             changes["MUSCAT-RIVESALTES-2023"]["refund_cents"]) == ("blocked", 2 * 1190)
+
+
+async def test_a_parcel_returned_to_sender_is_restocked_once_the_contract_is_terminated(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a confirmed order whose parcel the carrier brought back to the seller
+    order_id = await confirmed_order(http, system)
+    now = dt.datetime.fromisoformat(clock(system, "show"))
+    returned = await shipped_and_delivered(http, system, order_id, now.isoformat(),
+                                           "returned_to_sender")
+    assert returned["outcome"] == "returned_to_sender"
+    warehouse = bearer("warehouse")
+    lines = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}",
+                            headers=warehouse)).json()["lines"]
+    assert {line["status"] for line in lines} == {"shipped"}
+    before = {line["sku"]: (await http.get(f"{system.fulfilment_url}/stock/{line['sku']}",
+                                           headers=warehouse)).json()["shipped"]
+              for line in lines}
+    # when its deadline passes and the buyer terminates the contract
+    clock(system, "set", f"{(now + dt.timedelta(days=10)).date().isoformat()}T09:00")
+    deadline = dt.date.fromisoformat(returned["deliver_by"])
+    await eventually(lambda: _overdue_since(http, system, order_id, deadline))
+    terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
+                                 json={"cause": "essential_date_missed"})
+    assert terminated.status_code == 200, terminated.text
+    # then the parcel's bottles are in stock again, and nothing ships for the order any more
+
+    async def restocked() -> list[dict] | None:
+        found = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}",
+                                headers=warehouse)).json()["lines"]
+        return found if {line["status"] for line in found} == {"restocked"} else None
+
+    assert await eventually(restocked)
+    for line in lines:
+        stock = (await http.get(f"{system.fulfilment_url}/stock/{line['sku']}",
+                                headers=warehouse)).json()
+        assert stock["shipped"] == before[line["sku"]] - line["quantity"]
+    assert (await shipment(http, system, order_id))["held"] == "terminated"

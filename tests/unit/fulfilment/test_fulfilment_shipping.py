@@ -16,6 +16,7 @@ from contracts.fulfilment import (
     DeliveryOverdue,
     DeliveryRefused,
     DeliveryReserved,
+    ParcelRestocked,
     Shipped,
     ShippingHeld,
     StockReserved,
@@ -95,6 +96,39 @@ def test_returned_to_sender_may_be_shipped_again() -> None:
     returned = DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=AT)
     assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, returned),
                          Ship("Colissimo", "6A125"), AT)
+
+
+RETURNED = DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=AT)
+
+
+@pytest.mark.parametrize("reason", ["terminated", "cancelled"])
+def test_a_parcel_back_at_the_seller_is_restocked_once_the_contract_ends(reason: str) -> None:
+    # given a parcel the carrier returned to the seller, when the contract ends for good
+    events = domain.decide(given(RESERVED, CONFIRMED, SHIPPED, RETURNED), HoldShipping(reason),
+                           AT)
+    # then its bottles are in stock again, once
+    assert events == [ShippingHeld(reason=reason), ParcelRestocked(lines=RESERVED.lines)]
+    history = (RESERVED, CONFIRMED, SHIPPED, RETURNED, *events)
+    assert domain.decide(given(*history), HoldShipping(reason), AT) == []
+
+
+def test_a_parcel_returned_after_the_contract_ended_is_restocked_with_its_report() -> None:
+    held = ShippingHeld(reason="terminated")
+    events = domain.decide(given(RESERVED, CONFIRMED, SHIPPED, held),
+                           ReportDelivery("returned_to_sender", AT), AT)
+    assert events == [RETURNED, ParcelRestocked(lines=RESERVED.lines)]
+
+
+def test_a_parcel_on_its_way_refused_or_merely_returned_is_not_restocked() -> None:
+    on_its_way = domain.decide(given(RESERVED, CONFIRMED, SHIPPED),
+                               HoldShipping("terminated"), AT)
+    assert on_its_way == [ShippingHeld(reason="terminated")]
+    refused = DeliveryRefused(refused_on=AT.date(), reason="opened or damaged parcel")
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, refused),
+                         HoldShipping("terminated"), AT) == [ShippingHeld(reason="terminated")]
+    # a parcel back while the contract stands ships again: nothing is restocked
+    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED), ReportDelivery(
+        "returned_to_sender", AT), AT) == [RETURNED]
 
 
 def test_a_parcel_refused_at_the_door_may_ship_again_and_falls_overdue_past_the_deadline(
