@@ -203,7 +203,7 @@ def _view(state: FulfilmentState | None,
     return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
                         held=state.held, shipped=state.on_its_way, outcome=state.outcome,
                         overdue=state.overdue, return_expected=state.return_expected,
-                        returned=state.returned)
+                        returned=state.returned, shipped_on=state.shipped_on)
 
 
 def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:

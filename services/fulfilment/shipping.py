@@ -115,7 +115,7 @@ def decide_shipping(state: ShippingView, command: ShippingCommand,
             return [Shipped(carrier=command.carrier, tracking_number=command.tracking_number,
                             shipped_at=now)]
         case ReportDelivery():
-            return report_delivery(state, command)
+            return report_delivery(state, command, paris_date(now))
         case ExpectReturn():
             return [] if state.return_expected else [ReturnExpected(
                 lines=command.lines, return_by=goods_return_deadline(command.notice_on))]
@@ -147,14 +147,22 @@ def _check_shippable(state: ShippingView) -> None:
         raise ShippingConflictError("the order has already shipped")
 
 
-def report_delivery(state: ShippingView, command: ReportDelivery) -> list[Event]:
-    """The outcome as an event; refused for an order not on its way."""
+def report_delivery(state: ShippingView, command: ReportDelivery,
+                    today: dt.date) -> list[Event]:
+    """The outcome as an event; refused for an order not on its way, or dated before its
+    parcel left or after today (Paris days: the day is what the deadlines, the withdrawal
+    window and a termination's receipt are compared with)."""
     if state.outcome in DELIVERED:
         raise ShippingConflictError(f"the delivery already ended: {state.outcome}")
     if not state.shipped:
         raise ShippingConflictError("no parcel of the order is on its way: it was never "
                                     "shipped, or came back to the seller")
     day = paris_date(command.at)
+    if state.shipped_on is not None and day < state.shipped_on:
+        raise ShippingConflictError(f"the report is dated {day}, before the parcel left on "
+                                    f"{state.shipped_on}")
+    if day > today:
+        raise ShippingConflictError(f"the report is dated {day}, after today ({today})")
     match command.outcome:
         case "delivered":
             return [Delivered(delivered_on=day)]
@@ -190,3 +198,4 @@ class ShippingView:
     overdue: bool
     return_expected: tuple[LineQuantity, ...] = ()
     returned: bool = False
+    shipped_on: dt.date | None = None  # the latest parcel's (Paris date)

@@ -263,42 +263,41 @@ async def test_each_outcome_at_the_door_is_recorded_and_shown(
         outcome: str, report: dict, shown: dict, http: httpx.AsyncClient,
         system: System) -> None:
     order_id = await confirmed_order(http, system)
+    now = dt.datetime.fromisoformat(clock(system, "show"))
 
-    result = await shipped_and_delivered(http, system, order_id, "2026-07-10T11:00:00+02:00",
-                                         outcome, **report)
+    result = await shipped_and_delivered(http, system, order_id, now.isoformat(), outcome,
+                                         **report)
 
     assert {key: result[key] for key in shown} == shown
+    clock(system, "advance", "1d")
     again = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
-                            headers=bearer("carrier"),
-                            json={"outcome": "delivered", "at": "2026-07-11T11:00:00+02:00"})
+                            headers=bearer("carrier"), json={
+                                "outcome": "delivered",
+                                "at": (now + dt.timedelta(days=1)).isoformat()})
     # after a final outcome, or a parcel back at the warehouse, no report; an absent buyer's
     # parcel may still be delivered
     assert again.status_code == (200 if outcome == "absent" else 409)
-
-
-def delivered_on_for(kind: str, today: dt.date, late: bool) -> dt.date:
-    """Today, or the latest delivery day whose claim window for ``kind`` ended yesterday."""
-    from services.fulfilment.claims import WINDOWS
-
-    day = today
-    while late and WINDOWS[kind](day) >= today:
-        day -= dt.timedelta(days=1)
-    return day
 
 
 @pytest.mark.parametrize("kind", ["reservations_confirmation", "return_request",
                                   "incorrect_delivery", "conformity"])
 async def test_a_claim_in_its_window_is_recorded_and_one_day_late_is_refused(
         kind: str, http: httpx.AsyncClient, system: System) -> None:
-    today = dt.datetime.fromisoformat(clock(system, "show")).astimezone(
-        ZoneInfo("Europe/Paris")).date()
+    from services.fulfilment.claims import WINDOWS
+
     outcome = ("delivered_with_reservations" if kind == "reservations_confirmation"
                else "delivered")
     on_time, late = await confirmed_order(http, system), await confirmed_order(http, system)
-    for order_id, is_late in ((on_time, False), (late, True)):
-        day = delivered_on_for(kind, today, is_late)
-        await shipped_and_delivered(http, system, order_id, f"{day.isoformat()}T11:00:00+02:00",
-                                    outcome, reservations="1 bottle broken")
+    # the late order is delivered now; the clock then moves to the day after its window
+    # (for conformity, two years on), when the on-time order is delivered
+    delivered = await shipped_and_delivered(http, system, late, clock(system, "show"),
+                                            outcome, reservations="1 bottle broken")
+    window_ends = WINDOWS[kind](dt.date.fromisoformat(delivered["outcome_on"]))
+    clock(system, "set", f"{(window_ends + dt.timedelta(days=1)).isoformat()}T11:00")
+    await shipped_and_delivered(http, system, on_time, clock(system, "show"), outcome,
+                                reservations="1 bottle broken")
+    today = dt.datetime.fromisoformat(clock(system, "show")).astimezone(
+        ZoneInfo("Europe/Paris")).date()
 
     accepted = await http.post(f"{system.fulfilment_url}/claims/{on_time}",
                                json={"kind": kind, "detail": "see photos"})

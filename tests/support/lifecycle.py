@@ -74,11 +74,15 @@ async def found(http: httpx.AsyncClient, url: str) -> bool:
 
 async def shipped_and_delivered(http: httpx.AsyncClient, system: System, order_id: str,
                                 at: str, outcome: str = "delivered", **report: str) -> dict:
-    """The warehouse ships the order and the carrier reports ``outcome`` at ``at``."""
+    """The warehouse ships the order and the carrier reports ``outcome`` at ``at``: the shared
+    clock is moved on to ``at`` first when it is later (a report is never dated after it is
+    made)."""
     shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
                               headers=bearer("warehouse"),
                               json={"carrier": "Colissimo", "tracking_number": "6A" + at[:10]})
     assert shipped.status_code == 201, shipped.text
+    if dt.datetime.fromisoformat(at) > dt.datetime.fromisoformat(clock(system, "show")):
+        clock(system, "set", at)
     reported = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
                                headers=bearer("carrier"),
                                json={"outcome": outcome, "at": at, **report})

@@ -4,6 +4,7 @@ deadline sweep, then events (or the rule that refuses)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -90,6 +91,19 @@ def test_a_report_for_an_order_never_shipped_or_after_a_final_outcome_is_refused
     delivered = given(RESERVED, CONFIRMED, SHIPPED, Delivered(delivered_on=AT.date()))
     with pytest.raises(ShippingConflictError, match="already ended"):
         domain.decide(delivered, ReportDelivery("refused", AT), AT)
+
+
+@pytest.mark.parametrize(("at", "rule"), [
+    (AT - dt.timedelta(days=1), "dated 2026-05-14, before the parcel left on 2026-05-15"),
+    (AT + dt.timedelta(days=1), "dated 2026-05-16, after today (2026-05-15)")])
+def test_a_report_dated_before_the_parcel_left_or_after_today_is_refused(
+        at: dt.datetime, rule: str) -> None:
+    with pytest.raises(ShippingConflictError, match=re.escape(rule)):
+        domain.decide(given(RESERVED, CONFIRMED, SHIPPED), ReportDelivery("delivered", at), AT)
+    # the day of shipping and today itself, at any hour, are the carrier's to report
+    for hour in (0, 23):
+        assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED), ReportDelivery(
+            "delivered", at_paris(AT.date(), hour)), AT) == [Delivered(delivered_on=AT.date())]
 
 
 def test_returned_to_sender_may_be_shipped_again() -> None:
