@@ -104,13 +104,16 @@ async def shipment(db: Db, order_id: str) -> ShipmentView | None:
     return None if row is None else ShipmentView.model_validate(dict(row))
 
 
-async def awaiting_delivery(db: Db, deadline_before: dt.date) -> list[str]:
-    """Confirmed orders not delivered, not yet overdue, whose deadline is before the date
-    (the overdue sweep's candidates; a suspension may still push some of them)."""
+async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) -> list[str]:
+    """Confirmed orders not delivered, not held, not yet overdue, whose deadline is before the
+    date, oldest deadline first (the overdue sweep's candidates; a suspension may still push
+    some of them). A held order is never overdue: listed, it would stay at the head of the
+    list and keep newer orders off it."""
     rows = await db.fetch(
         "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
+        "AND held IS NULL "
         "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
-        "ORDER BY deliver_by LIMIT 500", deadline_before)
+        "ORDER BY deliver_by LIMIT $2", deadline_before, limit)
     return [row["order_id"] for row in rows]
 
 

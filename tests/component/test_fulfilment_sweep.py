@@ -12,8 +12,9 @@ import pytest
 
 from contracts.fulfilment import DeliveryOverdue
 from services.fulfilment import handlers
-from services.fulfilment.shipping import SetDeadline
+from services.fulfilment.shipping import HoldShipping, SetDeadline
 from services.fulfilment.subscriptions import mark_overdue_deliveries
+from services.fulfilment.views import awaiting_delivery
 from services.platform.clock import ControllableClock
 from tests.component.conftest import context
 from tests.component.support import recorded_events
@@ -60,3 +61,17 @@ async def test_a_pass_killed_halfway_then_run_twice_records_each_overdue_once(
     for order_id in order_ids:
         assert await overdue_events(fulfilment_pool, order_id) == [
             DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+
+
+async def test_held_orders_do_not_keep_newer_ones_off_the_work_list(
+        fulfilment_conn, clock) -> None:
+    # given a cancelled order whose deadline passed first, and a newer order awaiting delivery
+    held, awaiting = f"sweep-{uuid.uuid4()}", f"sweep-{uuid.uuid4()}"
+    ctx = context(clock, "fulfilment")
+    await handlers.handle(fulfilment_conn, held, SetDeadline(dt.date(2026, 5, 11)), ctx)
+    await handlers.handle(fulfilment_conn, held, HoldShipping("cancelled"), ctx)
+    await handlers.handle(fulfilment_conn, awaiting, SetDeadline(dt.date(2026, 5, 13)), ctx)
+    # when the sweep reads one candidate at a time
+    listed = await awaiting_delivery(fulfilment_conn, dt.date(2026, 6, 1), limit=1)
+    # then it is the order that may fall overdue, not the held one (never overdue)
+    assert listed == [awaiting]
