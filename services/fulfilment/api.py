@@ -142,8 +142,9 @@ async def get_shipment(order_id: OrderId, runtime: RuntimeDep,
 @router.post("/deliveries/{order_id}", responses=problem_responses(409))
 async def post_delivery(order_id: OrderId, body: DeliveryBody, runtime: RuntimeDep,
                         caller: Annotated[Principal, Allow("carrier")]) -> ShipmentView:
-    """The carrier's report of the outcome at the buyer's door; refused for an order never
-    shipped or after a final outcome."""
+    """The carrier's report of the outcome at the buyer's door; refused (409) for an order
+    never shipped or after a final outcome, or dated (in Paris) before the day its parcel
+    left or after today."""
     command = ReportDelivery(body.outcome, body.at, body.reservations, body.collection_point,
                              body.collect_by)
     return await _shipping(runtime, order_id, command)

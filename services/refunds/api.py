@@ -100,7 +100,7 @@ async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops) -> Ref
     On a refund paid whose figure a correction raised since (a legal-interest rate recorded
     after it was paid), it orders its ``balance_cents`` paid the same way.
     Asking again is safe: a payout under way, or a refund paid with no balance, is refused
-    with 409."""
+    with 409; so is a voided refund (its cause did not take effect)."""
     del caller
 
     async def work(conn: asyncpg.Connection) -> Answer:

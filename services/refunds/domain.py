@@ -239,11 +239,18 @@ def void_termination_refund(state: RefundsState, command: VoidTerminationRefund,
               f"{command.received_on}: the termination did not take effect (L.216-6)")
     return [RefundVoided(refund_id=refund.refund_id, voided_on=today, reason=reason,
                          cause_event_id=command.cause_event_id,
-                         refunded_cents=refund.refunded_cents or 0,
+                         refunded_cents=_refunded(refund),
                          payout_under_way=(refund.payout is not None
                                            or refund.balance_payout is not None))
             for refund in state.refunds.values()
             if refund.situation == "late_delivery" and refund.voided_on is None]
+
+
+def _refunded(refund: Refund) -> int:
+    """What the bank refunded for it (a state kept before that was: its issued figure)."""
+    if refund.refunded_cents is not None:
+        return refund.refunded_cents
+    return 0 if refund.issued is None else refund.issued.total_cents
 
 
 def note_return_of_goods(state: RefundsState, command: NoteReturnOfGoods) -> list[Event]:

@@ -242,7 +242,9 @@ steps of a pass; reading them was the pass's costliest statement)."""
 
 
 async def _refresh_missing(conn: asyncpg.Connection, refund_id: str) -> None:
-    await conn.execute(f"UPDATE refund_view r SET {_MISSING} WHERE refund_id = $1", refund_id)
+    # a voided refund's figures are settled by nothing: no rate makes it a sweep's candidate
+    await conn.execute(f"UPDATE refund_view r SET {_MISSING} WHERE refund_id = $1 "
+                       "AND voided_on IS NULL", refund_id)
 
 
 async def _reschedule(conn: asyncpg.Connection, row: asyncpg.Record | None,

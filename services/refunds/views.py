@@ -74,7 +74,8 @@ class RefundView(BaseModel):
     voided_on: dt.date | None = Field(default=None, description=(
         "its cause did not take effect (a termination the delivery came before): owed no "
         "more; what was refunded for it already is for operators to recover"))
-    void_reason: str | None = None
+    void_reason: str | None = Field(default=None, description="why it was voided: the day of "
+                                    "delivery and the day the termination was received")
     escalations: list[EscalationView]
 
 
@@ -91,6 +92,12 @@ class OverdueRefunds(BaseModel):
     refunds: list[RefundView]
     balance_cents: int = 0
     balances: list[RefundView] = []
+    to_recover_cents: int = Field(default=0, description=(
+        "refunded for refunds voided since (their cause did not take effect): the buyers' to "
+        "give back"))
+    to_recover: list[RefundView] = Field(default=[], description=(
+        "the voided refunds refunded already, or whose payout awaited the bank's answer when "
+        "they were voided"))
 
 
 class RateView(BaseModel):
@@ -126,7 +133,8 @@ async def refunds_of_order(db: Db, order_id: str, today: dt.date,
 
 
 async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefunds:
-    """Every unpaid refund past its deadline, sorted by amount owed today (largest first)."""
+    """Every unpaid refund past its deadline, sorted by amount owed today (largest first); the
+    paid refunds a correction raised since; the voided refunds whose money is to recover."""
     rows = await db.fetch("SELECT * FROM refund_view WHERE paid_on IS NULL AND deadline < $1 "
                           "AND voided_on IS NULL", today)
     views = sorted(await _views(db, rows, today, policy),
@@ -135,12 +143,16 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
                             "AND voided_on IS NULL")
     balances = sorted(await _views(db, raised, today, policy),
                       key=lambda view: (-view.balance_cents, view.refund_id))
+    voided = await _views(db, await db.fetch(
+        "SELECT * FROM refund_view WHERE voided_on IS NOT NULL AND (refunded_cents > 0 "
+        "OR payout = 'pending') ORDER BY refunded_cents DESC, refund_id"), today, policy)
     return OverdueRefunds(
         as_of=today, count=len(views), base_cents=sum(v.base_cents for v in views),
         surcharge_cents=sum(v.surcharge_cents for v in views),
         total_cents=sum(v.total_cents for v in views),
         provisional=sum(v.provisional for v in views), refunds=views,
-        balance_cents=sum(v.balance_cents for v in balances), balances=balances)
+        balance_cents=sum(v.balance_cents for v in balances), balances=balances,
+        to_recover_cents=sum(v.refunded_cents for v in voided), to_recover=voided)
 
 
 async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:

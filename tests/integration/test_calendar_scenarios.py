@@ -413,8 +413,8 @@ async def test_a_parcel_returned_to_sender_is_restocked_once_the_contract_is_ter
                                            headers=warehouse)).json()["shipped"]
               for line in lines}
     # when its deadline passes and the buyer terminates the contract
-    clock(system, "set", f"{(now + dt.timedelta(days=10)).date().isoformat()}T09:00")
     deadline = dt.date.fromisoformat(returned["deliver_by"])
+    clock(system, "set", f"{(deadline + dt.timedelta(days=1)).isoformat()}T09:00")
     await eventually(lambda: _overdue_since(http, system, order_id, deadline))
     terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
                                  json={"cause": "essential_date_missed"})

@@ -138,9 +138,15 @@ async def test_a_withdrawal_refund_escalates_at_each_tier_and_is_paid_to_the_cen
 
 async def terminated_past_its_deadline(http: httpx.AsyncClient, system: System,
                                        order_id: str) -> dict[str, Any]:
-    """Ten days on, once the delivery is overdue, the buyer terminates at once (the date was
-    essential): the refund it owes."""
-    set_day(system, today(system) + dt.timedelta(days=10))  # past the delivery deadline
+    """The day after the delivery deadline, once the delivery is overdue, the buyer terminates
+    at once (the date was essential): the refund it owes."""
+    async def deadline() -> str | None:
+        found = await http.get(f"{system.fulfilment_url}/shipments/{order_id}", headers=OPS)
+        return found.json()["deliver_by"] if found.status_code == 200 else None
+
+    deliver_by = await eventually(deadline)
+    assert deliver_by is not None
+    set_day(system, dt.date.fromisoformat(deliver_by) + dt.timedelta(days=1))
 
     async def overdue() -> bool:
         found = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
@@ -210,6 +216,41 @@ async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund
     assert refund["refund_id"] not in {r["refund_id"] for r in overdue_list["refunds"]}
     ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
     assert ordered.status_code == 409 and "voided" in ordered.json()["detail"]
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report["refunds"]
+
+
+async def test_a_refund_paid_before_its_termination_was_voided_is_listed_to_recover(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a shipped order terminated at once, its refund paid through the bank
+    order_id = await confirmed_order(http, system)
+    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                              headers=bearer("warehouse"),
+                              json={"carrier": "Colissimo", "tracking_number": "6A-recover"})
+    assert shipped.status_code == 201, shipped.text
+    refund = await terminated_past_its_deadline(http, system, order_id)
+    received = today(system)
+    ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
+    assert ordered.status_code == 202, ordered.text
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    assert issued is not None
+    # when the carrier reports a delivery of the day before the termination was received
+    reported = await http.post(f"{system.fulfilment_url}/deliveries/{order_id}",
+                               headers=bearer("carrier"), json={
+                                   "outcome": "delivered",
+                                   "at": f"{received - dt.timedelta(days=1)}T16:00:00+02:00"})
+    assert reported.status_code == 200, reported.text
+
+    # then the refund is voided, and what the bank refunded is listed to recover
+    async def to_recover() -> dict[str, Any] | None:
+        listed = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+        found = [r for r in listed["to_recover"] if r["refund_id"] == refund["refund_id"]]
+        return found[0] if found else None
+
+    listed = await eventually(to_recover)
+    assert listed is not None and listed["status"] == "voided"
+    assert listed["refunded_cents"] == issued["total_cents"] == refund["base_cents"]
+    assert listed["balance_cents"] == 0
     code, report = audit(system, "verify", "--order", order_id)
     assert code == 0, report["refunds"]
 

@@ -138,9 +138,6 @@ def test_a_delivery_on_or_after_the_day_the_termination_was_received_leaves_it()
     for delivered_on in (dt.date(2026, 6, 12), dt.date(2026, 6, 14)):
         assert domain.decide(given(*history), after_sale.NoteDelivery(delivered_on),
                              on("2026-06-15")) == []
-    state = given(*history)
-    assert state is not None and (state.status, state.terminated_on) == (
-        "terminated", dt.date(2026, 6, 12))
 
 
 def test_no_performance_request_before_the_deadline_nor_after_delivery() -> None:

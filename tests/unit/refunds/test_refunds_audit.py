@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.base import Event
+from contracts.fulfilment import Delivered
 from contracts.orders import ContractTerminated, TerminationVoided, WithdrawalRequested
 from contracts.policies import load_policy, with_recorded_rates
 from contracts.refunds import (
@@ -314,7 +315,8 @@ def a_voided_termination() -> tuple[dict[str, dict[str, Any]], list[dict[str, An
             state = domain.evolve(state, event)
         history += domain.decide(state, command, on(day))
     assert isinstance(history[-1], RefundVoided)
-    causes = {cause["event_id"]: cause for cause in (terminated, voiding)}
+    delivered = envelope(Delivered(delivered_on=dt.date(2026, 6, 11)))
+    causes = {cause["event_id"]: cause for cause in (terminated, voiding, delivered)}
     return causes, [envelope(event) for event in history]
 
 
@@ -338,3 +340,28 @@ def test_a_void_without_its_cause_or_with_changed_figures_is_reported() -> None:
                  if cause["type"] != "TerminationVoided"}
     [uncaused] = audit_stream("o-1", stream, withdrawn, set()).findings
     assert (uncaused.type, uncaused.field) == ("RefundVoided", "cause")
+
+
+def test_a_void_the_log_does_not_bear_out_is_reported() -> None:
+    # given a void whose delivery fulfilment never recorded (a forged or mistaken void)
+    causes, stream = a_voided_termination()
+    without_delivery = {key: cause for key, cause in causes.items()
+                        if cause["type"] != "Delivered"}
+    [finding] = audit_stream("o-1", stream, without_delivery, set()).findings
+    assert (finding.type, finding.field, finding.recomputed) == (
+        "RefundVoided", "cause", "fulfilment recorded no delivery of the order on 2026-06-11")
+    # or whose termination was received on another day than the void says
+    for cause in causes.values():
+        if cause["type"] == "TerminationVoided":
+            cause["payload"]["received_on"] = "2026-06-13"
+    [finding] = audit_stream("o-1", stream, causes, set()).findings
+    assert finding.recomputed == "no termination of the order received on 2026-06-13"
+
+
+def test_an_escalation_recorded_after_the_void_is_reported() -> None:
+    causes, stream = a_voided_termination()
+    step = next(e for e in stream if e["type"] == "RefundPenaltyEscalated")
+    later = {**step, "event_id": str(uuid.uuid4())}
+    [finding] = audit_stream("o-1", [*stream, later], causes, set()).findings
+    assert (finding.type, finding.field) == ("RefundPenaltyEscalated", "refund")
+    assert "voided on 2026-07-20" in finding.recomputed

@@ -186,6 +186,13 @@ def test_a_refund_paid_or_being_paid_when_voided_says_what_to_recover() -> None:
     assert (paid.refunded_cents, paid.payout_under_way) == (9610, False)
     state = given(due, payout, issued, paid)
     assert state is not None and state.refunds[due.refund_id].balance_cents == 0
+    # a state kept before what the bank refunded was kept: the issued figure was refunded
+    before = given(due, payout, issued)
+    assert before is not None
+    kept = before.model_copy(update={"refunds": {due.refund_id: before.refunds[
+        due.refund_id].model_copy(update={"refunded_cents": None})}})
+    [voided] = domain.decide(kept, VOID, on("2026-06-21"))
+    assert isinstance(voided, RefundVoided) and voided.refunded_cents == 9610
 
 
 def test_a_void_finds_nothing_to_void_without_a_termination_refund() -> None:
