@@ -177,14 +177,20 @@ async def test_a_termination_owes_all_sums_under_the_greater_of_the_two_schedule
     assert issued["surcharge_cents"] == round(order["total_cents"] * 0.10)  # B: 10 % > A
 
 
-async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund(
-        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
-    # given a shipped order past its deadline, terminated at once (its date was essential)
+async def shipped_order(http: httpx.AsyncClient, system: System) -> str:
+    """A confirmed order, its parcel handed to the carrier."""
     order_id = await confirmed_order(http, system)
     shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
                               headers=bearer("warehouse"),
-                              json={"carrier": "Colissimo", "tracking_number": "6A-crossing"})
+                              json={"carrier": "Colissimo", "tracking_number": "6A-void"})
     assert shipped.status_code == 201, shipped.text
+    return order_id
+
+
+async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund(
+        http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
+    # given a shipped order past its deadline, terminated at once (its date was essential)
+    order_id = await shipped_order(http, system)
     refund = await terminated_past_its_deadline(http, system, order_id)
     received = today(system)
     # when the carrier reports, late, that the parcel was delivered the day before
@@ -223,11 +229,7 @@ async def test_a_delivery_reported_after_the_termination_voids_it_and_its_refund
 async def test_a_refund_paid_before_its_termination_was_voided_is_listed_to_recover(
         http: httpx.AsyncClient, system: System) -> None:
     # given a shipped order terminated at once, its refund paid through the bank
-    order_id = await confirmed_order(http, system)
-    shipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
-                              headers=bearer("warehouse"),
-                              json={"carrier": "Colissimo", "tracking_number": "6A-recover"})
-    assert shipped.status_code == 201, shipped.text
+    order_id = await shipped_order(http, system)
     refund = await terminated_past_its_deadline(http, system, order_id)
     received = today(system)
     ordered = await http.post(f"{REFUNDS}/refunds/{refund['refund_id']}/pay", headers=OPS)
