@@ -310,13 +310,13 @@ def _unfounded_void(order_id: str, void: TerminationVoided,
     a void is a rare race, so most audits never scan.)"""
     if void.delivered_on >= void.received_on:
         return f"delivered on {void.delivered_on}, not before the receipt on {void.received_on}"
-    days = {(e.get("type"), _event(e).model_dump().get(
-        "received_on" if e.get("type") == "ContractTerminated" else "delivered_on"))
-        for e in causes.values() if e.get("order_id") == order_id
-        and e.get("type") in ("ContractTerminated", "Delivered", "DeliveryReserved")}
-    if ("ContractTerminated", void.received_on) not in days:
+    days = {(e["type"], e["payload"].get("received_on", e["payload"].get("delivered_on")))
+            for e in causes.values() if e.get("order_id") == order_id
+            and e.get("type") in ("ContractTerminated", "Delivered", "DeliveryReserved")}
+    if ("ContractTerminated", str(void.received_on)) not in days:
         return f"no termination of the order received on {void.received_on}"
-    if not {("Delivered", void.delivered_on), ("DeliveryReserved", void.delivered_on)} & days:
+    if not {("Delivered", str(void.delivered_on)),
+            ("DeliveryReserved", str(void.delivered_on))} & days:
         return f"fulfilment recorded no delivery of the order on {void.delivered_on}"
     return None
 
