@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import asyncpg
 import httpx
+from prometheus_client import Counter
 
 from contracts.envelope import Envelope
 from contracts.payments import PaymentSessionOpened
@@ -21,12 +22,14 @@ from services.payments.projections import project
 from services.payments.settings import PaymentsSettings
 from services.payments.views import buyer_in_good_standing, payment_record
 from services.platform.eventstore import Aggregate, Metadata, load_stream
+from services.platform.logs import ThrottledWarning
 from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
 from services.platform.write_path import record, record_command
 
 __all__ = [
     "PAYMENTS",
+    "UNRECORDED_NOTIFICATIONS",
     "BadNotificationError",
     "Bank",
     "SessionForm",
@@ -40,6 +43,12 @@ __all__ = [
 
 PAYMENTS = Aggregate(domain.PaymentState, domain.evolve)
 log = logging.getLogger(__name__)
+UNRECORDED_NOTIFICATIONS = Counter(
+    "payments_notifications_unrecorded_total",
+    "Notifications that failed verification and were not recorded (they name no payment "
+    "session of ours, or the session's forgery is recorded already)")
+# anyone can send them, as often as they like: counted each, logged at most once a minute
+_unrecorded_warning = ThrottledWarning(log)
 
 
 @dataclass(frozen=True)
@@ -120,9 +129,10 @@ async def receive_notification(conn: asyncpg.Connection, query: str, ctx: Contex
                             lambda state: domain.decide(state, command, now),
                             Metadata.for_command(ctx.emitter, now), project)
     if not recorded and isinstance(command, domain.RejectNotification):
-        log.warning("a notification naming %r failed verification: not recorded (no payment "
-                    "session of ours by that name, or its forgery is recorded already)",
-                    payment_id)
+        UNRECORDED_NOTIFICATIONS.inc()
+        _unrecorded_warning("a notification naming %r failed verification: not recorded (no "
+                            "payment session of ours by that name, or its forgery is recorded "
+                            "already)", payment_id)
 
 
 async def capture_payment(pool: asyncpg.Pool, order_id: str, ctx: Context, bank: Bank) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["configure_logging", "install_redaction", "redact"]
+__all__ = ["ThrottledWarning", "configure_logging", "install_redaction", "redact"]
 
 _PATTERNS = [
     (re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*"), "[token]"),
@@ -62,3 +64,29 @@ def configure_logging(level: int = logging.INFO) -> None:
     """The processes' log format, with secrets masked."""
     install_redaction()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+class ThrottledWarning:
+    """A warning that outsiders can trigger at will (a forged request), logged at most once per
+    ``interval`` seconds: the first at once, the ones in between counted and told with the next
+    one logged, so that a flood of them cannot fill the disk or bury the other lines."""
+
+    def __init__(self, logger: logging.Logger, interval: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._logger, self._interval, self._clock = logger, interval, clock
+        self._next: float | None = None
+        self._held = 0
+
+    def __call__(self, message: str, *args: object) -> bool:
+        """Log ``message % args`` unless one was logged less than ``interval`` seconds ago
+        (then it is only counted); True when it was logged."""
+        now = self._clock()
+        if self._next is not None and now < self._next:
+            self._held += 1
+            return False
+        if self._held:
+            message, args = f"{message} (%d more like it not logged since the last)", \
+                (*args, self._held)
+        self._logger.warning(message, *args)
+        self._next, self._held = now + self._interval, 0
+        return True

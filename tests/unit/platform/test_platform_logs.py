@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from services.platform.logs import install_redaction, redact
+from services.platform.logs import ThrottledWarning, install_redaction, redact
 
 TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJidXllci0xIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
@@ -39,3 +39,22 @@ def test_a_line_without_secrets_keeps_its_arguments() -> None:
     record = logging.getLogRecordFactory()("n", logging.INFO, "f", 1, "%s %d", ("GET", 200),
                                            None)
     assert record.args == ("GET", 200)
+
+
+def test_a_throttled_warning_is_logged_once_per_interval_and_tells_how_many_it_held(
+        caplog) -> None:
+    now = [100.0]
+    warn = ThrottledWarning(logging.getLogger("test.throttled"), interval=60,
+                            clock=lambda: now[0])
+
+    with caplog.at_level(logging.WARNING, logger="test.throttled"):
+        logged = [warn("forged %r", n) for n in range(3)]  # a flood
+        now[0] += 59.9
+        logged.append(warn("forged %r", 3))
+        now[0] += 0.1
+        logged.append(warn("forged %r", 4))
+        logged.append(warn("forged %r", 5))
+
+    assert logged == [True, False, False, False, True, False]
+    assert [record.getMessage() for record in caplog.records] == [
+        "forged 0", "forged 4 (3 more like it not logged since the last)"]
