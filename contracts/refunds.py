@@ -33,6 +33,7 @@ __all__ = [
     "RefundSituation",
     "RefundVoided",
     "ReturnOfGoodsNoted",
+    "TerminationVoidNoted",
 ]
 
 RATES_STREAM = "legal-interest-rates"
@@ -181,6 +182,19 @@ class RefundVoided(Event):
     cause_event_id: str
     refunded_cents: Cents
     payout_under_way: bool = False
+
+
+class TerminationVoidNoted(Event):
+    """The order's termination did not take effect (the orders service's ``TerminationVoided``,
+    ``cause_event_id``: delivered on ``delivered_on``, before the termination was received on
+    ``received_on``) before refunds owed anything for it: the termination owed nothing, or its
+    record had not reached refunds (set aside in a dead-letter topic). Should that record come
+    later (put back), its refund is owed and voided at once, in one decision: nothing is owed
+    for a termination that did not take effect, whichever of the two records came first."""
+
+    cause_event_id: str
+    delivered_on: dt.date
+    received_on: dt.date
 
 
 class RefundBalancePayoutRequested(Event):

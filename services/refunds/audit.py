@@ -36,6 +36,7 @@ from contracts.refunds import (
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
     RefundVoided,
+    TerminationVoidNoted,
 )
 from services.refunds import domain
 from services.refunds.obligations import CAUSES, obligation_for
@@ -131,6 +132,9 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
     elif isinstance(event, RefundVoided):
         _compare(audit, envelope, event.refund_id, str(event.voided_on), _voided(event),
                  _expected_void(audit.order_id, event, state, causes))
+    elif isinstance(event, TerminationVoidNoted):
+        _compare(audit, envelope, "", str(event.received_on), _void_noted(event),
+                 _expected_void_note(audit.order_id, event, state, causes))
 
 
 def _voided(event: RefundVoided) -> dict[str, Any]:
@@ -141,22 +145,49 @@ def _expected_void(order_id: str, event: RefundVoided, state: domain.RefundsStat
                    causes: Mapping[str, Envelope]) -> dict[str, Any]:
     """A refund is voided by the orders' ``TerminationVoided`` of its order, when it is the
     termination's refund and not voided yet; with what was refunded of it until then."""
-    cause = causes.get(event.cause_event_id)
+    decided = _decided_void(order_id, event.cause_event_id, state, causes, event.voided_on)
+    if isinstance(decided, dict):
+        return decided
+    voided = next((e for e in decided if isinstance(e, RefundVoided)
+                   and e.refund_id == event.refund_id), None)
+    if voided is None:
+        return {"refund": "no termination's refund to void (or voided before)"}
+    return _voided(voided)
+
+
+def _void_noted(event: TerminationVoidNoted) -> dict[str, Any]:
+    return {"delivered_on": str(event.delivered_on), "received_on": str(event.received_on)}
+
+
+def _expected_void_note(order_id: str, event: TerminationVoidNoted,
+                        state: domain.RefundsState,
+                        causes: Mapping[str, Envelope]) -> dict[str, Any]:
+    """A void is noted, with the days of the orders' ``TerminationVoided``, when refunds owed
+    nothing for the termination yet."""
+    decided = _decided_void(order_id, event.cause_event_id, state, causes, event.received_on)
+    if isinstance(decided, dict):
+        return decided
+    noted = next((e for e in decided if isinstance(e, TerminationVoidNoted)), None)
+    if noted is None:
+        return {"refund": "a termination's refund was owed, or a void noted, before"}
+    return _void_noted(noted)
+
+
+def _decided_void(order_id: str, cause_event_id: str, state: domain.RefundsState,
+                  causes: Mapping[str, Envelope], on: dt.date) -> list[Event] | dict[str, Any]:
+    """What the domain decides on the order's ``TerminationVoided`` ``cause_event_id``, or why
+    that event voids nothing (not in the log, not that order's, not borne out by the log)."""
+    cause = causes.get(cause_event_id)
     if cause is None:
-        return {"cause": f"no event {event.cause_event_id} in the log"}
+        return {"cause": f"no event {cause_event_id} in the log"}
     if cause.get("order_id") != order_id or cause.get("type") != "TerminationVoided":
         return {"cause": f"{cause.get('type')} of order {cause.get('order_id')} voids nothing"}
     payload = _event(cause)
     assert isinstance(payload, TerminationVoided)
     if (unfounded := _unfounded_void(order_id, payload, causes)) is not None:
         return {"cause": unfounded}
-    decided = domain.void_termination_refund(state, domain.VoidTerminationRefund(
-        event.cause_event_id, payload.delivered_on, payload.received_on), event.voided_on)
-    voided = next((e for e in decided if isinstance(e, RefundVoided)
-                   and e.refund_id == event.refund_id), None)
-    if voided is None:
-        return {"refund": "no termination's refund to void (or voided before)"}
-    return _voided(voided)
+    return domain.void_termination_refund(state, domain.VoidTerminationRefund(
+        cause_event_id, payload.delivered_on, payload.received_on), on)
 
 
 def _check_balance(audit: StreamAudit, envelope: Envelope,

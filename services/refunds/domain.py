@@ -37,6 +37,7 @@ from contracts.refunds import (
     RefundSituation,
     RefundVoided,
     ReturnOfGoodsNoted,
+    TerminationVoidNoted,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "RefundConflictError",
     "RefundNotFoundError",
     "RefundsState",
+    "VoidNote",
     "VoidTerminationRefund",
     "decide",
     "decide_rate",
@@ -127,12 +129,22 @@ class Refund(_Frozen):
         return max(0, self.issued.total_cents - self.refunded_cents)
 
 
+class VoidNote(_Frozen):
+    """A termination voided before its refund was owed (``TerminationVoidNoted``)."""
+
+    cause_event_id: str
+    delivered_on: dt.date
+    received_on: dt.date
+
+
 class RefundsState(_Frozen):
-    """An order's refunds, and the dates its withdrawn goods came back."""
+    """An order's refunds, the dates its withdrawn goods came back, and a termination voided
+    before its refund was owed."""
 
     refunds: dict[str, Refund] = {}
     goods_received_on: dt.date | None = None
     proof_of_dispatch_on: dt.date | None = None
+    termination_void: VoidNote | None = None
 
 
 @dataclass(frozen=True)
@@ -223,18 +235,31 @@ def owe_refund(state: RefundsState, command: OweRefund, today: dt.date) -> list[
     if command.situation == "withdrawal" and command.notice_on is not None:
         deadline = withdrawal_refund_deadline(command.notice_on, state.goods_received_on,
                                               state.proof_of_dispatch_on)
-    return [RefundDue(
+    due = RefundDue(
         refund_id=command.refund_id, situation=command.situation, base_cents=command.base_cents,
         products_cents=command.products_cents, deadline=deadline, rule=command.rule,
         cause_type=command.cause_type, cause_event_id=command.cause_event_id,
-        owed_since=today, notice_on=command.notice_on)]
+        owed_since=today, notice_on=command.notice_on)
+    void = state.termination_void
+    if command.situation != "late_delivery" or void is None:
+        return [due]
+    # the termination was voided before its cause came (put back from a dead-letter topic)
+    return [due, *void_termination_refund(evolve(state, due), VoidTerminationRefund(
+        void.cause_event_id, void.delivered_on, void.received_on), today)]
 
 
 def void_termination_refund(state: RefundsState, command: VoidTerminationRefund,
                             today: dt.date) -> list[Event]:
     """The termination's refund (an order has one: the only ``late_delivery`` situation) is
-    voided, whatever was paid of it already, which the event says (nothing when the
-    termination owed nothing, or the refund is voided already)."""
+    voided, whatever was paid of it already, which the event says (nothing when the refund is
+    voided already). When refunds owes nothing for the termination yet, the void is noted, so
+    that its cause, should it come later, is voided at once (``owe_refund``)."""
+    if not any(refund.situation == "late_delivery" for refund in state.refunds.values()):
+        if state.termination_void is not None:
+            return []
+        return [TerminationVoidNoted(cause_event_id=command.cause_event_id,
+                                     delivered_on=command.delivered_on,
+                                     received_on=command.received_on)]
     reason = (f"delivered on {command.delivered_on}, before the termination was received on "
               f"{command.received_on}: the termination did not take effect (L.216-6)")
     return [RefundVoided(refund_id=refund.refund_id, voided_on=today, reason=reason,
@@ -494,6 +519,10 @@ def evolve(state: RefundsState | None, event: Event) -> RefundsState:
         case RefundVoided():
             return _with(state, _refund(state, event.refund_id).model_copy(
                 update={"voided_on": event.voided_on}))
+        case TerminationVoidNoted():
+            return state.model_copy(update={"termination_void": VoidNote(
+                cause_event_id=event.cause_event_id, delivered_on=event.delivered_on,
+                received_on=event.received_on)})
     return _evolve_figures(state, event)
 
 

@@ -296,9 +296,11 @@ def test_a_correction_after_the_deadline_moved_agrees_with_the_engine() -> None:
     assert audit.findings == []
 
 
-def a_voided_termination() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """A termination's refund, escalated, then voided by the orders' ``TerminationVoided``:
-    the causes by id and the refunds stream."""
+def a_voided_termination(cause_first: bool = True,
+                         ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """A termination's refund, escalated, then voided by the orders' ``TerminationVoided``
+    (or, not ``cause_first``, the void noted first and the termination's record put back
+    later): the causes by id and the refunds stream."""
     terminated = envelope(ContractTerminated(
         cause="essential_date_missed", received_on=dt.date(2026, 6, 12), refund_cents=9610,
         products_cents=7720))
@@ -306,10 +308,13 @@ def a_voided_termination() -> tuple[dict[str, dict[str, Any]], list[dict[str, An
                                          received_on=dt.date(2026, 6, 12)))
     owe = obligations.for_termination(_event_of(terminated), terminated["event_id"])
     assert owe is not None
+    void = domain.VoidTerminationRefund(voiding["event_id"], dt.date(2026, 6, 11),
+                                        dt.date(2026, 6, 12))
+    commands: tuple[tuple[domain.Command, str], ...] = (
+        ((owe, "2026-06-12"), (domain.Escalate(POLICY), "2026-07-20"), (void, "2026-07-20"))
+        if cause_first else ((void, "2026-06-15"), (owe, "2026-07-20")))
     history: list[Event] = []
-    for command, day in ((owe, "2026-06-12"), (domain.Escalate(POLICY), "2026-07-20"),
-                         (domain.VoidTerminationRefund(voiding["event_id"], dt.date(2026, 6, 11),
-                                                       dt.date(2026, 6, 12)), "2026-07-20")):
+    for command, day in commands:
         state = None
         for event in history:
             state = domain.evolve(state, event)
@@ -365,3 +370,24 @@ def test_an_escalation_recorded_after_the_void_is_reported() -> None:
     [finding] = audit_stream("o-1", [*stream, later], causes, set()).findings
     assert (finding.type, finding.field) == ("RefundPenaltyEscalated", "refund")
     assert "voided on 2026-07-20" in finding.recomputed
+
+
+def test_a_void_noted_before_the_termination_it_voids_has_no_finding() -> None:
+    causes, stream = a_voided_termination(cause_first=False)
+    assert [record["type"] for record in stream] == [
+        "TerminationVoidNoted", "RefundDue", "RefundVoided"]
+    assert audit_stream("o-1", stream, causes, set()).findings == []
+
+
+def test_a_noted_void_the_log_does_not_bear_out_is_reported() -> None:
+    causes, stream = a_voided_termination(cause_first=False)
+    stream[0]["payload"]["delivered_on"] = "2026-06-10"
+    [changed] = audit_stream("o-1", stream, causes, set()).findings
+    assert (changed.type, changed.field, changed.recomputed) == (
+        "TerminationVoidNoted", "delivered_on", "2026-06-11")
+    stream[0]["payload"]["delivered_on"] = "2026-06-11"
+    without_void = {key: cause for key, cause in causes.items()
+                    if cause["type"] != "TerminationVoided"}
+    findings = audit_stream("o-1", stream, without_void, set()).findings
+    assert {(finding.type, finding.field) for finding in findings} == {
+        ("TerminationVoidNoted", "cause"), ("RefundVoided", "cause")}

@@ -32,6 +32,7 @@ from contracts.refunds import (
     RefundPenaltyRecomputed,
     RefundVoided,
     ReturnOfGoodsNoted,
+    TerminationVoidNoted,
 )
 from contracts.vocabulary import LineQuantity
 from services.refunds import domain, obligations
@@ -195,10 +196,33 @@ def test_a_refund_paid_or_being_paid_when_voided_says_what_to_recover() -> None:
     assert isinstance(voided, RefundVoided) and voided.refunded_cents == 9610
 
 
-def test_a_void_finds_nothing_to_void_without_a_termination_refund() -> None:
+def test_a_termination_voided_before_its_refund_was_owed_has_it_voided_when_its_cause_comes(
+) -> None:
+    # given a withdrawal's refund, and a void that found no termination's refund to void (the
+    # termination's record set aside in a dead-letter topic)
     [other] = when((), withdrawal(), "2026-06-10")
-    assert when((other,), VOID, "2026-06-21") == []
-    assert when((), VOID, "2026-06-21") == []
+    [noted] = when((other,), VOID, "2026-06-21")
+    assert noted == TerminationVoidNoted(cause_event_id="voiding-event",
+                                         delivered_on=dt.date(2026, 6, 11),
+                                         received_on=dt.date(2026, 6, 12))
+    assert when((other, noted), VOID, "2026-06-22") == []  # a redelivered void
+    # when the termination's record comes, put back
+    [due, voided] = when((other, noted), termination(), "2026-07-01")
+    # then its refund is owed and voided in one decision: it neither escalates nor is paid
+    assert isinstance(due, RefundDue) and due.situation == "late_delivery"
+    assert voided == RefundVoided(
+        refund_id=due.refund_id, voided_on=dt.date(2026, 7, 1), reason=voided.reason,
+        cause_event_id="voiding-event", refunded_cents=0, payout_under_way=False)
+    history = (other, noted, due, voided)
+    later = when(history, domain.Escalate(POLICY), "2026-10-30")
+    assert {step.refund_id for step in later} == {other.refund_id}  # type: ignore[attr-defined]
+    with pytest.raises(domain.RefundConflictError, match="voided on 2026-07-01"):
+        when(history, domain.PayRefund(due.refund_id, POLICY), "2026-10-30")
+    # other causes are owed as ever
+    [owed] = when((noted,), withdrawal(), "2026-07-01")
+    assert isinstance(owed, RefundDue)
+    # a termination that owed nothing has its void noted all the same
+    assert [type(event) for event in when((), VOID, "2026-06-21")] == [TerminationVoidNoted]
 
 
 def test_escalation_records_each_tier_once_at_its_boundary() -> None:
