@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from contracts.policies import Policy, compute_surcharge
 from contracts.refunds import RefundSituation
 
-__all__ = ["EscalationView", "OverdueRefunds", "RateView", "RefundView", "escalation_candidates",
-           "order_of_refund", "overdue_refunds", "recorded_rates", "refund_by_id",
-           "refunds_of_order"]
+__all__ = ["EscalationView", "MissingRate", "OverdueRefunds", "RateView", "RefundView",
+           "escalation_candidates", "order_of_refund", "overdue_refunds", "rates_missing",
+           "recorded_rates", "refund_by_id", "refunds_of_order"]
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -79,6 +79,14 @@ class RefundView(BaseModel):
     escalations: list[EscalationView]
 
 
+class MissingRate(BaseModel):
+    """A half-year whose legal-interest rate is not recorded while refunds' figures borrow
+    another half-year's rate in its place (RULES: provisional, with an operator alert)."""
+
+    half_year: str
+    refunds: int = Field(description="refunds, owed or paid, with a figure borrowing for it")
+
+
 class OverdueRefunds(BaseModel):
     """The overdue refunds as at ``as_of``, the largest amount owed first, with totals; and
     the paid refunds a correction raised since, whose balance is owed."""
@@ -98,6 +106,10 @@ class OverdueRefunds(BaseModel):
     to_recover: list[RefundView] = Field(default=[], description=(
         "the voided refunds refunded already, or whose payout awaited the bank's answer when "
         "they were voided"))
+    rates_missing: list[MissingRate] = Field(default=[], description=(
+        "the operators' alert: half-years whose legal-interest rate is not recorded while "
+        "figures of refunds owed or paid borrow another in its place; record each with POST "
+        "/legal-interest-rates, and the next pass of the sweep corrects those figures"))
 
 
 class RateView(BaseModel):
@@ -152,7 +164,20 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
         total_cents=sum(v.total_cents for v in views),
         provisional=sum(v.provisional for v in views), refunds=views,
         balance_cents=sum(v.balance_cents for v in balances), balances=balances,
-        to_recover_cents=sum(v.refunded_cents for v in voided), to_recover=voided)
+        to_recover_cents=sum(v.refunded_cents for v in voided), to_recover=voided,
+        rates_missing=await rates_missing(db))
+
+
+async def rates_missing(db: Db) -> list[MissingRate]:
+    """The half-years not recorded that figures of refunds (owed or paid, not voided) still
+    borrow a rate for, with how many refunds do (through the partial index of provisional
+    figures; a rate recorded since is left out: the sweep's next pass corrects them)."""
+    rows = await db.fetch(
+        "SELECT half_year, count(*) AS refunds FROM refund_view, "
+        "unnest(missing_half_years) AS half_year WHERE missing_half_years <> '{}' "
+        "AND half_year NOT IN (SELECT half_year FROM legal_interest_rate_view) "
+        "GROUP BY half_year ORDER BY half_year")
+    return [MissingRate(half_year=row["half_year"], refunds=row["refunds"]) for row in rows]
 
 
 async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:

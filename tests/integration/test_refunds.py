@@ -29,7 +29,7 @@ from contracts.policies import (
     paris_date,
 )
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
-from deploy.system import bearer
+from deploy.system import TEST_PORTS, bearer
 from tests.integration.conftest import System
 from tests.support.lifecycle import (
     OPS,
@@ -448,6 +448,12 @@ async def test_a_recorded_rate_turns_provisional_figures_into_recorded_correctio
     assert code == 0, report["refunds"]
 
 
+async def rates_missing(http: httpx.AsyncClient) -> dict[str, int]:
+    """The operators' alert: half-year → refunds borrowing a rate for it."""
+    overdue = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+    return {missing["half_year"]: missing["refunds"] for missing in overdue["rates_missing"]}
+
+
 async def test_a_rate_recorded_after_a_refund_was_paid_owes_the_buyer_its_balance(
         http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
     # given a withdrawal refund paid on its 5th day of delay, its legal interest borrowing
@@ -464,10 +470,16 @@ async def test_a_rate_recorded_after_a_refund_was_paid_owes_the_buyer_its_balanc
     [step] = issued["escalations"]
     borrowed = Decimal(step["rate"]) * 100  # the annual rate, as a fraction
     assert borrowed + 2 < 100, f"the test stack borrows a rate of {borrowed} %"
+    half_year = issued["missing_half_years"][0]
+    # operators are alerted to the rate to record, though the refund is paid
+    assert half_year in await rates_missing(http)
+    console = await http.get(f"http://127.0.0.1:{TEST_PORTS['console']}/refunds", cookies={
+        "console_token": OPS["Authorization"].removeprefix("Bearer ")})
+    assert f"<li>{half_year}: " in console.text.split('id="rates-missing"')[1]
 
     # when the half-year's rate is recorded, higher than the one borrowed
     recorded = await http.post(f"{REFUNDS}/legal-interest-rates", headers=OPS, json={
-        "half_year": issued["missing_half_years"][0], "percent": f"{borrowed + 2:.4f}",
+        "half_year": half_year, "percent": f"{borrowed + 2:.4f}",
         "source": "arrêté (test)"})
     assert recorded.status_code == 201, recorded.text
 
@@ -478,6 +490,7 @@ async def test_a_rate_recorded_after_a_refund_was_paid_owes_the_buyer_its_balanc
     # then the payment's figure is corrected, and what the bank did not refund is owed
     view = await eventually(raised)
     assert view is not None and not view["provisional"]
+    assert half_year not in await rates_missing(http)
     assert view["refunded_cents"] == issued["total_cents"]
     assert view["balance_cents"] == view["total_cents"] - issued["total_cents"] > 0
     overdue = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
