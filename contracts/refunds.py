@@ -34,6 +34,7 @@ __all__ = [
     "RefundVoided",
     "ReturnOfGoodsNoted",
     "TerminationVoidNoted",
+    "VoidedRefundRecovered",
 ]
 
 RATES_STREAM = "legal-interest-rates"
@@ -195,6 +196,20 @@ class TerminationVoidNoted(Event):
     cause_event_id: str
     delivered_on: dt.date
     received_on: dt.date
+
+
+class VoidedRefundRecovered(Event):
+    """Operators recorded money the buyer gave back for a refund voided after it was refunded
+    (``RefundVoided``: a termination the delivery came before): ``amount_cents`` received on
+    ``recovered_on`` by the transfer ``reference`` (each reference recorded once), and
+    ``recovered_cents``, what is recovered of the refund in all. Never more than was
+    refunded."""
+
+    refund_id: RefundId
+    amount_cents: Annotated[int, Field(gt=0)]
+    recovered_cents: Cents
+    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    recovered_on: dt.date
 
 
 class RefundBalancePayoutRequested(Event):

@@ -119,6 +119,34 @@ async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops) -> Ref
     return await _refund(runtime, refund_id)
 
 
+class RecoveryBody(Body):
+    """Money the buyer gave back for a voided refund, as the shop's bank received it."""
+
+    amount_cents: int = Field(ge=1, le=100_000_000, examples=[9610])
+    reference: str = Field(min_length=1, max_length=100, pattern=NO_CONTROL_CHARACTERS,
+                           examples=["VIR-2026-07-0042"],
+                           description="the transfer's reference: each is recorded once")
+
+
+@router.post("/refunds/{refund_id}/recovery", status_code=201,
+             responses=problem_responses(404, 409))
+async def post_recovery(refund_id: RefundId, body: RecoveryBody, runtime: RuntimeDep,
+                        caller: Ops) -> RefundView:
+    """Record money the buyer gave back for a refund voided after it was refunded (listed
+    under ``to_recover`` in ``GET /refunds/overdue`` until all of it is back). The same
+    transfer again records nothing; more than is left to recover, a refund not voided, or a
+    payout still awaiting the bank's answer is refused with 409."""
+    del caller
+    command = domain.RecordRecovery(refund_id, body.amount_cents, body.reference)
+
+    async def work(conn: asyncpg.Connection) -> Answer:
+        await handlers.record_recovery(conn, command, runtime.context)
+        return Answer(201, {})
+
+    await answer_once(runtime.pool, None, work)
+    return await _refund(runtime, refund_id)
+
+
 @router.get("/legal-interest-rates")
 async def get_rates(runtime: RuntimeDep, caller: Reader) -> list[RateView]:
     """The legal-interest rates operators recorded (the shipped table is in

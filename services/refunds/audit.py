@@ -37,6 +37,7 @@ from contracts.refunds import (
     RefundPenaltyRecomputed,
     RefundVoided,
     TerminationVoidNoted,
+    VoidedRefundRecovered,
 )
 from services.refunds import domain
 from services.refunds.obligations import CAUSES, obligation_for
@@ -132,6 +133,9 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
     elif isinstance(event, RefundVoided):
         _compare(audit, envelope, event.refund_id, str(event.voided_on), _voided(event),
                  _expected_void(audit.order_id, event, state, causes))
+    elif isinstance(event, VoidedRefundRecovered):
+        _compare(audit, envelope, event.refund_id, str(event.recovered_on),
+                 _recovered(event), _expected_recovery(event, state))
     elif isinstance(event, TerminationVoidNoted):
         _compare(audit, envelope, "", str(event.received_on), _void_noted(event),
                  _expected_void_note(audit.order_id, event, state, causes))
@@ -153,6 +157,26 @@ def _expected_void(order_id: str, event: RefundVoided, state: domain.RefundsStat
     if voided is None:
         return {"refund": "no termination's refund to void (or voided before)"}
     return _voided(voided)
+
+
+def _recovered(event: VoidedRefundRecovered) -> dict[str, Any]:
+    return {"amount_cents": event.amount_cents, "recovered_cents": event.recovered_cents}
+
+
+def _expected_recovery(event: VoidedRefundRecovered,
+                       state: domain.RefundsState) -> dict[str, Any]:
+    """Money comes back only for a voided refund, never more than was refunded for it, each
+    transfer once; ``recovered_cents`` adds it to what came back before."""
+    try:
+        decided = domain.record_recovery(state, domain.RecordRecovery(
+            event.refund_id, event.amount_cents, event.reference), event.recovered_on)
+    except (domain.RefundNotFoundError, domain.RefundConflictError) as error:
+        return {"recovery": str(error)}
+    if not decided:
+        return {"recovery": f"the transfer {event.reference} was recorded before"}
+    [recovered] = decided
+    assert isinstance(recovered, VoidedRefundRecovered)
+    return _recovered(recovered)
 
 
 def _void_noted(event: TerminationVoidNoted) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from contracts.refunds import (
     RefundVoided,
     ReturnOfGoodsNoted,
     TerminationVoidNoted,
+    VoidedRefundRecovered,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RatesState",
     "RecordPayoutOutcome",
     "RecordRate",
+    "RecordRecovery",
     "Refund",
     "RefundConflictError",
     "RefundNotFoundError",
@@ -62,6 +64,8 @@ __all__ = [
     "evolve",
     "evolve_rates",
     "figure_deadline",
+    "record_recovery",
+    "to_recover_cents",
     "void_termination_refund",
 ]
 
@@ -114,6 +118,7 @@ class Refund(_Frozen):
     refunded_cents: int | None = None
     balance_payout: int | None = None  # a balance requested, the bank's answer awaited
     voided_on: dt.date | None = None  # its cause did not take effect: nothing more is owed
+    recoveries: dict[str, int] = {}  # voided: transfer reference → cents the buyer gave back
 
     @property
     def open(self) -> bool:
@@ -206,8 +211,18 @@ class VoidTerminationRefund:
     received_on: dt.date
 
 
+@dataclass(frozen=True)
+class RecordRecovery:
+    """Operators record money the buyer gave back for a voided refund, received by the
+    transfer ``reference``."""
+
+    refund_id: str
+    amount_cents: int
+    reference: str
+
+
 Command = (OweRefund | NoteReturnOfGoods | Escalate | PayRefund | RecordPayoutOutcome
-           | VoidTerminationRefund)
+           | VoidTerminationRefund | RecordRecovery)
 
 
 def decide(state: RefundsState | None, command: Command, now: dt.datetime) -> list[Event]:
@@ -224,6 +239,8 @@ def decide(state: RefundsState | None, command: Command, now: dt.datetime) -> li
         return pay_refund(state, command, today)
     if isinstance(command, VoidTerminationRefund):
         return void_termination_refund(state, command, today)
+    if isinstance(command, RecordRecovery):
+        return record_recovery(state, command, today)
     return record_payout_outcome(state, command)
 
 
@@ -269,6 +286,41 @@ def void_termination_refund(state: RefundsState, command: VoidTerminationRefund,
                                            or refund.balance_payout is not None))
             for refund in state.refunds.values()
             if refund.situation == "late_delivery" and refund.voided_on is None]
+
+
+def record_recovery(state: RefundsState, command: RecordRecovery,
+                    today: dt.date) -> list[Event]:
+    """Money the buyer gave back for a voided refund: never more than is left to recover, and
+    each transfer once (the same reference and amount again records nothing)."""
+    refund = _refund(state, command.refund_id)
+    if refund.voided_on is None:
+        raise RefundConflictError(f"refund {refund.refund_id} is not voided: the buyer owes "
+                                  "nothing back for it")
+    known = refund.recoveries.get(command.reference)
+    if known == command.amount_cents:
+        return []
+    if known is not None:
+        raise RefundConflictError(f"the transfer {command.reference} was recorded for {known} "
+                                  "cents")
+    if refund.payout is not None or refund.balance_payout is not None:
+        raise RefundConflictError(f"a payout of refund {refund.refund_id} awaits the bank's "
+                                  "answer: what the buyer owes back is not known yet")
+    left = to_recover_cents(refund)
+    if command.amount_cents > left:
+        raise RefundConflictError(f"{left} cents are left to recover of refund "
+                                  f"{refund.refund_id}, not {command.amount_cents}")
+    return [VoidedRefundRecovered(
+        refund_id=refund.refund_id, amount_cents=command.amount_cents,
+        recovered_cents=sum(refund.recoveries.values()) + command.amount_cents,
+        reference=command.reference, recovered_on=today)]
+
+
+def to_recover_cents(refund: Refund) -> int:
+    """What the buyer still owes back for a voided refund: what was refunded for it, less
+    what was recovered (0 for a refund not voided)."""
+    if refund.voided_on is None:
+        return 0
+    return _refunded(refund) - sum(refund.recoveries.values())
 
 
 def _refunded(refund: Refund) -> int:
@@ -519,6 +571,10 @@ def evolve(state: RefundsState | None, event: Event) -> RefundsState:
         case RefundVoided():
             return _with(state, _refund(state, event.refund_id).model_copy(
                 update={"voided_on": event.voided_on}))
+        case VoidedRefundRecovered():
+            refund = _refund(state, event.refund_id)
+            return _with(state, refund.model_copy(update={"recoveries": {
+                **refund.recoveries, event.reference: event.amount_cents}}))
         case TerminationVoidNoted():
             return state.model_copy(update={"termination_void": VoidNote(
                 cause_event_id=event.cause_event_id, delivered_on=event.delivered_on,

@@ -27,7 +27,7 @@ from services.refunds.views import order_of_refund
 log = logging.getLogger(__name__)
 
 __all__ = ["RATES", "REFUNDS", "alert_if_provisional", "current_policy", "escalate", "handle",
-           "pay_refund", "record_rate"]
+           "pay_refund", "record_rate", "record_recovery"]
 
 REFUNDS = Aggregate(domain.RefundsState, domain.evolve)
 RATES = Aggregate(domain.RatesState, domain.evolve_rates)
@@ -72,6 +72,15 @@ async def pay_refund(conn: asyncpg.Connection, refund_id: str, ctx: Context) -> 
                                                              await current_policy(conn)), ctx)
     alert_if_provisional(order_id, recorded)  # a payout may be the first figure to borrow
     return order_id
+
+
+async def record_recovery(conn: asyncpg.Connection, command: domain.RecordRecovery,
+                          ctx: Context) -> None:
+    """Record money the buyer gave back for a voided refund."""
+    order_id = await order_of_refund(conn, command.refund_id)
+    if order_id is None:
+        raise domain.RefundNotFoundError(f"no refund {command.refund_id}")
+    await handle(conn, order_id, command, ctx)
 
 
 def alert_if_provisional(order_id: str, recorded: Sequence[Envelope]) -> None:

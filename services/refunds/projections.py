@@ -30,6 +30,7 @@ from contracts.refunds import (
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
     RefundVoided,
+    VoidedRefundRecovered,
 )
 from services.platform.rebuild import ReadModel
 from services.refunds.next_escalation import Owed, next_escalation_on
@@ -57,6 +58,9 @@ async def project(conn: asyncpg.Connection, envelope: Envelope, event: Event) ->
             await _update(conn, envelope, event.refund_id, "voided_on = $4, void_reason = $5, "
                           "next_escalation_on = NULL, missing_half_years = '{}'",
                           event.voided_on, event.reason)
+        case VoidedRefundRecovered():
+            await _update(conn, envelope, event.refund_id, "recovered_cents = $4",
+                          event.recovered_cents)
         case LegalInterestRateRecorded():
             await conn.execute(
                 "INSERT INTO legal_interest_rate_view VALUES ($1, $2, $3, $4) ON CONFLICT "

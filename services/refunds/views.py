@@ -76,6 +76,9 @@ class RefundView(BaseModel):
         "more; what was refunded for it already is for operators to recover"))
     void_reason: str | None = Field(default=None, description="why it was voided: the day of "
                                     "delivery and the day the termination was received")
+    recovered_cents: int = Field(default=0, description=(
+        "voided: what the buyer gave back of what was refunded for it (POST "
+        "/refunds/{id}/recovery records it)"))
     escalations: list[EscalationView]
 
 
@@ -101,11 +104,12 @@ class OverdueRefunds(BaseModel):
     balance_cents: int = 0
     balances: list[RefundView] = []
     to_recover_cents: int = Field(default=0, description=(
-        "refunded for refunds voided since (their cause did not take effect): the buyers' to "
-        "give back"))
+        "refunded for refunds voided since (their cause did not take effect), less what "
+        "came back: the buyers' to give back"))
     to_recover: list[RefundView] = Field(default=[], description=(
-        "the voided refunds refunded already, or whose payout awaited the bank's answer when "
-        "they were voided"))
+        "the voided refunds refunded already and not all recovered (POST "
+        "/refunds/{id}/recovery), or whose payout awaited the bank's answer when they were "
+        "voided"))
     rates_missing: list[MissingRate] = Field(default=[], description=(
         "the operators' alert: half-years whose legal-interest rate is not recorded while "
         "figures of refunds owed or paid borrow another in its place; record each with POST "
@@ -156,15 +160,17 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
     balances = sorted(await _views(db, raised, today, policy),
                       key=lambda view: (-view.balance_cents, view.refund_id))
     voided = await _views(db, await db.fetch(
-        "SELECT * FROM refund_view WHERE voided_on IS NOT NULL AND (refunded_cents > 0 "
-        "OR payout = 'pending') ORDER BY refunded_cents DESC, refund_id"), today, policy)
+        "SELECT * FROM refund_view WHERE voided_on IS NOT NULL AND (refunded_cents > "
+        "recovered_cents OR payout = 'pending') ORDER BY refunded_cents - recovered_cents "
+        "DESC, refund_id"), today, policy)
     return OverdueRefunds(
         as_of=today, count=len(views), base_cents=sum(v.base_cents for v in views),
         surcharge_cents=sum(v.surcharge_cents for v in views),
         total_cents=sum(v.total_cents for v in views),
         provisional=sum(v.provisional for v in views), refunds=views,
         balance_cents=sum(v.balance_cents for v in balances), balances=balances,
-        to_recover_cents=sum(v.refunded_cents for v in voided), to_recover=voided,
+        to_recover_cents=sum(v.refunded_cents - v.recovered_cents for v in voided),
+        to_recover=voided,
         rates_missing=await rates_missing(db))
 
 
@@ -224,7 +230,7 @@ def _view(row: asyncpg.Record, escalations: list[EscalationView], today: dt.date
         bank_reference=row["bank_reference"], escalations=escalations,
         refunded_cents=row["refunded_cents"], balance_cents=_balance(row),
         voided_on=row["voided_on"], void_reason=row["void_reason"],
-        **_figures(row, today, policy))
+        recovered_cents=row["recovered_cents"], **_figures(row, today, policy))
 
 
 def _balance(row: asyncpg.Record) -> int:

@@ -253,6 +253,22 @@ async def test_a_refund_paid_before_its_termination_was_voided_is_listed_to_reco
     assert listed is not None and listed["status"] == "voided"
     assert listed["refunded_cents"] == issued["total_cents"] == refund["base_cents"]
     assert listed["balance_cents"] == 0
+
+    # and once the buyer has given it back, in two transfers, it leaves the list
+    recovery = f"{REFUNDS}/refunds/{refund['refund_id']}/recovery"
+    part = {"amount_cents": 1000, "reference": f"VIR-{order_id[:8]}-1"}
+    answers = [await http.post(recovery, headers=OPS, json=part) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]  # the same transfer, recorded once
+    assert answers[1].json()["recovered_cents"] == 1000
+    assert await to_recover() is not None
+    too_much = await http.post(recovery, headers=OPS, json={
+        "amount_cents": listed["refunded_cents"], "reference": f"VIR-{order_id[:8]}-2"})
+    assert too_much.status_code == 409, too_much.text
+    rest = await http.post(recovery, headers=OPS, json={
+        "amount_cents": listed["refunded_cents"] - 1000, "reference": f"VIR-{order_id[:8]}-2"})
+    assert rest.status_code == 201, rest.text
+    assert rest.json()["recovered_cents"] == listed["refunded_cents"]
+    assert await to_recover() is None
     code, report = audit(system, "verify", "--order", order_id)
     assert code == 0, report["refunds"]
 

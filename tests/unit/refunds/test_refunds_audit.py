@@ -391,3 +391,44 @@ def test_a_noted_void_the_log_does_not_bear_out_is_reported() -> None:
     findings = audit_stream("o-1", stream, without_void, set()).findings
     assert {(finding.type, finding.field) for finding in findings} == {
         ("TerminationVoidNoted", "cause"), ("RefundVoided", "cause")}
+
+
+
+def a_recovered_void() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """A termination's refund paid, its termination voided, then money recovered in two
+    transfers: the causes by id and the refunds stream."""
+    causes, _ = a_voided_termination()
+    [terminated, voiding] = [cause for cause in causes.values()
+                             if cause["type"] in ("ContractTerminated", "TerminationVoided")]
+    owe = obligations.for_termination(_event_of(terminated), terminated["event_id"])
+    assert owe is not None
+    steps: tuple[tuple[domain.Command, str], ...] = (
+        (owe, "2026-06-12"), (domain.PayRefund(owe.refund_id, POLICY), "2026-06-20"),
+        (domain.RecordPayoutOutcome(owe.refund_id, 1, "T/A"), "2026-06-20"),
+        (domain.VoidTerminationRefund(voiding["event_id"], dt.date(2026, 6, 11),
+                                      dt.date(2026, 6, 12)), "2026-07-20"),
+        (domain.RecordRecovery(owe.refund_id, 1000, "VIR-1"), "2026-07-25"),
+        (domain.RecordRecovery(owe.refund_id, 500, "VIR-2"), "2026-07-26"))
+    history: list[Event] = []
+    for command, day in steps:
+        state = None
+        for event in history:
+            state = domain.evolve(state, event)
+        history += domain.decide(state, command, on(day))
+    return causes, [envelope(event) for event in history]
+
+
+def test_money_recovered_for_a_voided_refund_is_held_to_what_was_refunded() -> None:
+    causes, stream = a_recovered_void()
+    assert [record["type"] for record in stream][-3:] == [
+        "RefundVoided", "VoidedRefundRecovered", "VoidedRefundRecovered"]
+    assert audit_stream("o-1", stream, causes, set()).findings == []
+    stream[-1]["payload"]["recovered_cents"] = 1400
+    [added] = audit_stream("o-1", stream, causes, set()).findings
+    assert (added.type, added.field, added.recomputed) == (
+        "VoidedRefundRecovered", "recovered_cents", 1500)
+    stream[-1]["payload"] |= {"recovered_cents": 9620, "amount_cents": 9620}
+    [beyond] = audit_stream("o-1", stream, causes, set()).findings
+    assert (beyond.field, beyond.recomputed) == (
+        "recovery", f"8610 cents are left to recover of refund {stream[0]['payload']['refund_id']}"
+        ", not 9620")

@@ -33,6 +33,7 @@ from contracts.refunds import (
     RefundVoided,
     ReturnOfGoodsNoted,
     TerminationVoidNoted,
+    VoidedRefundRecovered,
 )
 from contracts.vocabulary import LineQuantity
 from services.refunds import domain, obligations
@@ -591,3 +592,49 @@ def test_a_refund_paid_before_what_was_refunded_was_kept_owes_what_a_later_corre
     # then the balance is what the correction added to the figure as paid
     assert old.refunds[refund_id].balance_cents == given(*paid, *fixes).refunds[  # type: ignore[union-attr]
         refund_id].balance_cents > 0
+
+
+def paid_then_voided() -> tuple[Event, ...]:
+    """A termination's refund paid (9,610 ¢ refunded), then its termination voided."""
+    [due] = when((), termination(), "2026-06-12")
+    [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    [issued] = when((due, payout), domain.RecordPayoutOutcome(due.refund_id, 1, "T/A"),
+                    "2026-06-20")
+    [voided] = when((due, payout, issued), VOID, "2026-06-21")
+    return due, payout, issued, voided
+
+
+def test_money_given_back_for_a_voided_refund_is_recorded_until_all_of_it_is_back() -> None:
+    # given a refund of 9,610 ¢ voided after it was paid
+    history = paid_then_voided()
+    refund_id = history[0].refund_id  # type: ignore[attr-defined]
+    # when the buyer gives back part of it, then the rest
+    [first] = when(history, domain.RecordRecovery(refund_id, 6000, "VIR-1"), "2026-07-01")
+    assert first == VoidedRefundRecovered(refund_id=refund_id, amount_cents=6000,
+                                          recovered_cents=6000, reference="VIR-1",
+                                          recovered_on=dt.date(2026, 7, 1))
+    assert when((*history, first), domain.RecordRecovery(refund_id, 6000, "VIR-1"),
+                "2026-07-02") == []  # the same transfer, told twice
+    with pytest.raises(domain.RefundConflictError, match="3610 cents are left"):
+        when((*history, first), domain.RecordRecovery(refund_id, 3611, "VIR-2"), "2026-07-02")
+    [rest] = when((*history, first), domain.RecordRecovery(refund_id, 3610, "VIR-2"),
+                  "2026-07-02")
+    # then nothing is left to recover
+    assert isinstance(rest, VoidedRefundRecovered) and rest.recovered_cents == 9610
+    state = given(*history, first, rest)
+    assert state is not None and domain.to_recover_cents(state.refunds[refund_id]) == 0
+    with pytest.raises(domain.RefundConflictError, match="VIR-1 was recorded for 6000"):
+        when((*history, first), domain.RecordRecovery(refund_id, 500, "VIR-1"), "2026-07-02")
+
+
+def test_nothing_is_recovered_of_a_refund_not_voided_or_whose_payout_awaits_the_bank() -> None:
+    [due] = when((), termination(), "2026-06-12")
+    with pytest.raises(domain.RefundConflictError, match="not voided"):
+        when((due,), domain.RecordRecovery(due.refund_id, 100, "VIR-1"), "2026-06-20")
+    [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
+    [voided] = when((due, payout), VOID, "2026-06-21")
+    with pytest.raises(domain.RefundConflictError, match="awaits the bank's answer"):
+        when((due, payout, voided), domain.RecordRecovery(due.refund_id, 100, "VIR-1"),
+             "2026-06-22")
+    with pytest.raises(domain.RefundNotFoundError):
+        when((due,), domain.RecordRecovery("no-such-refund", 100, "VIR-1"), "2026-06-22")
