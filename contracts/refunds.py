@@ -186,9 +186,11 @@ class RefundVoided(Event):
 
 
 class TerminationVoidNoted(Event):
-    """The order's termination did not take effect (the orders service's ``TerminationVoided``,
-    ``cause_event_id``: delivered on ``delivered_on``, before the termination was received on
-    ``received_on``) before refunds owed anything for it: the termination owed nothing, or its
+    """A termination voided before refunds owed anything for it, noted for its cause to come.
+
+    The orders service's ``TerminationVoided`` (``cause_event_id``: delivered on
+    ``delivered_on``, before the termination was received on ``received_on``) came before
+    refunds owed anything for the termination: the termination owed nothing, or its
     record had not reached refunds (set aside in a dead-letter topic). Should that record come
     later (put back), its refund is owed and voided at once, in one decision: nothing is owed
     for a termination that did not take effect, whichever of the two records came first."""
@@ -199,9 +201,11 @@ class TerminationVoidNoted(Event):
 
 
 class VoidedRefundRecovered(Event):
-    """Operators recorded money the buyer gave back for a refund voided after it was refunded
-    (``RefundVoided``: a termination the delivery came before): ``amount_cents`` received on
-    ``recovered_on`` by the transfer ``reference`` (each reference recorded once), and
+    """Operators recorded money the buyer gave back for a voided refund already refunded.
+
+    The refund was voided after it was refunded (``RefundVoided``: a termination the delivery
+    came before): ``amount_cents`` received on ``recovered_on`` by the transfer ``reference``
+    (each reference recorded once per refund), and
     ``recovered_cents``, what is recovered of the refund in all. Never more than was
     refunded."""
 

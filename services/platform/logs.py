@@ -69,7 +69,9 @@ def configure_logging(level: int = logging.INFO) -> None:
 class ThrottledWarning:
     """A warning that outsiders can trigger at will (a forged request), logged at most once per
     ``interval`` seconds: the first at once, the ones in between counted and told with the next
-    one logged, so that a flood of them cannot fill the disk or bury the other lines."""
+    one logged, so that a flood of them cannot fill the disk or bury the other lines (the count
+    of a last burst reaches the log only with the next such warning: a metric should count
+    them too)."""
 
     def __init__(self, logger: logging.Logger, interval: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -4,6 +4,7 @@ list of overdue refunds, the payout order, and the legal-interest rates operator
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated
 
@@ -50,6 +51,7 @@ router = APIRouter(tags=["refunds"], responses=problem_responses(400, 401, 403, 
 Reader = Annotated[Principal, Allow("shop", "ops", "auditor")]
 Ops = Annotated[Principal, Allow("ops")]
 PAY_ATTEMPTS = 3
+Work = Callable[[asyncpg.Connection], Awaitable[Answer]]
 
 
 class RateBody(Body):
@@ -107,16 +109,21 @@ async def post_pay(refund_id: RefundId, runtime: RuntimeDep, caller: Ops) -> Ref
         await handlers.pay_refund(conn, refund_id, runtime.context)
         return Answer(202, {})
 
+    await _decided_on_the_latest_state(runtime, work)
+    return await _refund(runtime, refund_id)
+
+
+async def _decided_on_the_latest_state(runtime: Runtime, work: Work) -> None:
+    """Run an operator's command on a refund's order; when the worker recorded on the order
+    meanwhile (a cause, a step, a payout's outcome), decide again on the new state, which may
+    now refuse or find it done; after a few races, tell the caller."""
     for attempt in range(1, PAY_ATTEMPTS + 1):
         try:
             await answer_once(runtime.pool, None, work)
-            break
+            return
         except ConcurrencyError:
-            # the worker recorded on the order meanwhile (a cause, a step): decide again on
-            # the new state, which may now refuse; after a few races, tell the caller
             if attempt == PAY_ATTEMPTS:
                 raise
-    return await _refund(runtime, refund_id)
 
 
 class RecoveryBody(Body):
@@ -143,7 +150,7 @@ async def post_recovery(refund_id: RefundId, body: RecoveryBody, runtime: Runtim
         await handlers.record_recovery(conn, command, runtime.context)
         return Answer(201, {})
 
-    await answer_once(runtime.pool, None, work)
+    await _decided_on_the_latest_state(runtime, work)
     return await _refund(runtime, refund_id)
 
 

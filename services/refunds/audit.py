@@ -103,16 +103,37 @@ def audit_stream(order_id: str, envelopes: Iterable[Envelope],
     replay goes on without it."""
     audit = StreamAudit(order_id)
     state: domain.RefundsState | None = None
+    owed_after_void: Envelope | None = None  # its RefundVoided must come next
     for envelope in envelopes:
         try:
             event = _event(envelope)
+            _check_voided_next(audit, owed_after_void, event)
             _check(audit, envelope, event, state or domain.RefundsState(), causes, rates)
+            owed_after_void = envelope if _owed_after_its_void(event, state) else None
             state = domain.evolve(state, event)
         except (ValueError, LookupError, TypeError) as error:
             audit.findings.append(Finding(order_id, str(envelope.get("event_id")),
                                           str(envelope.get("type")), "replay", "recorded",
                                           f"cannot be replayed: {error}"))
+    _check_voided_next(audit, owed_after_void, None)
     return audit
+
+
+def _owed_after_its_void(event: Event, state: domain.RefundsState | None) -> bool:
+    """A termination's refund owed once its void was noted: the same decision voids it."""
+    return (isinstance(event, RefundDue) and event.situation == "late_delivery"
+            and state is not None and state.termination_void is not None)
+
+
+def _check_voided_next(audit: StreamAudit, owed: Envelope | None, event: Event | None) -> None:
+    if owed is None:
+        return
+    refund_id = owed["payload"]["refund_id"]
+    if not (isinstance(event, RefundVoided) and event.refund_id == refund_id):
+        audit.findings.append(Finding(
+            audit.order_id, str(owed.get("event_id")), "RefundDue", "voided",
+            "not voided with it", "voided as it is owed: its termination's void was noted "
+            "before (TerminationVoidNoted)"))
 
 
 def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.RefundsState,

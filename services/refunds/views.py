@@ -8,6 +8,7 @@ what ``RefundIssued`` recorded.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeAlias
 
 import asyncpg
@@ -17,7 +18,8 @@ from contracts.policies import Policy, compute_surcharge
 from contracts.refunds import RefundSituation
 
 __all__ = ["EscalationView", "MissingRate", "OverdueRefunds", "RateView", "RefundView",
-           "escalation_candidates", "order_of_refund", "overdue_refunds", "rates_missing",
+           "escalation_candidates", "missing_rates", "order_of_refund", "overdue_refunds",
+           "rates_missing",
            "recorded_rates", "refund_by_id", "refunds_of_order"]
 
 Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -171,19 +173,36 @@ async def overdue_refunds(db: Db, today: dt.date, policy: Policy) -> OverdueRefu
         balance_cents=sum(v.balance_cents for v in balances), balances=balances,
         to_recover_cents=sum(v.refunded_cents - v.recovered_cents for v in voided),
         to_recover=voided,
-        rates_missing=await rates_missing(db))
+        rates_missing=await rates_missing(db, views))
 
 
-async def rates_missing(db: Db) -> list[MissingRate]:
-    """The half-years not recorded that figures of refunds (owed or paid, not voided) still
-    borrow a rate for, with how many refunds do (through the partial index of provisional
-    figures; a rate recorded since is left out: the sweep's next pass corrects them)."""
+async def rates_missing(db: Db, live: Iterable[RefundView] = ()) -> list[MissingRate]:
+    """The half-years not recorded that figures of refunds (owed or paid, not voided) borrow a
+    rate for: the figures recorded (through the partial index of provisional figures) and the
+    ``live`` ones, as owed today (a refund at the cap, or in its days of interest, accrues
+    without recording a step)."""
     rows = await db.fetch(
-        "SELECT half_year, count(*) AS refunds FROM refund_view, "
+        "SELECT half_year, array_agg(refund_id) AS refunds FROM refund_view, "
         "unnest(missing_half_years) AS half_year WHERE missing_half_years <> '{}' "
-        "AND half_year NOT IN (SELECT half_year FROM legal_interest_rate_view) "
-        "GROUP BY half_year ORDER BY half_year")
-    return [MissingRate(half_year=row["half_year"], refunds=row["refunds"]) for row in rows]
+        "GROUP BY half_year")
+    recorded = {row["half_year"] for row in await db.fetch(
+        "SELECT half_year FROM legal_interest_rate_view")}
+    return missing_rates({row["half_year"]: row["refunds"] for row in rows}, live, recorded)
+
+
+def missing_rates(figures: Mapping[str, Iterable[str]], live: Iterable[RefundView],
+                  recorded: Iterable[str]) -> list[MissingRate]:
+    """Each half-year the recorded ``figures`` (half-year → refunds) or the ``live``
+    provisional ones borrow a rate for, unless its rate is ``recorded`` since (the sweep's next
+    pass corrects those figures), with how many refunds borrow for it."""
+    borrowing = {half_year: set(refunds) for half_year, refunds in figures.items()}
+    for view in live:
+        if view.provisional and view.voided_on is None:
+            for half_year in view.missing_half_years:
+                borrowing.setdefault(half_year, set()).add(view.refund_id)
+    known = set(recorded)
+    return [MissingRate(half_year=half_year, refunds=len(refunds))
+            for half_year, refunds in sorted(borrowing.items()) if half_year not in known]
 
 
 async def escalation_candidates(db: Db, today: dt.date, recorded: list[str]) -> list[str]:

@@ -261,6 +261,13 @@ async def test_a_refund_paid_before_its_termination_was_voided_is_listed_to_reco
     assert [a.status_code for a in answers] == [201, 201]  # the same transfer, recorded once
     assert answers[1].json()["recovered_cents"] == 1000
     assert await to_recover() is not None
+    listed_now = (await http.get(f"{REFUNDS}/refunds/overdue", headers=OPS)).json()
+    [left] = [r["refunded_cents"] - r["recovered_cents"] for r in listed_now["to_recover"]
+              if r["refund_id"] == refund["refund_id"]]
+    assert left == listed["refunded_cents"] - 1000
+    unknown = await http.post(f"{REFUNDS}/refunds/no-such-refund/recovery", headers=OPS,
+                              json=part)
+    assert unknown.status_code == 404, unknown.text
     too_much = await http.post(recovery, headers=OPS, json={
         "amount_cents": listed["refunded_cents"], "reference": f"VIR-{order_id[:8]}-2"})
     assert too_much.status_code == 409, too_much.text

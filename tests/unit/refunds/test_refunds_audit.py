@@ -16,6 +16,7 @@ from contracts.refunds import (
     RATES_STREAM,
     LegalInterestRateRecorded,
     RefundPayoutRefused,
+    RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
     RefundVoided,
 )
@@ -377,6 +378,18 @@ def test_a_void_noted_before_the_termination_it_voids_has_no_finding() -> None:
     assert [record["type"] for record in stream] == [
         "TerminationVoidNoted", "RefundDue", "RefundVoided"]
     assert audit_stream("o-1", stream, causes, set()).findings == []
+
+
+def test_a_termination_owed_after_its_noted_void_and_not_voided_is_reported() -> None:
+    causes, stream = a_voided_termination(cause_first=False)
+    due = stream[1]
+    escalation = envelope(RefundPenaltyEscalated(
+        refund_id=due["payload"]["refund_id"], escalated_on=dt.date(2026, 7, 27), delay_days=1,
+        schedule="B", tier="B:1-10", rate=Decimal("0.0667"), rate_basis="legal", base_cents=9610,
+        surcharge_cents=2, total_cents=9612, policy_version=POLICY.version))
+    for rest in ([], [escalation]):  # the void left out, alone or before more figures
+        findings = audit_stream("o-1", [*stream[:2], *rest], causes, set()).findings
+        assert ("RefundDue", "voided") in {(f.type, f.field) for f in findings}, findings
 
 
 def test_a_noted_void_the_log_does_not_bear_out_is_reported() -> None:
