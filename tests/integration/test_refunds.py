@@ -496,8 +496,8 @@ async def test_a_rate_recorded_after_a_refund_was_paid_owes_the_buyer_its_balanc
     half_year = issued["missing_half_years"][0]
     # operators are alerted to the rate to record, though the refund is paid
     assert half_year in await rates_missing(http)
-    console = await http.get(f"http://127.0.0.1:{TEST_PORTS['console']}/refunds", cookies={
-        "console_token": OPS["Authorization"].removeprefix("Bearer ")})
+    console = await http.get(f"http://127.0.0.1:{TEST_PORTS['console']}/refunds", headers={
+        "Cookie": f"console_token={OPS['Authorization'].removeprefix('Bearer ')}"})
     assert f"<li>{half_year}: " in console.text.split('id="rates-missing"')[1]
 
     # when the half-year's rate is recorded, higher than the one borrowed
