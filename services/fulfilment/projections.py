@@ -97,8 +97,8 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
                           outcome_on=paris_date(event.attempted_at),
                           collection_point=event.collection_point, collect_by=event.collect_by)
         case DeliveryOverdue():
-            await _upsert(conn, envelope,
-                          overdue_since=paris_date(envelope.occurred_at))
+            await _upsert(conn, envelope, overdue_since=paris_date(envelope.occurred_at),
+                          overdue_deadline=event.deadline)
         case ReturnExpected():
             await _upsert(conn, envelope, return_by=event.return_by)
         case ReturnReceived():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.policies import add_working_days, is_working_day
 from services.platform.db import Db
@@ -91,6 +91,8 @@ class ShipmentView(BaseModel):
     collection_point: str | None
     collect_by: dt.date | None
     overdue_since: dt.date | None
+    overdue_deadline: dt.date | None = Field(default=None, description=(
+        "the deadline it passed: deliver_by extended by the suspensions declared"))
     return_by: dt.date | None
     returned_on: dt.date | None
     return_complete: bool | None
@@ -143,8 +145,11 @@ class OverdueDelivery(BaseModel):
 
     order_id: str
     deliver_by: dt.date
+    deadline: dt.date = Field(description=(
+        "the deadline passed: deliver_by extended by the suspensions declared (force majeure, "
+        "an announced closure)"))
     overdue_since: dt.date
-    days_late: int
+    days_late: int = Field(description="days since the deadline passed")
 
 
 async def claims(db: Db, today: dt.date, *, waiting_only: bool = False,
@@ -163,11 +168,11 @@ async def claims(db: Db, today: dt.date, *, waiting_only: bool = False,
 async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
     """Orders past their delivery deadline and not delivered, the longest late first."""
     rows = await db.fetch(
-        "SELECT order_id, deliver_by, overdue_since FROM shipment_view "
-        "WHERE overdue_since IS NOT NULL AND (outcome IS NULL OR outcome IN "
-        "('absent', 'returned_to_sender', 'refused')) AND held IS NULL "
-        "ORDER BY deliver_by, order_id")
-    return [OverdueDelivery(**dict(row), days_late=(today - row["deliver_by"]).days)
+        "SELECT order_id, deliver_by, coalesce(overdue_deadline, deliver_by) AS deadline, "
+        "overdue_since FROM shipment_view WHERE overdue_since IS NOT NULL AND (outcome IS NULL "
+        "OR outcome IN ('absent', 'returned_to_sender', 'refused')) AND held IS NULL "
+        "ORDER BY deadline, order_id")
+    return [OverdueDelivery(**dict(row), days_late=(today - row["deadline"]).days)
             for row in rows]
 
 

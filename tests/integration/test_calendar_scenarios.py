@@ -89,6 +89,12 @@ async def test_delivery_deadline_around_ascension_and_a_force_majeure_period(
     assert (await shipment(http, system, friday))["overdue_since"] is None
     await move_clock_and_sweep(system, fulfilment_db, "set", "2026-06-04T08:00")
     assert (await shipment(http, system, friday))["overdue_since"] == "2026-06-04"
+    # the operators' list counts the days late from the deadline as the closure extended it
+    listed = (await http.get(f"{system.fulfilment_url}/overdue-deliveries",
+                             headers=bearer("ops"))).json()
+    [late] = [entry for entry in listed if entry["order_id"] == friday]
+    assert (late["deliver_by"], late["deadline"], late["days_late"]) == (
+        "2026-06-01", "2026-06-03", 1)
 
 
 async def test_the_clock_does_not_go_back_before_recorded_events(system: System) -> None:
