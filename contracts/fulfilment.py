@@ -128,11 +128,15 @@ class DeliveryOverdue(Event):
 
 
 class ClaimRecorded(Event):
-    """The buyer's claim about a delivery, received within its window (which ended on
-    ``window_ends``); the shop answers within 2 working days."""
+    """The buyer's claim about a delivery, or question about the order's follow-up; the shop
+    answers within 2 working days (Art. 4).
+
+    A claim is received within its window, which ended on ``window_ends``; an ``inquiry`` (a
+    question about the order's follow-up, at any time, one waiting at a time) has no window:
+    its ``window_ends`` is the day it was asked."""
 
     kind: Literal["reservations_confirmation", "return_request", "incorrect_delivery",
-                  "conformity"]
+                  "conformity", "inquiry"]
     claimed_on: dt.date
     window_ends: dt.date
     detail: str = ""

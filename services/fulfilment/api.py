@@ -161,7 +161,10 @@ async def post_return(order_id: OrderId, body: ReturnBody, runtime: RuntimeDep,
 async def post_claim(order_id: OrderId, body: ClaimBody, runtime: RuntimeDep,
                      caller: Annotated[Principal, Allow("shop", "ops")]) -> list[ClaimView]:
     """The buyer's claim about the delivery (through the storefront or ops), refused with the
-    day its window ended when late; an incorrect delivery gets an exchange reference."""
+    day its window ended when late; an incorrect delivery gets an exchange reference. Kind
+    ``inquiry``: a question about the order's follow-up, at any time of its life, answered
+    within 2 working days like a claim (another is taken once the shop answered the one
+    waiting)."""
     return await _claim(runtime, order_id, Claim(body.kind, body.detail))
 
 

@@ -1,6 +1,7 @@
 """The buyer's claims about a delivery, each checked against its window in the French
 calendar (``contracts.policies``): reservations confirmed to the carrier, a return request, an
-incorrect delivery (which gets an exchange reference) and the guarantee of conformity."""
+incorrect delivery (which gets an exchange reference) and the guarantee of conformity; and the
+buyer's questions about the order's follow-up (``inquiry``), at any time."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from contracts.policies import (
 from services.fulfilment.shipping import ShippingConflictError
 
 ClaimKind = Literal["reservations_confirmation", "return_request", "incorrect_delivery",
-                    "conformity"]
+                    "conformity", "inquiry"]
 WINDOWS: dict[str, Callable[[dt.date], dt.date]] = {
     "reservations_confirmation": reservation_confirmation_deadline,
     "return_request": return_request_deadline,
@@ -55,15 +56,23 @@ class Delivery:
     delivered_on: dt.date | None
     claims: tuple[str, ...]
     answered: tuple[str, ...]
+    known: bool = True  # fulfilment heard of the order
+
+    def waiting(self, kind: str) -> bool:
+        """A claim (or question) of this kind waits for the shop's answer."""
+        return self.claims.count(kind) > self.answered.count(kind)
 
 
 def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
                  now: dt.datetime, order_id: str) -> list[Event]:
-    """A claim within its window (once per kind), or the rule and the day it ended."""
+    """A claim within its window (once per kind), a question about the order's follow-up
+    (one waiting at a time), or the rule and the day it ended."""
     if isinstance(command, AnswerClaim):
-        if command.kind not in delivery.claims or command.kind in delivery.answered:
+        if not delivery.waiting(command.kind):
             raise ShippingConflictError(f"no {command.kind} claim is waiting for an answer")
         return [ClaimAnswered(kind=command.kind, answer=command.answer)]
+    if command.kind == "inquiry":
+        return [inquiry(delivery, command, paris_date(now), order_id)]
     if delivery.delivered_on is None:
         raise ShippingConflictError("the order was not delivered")
     if command.kind == "reservations_confirmation" and (
@@ -82,6 +91,18 @@ def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
         return [claim]
     return [claim, ExchangeReferenceAllocated(exchange_reference=exchange_reference(order_id),
                                               claimed_on=today)]
+
+
+def inquiry(delivery: Delivery, command: Claim, today: dt.date, order_id: str) -> Event:
+    """A question about the order's follow-up, at any time of its life (Art. 4): answered
+    within 2 working days; another is taken once the shop has answered the one waiting."""
+    if not delivery.known:
+        raise ShippingConflictError(f"fulfilment knows no order {order_id}")
+    if delivery.waiting("inquiry"):
+        raise ShippingConflictError("a question about this order is waiting for the shop's "
+                                    "answer: add to it there")
+    return ClaimRecorded(kind="inquiry", claimed_on=today, window_ends=today,
+                         detail=command.detail)
 
 
 def exchange_reference(order_id: str) -> str:

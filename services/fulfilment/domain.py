@@ -135,7 +135,7 @@ def decide(state: FulfilmentState | None, command: Command, now: dt.datetime) ->
     if isinstance(command, OnClaim):
         current = state or FulfilmentState()
         delivery = Delivery(current.outcome, current.delivered_on, current.claims,
-                            current.answered)
+                            current.answered, known=state is not None)
         return decide_claim(delivery, command.command, now, command.order_id)
     if isinstance(command, MarkOverdue):
         return overdue(_view(state, command.suspensions), paris_date(now))

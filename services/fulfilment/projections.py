@@ -108,10 +108,14 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case ParcelRestocked():
             await _parcel_restocked(conn, envelope)
         case ClaimRecorded():
+            # a question asked once the last was answered takes its place (one row per kind)
             await conn.execute(
                 "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", envelope.order_id,
-                event.kind, event.claimed_on, event.window_ends, event.detail)
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, kind) DO UPDATE SET "
+                "claimed_on = $3, window_ends = $4, detail = $5, answer = NULL, "
+                "answered_at = NULL WHERE claim_view.answered_at IS NOT NULL",
+                envelope.order_id, event.kind, event.claimed_on, event.window_ends,
+                event.detail)
         case ExchangeReferenceAllocated():
             await conn.execute(
                 "UPDATE claim_view SET exchange_reference = $2 WHERE order_id = $1 "
@@ -119,7 +123,8 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case ClaimAnswered():
             await conn.execute(
                 "UPDATE claim_view SET answer = $3, answered_at = $4 WHERE order_id = $1 "
-                "AND kind = $2", envelope.order_id, event.kind, event.answer,
+                "AND kind = $2 AND answered_at IS NULL", envelope.order_id, event.kind,
+                event.answer,
                 envelope.occurred_at)
         case DeadlinesSuspended():
             await conn.execute(

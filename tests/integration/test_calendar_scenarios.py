@@ -321,6 +321,36 @@ async def test_a_claim_in_its_window_is_recorded_and_one_day_late_is_refused(
     assert answered.status_code == 200 and answered.json()[0]["answer"] == "agreed"
 
 
+async def test_a_question_about_an_order_on_its_way_is_listed_until_answered_then_another(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a confirmed order, not delivered yet
+    order_id = await confirmed_order(http, system)
+    # when the buyer asks about its follow-up
+    asked = await http.post(f"{system.fulfilment_url}/claims/{order_id}",
+                            json={"kind": "inquiry", "detail": "when will it come?"})
+    again = await http.post(f"{system.fulfilment_url}/claims/{order_id}",
+                            json={"kind": "inquiry", "detail": "hello?"})
+    # then it waits for the shop's answer, listed with its working days (one at a time)
+    assert asked.status_code == 201, asked.text
+    assert again.status_code == 409 and "waiting" in again.json()["detail"]
+    waiting = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
+    [listed] = [c for c in waiting if c["order_id"] == order_id]
+    assert (listed["kind"], listed["detail"], listed["working_days_waited"]) == (
+        "inquiry", "when will it come?", 0)
+    assert listed["answer_due"] > listed["claimed_on"]
+    answered = await http.post(f"{system.fulfilment_url}/claims/{order_id}/answer",
+                               headers=bearer("ops"),
+                               json={"kind": "inquiry", "answer": "it ships tomorrow"})
+    assert answered.status_code == 200, answered.text
+    waiting = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
+    assert order_id not in {c["order_id"] for c in waiting}
+    # and, answered, the buyer may ask another
+    later = await http.post(f"{system.fulfilment_url}/claims/{order_id}",
+                            json={"kind": "inquiry", "detail": "still nothing"})
+    assert later.status_code == 201, later.text
+    assert [(c["detail"], c["answer"]) for c in later.json()] == [("still nothing", None)]
+
+
 SAME_PRICE = "IGP-COTES-CATALANES-ROSE-2024"
 
 

@@ -1,0 +1,65 @@
+"""The buyer's claims and questions: given fulfilment's events, when a claim or an answer,
+then events (or why it is refused)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.base import Event
+from contracts.fulfilment import ClaimAnswered, ClaimRecorded, DeliveryDeadlineSet, StockReserved
+from contracts.vocabulary import LineQuantity
+from services.fulfilment import domain
+from services.fulfilment.claims import AnswerClaim, Claim
+from services.fulfilment.shipping import ShippingConflictError
+
+PARIS = ZoneInfo("Europe/Paris")
+RESERVED = StockReserved(lines=(LineQuantity(sku="ROUGE", quantity=6),))
+CONFIRMED = DeliveryDeadlineSet(confirmed_on=dt.date(2026, 5, 13),
+                                deliver_by=dt.date(2026, 5, 21))
+ASKED = dt.datetime(2026, 5, 18, 9, 30, tzinfo=PARIS)
+
+
+def when(history: tuple[Event, ...], command: Claim | AnswerClaim,
+         at: dt.datetime = ASKED) -> list[Event]:
+    state = None
+    for event in history:
+        state = domain.evolve(state, event)
+    return domain.decide(state, domain.OnClaim("o-1", command), at)
+
+
+def test_a_question_about_an_order_not_delivered_yet_is_recorded_for_an_answer() -> None:
+    # given a confirmed order, not shipped
+    # when the buyer asks where it is
+    [asked] = when((RESERVED, CONFIRMED), Claim("inquiry", "where is my parcel?"))
+    # then the question waits for the shop's answer, due within 2 working days
+    assert asked == ClaimRecorded(kind="inquiry", claimed_on=dt.date(2026, 5, 18),
+                                  window_ends=dt.date(2026, 5, 18),
+                                  detail="where is my parcel?")
+
+
+def test_one_question_waits_at_a_time_and_another_is_taken_once_it_is_answered() -> None:
+    [asked] = when((RESERVED, CONFIRMED), Claim("inquiry", "where is it?"))
+    with pytest.raises(ShippingConflictError, match="waiting for the shop's answer"):
+        when((RESERVED, CONFIRMED, asked), Claim("inquiry", "and now?"))
+    [answered] = when((RESERVED, CONFIRMED, asked), AnswerClaim("inquiry", "it leaves today"))
+    assert answered == ClaimAnswered(kind="inquiry", answer="it leaves today")
+    history = (RESERVED, CONFIRMED, asked, answered)
+    with pytest.raises(ShippingConflictError, match="no inquiry claim is waiting"):
+        when(history, AnswerClaim("inquiry", "again"))
+    [again] = when(history, Claim("inquiry", "still nothing"), ASKED + dt.timedelta(days=3))
+    assert isinstance(again, ClaimRecorded) and again.claimed_on == dt.date(2026, 5, 21)
+    [second_answer] = when((*history, again), AnswerClaim("inquiry", "delivered tomorrow"))
+    assert isinstance(second_answer, ClaimAnswered)
+
+
+def test_no_question_is_recorded_for_an_order_fulfilment_never_heard_of() -> None:
+    with pytest.raises(ShippingConflictError, match="knows no order o-1"):
+        when((), Claim("inquiry", "hello?"))
+
+
+def test_a_claim_about_the_delivery_still_needs_the_delivery() -> None:
+    with pytest.raises(ShippingConflictError, match="not delivered"):
+        when((RESERVED, CONFIRMED), Claim("conformity", "corked"))
