@@ -22,6 +22,8 @@ from contracts.vocabulary import (
 )
 
 __all__ = [
+    "BillingDataRetained",
+    "BillingRetentionEnded",
     "BuyerDataErased",
     "BuyerDataRestricted",
     "CancelledLinePaid",
@@ -260,6 +262,28 @@ class BuyerDataRestricted(Event):
     buyer_id: str
     restricted_at: dt.datetime
     until: dt.date
+
+
+class BillingDataRetained(Event):
+    """Whom the order's invoice bills is kept, sealed apart, until its retention ends.
+
+    Erasure reached an order already invoiced: billing documents are kept 10 years, so whom
+    the invoice bills (its billing address, else the delivery address: ``billed_to``, a sealed
+    ``DeliveryAddress``) is sealed again under a key of the order's own, shown on the invoice
+    only, until ``until`` (the invoice's date + 10 years), when that key is destroyed
+    (``BillingRetentionEnded``). Every other personal field is erased with the buyer's key
+    (``BuyerDataErased``, recorded with it)."""
+
+    buyer_id: str
+    billed_to: Sealed
+    until: dt.date
+
+
+class BillingRetentionEnded(Event):
+    """The billing retention of an erased order ended: the key sealing whom its invoice
+    bills is destroyed, and the invoice reads ``[erased]`` there too."""
+
+    ended_on: dt.date
 
 
 class BuyerDataErased(Event):

@@ -22,15 +22,14 @@ from typing import Any
 
 import asyncpg
 
-from contracts.personal import PersonalData
 from services.orders.invoice_api import InvoiceDocuments
 from services.orders.invoice_pdf import invoice_pdf
-from services.orders.invoices import recorded_documents
+from services.orders.invoices import billed_to, recorded_documents
 from services.orders.rights import export_buyer_data
 from services.orders.views import OrderView, order_record
 from services.payments.views import PaymentView, payment_record
 from services.platform.db import create_pool
-from services.platform.personal import PostgresKeyStore, open_sealed
+from services.platform.personal import PostgresKeyStore
 from services.platform.settings import LogSettings
 
 __all__ = ["MANIFEST", "SUMS", "Export", "contract_copy", "document", "export_buyer",
@@ -129,11 +128,10 @@ async def _invoice_files(orders: asyncpg.Pool, order_id: str, base: str) -> File
     record = await order_record(orders, order_id)
     if issued is None or record is None:
         return {}
-    buyer = await open_sealed(PostgresKeyStore(orders), record.personal, PersonalData)
-    billed_to = (buyer.billing_address or buyer.delivery_address) if buyer else None
-    documents = InvoiceDocuments(invoice=issued, billed_to=billed_to, credit_notes=notes)
+    billed = await billed_to(PostgresKeyStore(orders), record)
+    documents = InvoiceDocuments(invoice=issued, billed_to=billed, credit_notes=notes)
     return {f"{base}/invoice.json": document(documents.model_dump(mode="json")),
-            f"{base}/{safe_name(issued.invoice_id)}.pdf": invoice_pdf(issued, buyer, notes)}
+            f"{base}/{safe_name(issued.invoice_id)}.pdf": invoice_pdf(issued, billed, notes)}
 
 
 async def export_buyer(settings: LogSettings, buyer_id: str, out: Path,

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
 from contracts.orders import (
+    BillingDataRetained,
+    BillingRetentionEnded,
     BuyerDataErased,
     BuyerDataRestricted,
     CancelledLinePaid,
@@ -190,9 +192,18 @@ class RestrictBuyerData:
 
 @dataclass(frozen=True)
 class EraseBuyerData:
-    """The buyer asks that their personal data be erased."""
+    """The buyer asks that their personal data be erased. On an order invoiced, whom the
+    invoice bills is kept (``retained``, sealed under the order's own key) until ``until``,
+    the end of the billing retention."""
 
     buyer_id: str
+    retained: Sealed | None = None
+    until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class EndBillingRetention:
+    """The sweep's question: has the billing retention of this erased order ended?"""
 
 
 @dataclass(frozen=True)
@@ -225,7 +236,7 @@ class RecordVerification:
 
 SaleStep = RecordPayment | RecordConfirmationSent | AwaitVerification | RecordVerification
 Command = (PlaceOrder | BlockOrder | UnblockOrder | RectifyPersonalData | RestrictBuyerData
-           | EraseBuyerData | SaleStep | AfterSaleCommand | LineCommand)
+           | EraseBuyerData | EndBillingRetention | SaleStep | AfterSaleCommand | LineCommand)
 BuyerRequest = RectifyPersonalData | RestrictBuyerData | EraseBuyerData
 
 
@@ -252,6 +263,8 @@ class OrderState(BaseModel):
     buyer_id: str
     personal_data: PersonalDataStatus = "held"
     restricted_until: dt.date | None = None
+    billing_retained_until: dt.date | None = None  # erased: whom the invoice bills, kept
+    billing_retention_ended: bool = False
     paid: bool = False
     confirmation_sent: bool = False
     verification: VerificationStatus = "none"
@@ -315,6 +328,8 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         raise OrderNotFoundError("no such order")
     if isinstance(command, BuyerRequest):
         return buyer_request(state, command, now)
+    if isinstance(command, EndBillingRetention):
+        return end_billing_retention(state, paris_date(now))
     if isinstance(command, RecordPayment | RecordConfirmationSent):
         return sale_progress(state, command, now)
     if isinstance(command, AwaitVerification | RecordVerification):
@@ -512,7 +527,10 @@ def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) ->
             return []
         raise OrderConflictError("the buyer's personal data on this order is erased")
     if isinstance(command, EraseBuyerData):
-        return [BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
+        retained = [] if command.retained is None or command.until is None else [
+            BillingDataRetained(buyer_id=state.buyer_id, billed_to=command.retained,
+                                until=command.until)]
+        return [*retained, BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
     if isinstance(command, RestrictBuyerData):
         if state.restricted_until is not None and state.restricted_until >= command.until:
             return []
@@ -543,6 +561,10 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
                 update={"personal_data": "restricted", "restricted_until": event.until})
         case BuyerDataErased():
             return _require(state).model_copy(update={"personal_data": "erased"})
+        case BillingDataRetained():
+            return _require(state).model_copy(update={"billing_retained_until": event.until})
+        case BillingRetentionEnded():
+            return _require(state).model_copy(update={"billing_retention_ended": True})
         case OrderPaid():
             return _require(state).model_copy(update={
                 "paid": True, "paid_cents": event.amount_cents,
@@ -658,6 +680,15 @@ def rectified(current: PersonalData, changes: PersonalDataChanges) -> PersonalDa
     return corrected.model_copy(update={
         "date_of_birth": current.date_of_birth, "declared_of_age": current.declared_of_age,
         "billing_address": current.billing_address})
+
+
+def end_billing_retention(state: OrderState, today: dt.date) -> list[Event]:
+    """Once the day after the retention of an erased order's billing data, its end (its key is
+    destroyed with it); nothing before, or for an order that kept none."""
+    until = state.billing_retained_until
+    if until is None or state.billing_retention_ended or today <= until:
+        return []
+    return [BillingRetentionEnded(ended_on=today)]
 
 
 def retention_end(placed_on: dt.date) -> dt.date:

@@ -9,14 +9,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from contracts.orders import CreditNoteIssued, InvoiceIssued
-from contracts.personal import PersonalData
 from contracts.vocabulary import DeliveryAddress
 from services.orders.invoice_pdf import invoice_pdf
-from services.orders.invoices import recorded_documents
+from services.orders.invoices import billed_to, recorded_documents
 from services.orders.views import order_record
 from services.platform.auth import Allow, Principal
 from services.platform.http import NO_CONTROL_CHARACTERS, ProblemError, problem_responses
-from services.platform.personal import PostgresKeyStore, open_sealed
+from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep
 
@@ -29,7 +28,8 @@ Reader = Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")]
 
 class InvoiceDocuments(BaseModel):
     """The order's invoice, whom it bills (the billing address, else the delivery address;
-    none once the buyer's data is erased), and the credit notes issued on it."""
+    once the buyer's data is erased, as kept for the billing retention, and none after it),
+    and the credit notes issued on it."""
 
     invoice: InvoiceIssued
     billed_to: DeliveryAddress | None
@@ -39,22 +39,21 @@ class InvoiceDocuments(BaseModel):
 @router.get("/orders/{order_id}/invoice")
 async def get_invoice(order_id: OrderId, runtime: RuntimeDep, caller: Reader) -> InvoiceDocuments:
     """The invoice issued when the sale became final, and its credit notes, as recorded."""
-    issued, notes, buyer = await _documents(runtime, order_id, caller)
-    billed_to = (buyer.billing_address or buyer.delivery_address) if buyer else None
-    return InvoiceDocuments(invoice=issued, billed_to=billed_to, credit_notes=list(notes))
+    issued, notes, billed = await _documents(runtime, order_id, caller)
+    return InvoiceDocuments(invoice=issued, billed_to=billed, credit_notes=list(notes))
 
 
 @router.get("/orders/{order_id}/invoice.pdf", response_class=Response, responses={
     200: {"description": "the invoice as PDF", "content": {"application/pdf": {}}}})
 async def get_invoice_pdf(order_id: OrderId, runtime: RuntimeDep, caller: Reader) -> Response:
     """The invoice as PDF, rendered from the recorded events (the same bytes every time)."""
-    issued, notes, buyer = await _documents(runtime, order_id, caller)
-    return Response(invoice_pdf(issued, buyer, notes), media_type="application/pdf", headers={
+    issued, notes, billed = await _documents(runtime, order_id, caller)
+    return Response(invoice_pdf(issued, billed, notes), media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{issued.invoice_id}.pdf"'})
 
 
 async def _documents(runtime: Runtime, order_id: str, caller: Principal,
-                     ) -> tuple[InvoiceIssued, list[CreditNoteIssued], PersonalData | None]:
+                     ) -> tuple[InvoiceIssued, list[CreditNoteIssued], DeliveryAddress | None]:
     record = await order_record(runtime.pool, order_id)
     if record is None or (caller.role == "buyer" and record.buyer_id != caller.subject):
         raise ProblemError(404, "order-not-found", "Order not found", f"no order {order_id}")
@@ -62,5 +61,4 @@ async def _documents(runtime: Runtime, order_id: str, caller: Principal,
     if issued is None:
         raise ProblemError(404, "invoice-not-found", "No invoice yet",
                            "an invoice is issued once the sale is final (order confirmed)")
-    buyer = await open_sealed(PostgresKeyStore(runtime.pool), record.personal, PersonalData)
-    return issued, notes, buyer
+    return issued, notes, await billed_to(PostgresKeyStore(runtime.pool), record)

@@ -13,19 +13,19 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from contracts.orders import CreditNoteIssued, InvoiceIssued
-from contracts.personal import PersonalData
+from contracts.vocabulary import DeliveryAddress
 
 __all__ = ["invoice_pdf"]
 
 
-def invoice_pdf(issued: InvoiceIssued, buyer: PersonalData | None,
+def invoice_pdf(issued: InvoiceIssued, billed_to: DeliveryAddress | None,
                 credit_notes: Sequence[CreditNoteIssued]) -> bytes:
     """The invoice (and its credit notes) as a one-page PDF."""
     out = io.BytesIO()
     page = Canvas(out, pagesize=A4, invariant=1, pageCompression=0)
     page.setTitle(f"Invoice {issued.invoice_id}")
     y = _header(page, issued, A4[1] - 20 * mm)
-    y = _buyer(page, buyer, y - 8 * mm)
+    y = _buyer(page, billed_to, y - 8 * mm)
     y = _lines(page, issued, y - 8 * mm)
     y = _totals(page, issued, y - 4 * mm)
     for note in credit_notes:
@@ -49,14 +49,13 @@ def _header(page: Canvas, issued: InvoiceIssued, y: float) -> float:
     return y
 
 
-def _buyer(page: Canvas, buyer: PersonalData | None, y: float) -> float:
+def _buyer(page: Canvas, address: DeliveryAddress | None, y: float) -> float:
     page.setFont("Helvetica-Bold", 10)
     page.drawString(20 * mm, y, "Billed to")
     page.setFont("Helvetica", 9)
-    if buyer is None:
+    if address is None:
         lines = ["[erased]"]
     else:
-        address = buyer.billing_address or buyer.delivery_address
         lines = [address.recipient, address.street, *([address.street_extra]
                  if address.street_extra else []), f"{address.postcode} {address.city}"]
     for line in lines:

@@ -9,16 +9,20 @@ import asyncpg
 from contracts.base import Event
 from contracts.envelope import Envelope, parse_payload
 from contracts.orders import CreditNoteIssued, InvoiceIssued
+from contracts.personal import PersonalData
 from contracts.policies import paris_date
 from contracts.refunds import RefundIssued
+from contracts.vocabulary import DeliveryAddress
 from services.orders.handlers import ORDERS
 from services.orders.invoicing import credit_note, credit_note_due, invoice, invoice_due, vat_data
 from services.orders.projections import project
+from services.orders.views import OrderRecord
 from services.platform.eventstore import ConcurrencyError, Metadata
+from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["history", "issue_invoice", "issue_invoices", "recorded_documents",
+__all__ = ["billed_to", "history", "issue_invoice", "issue_invoices", "recorded_documents",
            "when_refund_issued_credit_it"]
 
 
@@ -101,3 +105,15 @@ def _events(rows: list[asyncpg.Record]) -> list[Event]:
     """The typed events of stored envelopes (upcast to their current schema versions)."""
     return [parse_payload(row["envelope"]["type"], row["envelope"]["schema_version"],
                           row["envelope"]["payload"]) for row in rows]
+
+
+async def billed_to(keys: KeyStore, record: OrderRecord) -> DeliveryAddress | None:
+    """Whom the order's invoice bills: its billing address, else the delivery address; once
+    the buyer's data is erased, what erasure kept of it for the billing retention (None once
+    that ended, or for an order erased before it was invoiced)."""
+    buyer = await open_sealed(keys, record.personal, PersonalData)
+    if buyer is not None:
+        return buyer.billing_address or buyer.delivery_address
+    if record.billing_retained is None:
+        return None
+    return await open_sealed(keys, record.billing_retained, DeliveryAddress)

@@ -14,6 +14,8 @@ from typing import Any
 from contracts.base import Event
 from contracts.envelope import Envelope
 from contracts.orders import (
+    BillingDataRetained,
+    BillingRetentionEnded,
     BuyerDataErased,
     BuyerDataRestricted,
     CancelledLinePaid,
@@ -79,6 +81,10 @@ _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     BuyerDataRestricted: lambda event: {"personal_data": "restricted",
                                         "restricted_until": event.until},
     BuyerDataErased: lambda event: {"personal_data": "erased"},
+    BillingDataRetained: lambda event: {
+        "billing_retained": event.billed_to.model_dump(mode="json"),
+        "billing_retained_until": event.until},
+    BillingRetentionEnded: lambda event: {"billing_retention_ended": event.ended_on},
     OrderPaid: lambda event: {"paid_at": event.paid_at, "paid_cents": event.amount_cents},
     PaymentReceivedAfterCancellation: lambda event: {"paid_at": event.received_at,
                                                      "paid_cents": event.amount_cents,

@@ -13,16 +13,18 @@ import datetime as dt
 import asyncpg
 from pydantic import BaseModel
 
-from contracts.personal import PersonalData
+from contracts.personal import PersonalData, Sealed
 from contracts.policies import paris_date
 from services.orders import domain
 from services.orders.handlers import handle
-from services.orders.views import OrderView, order_record, orders_of_buyer, present
+from services.orders.invoices import recorded_documents
+from services.orders.views import OrderRecord, OrderView, order_record, orders_of_buyer, present
 from services.platform.db import Db
 from services.platform.personal import KeyStore, open_sealed, seal_for
 from services.platform.runtime import Context
 
-__all__ = ["BuyerDataExport", "RightsReceipt", "erase_buyer_data", "export_buyer_data",
+__all__ = ["BuyerDataExport", "RightsReceipt", "billing_key", "erase_buyer_data",
+           "export_buyer_data",
            "rectify_personal_data", "restrict_buyer_data"]
 
 
@@ -67,6 +69,25 @@ async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: C
     await handle(conn, order_id, domain.RectifyPersonalData(buyer_id, sealed), ctx)
 
 
+def billing_key(order_id: str) -> str:
+    """The key store's subject of the key sealing an erased order's billing data."""
+    return f"billing:{order_id}"
+
+
+async def _billing_kept(conn: asyncpg.Connection, keys: KeyStore,
+                        record: OrderRecord) -> tuple[Sealed | None, dt.date | None]:
+    """Whom an invoiced order's invoice bills, sealed under the order's own key, and the end
+    of its billing retention (the invoice's date + 10 years); nothing for an order not
+    invoiced, or already erased."""
+    issued, _ = await recorded_documents(conn, record.order_id)
+    buyer = await open_sealed(keys, record.personal, PersonalData)
+    if issued is None or buyer is None:
+        return None, None
+    billed = buyer.billing_address or buyer.delivery_address
+    return (await seal_for(keys, billing_key(record.order_id), billed),
+            domain.retention_end(issued.issued_on))
+
+
 async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
                               buyer_id: str) -> RightsReceipt:
     """Restrict processing of every order's personal data until its billing retention ends."""
@@ -84,11 +105,15 @@ async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
 
 async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
                            buyer_id: str) -> RightsReceipt:
-    """Record ``BuyerDataErased`` on every order of the buyer and destroy the buyer's key."""
+    """Record ``BuyerDataErased`` on every order of the buyer and destroy the buyer's key; on
+    an order invoiced, whom the invoice bills is first sealed again under the order's own key
+    and kept until the billing retention ends (``BillingDataRetained``)."""
     await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
     order_ids = []
     for record in await orders_of_buyer(conn, buyer_id):
-        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id), ctx)
+        retained, until = await _billing_kept(conn, keys, record)
+        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, retained, until),
+                     ctx)
         order_ids.append(record.order_id)
     await keys.destroy(buyer_id)
     return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),

@@ -10,20 +10,25 @@ import functools
 import asyncpg
 
 from contracts.base import Event
+from contracts.envelope import Envelope
+from contracts.orders import BillingRetentionEnded
+from contracts.policies import paris_date
 from contracts.topics import events_topic
 from services.orders import domain, invoices, policies
 from services.orders.confirmation import send_confirmations, send_unavailability_notices
 from services.orders.handlers import ORDERS
 from services.orders.lines import CancelUnansweredLines
 from services.orders.projections import project
+from services.orders.rights import billing_key
 from services.orders.settings import OrdersSettings
-from services.orders.views import lines_awaiting_answer, unpaid_since
+from services.orders.views import billing_retention_over, lines_awaiting_answer, unpaid_since
 from services.platform.agents import Periodic, Subscription
 from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Context
 from services.platform.sweep import Sweep, sweep_once
 
-__all__ = ["periodic", "subscriptions", "unanswered_lines_sweep", "unpaid_orders_sweep"]
+__all__ = ["billing_retention_sweep", "periodic", "project_and_destroy", "subscriptions",
+           "unanswered_lines_sweep", "unpaid_orders_sweep"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
@@ -51,11 +56,13 @@ def subscriptions(ctx: Context) -> list[Subscription]:
 
 
 def periodic(ctx: Context) -> list[Periodic]:
-    """The orders worker's timed work: sending due confirmations, cancelling unpaid orders."""
+    """The orders worker's timed work: sending due confirmations, cancelling unpaid orders and
+    unanswered lines, ending billing retentions, issuing invoices."""
     settings = OrdersSettings()
     unpaid = unpaid_orders_sweep(settings.unpaid_order_timeout)
 
     unanswered = unanswered_lines_sweep()
+    retention = billing_retention_sweep()
 
     async def mailer(pool: asyncpg.Pool) -> int:
         keys = PostgresKeyStore(pool)
@@ -63,7 +70,8 @@ def periodic(ctx: Context) -> list[Periodic]:
                 + await send_unavailability_notices(pool, ctx, keys, settings))
 
     async def sweeps(pool: asyncpg.Pool) -> int:
-        return await sweep_once(pool, unpaid, ctx) + await sweep_once(pool, unanswered, ctx)
+        return (await sweep_once(pool, unpaid, ctx) + await sweep_once(pool, unanswered, ctx)
+                + await sweep_once(pool, retention, ctx))
 
     async def invoicing(pool: asyncpg.Pool) -> int:
         return await invoices.issue_invoices(pool, ctx)
@@ -79,6 +87,27 @@ def unpaid_orders_sweep(timeout: dt.timedelta) -> Sweep[domain.OrderState]:
 
     return Sweep("unpaid-orders", ORDERS, candidates,
                  lambda state, now: domain.cancel_if_unpaid(state, now, timeout), project)
+
+
+def billing_retention_sweep() -> Sweep[domain.OrderState]:
+    """Destroy the billing data erasure kept for an invoiced order once its retention ended
+    (RULES: restricted until the retention expires, then destroyed)."""
+    async def candidates(pool: asyncpg.Pool, now: dt.datetime) -> list[str]:
+        return await billing_retention_over(pool, paris_date(now))
+
+    def decide(state: domain.OrderState | None, now: dt.datetime) -> list[Event]:
+        return domain.decide(state, domain.EndBillingRetention(), now) if state else []
+
+    return Sweep("billing-retention", ORDERS, candidates, decide, project_and_destroy)
+
+
+async def project_and_destroy(conn: asyncpg.Connection, envelope: Envelope,
+                              event: Event) -> None:
+    """Project the event; with the end of a billing retention, destroy the key that sealed
+    the billing data in the same transaction."""
+    await project(conn, envelope, event)
+    if isinstance(event, BillingRetentionEnded):
+        await PostgresKeyStore(conn).destroy(billing_key(envelope.order_id))
 
 
 def unanswered_lines_sweep() -> Sweep[domain.OrderState]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.personal import ERASED, PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryMethod, PricedLine
@@ -57,6 +57,9 @@ class _Order(BaseModel):
     terms_version: str
     personal_data: PersonalDataStatus
     restricted_until: dt.date | None
+    billing_retained_until: dt.date | None = Field(default=None, description=(
+        "erased: whom the invoice bills is kept, shown on the invoice only, until this day "
+        "(the billing retention), then destroyed"))
     placed_at: dt.datetime
     payable_since: dt.datetime | None = None
     paid_at: dt.datetime | None
@@ -82,6 +85,7 @@ class OrderRecord(_Order):
     """An order as the read model stores it: personal fields sealed."""
 
     personal: Sealed
+    billing_retained: Sealed | None = None  # erased, invoiced: whom the invoice bills
 
 
 class AddressView(BaseModel):
@@ -173,6 +177,16 @@ async def unpaid_since(db: Db, before: dt.datetime) -> list[str]:
         "SELECT order_id FROM order_view WHERE status = 'placed' AND paid_at IS NULL "
         "AND (NOT blocked OR block_reason = 'non_payment') "  # 011's partial index
         "AND payable_since <= $1 ORDER BY payable_since LIMIT 500", before)
+    return [row["order_id"] for row in rows]
+
+
+async def billing_retention_over(db: Db, today: dt.date) -> list[str]:
+    """Erased orders whose billing retention ended before ``today`` and whose kept billing
+    data is not destroyed yet (the retention sweep's candidates; 013's partial index)."""
+    rows = await db.fetch(
+        "SELECT order_id FROM order_view WHERE billing_retained_until IS NOT NULL "
+        "AND billing_retention_ended IS NULL AND billing_retained_until < $1 "
+        "ORDER BY billing_retained_until LIMIT 500", today)
     return [row["order_id"] for row in rows]
 
 

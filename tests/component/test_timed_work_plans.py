@@ -20,6 +20,7 @@ import pytest
 from services.fulfilment.views import awaiting_delivery
 from services.orders import invoices
 from services.orders.views import (
+    billing_retention_over,
     confirmations_due,
     lines_awaiting_answer,
     unavailable_lines_to_notify,
@@ -66,6 +67,7 @@ ORDERS_LISTS: dict[str, WorkList] = {
     "unavailable lines to notify": unavailable_lines_to_notify,
     "lines awaiting an answer": lambda db: lines_awaiting_answer(db, NOW),
     "unpaid orders": lambda db: unpaid_since(db, NOW),
+    "billing retentions over": lambda db: billing_retention_over(db, NOW.date()),
     "orders to invoice": invoices._uninvoiced,
 }
 PAYMENTS_LISTS: dict[str, WorkList] = {

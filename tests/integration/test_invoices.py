@@ -114,3 +114,30 @@ async def test_a_doubtful_address_is_held_for_review_and_proceeds_once_ops_unblo
     assert payment.status_code == 200 and payment.json()["held"] is False, payment.text
     await pay_on_bank_page(http, await session_for(http, system, order_id), APPROVED_CARD)
     await eventually(lambda: status_is(http, system, order_id, "confirmed"))
+
+
+async def test_an_erased_buyers_invoice_still_bills_them_until_the_retention_ends(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given an invoiced order
+    order_id = await confirmed_order(http, system)
+    documents = await eventually(lambda: invoice_of(http, system, order_id),
+                                 what="an invoice for the confirmed order")
+    assert documents is not None
+    buyer_id = (await http.get(f"{system.orders_url}/orders/{order_id}",
+                               headers=OPS)).json()["buyer_id"]
+    # when its buyer's data is erased
+    erased = await http.post(f"{system.orders_url}/buyers/{buyer_id}/erasure", headers=OPS)
+    assert erased.status_code == 200, erased.text
+    # then the order's personal fields read [erased], but its invoice, a billing document kept
+    # 10 years, still names whom it bills, until the retention's end the order states
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}", headers=OPS)).json()
+    assert order["personal_data"] == "erased"
+    assert order["delivery_address"]["recipient"] == order["email"] == "[erased]"
+    issued_on = documents["invoice"]["issued_on"]
+    assert order["billing_retained_until"] == f"{int(issued_on[:4]) + 10}{issued_on[4:]}"
+    kept = await invoice_of(http, system, order_id)
+    assert kept is not None and kept["billed_to"] == documents["billed_to"]
+    pdf = await http.get(f"{system.orders_url}/orders/{order_id}/invoice.pdf", headers=OPS)
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.content,
+                          capture_output=True, check=True, timeout=30).stdout.decode()
+    assert "Jeanne Martin" in text

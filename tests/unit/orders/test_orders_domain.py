@@ -9,6 +9,8 @@ import pytest
 
 from contracts.base import Event
 from contracts.orders import (
+    BillingDataRetained,
+    BillingRetentionEnded,
     BuyerDataErased,
     BuyerDataRestricted,
     CancelledLinePaid,
@@ -177,6 +179,28 @@ def test_given_placed_when_erased_then_buyer_data_erased_and_asking_again_record
     [erased] = domain.decide(state, domain.EraseBuyerData("b-1"), NOW)
     assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
     assert domain.decide(given(placed(), erased), domain.EraseBuyerData("b-1"), NOW) == []
+
+
+def test_erasure_of_an_invoiced_order_keeps_whom_it_bills_until_the_retention_ends() -> None:
+    # given an order erasure reaches once invoiced: whom it bills, sealed apart, and until when
+    until = dt.date(2036, 5, 13)
+    retained, erased = domain.decide(given(placed()),
+                                     domain.EraseBuyerData("b-1", SEALED, until), NOW)
+    assert retained == BillingDataRetained(buyer_id="b-1", billed_to=SEALED, until=until)
+    assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
+    history = (placed(), retained, erased)
+    # when the retention sweep asks, nothing ends on its last day
+    last_day = dt.datetime(2036, 5, 13, 21, 0, tzinfo=dt.UTC)  # 23:00 in Paris
+    assert domain.decide(given(*history), domain.EndBillingRetention(), last_day) == []
+    # then, the day after, it ends once
+    [ended] = domain.decide(given(*history), domain.EndBillingRetention(),
+                            last_day + dt.timedelta(hours=2))
+    assert ended == BillingRetentionEnded(ended_on=dt.date(2036, 5, 14))
+    assert domain.decide(given(*history, ended), domain.EndBillingRetention(),
+                         last_day + dt.timedelta(days=3)) == []
+    # an order erased before it was invoiced keeps nothing, and nothing ends
+    assert domain.decide(given(placed(), erased), domain.EndBillingRetention(),
+                         last_day + dt.timedelta(days=3)) == []
 
 
 def test_given_erased_when_rectified_or_restricted_then_conflict() -> None:
