@@ -170,10 +170,14 @@ class LineUnavailable(Event):
 
 
 class UnavailabilityNotified(Event):
-    """The buyer was told by e-mail that the line is unavailable, and of their choice."""
+    """The buyer was told by e-mail that the line is unavailable, and of their choice; an
+    unanswered line is cancelled only once its buyer was told. When the notice went out later
+    than planned (the mail server down), the time to reply runs from it: ``reply_by`` is the
+    line's new time to reply (None: as the line's ``reply_by``)."""
 
     sku: Sku
     message_id: str
+    reply_by: dt.datetime | None = None
 
 
 class LineExchanged(Event):

@@ -10,6 +10,7 @@ due. It sends, then records; a crash between the two sends again on the next pas
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -58,10 +59,9 @@ def confirmation_message(order: OrderRecord, personal: PersonalData,
 
 
 def unavailability_message(order: OrderRecord, sku: str, personal: PersonalData,
-                           settings: OrdersSettings) -> EmailMessage:
+                           settings: OrdersSettings, reply_by: dt.datetime) -> EmailMessage:
     """The notice of an unavailable line: cancel it, or take an equivalent wine at the same
-    price, by the date given; without an answer the line is cancelled and refunded."""
-    change = order.line_changes.get(sku, {})
+    price, by ``reply_by``; without an answer the line is cancelled and refunded."""
     message = EmailMessage()
     message["From"], message["To"] = settings.mail_from, personal.email
     message["Subject"] = f"Produit indisponible dans votre commande {order.order_id}"
@@ -69,7 +69,7 @@ def unavailability_message(order: OrderRecord, sku: str, personal: PersonalData,
     base = f"{settings.orders_public_url}/orders/{order.order_id}/lines/{sku}"
     message.set_content("\n".join([
         "Bonjour,", "", f"Le produit {sku} de votre commande {order.order_id} est indisponible.",
-        f"Vous pouvez, avant le {change.get('reply_by', '')} :",
+        f"Vous pouvez, avant le {reply_by.isoformat()} :",
         f"  - annuler cette ligne (remboursée) : {base}/cancellation",
         f"  - accepter un vin équivalent au même prix : {base}/exchange",
         "Sans réponse, la ligne sera annulée et remboursée.", ""]))
@@ -84,13 +84,22 @@ async def send_unavailability_notices(pool: asyncpg.Pool, ctx: Context, keys: Ke
         personal = await open_sealed(keys, order.personal, PersonalData)
         if personal is None:
             continue
-        message = unavailability_message(order, sku, personal, settings)
+        reply_by = time_to_reply(order, sku, ctx.clock.now(), settings)
+        message = unavailability_message(order, sku, personal, settings, reply_by)
         if not await _send(message, settings):
             return sent
-        command = RecordUnavailabilityNotified(sku, str(message["Message-ID"]))
+        command = RecordUnavailabilityNotified(sku, str(message["Message-ID"]), reply_by)
         sent += await _recorded(pool, functools.partial(
             handlers.handle, order_id=order.order_id, command=command, ctx=ctx))
     return sent
+
+
+def time_to_reply(order: OrderRecord, sku: str, now: dt.datetime,
+                  settings: OrdersSettings) -> dt.datetime:
+    """Until when the buyer told now may choose: the line's time to reply, or the whole time
+    to reply from now when the notice goes out later than planned (the mail server down)."""
+    planned = dt.datetime.fromisoformat(order.line_changes[sku]["reply_by"])
+    return max(planned, now + settings.unavailable_reply_time)
 
 
 async def _send(message: EmailMessage, settings: OrdersSettings) -> bool:

@@ -343,7 +343,7 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         return [_with_payment(state, event) for event in _not_withdrawn(state, command, decide_line(
             Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
                   state.exchanged, state.delivery_charge_cents,
-                  tuple(state.replacements.items())),
+                  tuple(state.replacements.items()), state.personal_data == "erased"),
             command, now))]
     if isinstance(command, BlockOrder):
         if state.blocked:
@@ -610,7 +610,11 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
             return state.model_copy(
                 update={"unavailable": (*state.unavailable, (event.sku, event.reply_by))})
         case UnavailabilityNotified():
-            return state.model_copy(update={"notified": (*state.notified, event.sku)})
+            unavailable = state.unavailable if event.reply_by is None else tuple(
+                (sku, event.reply_by if sku == event.sku else reply_by)
+                for sku, reply_by in state.unavailable)
+            return state.model_copy(update={"notified": (*state.notified, event.sku),
+                                            "unavailable": unavailable})
         case OrderLineCancelled():  # an exchanged line too, its replacement unavailable
             return state.model_copy(update={
                 "settled": (*state.settled, event.sku),

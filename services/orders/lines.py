@@ -34,10 +34,12 @@ class NoteUnavailable:
 
 @dataclass(frozen=True)
 class RecordUnavailabilityNotified:
-    """The e-mail telling the buyer went out."""
+    """The e-mail telling the buyer went out, giving them until ``reply_by`` (None: the line's
+    time to reply) to choose."""
 
     sku: str
     message_id: str
+    reply_by: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Lines:
     exchanged: tuple[str, ...] = ()
     delivery_charge_cents: int = 0
     replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine it was exchanged for)
+    erased: bool = False  # the buyer's data is erased: no one can be told any more
 
 
 def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Event]:
@@ -92,14 +95,23 @@ def decide_line(order: Lines, command: LineCommand, now: dt.datetime) -> list[Ev
             return [LineUnavailable(sku=command.sku, quantity=_quantity(order, command.sku),
                                     reply_by=command.reply_by)]
         case RecordUnavailabilityNotified():
-            return [] if command.sku in order.notified else [UnavailabilityNotified(
-                sku=command.sku, message_id=command.message_id)]
+            return [] if command.sku in order.notified else [notified(order, command)]
         case CancelLine():
             return [cancel(order, command.sku, command.by, now)]
         case ExchangeLine():
             return [exchange(order, command)]
         case CancelUnansweredLines():
             return _cancelled_unanswered(order, now)
+
+
+def notified(order: Lines, command: RecordUnavailabilityNotified) -> UnavailabilityNotified:
+    """The notice sent; its time to reply, when later than the line's (a notice that went out
+    late gives the buyer their whole time to reply from it)."""
+    planned = dict(order.unavailable).get(command.sku)
+    later = command.reply_by if (command.reply_by is not None and planned is not None
+                                 and command.reply_by > planned) else None
+    return UnavailabilityNotified(sku=command.sku, message_id=command.message_id,
+                                  reply_by=later)
 
 
 def cancel(order: Lines, sku: str, by: str, now: dt.datetime) -> OrderLineCancelled:
@@ -119,11 +131,13 @@ def cancel(order: Lines, sku: str, by: str, now: dt.datetime) -> OrderLineCancel
 
 
 def _cancelled_unanswered(order: Lines, now: dt.datetime) -> list[Event]:
-    """Each unavailable line whose time to reply is up, cancelled in turn (the last of the
-    order's lines takes the delivery charge with it, even among lines cancelled together)."""
+    """Each unavailable line whose buyer was told (or can no longer be: erased) and whose time
+    to reply is up, cancelled in turn (the last of the order's lines takes the delivery charge
+    with it, even among lines cancelled together)."""
     cancelled: list[Event] = []
     for sku, reply_by in order.unavailable:
-        if sku not in order.settled and reply_by <= now:
+        told = sku in order.notified or order.erased
+        if sku not in order.settled and told and reply_by <= now:
             cancelled.append(_cancelled(order, sku, "unavailable", now))
             order = replace(order, settled=(*order.settled, sku))
     return cancelled

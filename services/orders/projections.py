@@ -115,7 +115,8 @@ _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
 _LINE_CHANGES: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     LineUnavailable: lambda event: {"state": "unavailable",
                                     "reply_by": event.reply_by.isoformat()},
-    UnavailabilityNotified: lambda event: {"notified": event.message_id},
+    UnavailabilityNotified: lambda event: {"notified": event.message_id, **(
+        {"reply_by": event.reply_by.isoformat()} if event.reply_by else {})},
     OrderLineCancelled: lambda event: {
         "state": "cancelled", "cause": event.cause, "refund_cents": event.refund_cents,
         "cancelled_on": event.cancelled_on.isoformat()},

@@ -158,13 +158,14 @@ async def unavailable_lines_to_notify(db: Db) -> list[tuple[OrderRecord, str]]:
 
 
 async def lines_awaiting_answer(db: Db, now: dt.datetime) -> list[str]:
-    """Orders with an unavailable line whose time to reply is up (the sweep's candidates),
-    sent without it or not."""
+    """Orders with an unavailable line whose time to reply is up and whose buyer was told (or
+    can no longer be: erased), sent without it or not (the sweep's candidates)."""
     rows = await db.fetch(
         "SELECT DISTINCT o.order_id FROM order_view o, jsonb_each(o.line_changes) l "
         "WHERE o.line_changes <> '{}' AND o.status IN ('placed', 'confirmed', 'shipped', "
         "'delivered', 'withdrawn') "
         "AND l.value->>'state' = 'unavailable' "
+        "AND (l.value ? 'notified' OR o.personal_data = 'erased') "
         "AND (l.value->>'reply_by')::timestamptz <= $1 "
         "LIMIT 500", now)
     return [row["order_id"] for row in rows]

@@ -21,6 +21,7 @@ from contracts.orders import (
     OrderShipped,
     PerformanceRequested,
     TerminationVoided,
+    UnavailabilityNotified,
     WithdrawalRequested,
 )
 from contracts.vocabulary import LineQuantity, PricedLine
@@ -250,7 +251,8 @@ def test_the_wine_delivered_instead_of_an_exchanged_line_can_be_withdrawn() -> N
 def test_a_withdrawal_leaves_out_an_unavailable_line_which_is_owed_back_once() -> None:
     # given MUSCAT unavailable and unanswered, the parcel delivered without it
     unavailable = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=T0)
-    history = (PLACED, PAID, unavailable, CONFIRMED, DELIVERED)
+    history = (PLACED, PAID, unavailable, UnavailabilityNotified(sku="MUSCAT", message_id="<m>"),
+               CONFIRMED, DELIVERED)
     # when the buyer withdraws from everything: only what was delivered
     [withdrawn] = domain.decide(given(*history), WITHDRAW_ALL, on("2026-06-08"))
     assert withdrawn.lines == (LineQuantity(sku="ROUGE", quantity=6),)  # type: ignore[attr-defined]

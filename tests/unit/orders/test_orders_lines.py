@@ -9,11 +9,13 @@ import pytest
 
 from contracts.base import Event
 from contracts.orders import (
+    BuyerDataErased,
     LineExchanged,
     LineUnavailable,
     OrderBlocked,
     OrderLineCancelled,
     OrderShipped,
+    UnavailabilityNotified,
 )
 from services.orders import domain, lines
 from services.orders.lines import LineRefusedError
@@ -22,6 +24,7 @@ from tests.unit.orders.test_orders_after_sale import CONFIRMED, DELIVERED, PAID,
 NOW = dt.datetime(2026, 6, 4, 8, tzinfo=dt.UTC)
 REPLY_BY = NOW + dt.timedelta(hours=72)
 UNAVAILABLE = LineUnavailable(sku="MUSCAT", quantity=2, reply_by=REPLY_BY)
+NOTIFIED = UnavailabilityNotified(sku="MUSCAT", message_id="<unavailable.MUSCAT@test>")
 
 
 def given(*events: Event) -> domain.OrderState | None:
@@ -64,16 +67,45 @@ def test_an_exchange_is_for_a_wine_at_the_same_price_and_settles_the_line() -> N
 
 def test_unanswered_lines_are_cancelled_when_the_time_to_reply_is_up() -> None:
     sweep = lines.CancelUnansweredLines()
-    state = given(PLACED, UNAVAILABLE)
+    state = given(PLACED, UNAVAILABLE, NOTIFIED)
     assert domain.decide(state, sweep, REPLY_BY - dt.timedelta(seconds=1)) == []
     [cancelled] = domain.decide(state, sweep, REPLY_BY)
     assert isinstance(cancelled, OrderLineCancelled) and cancelled.cause == "unavailable"
-    assert domain.decide(given(PLACED, UNAVAILABLE, cancelled), sweep, REPLY_BY) == []
+    assert domain.decide(given(PLACED, UNAVAILABLE, NOTIFIED, cancelled), sweep, REPLY_BY) == []
+
+
+def test_a_line_whose_buyer_was_not_told_is_not_cancelled_unless_no_one_can_be_told() -> None:
+    # given an unavailable line whose notice never went out (the mail server down)
+    sweep, late = lines.CancelUnansweredLines(), REPLY_BY + dt.timedelta(days=3)
+    # then its time to reply passing cancels nothing: the buyer could not choose
+    assert domain.decide(given(PLACED, UNAVAILABLE), sweep, late) == []
+    # but once the buyer's data is erased no one can be told, and it is cancelled and owed
+    erased = BuyerDataErased(buyer_id=PLACED.buyer_id, erased_at=NOW)
+    [cancelled] = domain.decide(given(PLACED, UNAVAILABLE, erased), sweep, late)
+    assert isinstance(cancelled, OrderLineCancelled) and cancelled.sku == "MUSCAT"
+
+
+def test_a_notice_sent_late_gives_the_buyer_their_whole_time_to_reply_from_it() -> None:
+    # given the notice sent two days after its planned time to reply
+    sent = REPLY_BY + dt.timedelta(days=2)
+    command = lines.RecordUnavailabilityNotified("MUSCAT", "<m>", sent + dt.timedelta(hours=72))
+    [notice] = domain.decide(given(PLACED, UNAVAILABLE), command, sent)
+    assert notice == UnavailabilityNotified(sku="MUSCAT", message_id="<m>",
+                                            reply_by=sent + dt.timedelta(hours=72))
+    # then the line is cancelled only when that time is up
+    sweep, state = lines.CancelUnansweredLines(), given(PLACED, UNAVAILABLE, notice)
+    assert domain.decide(state, sweep, sent + dt.timedelta(hours=71)) == []
+    assert len(domain.decide(state, sweep, sent + dt.timedelta(hours=72))) == 1
+    # and a notice sent in time keeps the line's own time to reply
+    [in_time] = domain.decide(given(PLACED, UNAVAILABLE), lines.RecordUnavailabilityNotified(
+        "MUSCAT", "<m>", REPLY_BY - dt.timedelta(hours=1)), NOW)
+    assert in_time.reply_by is None  # type: ignore[attr-defined]
 
 
 def test_every_line_unanswered_together_the_last_takes_the_delivery_charge_with_it() -> None:
     # given both lines of an order (ROUGE 5340, MUSCAT 2380; express delivery 1890) unavailable
-    both = (LineUnavailable(sku="ROUGE", quantity=6, reply_by=REPLY_BY), UNAVAILABLE)
+    both = (LineUnavailable(sku="ROUGE", quantity=6, reply_by=REPLY_BY), UNAVAILABLE,
+            UnavailabilityNotified(sku="ROUGE", message_id="<rouge>"), NOTIFIED)
     # when their time to reply is up in the same pass
     cancelled = domain.decide(given(PLACED, *both), lines.CancelUnansweredLines(), REPLY_BY)
     # then the delivery charge goes with the last: nothing is left to deliver
@@ -93,7 +125,8 @@ def test_the_seller_cancels_a_line_of_a_blocked_order_only() -> None:
 @pytest.mark.parametrize("after", [(), (DELIVERED,)])
 def test_a_line_left_out_of_the_parcel_unanswered_is_still_cancelled_and_owed(after) -> None:
     # given a paid order shipped without its unavailable line, the buyer not having answered
-    history = (PLACED, PAID, UNAVAILABLE, CONFIRMED, OrderShipped(shipped_at=NOW), *after)
+    history = (PLACED, PAID, UNAVAILABLE, NOTIFIED, CONFIRMED, OrderShipped(shipped_at=NOW),
+               *after)
     # then it cannot be exchanged any more (the parcel is gone)
     with pytest.raises(domain.OrderConflictError, match="can only be cancelled"):
         domain.decide(given(*history), lines.ExchangeLine("MUSCAT", "GRENACHE", 1190), NOW)
