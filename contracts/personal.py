@@ -16,7 +16,8 @@ from pydantic import Field
 from contracts.base import Value
 from contracts.vocabulary import DeliveryAddress
 
-__all__ = ["EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "PersonalData", "Sealed"]
+__all__ = ["BUYER_ID_PATTERN", "EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "PersonalData",
+           "Sealed"]
 
 ERASED = "[erased]"
 """What a personal field reads as once its buyer's key has been destroyed."""
@@ -26,6 +27,9 @@ ERASED = "[erased]"
 EMAIL_PATTERN = (r"^[^@\x00-\x20\x7f-\x9f]{1,64}@[^@\x00-\x20\x7f-\x9f]+"
                  r"\.[^@.\x00-\x20\x7f-\x9f]+$")
 PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
+BUYER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$"
+"""A buyer's id: letters, digits and ``._@+-``, never a ``:``, so that it is never the key store
+subject of anything else (``billing:<order_id>``, the key of an erased order's billing data)."""
 
 _BASE64URL = r"^[A-Za-z0-9_-]*$"
 

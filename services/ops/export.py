@@ -128,7 +128,7 @@ async def _invoice_files(orders: asyncpg.Pool, order_id: str, base: str) -> File
     record = await order_record(orders, order_id)
     if issued is None or record is None:
         return {}
-    billed = await billed_to(PostgresKeyStore(orders), record)
+    billed = await billed_to(PostgresKeyStore(orders), record, reveal=True)  # the buyer's copy
     documents = InvoiceDocuments(invoice=issued, billed_to=billed, credit_notes=notes)
     return {f"{base}/invoice.json": document(documents.model_dump(mode="json")),
             f"{base}/{safe_name(issued.invoice_id)}.pdf": invoice_pdf(issued, billed, notes)}

@@ -13,7 +13,7 @@ from pydantic import Field, GetJsonSchemaHandler, ValidationInfo, field_validato
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
-from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
+from contracts.personal import BUYER_ID_PATTERN, EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
 from services.orders import domain, handlers
 from services.orders.after_sale import AfterSaleRefusedError
@@ -112,7 +112,7 @@ class PlaceOrderBody(Body):
     ``date_of_birth``). A delivery address that may be a temporary residence is accepted but
     the order is blocked (``incorrect_address``) until an operator checks it."""
 
-    buyer_id: str = Field(min_length=1, max_length=100)
+    buyer_id: str = Field(pattern=BUYER_ID_PATTERN, max_length=100)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     lines: list[LineBody] = Field(min_length=1, max_length=50)

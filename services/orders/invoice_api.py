@@ -28,8 +28,9 @@ Reader = Annotated[Principal, Allow("buyer", "shop", "ops", "auditor")]
 
 class InvoiceDocuments(BaseModel):
     """The order's invoice, whom it bills (the billing address, else the delivery address;
-    once the buyer's data is erased, as kept for the billing retention, and none after it),
-    and the credit notes issued on it."""
+    once the buyer's data is erased, as kept for the billing retention, and none after it;
+    ``[restricted]`` to roles other than the buyer and auditors while the data is restricted
+    or kept), and the credit notes issued on it."""
 
     invoice: InvoiceIssued
     billed_to: DeliveryAddress | None
@@ -61,4 +62,5 @@ async def _documents(runtime: Runtime, order_id: str, caller: Principal,
     if issued is None:
         raise ProblemError(404, "invoice-not-found", "No invoice yet",
                            "an invoice is issued once the sale is final (order confirmed)")
-    return issued, notes, await billed_to(PostgresKeyStore(runtime.pool), record)
+    reveal = caller.role in ("buyer", "auditor")  # restricted or kept data: theirs alone
+    return issued, notes, await billed_to(PostgresKeyStore(runtime.pool), record, reveal)

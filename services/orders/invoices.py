@@ -16,14 +16,14 @@ from contracts.vocabulary import DeliveryAddress
 from services.orders.handlers import ORDERS
 from services.orders.invoicing import credit_note, credit_note_due, invoice, invoice_due, vat_data
 from services.orders.projections import project
-from services.orders.views import OrderRecord
+from services.orders.views import RESTRICTED, OrderRecord
 from services.platform.eventstore import ConcurrencyError, Metadata
 from services.platform.personal import KeyStore, open_sealed
 from services.platform.runtime import Context
 from services.platform.write_path import record
 
-__all__ = ["billed_to", "history", "issue_invoice", "issue_invoices", "recorded_documents",
-           "when_refund_issued_credit_it"]
+__all__ = ["RESTRICTED_ADDRESS", "billed_to", "history", "issue_invoice", "issue_invoices",
+           "recorded_documents", "when_refund_issued_credit_it"]
 
 
 async def history(conn: asyncpg.Connection, order_id: str) -> list[Event]:
@@ -107,10 +107,25 @@ def _events(rows: list[asyncpg.Record]) -> list[Event]:
                           row["envelope"]["payload"]) for row in rows]
 
 
-async def billed_to(keys: KeyStore, record: OrderRecord) -> DeliveryAddress | None:
+RESTRICTED_ADDRESS = DeliveryAddress(recipient=RESTRICTED, street=RESTRICTED,
+                                     postcode=RESTRICTED, city=RESTRICTED)
+"""Whom an invoice bills, as shown to a role other than the buyer and auditors while the data
+is restricted, or kept after its erasure for the billing retention."""
+
+
+async def billed_to(keys: KeyStore, record: OrderRecord,
+                    reveal: bool) -> DeliveryAddress | None:
     """Whom the order's invoice bills: its billing address, else the delivery address; once
     the buyer's data is erased, what erasure kept of it for the billing retention (None once
-    that ended, or for an order erased before it was invoiced)."""
+    that ended, or for an order erased before its sale was final). Restricted or kept data
+    is shown only when ``reveal`` (the buyer themself, an auditor), else ``[restricted]``."""
+    address = await _billed_to(keys, record)
+    if address is not None and record.personal_data != "held" and not reveal:
+        return RESTRICTED_ADDRESS
+    return address
+
+
+async def _billed_to(keys: KeyStore, record: OrderRecord) -> DeliveryAddress | None:
     buyer = await open_sealed(keys, record.personal, PersonalData)
     if buyer is not None:
         return buyer.billing_address or buyer.delivery_address

@@ -20,6 +20,7 @@ from services.orders.handlers import handle
 from services.orders.invoices import recorded_documents
 from services.orders.views import OrderRecord, OrderView, order_record, orders_of_buyer, present
 from services.platform.db import Db
+from services.platform.eventstore import lock_stream
 from services.platform.personal import KeyStore, open_sealed, seal_for
 from services.platform.runtime import Context
 
@@ -76,16 +77,20 @@ def billing_key(order_id: str) -> str:
 
 async def _billing_kept(conn: asyncpg.Connection, keys: KeyStore,
                         record: OrderRecord) -> tuple[Sealed | None, dt.date | None]:
-    """Whom an invoiced order's invoice bills, sealed under the order's own key, and the end
-    of its billing retention (the invoice's date + 10 years); nothing for an order not
-    invoiced, or already erased."""
-    issued, _ = await recorded_documents(conn, record.order_id)
-    buyer = await open_sealed(keys, record.personal, PersonalData)
-    if issued is None or buyer is None:
+    """Whom the invoice of an order whose sale is final bills, sealed under the order's own
+    key, and the end of its billing retention (the invoice's date + 10 years; an order
+    confirmed and not invoiced yet, the day it was confirmed, when its invoice is issued);
+    nothing for an order not confirmed, or already erased."""
+    if record.confirmed_at is None:
         return None, None
+    buyer = await open_sealed(keys, record.personal, PersonalData)
+    if buyer is None:
+        return None, None
+    issued, _ = await recorded_documents(conn, record.order_id)
     billed = buyer.billing_address or buyer.delivery_address
+    invoiced_on = issued.issued_on if issued else paris_date(record.confirmed_at)
     return (await seal_for(keys, billing_key(record.order_id), billed),
-            domain.retention_end(issued.issued_on))
+            domain.retention_end(invoiced_on))
 
 
 async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
@@ -106,11 +111,16 @@ async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
 async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
                            buyer_id: str) -> RightsReceipt:
     """Record ``BuyerDataErased`` on every order of the buyer and destroy the buyer's key; on
-    an order invoiced, whom the invoice bills is first sealed again under the order's own key
-    and kept until the billing retention ends (``BillingDataRetained``)."""
+    an order whose sale is final (confirmed: invoiced, or about to be), whom the invoice bills
+    is first sealed again under the order's own key and kept until the billing retention ends
+    (``BillingDataRetained``)."""
     await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
     order_ids = []
-    for record in await orders_of_buyer(conn, buyer_id):
+    for listed in await orders_of_buyer(conn, buyer_id):
+        # the order's stream first: an invoice or a confirmation being recorded now is waited
+        # for, and the order is then read as it stands
+        await lock_stream(conn, listed.order_id)
+        record = await order_record(conn, listed.order_id) or listed
         retained, until = await _billing_kept(conn, keys, record)
         await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, retained, until),
                      ctx)

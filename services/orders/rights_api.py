@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import APIRouter, Path
 from pydantic import Field
 
-from contracts.personal import EMAIL_PATTERN, PHONE_PATTERN
+from contracts.personal import BUYER_ID_PATTERN, EMAIL_PATTERN, PHONE_PATTERN
 from services.orders import domain, rights
 from services.orders.api import AddressBody, show
 from services.orders.views import OrderRecord, OrderView, order_record
@@ -21,7 +21,7 @@ from services.platform.service_app import RuntimeDep
 
 __all__ = ["router"]
 
-BuyerId = Annotated[str, Path(min_length=1, max_length=100)]
+BuyerId = Annotated[str, Path(pattern=BUYER_ID_PATTERN, max_length=100)]
 router = APIRouter(tags=["personal data"], responses=problem_responses(400, 401, 403, 422))
 
 

@@ -148,11 +148,16 @@ async def confirmations_due(db: Db, limit: int = 100) -> list[OrderRecord]:
 
 
 async def unavailable_lines_to_notify(db: Db) -> list[tuple[OrderRecord, str]]:
-    """Unavailable lines whose buyer has not been told yet, with their order."""
+    """Unavailable lines whose buyer has not been told yet and can be (not erased), of orders
+    still open to a choice, the earliest time to reply first (the lines no one can be told
+    must not fill the list and starve the others)."""
     rows = await db.fetch(
         "SELECT o.*, l.key AS sku FROM order_view o, jsonb_each(o.line_changes) l "
         "WHERE o.line_changes <> '{}' "  # the partial index of 010_sweep_indexes
-        "AND l.value->>'state' = 'unavailable' AND NOT l.value ? 'notified' LIMIT 100")
+        "AND o.personal_data <> 'erased' AND o.status IN ('placed', 'confirmed', 'shipped', "
+        "'delivered', 'withdrawn') "
+        "AND l.value->>'state' = 'unavailable' AND NOT l.value ? 'notified' "
+        "ORDER BY (l.value->>'reply_by')::timestamptz LIMIT 100")
     return [(OrderRecord.model_validate({k: v for k, v in dict(row).items() if k != "sku"}),
              row["sku"]) for row in rows]
 

@@ -13,7 +13,12 @@ import pytest
 from contracts.personal import PersonalData
 from contracts.policies import paris_date
 from services.orders import domain, rights
-from services.orders.invoices import billed_to, issue_invoice, recorded_documents
+from services.orders.invoices import (
+    RESTRICTED_ADDRESS,
+    billed_to,
+    issue_invoice,
+    recorded_documents,
+)
 from services.orders.subscriptions import billing_retention_sweep
 from services.orders.views import order_record
 from services.platform.personal import PostgresKeyStore, open_sealed
@@ -21,6 +26,7 @@ from services.platform.sweep import sweep_once
 from tests.component.conftest import context
 from tests.component.support import recorded
 from tests.component.test_orders_invoices import confirmed
+from tests.component.test_orders_timed_work import place
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -44,7 +50,7 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     record = await order_record(orders_pool, order_id)
     assert record is not None
     keys = PostgresKeyStore(orders_pool)
-    billed = await billed_to(keys, record)
+    billed = await billed_to(keys, record, reveal=True)
     assert billed is not None
     ctx = context(clock, "orders")
     # when the buyer's data is erased
@@ -54,7 +60,8 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     erased = await order_record(orders_pool, order_id)
     assert erased is not None and erased.personal_data == "erased"
     assert await open_sealed(keys, erased.personal, PersonalData) is None
-    assert await billed_to(keys, erased) == billed
+    assert await billed_to(keys, erased, reveal=True) == billed
+    assert await billed_to(keys, erased, reveal=False) == RESTRICTED_ADDRESS  # other roles
     issued, _ = await recorded_documents(orders_pool, order_id)
     assert issued is not None
     until = domain.retention_end(issued.issued_on)
@@ -77,7 +84,7 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     # then the kept billing data is destroyed: the invoice reads [erased] there too
     assert (await types_of(orders_pool, order_id))[-1] == "BillingRetentionEnded"
     ended = await order_record(orders_pool, order_id)
-    assert ended is not None and await billed_to(keys, ended) is None
+    assert ended is not None and await billed_to(keys, ended, reveal=True) is None
     assert await orders_pool.fetchval(
         "SELECT count(*) FROM personal_keys WHERE subject = $1 AND material IS NOT NULL",
         rights.billing_key(order_id)) == 0
@@ -85,8 +92,31 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     assert (await types_of(orders_pool, order_id)).count("BillingRetentionEnded") == 1
 
 
-async def test_an_order_erased_before_its_invoice_keeps_nothing(orders_pool, clock) -> None:
+async def test_an_order_erased_once_confirmed_and_before_its_invoice_keeps_whom_it_bills(
+        orders_pool, clock) -> None:
+    # given an order whose sale is final, its invoice not issued yet
     order_id = await confirmed(orders_pool, clock)
+    record = await order_record(orders_pool, order_id)
+    assert record is not None and record.confirmed_at is not None
+    keys = PostgresKeyStore(orders_pool)
+    billed = await billed_to(keys, record, reveal=True)
+    ctx = context(clock, "orders")
+    # when the buyer's data is erased, then the invoice issued afterwards
+    async with orders_pool.acquire() as conn, conn.transaction():
+        await rights.erase_buyer_data(conn, PostgresKeyStore(conn), ctx, record.buyer_id)
+    async with orders_pool.acquire() as conn, conn.transaction():
+        assert await issue_invoice(conn, order_id, ctx)
+    # then it bills whom the order named, kept from the day the sale was confirmed
+    erased = await order_record(orders_pool, order_id)
+    assert erased is not None and erased.personal_data == "erased"
+    assert billed is not None and await billed_to(keys, erased, reveal=True) == billed
+    assert erased.billing_retained_until == domain.retention_end(
+        paris_date(record.confirmed_at))
+
+
+async def test_an_order_erased_before_its_sale_was_final_keeps_nothing(orders_pool,
+                                                                      clock) -> None:
+    order_id = await place(orders_pool, clock)
     record = await order_record(orders_pool, order_id)
     assert record is not None
     async with orders_pool.acquire() as conn, conn.transaction():
@@ -95,9 +125,4 @@ async def test_an_order_erased_before_its_invoice_keeps_nothing(orders_pool, clo
     assert "BillingDataRetained" not in await types_of(orders_pool, order_id)
     erased = await order_record(orders_pool, order_id)
     assert erased is not None and erased.billing_retained is None
-    # invoiced after its erasure (as the invoicing pass would): it bills [erased]
-    async with orders_pool.acquire() as conn, conn.transaction():
-        assert await issue_invoice(conn, order_id, context(clock, "orders"))
-    invoiced_after = await order_record(orders_pool, order_id)
-    assert invoiced_after is not None
-    assert await billed_to(PostgresKeyStore(orders_pool), invoiced_after) is None
+    assert await billed_to(PostgresKeyStore(orders_pool), erased, reveal=True) is None

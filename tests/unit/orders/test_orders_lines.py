@@ -4,6 +4,7 @@ on a line (or time runs out), then events (or why not)."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 
@@ -164,3 +165,18 @@ def test_a_line_whose_replacement_cannot_be_set_aside_either_is_cancelled_and_ow
                                            paid_on=PAID.paid_at.date())
     assert domain.decide(given(*history, cancelled), lines.NoteUnavailable("GRENACHE",
                                                                              REPLY_BY), NOW) == []
+
+
+def test_the_mailer_gives_the_whole_time_to_reply_from_a_notice_sent_late() -> None:
+    from services.orders.confirmation import time_to_reply
+    from services.orders.settings import OrdersSettings
+
+    settings = OrdersSettings()
+    order = SimpleNamespace(line_changes={"MUSCAT": {"reply_by": REPLY_BY.isoformat()}})
+    # sent at once: the line's time to reply, give or take the seconds the mailer took
+    on_time = time_to_reply(order, "MUSCAT", NOW, settings)  # type: ignore[arg-type]
+    assert on_time == max(REPLY_BY, NOW + settings.unavailable_reply_time)
+    # sent two days late (the mail server down): the whole time to reply from then
+    late = REPLY_BY + dt.timedelta(days=2)
+    assert time_to_reply(order, "MUSCAT", late, settings) == (  # type: ignore[arg-type]
+        late + settings.unavailable_reply_time)
