@@ -191,14 +191,21 @@ class RestrictBuyerData:
 
 
 @dataclass(frozen=True)
+class KeptBilling:
+    """Whom an invoice bills (``billed_to``, sealed under the order's own key), kept until
+    ``until``, the end of the billing retention."""
+
+    billed_to: Sealed
+    until: dt.date
+
+
+@dataclass(frozen=True)
 class EraseBuyerData:
-    """The buyer asks that their personal data be erased. On an order invoiced, whom the
-    invoice bills is kept (``retained``, sealed under the order's own key) until ``until``,
-    the end of the billing retention."""
+    """The buyer asks that their personal data be erased; on an order whose sale is final,
+    whom the invoice bills is ``kept`` for the billing retention."""
 
     buyer_id: str
-    retained: Sealed | None = None
-    until: dt.date | None = None
+    kept: KeptBilling | None = None
 
 
 @dataclass(frozen=True)
@@ -527,9 +534,9 @@ def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) ->
             return []
         raise OrderConflictError("the buyer's personal data on this order is erased")
     if isinstance(command, EraseBuyerData):
-        retained = [] if command.retained is None or command.until is None else [
-            BillingDataRetained(buyer_id=state.buyer_id, billed_to=command.retained,
-                                until=command.until)]
+        kept = command.kept
+        retained = [] if kept is None else [BillingDataRetained(
+            buyer_id=state.buyer_id, billed_to=kept.billed_to, until=kept.until)]
         return [*retained, BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
     if isinstance(command, RestrictBuyerData):
         if state.restricted_until is not None and state.restricted_until >= command.until:

@@ -13,7 +13,7 @@ import datetime as dt
 import asyncpg
 from pydantic import BaseModel
 
-from contracts.personal import PersonalData, Sealed
+from contracts.personal import PersonalData
 from contracts.policies import paris_date
 from services.orders import domain
 from services.orders.handlers import handle
@@ -76,21 +76,21 @@ def billing_key(order_id: str) -> str:
 
 
 async def _billing_kept(conn: asyncpg.Connection, keys: KeyStore,
-                        record: OrderRecord) -> tuple[Sealed | None, dt.date | None]:
+                        record: OrderRecord) -> domain.KeptBilling | None:
     """Whom the invoice of an order whose sale is final bills, sealed under the order's own
     key, and the end of its billing retention (the invoice's date + 10 years; an order
     confirmed and not invoiced yet, the day it was confirmed, when its invoice is issued);
     nothing for an order not confirmed, or already erased."""
     if record.confirmed_at is None:
-        return None, None
+        return None
     buyer = await open_sealed(keys, record.personal, PersonalData)
     if buyer is None:
-        return None, None
+        return None
     issued, _ = await recorded_documents(conn, record.order_id)
     billed = buyer.billing_address or buyer.delivery_address
     invoiced_on = issued.issued_on if issued else paris_date(record.confirmed_at)
-    return (await seal_for(keys, billing_key(record.order_id), billed),
-            domain.retention_end(invoiced_on))
+    return domain.KeptBilling(await seal_for(keys, billing_key(record.order_id), billed),
+                              domain.retention_end(invoiced_on))
 
 
 async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
@@ -121,9 +121,8 @@ async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Contex
         # for, and the order is then read as it stands
         await lock_stream(conn, listed.order_id)
         record = await order_record(conn, listed.order_id) or listed
-        retained, until = await _billing_kept(conn, keys, record)
-        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, retained, until),
-                     ctx)
+        kept = await _billing_kept(conn, keys, record)
+        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept), ctx)
         order_ids.append(record.order_id)
     await keys.destroy(buyer_id)
     return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),

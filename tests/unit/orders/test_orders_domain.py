@@ -184,8 +184,8 @@ def test_given_placed_when_erased_then_buyer_data_erased_and_asking_again_record
 def test_erasure_of_an_invoiced_order_keeps_whom_it_bills_until_the_retention_ends() -> None:
     # given an order erasure reaches once invoiced: whom it bills, sealed apart, and until when
     until = dt.date(2036, 5, 13)
-    retained, erased = domain.decide(given(placed()),
-                                     domain.EraseBuyerData("b-1", SEALED, until), NOW)
+    erase = domain.EraseBuyerData("b-1", domain.KeptBilling(SEALED, until))
+    retained, erased = domain.decide(given(placed()), erase, NOW)
     assert retained == BillingDataRetained(buyer_id="b-1", billed_to=SEALED, until=until)
     assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
     history = (placed(), retained, erased)

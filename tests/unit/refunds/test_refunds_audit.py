@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -51,15 +52,22 @@ def a_withdrawal(notice: dt.date) -> tuple[dict[str, Any], domain.OweRefund]:
 
 def a_paid_late_withdrawal() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     cause_envelope, owe = a_withdrawal(dt.date(2026, 6, 10))
+    history = decided(((owe, "2026-06-10"), (domain.Escalate(POLICY), "2026-08-30"),
+                       (domain.PayRefund(owe.refund_id, POLICY), "2026-09-02"),
+                       (domain.RecordPayoutOutcome(owe.refund_id, 1, "T/A"), "2026-09-02")))
+    return cause_envelope, [envelope(event) for event in history]
+
+
+def decided(commands: Sequence[tuple[domain.Command, str]]) -> list[Event]:
+    """The events the commands record in turn, each on its day, each decided on the state the
+    ones before it left."""
     history: list[Event] = []
-    for command, day in ((owe, "2026-06-10"), (domain.Escalate(POLICY), "2026-08-30"),
-                         (domain.PayRefund(owe.refund_id, POLICY), "2026-09-02"),
-                         (domain.RecordPayoutOutcome(owe.refund_id, 1, "T/A"), "2026-09-02")):
+    for command, day in commands:
         state = None
         for event in history:
             state = domain.evolve(state, event)
         history += domain.decide(state, command, on(day))
-    return cause_envelope, [envelope(event) for event in history]
+    return history
 
 
 def test_a_log_the_engine_agrees_with_has_no_finding() -> None:
@@ -314,12 +322,7 @@ def a_voided_termination(cause_first: bool = True,
     commands: tuple[tuple[domain.Command, str], ...] = (
         ((owe, "2026-06-12"), (domain.Escalate(POLICY), "2026-07-20"), (void, "2026-07-20"))
         if cause_first else ((void, "2026-06-15"), (owe, "2026-07-20")))
-    history: list[Event] = []
-    for command, day in commands:
-        state = None
-        for event in history:
-            state = domain.evolve(state, event)
-        history += domain.decide(state, command, on(day))
+    history = decided(commands)
     assert isinstance(history[-1], RefundVoided)
     delivered = envelope(Delivered(delivered_on=dt.date(2026, 6, 11)))
     causes = {cause["event_id"]: cause for cause in (terminated, voiding, delivered)}
@@ -422,13 +425,7 @@ def a_recovered_void() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]
                                       dt.date(2026, 6, 12)), "2026-07-20"),
         (domain.RecordRecovery(owe.refund_id, 1000, "VIR-1"), "2026-07-25"),
         (domain.RecordRecovery(owe.refund_id, 500, "VIR-2"), "2026-07-26"))
-    history: list[Event] = []
-    for command, day in steps:
-        state = None
-        for event in history:
-            state = domain.evolve(state, event)
-        history += domain.decide(state, command, on(day))
-    return causes, [envelope(event) for event in history]
+    return causes, [envelope(event) for event in decided(steps)]
 
 
 def test_money_recovered_for_a_voided_refund_is_held_to_what_was_refunded() -> None:
