@@ -25,6 +25,7 @@ __all__ = [
     "BillingDataRetained",
     "BillingRetentionEnded",
     "BuyerDataErased",
+    "BuyerDataErasureDeferred",
     "BuyerDataRestricted",
     "CancelledLinePaid",
     "ConfirmationSent",
@@ -94,10 +95,12 @@ class OrderVerified(Event):
 
 
 class OrderCancelled(Event):
-    """The whole order is cancelled: never paid in time, identity not verified, or at the
-    buyer's request before shipping. Money captured for it is owed back."""
+    """The whole order is cancelled: never paid in time, identity not verified, at the
+    buyer's request before shipping, or unpaid when its buyer asked for erasure (no sale is
+    formed before payment, and the order could no longer be confirmed to anyone). Money
+    captured for it is owed back."""
 
-    reason: Literal["unpaid", "identity_verification_failed", "buyer_request"]
+    reason: Literal["unpaid", "identity_verification_failed", "buyer_request", "erasure"]
     cancelled_at: dt.datetime
     refund_cents: Cents = Field(default=0, description="the sums paid, owed back")
     products_cents: Cents = Field(default=0, description="the products' part of refund_cents")
@@ -297,6 +300,17 @@ class BuyerDataErased(Event):
 
     buyer_id: str
     erased_at: dt.datetime
+
+
+class BuyerDataErasureDeferred(Event):
+    """The buyer asked for erasure while orders of theirs were paid and still to be performed
+    (``awaiting``: the confirmation, the delivery need their data): the data is kept for that
+    alone, and erased (``BuyerDataErased``) by the orders worker once none of the buyer's
+    orders is. Recorded once on each of the buyer's orders."""
+
+    buyer_id: str
+    requested_at: dt.datetime
+    awaiting: list[str] = Field(description="the buyer's orders still to be performed")
 
 
 class ProofOfDispatchReceived(Event):

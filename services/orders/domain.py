@@ -15,6 +15,7 @@ from contracts.orders import (
     BillingDataRetained,
     BillingRetentionEnded,
     BuyerDataErased,
+    BuyerDataErasureDeferred,
     BuyerDataRestricted,
     CancelledLinePaid,
     ConfirmationSent,
@@ -202,10 +203,12 @@ class KeptBilling:
 @dataclass(frozen=True)
 class EraseBuyerData:
     """The buyer asks that their personal data be erased; on an order whose sale is final,
-    whom the invoice bills is ``kept`` for the billing retention."""
+    whom the invoice bills is ``kept`` for the billing retention. While orders of the buyer's
+    are paid and still to be performed (``awaiting``), erasure waits for them."""
 
     buyer_id: str
     kept: KeptBilling | None = None
+    awaiting: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,7 @@ class OrderState(BaseModel):
     restricted_until: dt.date | None = None
     billing_retained_until: dt.date | None = None  # erased: whom the invoice bills, kept
     billing_retention_ended: bool = False
+    erasure_requested: bool = False  # deferred while orders of the buyer's are performed
     paid: bool = False
     confirmation_sent: bool = False
     verification: VerificationStatus = "none"
@@ -534,10 +538,7 @@ def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) ->
             return []
         raise OrderConflictError("the buyer's personal data on this order is erased")
     if isinstance(command, EraseBuyerData):
-        kept = command.kept
-        retained = [] if kept is None else [BillingDataRetained(
-            buyer_id=state.buyer_id, billed_to=kept.billed_to, until=kept.until)]
-        return [*retained, BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
+        return erase(state, command, now)
     if isinstance(command, RestrictBuyerData):
         if state.restricted_until is not None and state.restricted_until >= command.until:
             return []
@@ -568,6 +569,8 @@ def evolve(state: OrderState | None, event: Event) -> OrderState:
                 update={"personal_data": "restricted", "restricted_until": event.until})
         case BuyerDataErased():
             return _require(state).model_copy(update={"personal_data": "erased"})
+        case BuyerDataErasureDeferred():
+            return _require(state).model_copy(update={"erasure_requested": True})
         case BillingDataRetained():
             return _require(state).model_copy(update={"billing_retained_until": event.until})
         case BillingRetentionEnded():
@@ -691,6 +694,35 @@ def rectified(current: PersonalData, changes: PersonalDataChanges) -> PersonalDa
     return corrected.model_copy(update={
         "date_of_birth": current.date_of_birth, "declared_of_age": current.declared_of_age,
         "billing_address": current.billing_address})
+
+
+PERFORMED_LATER: tuple[OrderStatus, ...] = ("placed", "confirmed", "shipped")
+"""Statuses of an order not performed yet (not delivered, nor ended otherwise)."""
+
+
+def awaits_performance(status: str, paid: bool) -> bool:
+    """Whether an order is paid and still to be performed: its buyer's data is needed until
+    then (the confirmation of acceptance, the delivery), so erasure waits for it."""
+    return paid and status in PERFORMED_LATER
+
+
+def erase(state: OrderState, command: EraseBuyerData, now: dt.datetime) -> list[Event]:
+    """Erasure on one of the buyer's orders. An unpaid order is cancelled (no sale is formed
+    before payment, and it could no longer be confirmed to anyone). While orders of the
+    buyer's await performance, the request is recorded and the data kept for them; then the
+    data is erased, whom the invoice bills ``kept`` first."""
+    if awaits_performance(state.status, state.paid) and not command.awaiting:
+        raise OrderConflictError("the order is paid and still to be performed: its buyer's "
+                                 "data is kept until it is")
+    cancelled = ([OrderCancelled(reason="erasure", cancelled_at=now)]
+                 if state.status == "placed" and not state.paid else [])
+    if command.awaiting:
+        return [*cancelled, *([] if state.erasure_requested else [BuyerDataErasureDeferred(
+            buyer_id=state.buyer_id, requested_at=now, awaiting=list(command.awaiting))])]
+    kept = command.kept
+    retained = [] if kept is None else [BillingDataRetained(
+        buyer_id=state.buyer_id, billed_to=kept.billed_to, until=kept.until)]
+    return [*cancelled, *retained, BuyerDataErased(buyer_id=state.buyer_id, erased_at=now)]
 
 
 def end_billing_retention(state: OrderState, today: dt.date) -> list[Event]:

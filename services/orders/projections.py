@@ -17,6 +17,7 @@ from contracts.orders import (
     BillingDataRetained,
     BillingRetentionEnded,
     BuyerDataErased,
+    BuyerDataErasureDeferred,
     BuyerDataRestricted,
     CancelledLinePaid,
     ConfirmationSent,
@@ -81,6 +82,7 @@ _COLUMNS: dict[type[Event], Callable[[Any], dict[str, object]]] = {
     BuyerDataRestricted: lambda event: {"personal_data": "restricted",
                                         "restricted_until": event.until},
     BuyerDataErased: lambda event: {"personal_data": "erased"},
+    BuyerDataErasureDeferred: lambda event: {"erasure_requested_at": event.requested_at},
     BillingDataRetained: lambda event: {
         "billing_retained": event.billed_to.model_dump(mode="json"),
         "billing_retained_until": event.until},

@@ -3,7 +3,9 @@ rectification, restriction and erasure, each a short handler over the buyer's or
 
 Erasure destroys the buyer's key in the transaction that records ``BuyerDataErased`` on each of
 their orders, so the log says when and on what the fields became unreadable; the hash chain
-covers only ciphertext, so ``verify`` still passes afterwards.
+covers only ciphertext, so ``verify`` still passes afterwards. It waits while the buyer's data
+is needed to perform a paid order (the confirmation, the delivery): the request is recorded,
+and the orders worker erases once the last such order is delivered or ended otherwise.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contracts.personal import PersonalData
 from contracts.policies import paris_date
@@ -20,7 +22,7 @@ from services.orders.handlers import handle
 from services.orders.invoices import recorded_documents
 from services.orders.views import OrderRecord, OrderView, order_record, orders_of_buyer, present
 from services.platform.db import Db
-from services.platform.eventstore import lock_stream
+from services.platform.eventstore import lock_streams
 from services.platform.personal import KeyStore, open_sealed, seal_for
 from services.platform.runtime import Context
 
@@ -45,6 +47,9 @@ class RightsReceipt(BaseModel):
     request: str
     recorded_at: dt.datetime
     order_ids: list[str]
+    awaiting: list[str] = Field(default=[], description=(
+        "erasure: the buyer's orders paid and still to be performed; the data is kept for "
+        "them alone and erased once none is (empty: erased now)"))
 
 
 async def export_buyer_data(db: Db, keys: KeyStore, buyer_id: str,
@@ -110,20 +115,26 @@ async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
 
 async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
                            buyer_id: str) -> RightsReceipt:
-    """Record ``BuyerDataErased`` on every order of the buyer and destroy the buyer's key; on
-    an order whose sale is final (confirmed: invoiced, or about to be), whom the invoice bills
-    is first sealed again under the order's own key and kept until the billing retention ends
-    (``BillingDataRetained``)."""
+    """Erase the buyer's personal data: their unpaid orders are cancelled; while orders of
+    theirs are paid and still to be performed, the request is recorded on every order
+    (``BuyerDataErasureDeferred``) and the orders worker erases once none is
+    (``erasure_sweep``); otherwise ``BuyerDataErased`` is recorded on every order and the
+    buyer's key destroyed, whom the invoice of an order whose sale is final bills first sealed
+    again under the order's own key (``BillingDataRetained``)."""
     await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
-    order_ids = []
-    for listed in await orders_of_buyer(conn, buyer_id):
-        # the order's stream first: an invoice or a confirmation being recorded now is waited
-        # for, and the order is then read as it stands
-        await lock_stream(conn, listed.order_id)
-        record = await order_record(conn, listed.order_id) or listed
-        kept = await _billing_kept(conn, keys, record)
-        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept), ctx)
-        order_ids.append(record.order_id)
-    await keys.destroy(buyer_id)
+    # the orders' streams first (in one statement: no deadlock with a batch taking some of
+    # them): an invoice, a confirmation or a payment being recorded now is waited for, and
+    # the orders are then read as they stand
+    await lock_streams(conn, [listed.order_id for listed in await orders_of_buyer(conn, buyer_id)])
+    records = await orders_of_buyer(conn, buyer_id)
+    awaiting = tuple(record.order_id for record in records if record.personal_data != "erased"
+                     and domain.awaits_performance(record.status, record.paid_at is not None))
+    for record in records:
+        kept = None if awaiting else await _billing_kept(conn, keys, record)
+        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept, awaiting), ctx)
+    if not awaiting:
+        await keys.destroy(buyer_id)
     return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),
-                         order_ids=order_ids)
+                         order_ids=[record.order_id for record in records],
+                         awaiting=list(awaiting))
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import Field
 
 from contracts.personal import BUYER_ID_PATTERN, EMAIL_PATTERN, PHONE_PATTERN
@@ -78,15 +78,22 @@ async def post_restriction(buyer_id: BuyerId, runtime: RuntimeDep,
     return rights.RightsReceipt.model_validate((await answer_once(runtime.pool, None, work)).body)
 
 
-@router.post("/buyers/{buyer_id}/erasure")
-async def post_erasure(buyer_id: BuyerId, runtime: RuntimeDep,
+@router.post("/buyers/{buyer_id}/erasure", responses={202: {
+    "model": rights.RightsReceipt,
+    "description": "Erasure deferred: orders of the buyer's are paid and still to be "
+                   "performed (``awaiting``); their data is kept for that alone and erased "
+                   "once none is"}})
+async def post_erasure(buyer_id: BuyerId, runtime: RuntimeDep, response: Response,
                        caller: Annotated[Principal, Allow("ops")]) -> rights.RightsReceipt:
     """Erasure: destroy the buyer's key; every personal field of theirs, everywhere, reads
-    ``[erased]``. Amounts, dates and billing records stay."""
+    ``[erased]``. Amounts, dates and billing records stay. Unpaid orders are cancelled; while
+    a paid order is still to be performed, erasure waits for it (202)."""
 
     async def work(conn: asyncpg.Connection) -> Answer:
         receipt = await rights.erase_buyer_data(conn, PostgresKeyStore(conn), runtime.context,
                                                 buyer_id)
-        return Answer(200, receipt.model_dump(mode="json"))
+        return Answer(202 if receipt.awaiting else 200, receipt.model_dump(mode="json"))
 
-    return rights.RightsReceipt.model_validate((await answer_once(runtime.pool, None, work)).body)
+    answer = await answer_once(runtime.pool, None, work)
+    response.status_code = answer.status
+    return rights.RightsReceipt.model_validate(answer.body)

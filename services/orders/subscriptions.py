@@ -19,16 +19,21 @@ from services.orders.confirmation import send_confirmations, send_unavailability
 from services.orders.handlers import ORDERS
 from services.orders.lines import CancelUnansweredLines
 from services.orders.projections import project
-from services.orders.rights import billing_key
+from services.orders.rights import billing_key, erase_buyer_data
 from services.orders.settings import OrdersSettings
-from services.orders.views import billing_retention_over, lines_awaiting_answer, unpaid_since
+from services.orders.views import (
+    billing_retention_over,
+    erasures_due,
+    lines_awaiting_answer,
+    unpaid_since,
+)
 from services.platform.agents import Periodic, Subscription
 from services.platform.personal import PostgresKeyStore
 from services.platform.runtime import Context
 from services.platform.sweep import Sweep, sweep_once
 
-__all__ = ["billing_retention_sweep", "periodic", "project_and_destroy", "subscriptions",
-           "unanswered_lines_sweep", "unpaid_orders_sweep"]
+__all__ = ["billing_retention_sweep", "erasure_sweep", "periodic", "project_and_destroy",
+           "subscriptions", "unanswered_lines_sweep", "unpaid_orders_sweep"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
@@ -57,7 +62,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
 
 def periodic(ctx: Context) -> list[Periodic]:
     """The orders worker's timed work: sending due confirmations, cancelling unpaid orders and
-    unanswered lines, ending billing retentions, issuing invoices."""
+    unanswered lines, erasing once the orders were performed, ending billing retentions,
+    issuing invoices."""
     settings = OrdersSettings()
     unpaid = unpaid_orders_sweep(settings.unpaid_order_timeout)
 
@@ -71,7 +77,7 @@ def periodic(ctx: Context) -> list[Periodic]:
 
     async def sweeps(pool: asyncpg.Pool) -> int:
         return (await sweep_once(pool, unpaid, ctx) + await sweep_once(pool, unanswered, ctx)
-                + await sweep_once(pool, retention, ctx))
+                + await sweep_once(pool, retention, ctx) + await erasure_sweep(pool, ctx))
 
     async def invoicing(pool: asyncpg.Pool) -> int:
         return await invoices.issue_invoices(pool, ctx)
@@ -99,6 +105,17 @@ def billing_retention_sweep() -> Sweep[domain.OrderState]:
         return domain.decide(state, domain.EndBillingRetention(), now) if state else []
 
     return Sweep("billing-retention", ORDERS, candidates, decide, project_and_destroy)
+
+
+async def erasure_sweep(pool: asyncpg.Pool, ctx: Context) -> int:
+    """Erase every buyer who asked while orders of theirs awaited performance and none does
+    any more (RULES: personal data is destroyed on request). Returns how many were erased."""
+    erased = 0
+    for buyer_id in await erasures_due(pool):
+        async with pool.acquire() as conn, conn.transaction():
+            receipt = await erase_buyer_data(conn, PostgresKeyStore(conn), ctx, buyer_id)
+        erased += not receipt.awaiting
+    return erased
 
 
 async def project_and_destroy(conn: asyncpg.Connection, envelope: Envelope,

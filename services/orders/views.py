@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from contracts.personal import ERASED, PersonalData, Sealed
 from contracts.vocabulary import BlockReason, DeliveryMethod, PricedLine
 from services.orders.domain import (
+    PERFORMED_LATER,
     CatalogueItem,
     Offer,
     OrderStatus,
@@ -28,6 +29,7 @@ __all__ = [
     "all_orders",
     "catalogue",
     "confirmations_due",
+    "erasures_due",
     "lines_awaiting_answer",
     "offer_at",
     "order_record",
@@ -60,6 +62,9 @@ class _Order(BaseModel):
     billing_retained_until: dt.date | None = Field(default=None, description=(
         "erased: whom the invoice bills is kept, shown on the invoice only, until this day "
         "(the billing retention), then destroyed"))
+    erasure_requested_at: dt.datetime | None = Field(default=None, description=(
+        "the buyer asked for erasure while orders of theirs were paid and still to be "
+        "performed: their data is kept for that alone, and erased once none is"))
     placed_at: dt.datetime
     payable_since: dt.datetime | None = None
     paid_at: dt.datetime | None
@@ -194,6 +199,20 @@ async def billing_retention_over(db: Db, today: dt.date) -> list[str]:
         "AND billing_retention_ended IS NULL AND billing_retained_until < $1 "
         "ORDER BY billing_retained_until LIMIT 500", today)
     return [row["order_id"] for row in rows]
+
+
+async def erasures_due(db: Db, limit: int = 100) -> list[str]:
+    """Buyers who asked for erasure, not erased yet, none of whose orders awaits performance
+    any more (paid and not delivered, nor ended otherwise), nor was placed since they asked
+    and still waits for its payment (the erasure sweep's candidates; 014's partial index)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT o.buyer_id FROM order_view o WHERE o.erasure_requested_at IS NOT NULL "
+        "AND o.personal_data <> 'erased' AND NOT EXISTS (SELECT 1 FROM order_view p "
+        "WHERE p.buyer_id = o.buyer_id AND p.personal_data <> 'erased' "
+        "AND p.status = ANY($1::text[]) "
+        "AND (p.paid_at IS NOT NULL OR p.erasure_requested_at IS NULL)) LIMIT $2",
+        list(PERFORMED_LATER), limit)
+    return [row["buyer_id"] for row in rows]
 
 
 async def all_orders(db: Db) -> list[OrderRecord]:

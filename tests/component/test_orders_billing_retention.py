@@ -25,6 +25,7 @@ from services.platform.personal import PostgresKeyStore, open_sealed
 from services.platform.sweep import sweep_once
 from tests.component.conftest import context
 from tests.component.support import recorded
+from tests.component.test_orders_deferred_erasure import deliver
 from tests.component.test_orders_invoices import confirmed
 from tests.component.test_orders_timed_work import place
 
@@ -32,9 +33,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def invoiced(pool: asyncpg.Pool, clock) -> str:
+    """An order confirmed, invoiced and delivered (erasure waits for an order's delivery)."""
     order_id = await confirmed(pool, clock)
-    async with pool.acquire() as conn, conn.transaction():
-        assert await issue_invoice(conn, order_id, context(clock, "orders"))
+    await deliver(pool, clock, order_id)
     return order_id
 
 
@@ -92,10 +93,11 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     assert (await types_of(orders_pool, order_id)).count("BillingRetentionEnded") == 1
 
 
-async def test_an_order_erased_once_confirmed_and_before_its_invoice_keeps_whom_it_bills(
+async def test_an_order_erased_once_delivered_and_before_its_invoice_keeps_whom_it_bills(
         orders_pool, clock) -> None:
-    # given an order whose sale is final, its invoice not issued yet
+    # given an order whose sale is final, delivered, its invoice not issued yet
     order_id = await confirmed(orders_pool, clock)
+    await deliver(orders_pool, clock, order_id, invoice=False)
     record = await order_record(orders_pool, order_id)
     assert record is not None and record.confirmed_at is not None
     keys = PostgresKeyStore(orders_pool)

@@ -15,6 +15,7 @@ from tests.integration.conftest import System
 from tests.support.lifecycle import (
     REFUNDS,
     confirmed_order,
+    delivered_order,
     paid,
     session_for,
     status_is,
@@ -118,8 +119,8 @@ async def test_a_doubtful_address_is_held_for_review_and_proceeds_once_ops_unblo
 
 async def test_an_erased_buyers_invoice_still_bills_them_until_the_retention_ends(
         http: httpx.AsyncClient, system: System) -> None:
-    # given an invoiced order
-    order_id = await confirmed_order(http, system)
+    # given an invoiced order, delivered (erasure waits for an order paid and not delivered)
+    order_id = await delivered_order(http, system)
     documents = await eventually(lambda: invoice_of(http, system, order_id),
                                  what="an invoice for the confirmed order")
     assert documents is not None

@@ -21,7 +21,7 @@ from contracts.personal import ERASED
 from deploy.system import bearer
 from tests.integration.conftest import System
 from tests.support.in_clear import found_in_databases, found_in_topics
-from tests.support.lifecycle import run_verify
+from tests.support.lifecycle import clock, confirmed_order, run_verify, shipped_and_delivered
 from tests.support.orders import events_of, order_body, published_records
 from tests.support.waiting import eventually
 
@@ -80,6 +80,32 @@ async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_
     code, report = run_verify(system, *order_ids)
     assert code == 0, json.dumps(report)
     assert found_in_logs(system, [*personal, "eyJ"]) == {}
+
+
+async def test_erasure_waits_for_a_paid_order_to_be_delivered_then_the_worker_erases_it(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a confirmed order, not shipped yet
+    order_id = await confirmed_order(http, system)
+    url = f"{system.orders_url}/orders/{order_id}"
+    order = (await http.get(url, headers=bearer("ops"))).json()
+    # when its buyer asks for erasure
+    erasure = await http.post(f"{system.orders_url}/buyers/{order['buyer_id']}/erasure",
+                              headers=bearer("ops"))
+    # then it is deferred: the data stays readable for the delivery, the request recorded
+    assert erasure.status_code == 202, erasure.text
+    assert erasure.json()["awaiting"] == [order_id]
+    deferred = (await http.get(url, headers=bearer("ops"))).json()
+    assert deferred["personal_data"] == "held" and deferred["erasure_requested_at"]
+    assert deferred["delivery_address"] == order["delivery_address"]
+    # when it is delivered, then the orders worker erases it
+    now = clock(system, "show")
+    await shipped_and_delivered(http, system, order_id, now)
+
+    async def erased() -> bool:
+        shown = (await http.get(url, headers=bearer("ops"))).json()
+        return shown["personal_data"] == "erased" and shown["email"] == ERASED
+
+    await eventually(erased, what="the delivered order's buyer data erased")
 
 
 def found_in_logs(system: System, needles: list[str]) -> dict[str, set[str]]:

@@ -12,15 +12,18 @@ from contracts.orders import (
     BillingDataRetained,
     BillingRetentionEnded,
     BuyerDataErased,
+    BuyerDataErasureDeferred,
     BuyerDataRestricted,
     CancelledLinePaid,
     ContractTerminated,
     OrderBlocked,
     OrderCancelled,
     OrderConfirmed,
+    OrderDelivered,
     OrderLineCancelled,
     OrderPaid,
     OrderPlaced,
+    OrderShipped,
     OrderUnblocked,
     PaymentReceivedAfterCancellation,
     PersonalDataRectified,
@@ -174,21 +177,56 @@ def test_commands_on_an_unknown_order_are_not_found() -> None:
 
 # The data subject's rights on an order
 
-def test_given_placed_when_erased_then_buyer_data_erased_and_asking_again_records_nothing() -> None:
+def test_given_placed_and_unpaid_when_erased_then_cancelled_and_erased_once() -> None:
     state = given(placed())
-    [erased] = domain.decide(state, domain.EraseBuyerData("b-1"), NOW)
+    cancelled, erased = domain.decide(state, domain.EraseBuyerData("b-1"), NOW)
+    assert cancelled == OrderCancelled(reason="erasure", cancelled_at=NOW)
     assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
-    assert domain.decide(given(placed(), erased), domain.EraseBuyerData("b-1"), NOW) == []
+    assert domain.decide(given(placed(), cancelled, erased), domain.EraseBuyerData("b-1"),
+                         NOW) == []
+
+
+def delivered_order() -> tuple[Event, ...]:
+    return (placed(), OrderPaid(payment_id="p", amount_cents=8730, paid_at=NOW),
+            OrderConfirmed(confirmed_at=NOW, amount_cents=8730), OrderShipped(shipped_at=NOW),
+            OrderDelivered(delivered_on=NOW.date()))
+
+
+@pytest.mark.parametrize("performed", [2, 3, 4], ids=["paid", "confirmed", "shipped"])
+def test_given_paid_and_not_delivered_when_erased_then_the_request_waits_for_it(
+        performed: int) -> None:
+    # given an order paid and still to be performed
+    history = delivered_order()[:performed]
+    # when its buyer asks for erasure, then nothing is erased, the request is recorded once
+    with pytest.raises(OrderConflictError):
+        domain.decide(given(*history), domain.EraseBuyerData("b-1"), NOW)
+    waiting = domain.EraseBuyerData("b-1", awaiting=("o-1",))
+    [deferred] = domain.decide(given(*history), waiting, NOW)
+    assert deferred == BuyerDataErasureDeferred(buyer_id="b-1", requested_at=NOW,
+                                                awaiting=["o-1"])
+    assert domain.decide(given(*history, deferred), waiting, NOW) == []
+    # and once delivered, it is erased
+    delivered = given(*delivered_order(), deferred)
+    assert domain.decide(delivered, domain.EraseBuyerData("b-1"), NOW) == [
+        BuyerDataErased(buyer_id="b-1", erased_at=NOW)]
+
+
+def test_an_unpaid_order_of_a_buyer_whose_erasure_waits_is_cancelled_all_the_same() -> None:
+    events = domain.decide(given(placed()), domain.EraseBuyerData("b-1", awaiting=("o-2",)),
+                           NOW)
+    assert events == [OrderCancelled(reason="erasure", cancelled_at=NOW),
+                      BuyerDataErasureDeferred(buyer_id="b-1", requested_at=NOW,
+                                               awaiting=["o-2"])]
 
 
 def test_erasure_of_an_invoiced_order_keeps_whom_it_bills_until_the_retention_ends() -> None:
     # given an order erasure reaches once invoiced: whom it bills, sealed apart, and until when
     until = dt.date(2036, 5, 13)
     erase = domain.EraseBuyerData("b-1", domain.KeptBilling(SEALED, until))
-    retained, erased = domain.decide(given(placed()), erase, NOW)
+    retained, erased = domain.decide(given(*delivered_order()), erase, NOW)
     assert retained == BillingDataRetained(buyer_id="b-1", billed_to=SEALED, until=until)
     assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
-    history = (placed(), retained, erased)
+    history = (*delivered_order(), retained, erased)
     # when the retention sweep asks, nothing ends on its last day
     last_day = dt.datetime(2036, 5, 13, 21, 0, tzinfo=dt.UTC)  # 23:00 in Paris
     assert domain.decide(given(*history), domain.EndBillingRetention(), last_day) == []
