@@ -16,6 +16,7 @@ __all__ = [
     "ClaimRecorded",
     "DeadlinesSuspended",
     "Delivered",
+    "DeliveryAddressCorrected",
     "DeliveryAttemptFailed",
     "DeliveryDeadlineSet",
     "DeliveryOverdue",
@@ -62,6 +63,17 @@ class DeliveryDeadlineSet(Event):
     deliver_by: dt.date
 
 
+class DeliveryAddressCorrected(Event):
+    """The parcel came back to the seller because the buyer's address was incorrect or
+    incomplete (``DeliveryAttemptFailed``, ``returned_to_sender``), and the buyer has given it
+    again (``PersonalDataRectified``): it may ship again. The time lost is the buyer's, so the
+    delivery is due 5 working days after ``corrected_on`` (``deliver_by``); none when the
+    delivery was already overdue before (the seller's delay stands)."""
+
+    corrected_on: dt.date
+    deliver_by: dt.date | None
+
+
 class ShippingHeld(Event):
     """The order may not ship: blocked, cancelled or terminated (``reason``)."""
 
@@ -103,7 +115,8 @@ class DeliveryRefused(Event):
 class DeliveryAttemptFailed(Event):
     """The carrier could not deliver: the buyer was absent (a notice left, the parcel waits at
     a collection point until ``collect_by``), or the parcel went back to the seller because the
-    address was incorrect or incomplete (reshipped at the buyer's expense)."""
+    address was incorrect or incomplete: it ships again once the buyer has corrected the address
+    (``DeliveryAddressCorrected``), and meanwhile the delivery is not overdue."""
 
     outcome: Literal["absent", "returned_to_sender"]
     attempted_at: dt.datetime

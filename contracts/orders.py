@@ -95,12 +95,12 @@ class OrderVerified(Event):
 
 
 class OrderCancelled(Event):
-    """The whole order is cancelled: never paid in time, identity not verified, at the
-    buyer's request before shipping, or unpaid when its buyer asked for erasure (no sale is
-    formed before payment, and the order could no longer be confirmed to anyone). Money
+    """The whole order is cancelled: never paid in time, identity not verified, or at the
+    buyer's request before shipping (an order not paid yet when its buyer asks for erasure: no
+    sale is formed before payment, and it could no longer be confirmed to anyone). Money
     captured for it is owed back."""
 
-    reason: Literal["unpaid", "identity_verification_failed", "buyer_request", "erasure"]
+    reason: Literal["unpaid", "identity_verification_failed", "buyer_request"]
     cancelled_at: dt.datetime
     refund_cents: Cents = Field(default=0, description="the sums paid, owed back")
     products_cents: Cents = Field(default=0, description="the products' part of refund_cents")
@@ -260,6 +260,9 @@ class PersonalDataRectified(Event):
     buyer_id: str
     personal: Sealed
     rectified_at: dt.datetime
+    delivery_address_rectified: bool = Field(default=False, description=(
+        "the delivery address was given again (a parcel back for an incorrect or incomplete "
+        "address may then ship again)"))
 
 
 class BuyerDataRestricted(Event):

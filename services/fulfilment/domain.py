@@ -13,6 +13,7 @@ from contracts.fulfilment import (
     ClaimAnswered,
     ClaimRecorded,
     Delivered,
+    DeliveryAddressCorrected,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -97,6 +98,8 @@ class FulfilmentState(BaseModel):
     released_skus: tuple[str, ...] = ()
     confirmed_on: dt.date | None = None
     deliver_by: dt.date | None = None
+    deadline_from: dt.date | None = None  # the address corrected: counted from then
+    address_to_correct: bool = False  # the parcel came back for an incorrect address
     held: str | None = None
     shipped: bool = False
     outcome: str | None = None
@@ -179,8 +182,8 @@ def line_change(state: FulfilmentState, command: ReserveReplacement | ReleaseLin
 
 def extended_deadline(confirmed_on: dt.date,
                       suspensions: tuple[tuple[dt.date, dt.date], ...]) -> dt.date:
-    """The delivery deadline, pushed by every working day of a suspended period (force
-    majeure, announced closure) that falls inside it."""
+    """The delivery deadline counted from ``confirmed_on`` (or the day it restarted), pushed by
+    every working day of a suspended period (force majeure, announced closure) inside it."""
     deadline = delivery_deadline(confirmed_on)
     start = confirmed_on
     while extra := _suspended_working_days(start, deadline, suspensions):
@@ -198,12 +201,25 @@ def _suspended_working_days(after: dt.date, until: dt.date,
 def _view(state: FulfilmentState | None,
           suspensions: tuple[tuple[dt.date, dt.date], ...] = ()) -> ShippingView:
     state = state or FulfilmentState()
-    effective = (extended_deadline(state.confirmed_on, suspensions)
-                 if state.confirmed_on else None)
+    effective = _effective_deadline(state, suspensions)
     return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
                         held=state.held, shipped=state.on_its_way, outcome=state.outcome,
                         overdue=state.overdue, return_expected=state.return_expected,
-                        returned=state.returned, shipped_on=state.shipped_on)
+                        returned=state.returned, shipped_on=state.shipped_on,
+                        address_to_correct=state.address_to_correct)
+
+
+def _effective_deadline(state: FulfilmentState,
+                        suspensions: tuple[tuple[dt.date, dt.date], ...]) -> dt.date | None:
+    """The deadline in force: the confirmation's, or once a parcel back for its address was
+    corrected, the later of it and the one counted from the correction (suspensions pushing
+    each)."""
+    if state.confirmed_on is None:
+        return None
+    deadline = extended_deadline(state.confirmed_on, suspensions)
+    if state.deadline_from is None:
+        return deadline
+    return max(deadline, extended_deadline(state.deadline_from, suspensions))
 
 
 def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
@@ -247,13 +263,18 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case DeliveryDeadlineSet():
             return state.model_copy(update={"confirmed_on": event.confirmed_on,
                                             "deliver_by": event.deliver_by})
+        case DeliveryAddressCorrected():
+            restarted = {} if event.deliver_by is None else {
+                "deadline_from": event.corrected_on, "deliver_by": event.deliver_by}
+            return state.model_copy(update={"address_to_correct": False, **restarted})
         case ShippingHeld():
             return state.model_copy(update={"held": event.reason})
         case ShippingReleased():
             return state.model_copy(update={"held": None})
-        case Shipped():
+        case Shipped():  # a parcel reshipped before the address had to be corrected, too
             return state.model_copy(update={"shipped": True, "outcome": None,
-                                            "shipped_on": paris_date(event.shipped_at)})
+                                            "shipped_on": paris_date(event.shipped_at),
+                                            "address_to_correct": False})
         case Delivered() | DeliveryReserved():
             return state.model_copy(update={"outcome": _OUTCOMES[type(event)],
                                             "delivered_on": event.delivered_on})
@@ -264,8 +285,9 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case ClaimAnswered():
             return state.model_copy(update={"answered": (*state.answered, event.kind)})
         case DeliveryAttemptFailed():
-            return state.model_copy(update={
-                "outcome": event.outcome, "shipped": event.outcome != "returned_to_sender"})
+            back = event.outcome == "returned_to_sender"
+            return state.model_copy(update={"outcome": event.outcome, "shipped": not back,
+                                            "address_to_correct": back})
         case DeliveryOverdue():
             return state.model_copy(update={"overdue": True})
         case ReturnExpected():

@@ -15,6 +15,7 @@ from contracts.orders import (
     OrderConfirmed,
     OrderLineCancelled,
     OrderPlaced,
+    PersonalDataRectified,
     WithdrawalRequested,
 )
 from contracts.policies import paris_date
@@ -22,6 +23,7 @@ from contracts.vocabulary import LineQuantity
 from services.fulfilment import handlers
 from services.fulfilment.domain import ReleaseLine, ReleaseReservation
 from services.fulfilment.shipping import (
+    CorrectAddress,
     ExpectReturn,
     HoldShipping,
     ReleaseShipping,
@@ -31,6 +33,7 @@ from services.platform.runtime import Context
 
 __all__ = [
     "when_contract_terminated_hold_shipping",
+    "when_delivery_address_rectified_let_the_parcel_go_again",
     "when_order_blocked_hold_shipping",
     "when_order_cancelled_release_stock",
     "when_order_confirmed_set_the_delivery_deadline",
@@ -74,6 +77,16 @@ async def when_order_unblocked_release_shipping(conn: asyncpg.Connection, envelo
                                                 event: Event, ctx: Context) -> None:
     """An unblocked order may ship again."""
     await handlers.handle(conn, envelope.order_id, ReleaseShipping(), ctx, envelope)
+
+
+async def when_delivery_address_rectified_let_the_parcel_go_again(
+        conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
+    """A parcel back with the seller for an incorrect or incomplete address ships again once
+    the buyer has given the address again (any other rectification changes nothing here)."""
+    assert isinstance(event, PersonalDataRectified)
+    if event.delivery_address_rectified:
+        command = CorrectAddress(paris_date(event.rectified_at))
+        await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
 async def when_contract_terminated_hold_shipping(conn: asyncpg.Connection, envelope: Envelope,

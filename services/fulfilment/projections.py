@@ -14,6 +14,7 @@ from contracts.fulfilment import (
     ClaimRecorded,
     DeadlinesSuspended,
     Delivered,
+    DeliveryAddressCorrected,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -80,11 +81,16 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
                 "confirmed_on = $3, deliver_by = $4, version = $2, updated_at = $5 "
                 "WHERE shipment_view.version < $2", envelope.order_id, envelope.version,
                 event.confirmed_on, event.deliver_by, envelope.occurred_at)
+        case DeliveryAddressCorrected():
+            restarted = {} if event.deliver_by is None else {
+                "deliver_by": event.deliver_by, "deadline_restarted_on": event.corrected_on}
+            await _upsert(conn, envelope, address_to_correct=False, **restarted)
         case ShippingHeld() | ShippingReleased():
             await _upsert(conn, envelope, held=getattr(event, "reason", None))
         case Shipped():
             if await _upsert(conn, envelope, carrier=event.carrier, shipped_at=event.shipped_at,
-                             tracking_number=event.tracking_number, outcome=None):
+                             tracking_number=event.tracking_number, outcome=None,
+                             address_to_correct=False):
                 await _ship_stock(conn, envelope)
         case Delivered() | DeliveryReserved():
             await _upsert(conn, envelope, outcome=_outcome(event), outcome_on=event.delivered_on,
@@ -95,7 +101,8 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case DeliveryAttemptFailed():
             await _upsert(conn, envelope, outcome=event.outcome,
                           outcome_on=paris_date(event.attempted_at),
-                          collection_point=event.collection_point, collect_by=event.collect_by)
+                          collection_point=event.collection_point, collect_by=event.collect_by,
+                          address_to_correct=event.outcome == "returned_to_sender")
         case DeliveryOverdue():
             await _upsert(conn, envelope, overdue_since=paris_date(envelope.occurred_at),
                           overdue_deadline=event.deadline)

@@ -10,6 +10,7 @@ from typing import Literal
 from contracts.base import Event
 from contracts.fulfilment import (
     Delivered,
+    DeliveryAddressCorrected,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -58,6 +59,13 @@ class ReleaseShipping:
 
 
 @dataclass(frozen=True)
+class CorrectAddress:
+    """The buyer gave the delivery address again on ``corrected_on`` (Paris date)."""
+
+    corrected_on: dt.date
+
+
+@dataclass(frozen=True)
 class Ship:
     """The warehouse hands the parcel to the carrier."""
 
@@ -92,8 +100,8 @@ class ReceiveReturn:
     reason: str | None
 
 
-ShippingCommand = (SetDeadline | HoldShipping | ReleaseShipping | Ship | ReportDelivery
-                   | ExpectReturn | ReceiveReturn)
+ShippingCommand = (SetDeadline | HoldShipping | ReleaseShipping | CorrectAddress | Ship
+                   | ReportDelivery | ExpectReturn | ReceiveReturn)
 
 
 def decide_shipping(state: ShippingView, command: ShippingCommand,
@@ -110,6 +118,8 @@ def decide_shipping(state: ShippingView, command: ShippingCommand,
             return [ShippingHeld(reason=command.reason)]
         case ReleaseShipping():
             return [ShippingReleased()] if state.held == "blocked" else []
+        case CorrectAddress():
+            return correct_address(state, command.corrected_on)
         case Ship():
             _check_shippable(state)
             return [Shipped(carrier=command.carrier, tracking_number=command.tracking_number,
@@ -135,7 +145,22 @@ def receive_return(state: ShippingView, command: ReceiveReturn,
                            reason=None if command.complete else command.reason or "not given")]
 
 
+def correct_address(state: ShippingView, corrected_on: dt.date) -> list[Event]:
+    """A parcel back with the seller for an incorrect or incomplete address may ship again
+    once the buyer gave the address again; it is due 5 working days after (the time lost is
+    the buyer's), unless the delivery was already overdue (the seller was late regardless).
+    Nothing for an order with no parcel waiting for its address."""
+    if not state.address_to_correct:
+        return []
+    return [DeliveryAddressCorrected(
+        corrected_on=corrected_on,
+        deliver_by=None if state.overdue else delivery_deadline(corrected_on))]
+
+
 def _check_shippable(state: ShippingView) -> None:
+    if state.address_to_correct:
+        raise ShippingConflictError("the parcel came back for an incorrect or incomplete "
+                                    "address: it ships again once the buyer has corrected it")
     if state.held:
         raise ShippingConflictError(f"the order may not ship: it is {state.held}")
     if state.deliver_by is None:
@@ -179,9 +204,11 @@ def report_delivery(state: ShippingView, command: ReportDelivery,
 
 def overdue(state: ShippingView, today: dt.date) -> list[Event]:
     """``DeliveryOverdue`` once, when ``today`` is past the (suspension-extended) deadline of a
-    confirmed order not yet delivered."""
+    confirmed order not yet delivered, nor held, nor back with the seller for its address
+    (the time that loses is the buyer's)."""
     deadline = state.effective_deadline
-    if deadline is None or state.overdue or state.outcome in DELIVERED or state.held:
+    if (deadline is None or state.overdue or state.outcome in DELIVERED or state.held
+            or state.address_to_correct):
         return []
     return [DeliveryOverdue(deadline=deadline)] if today > deadline else []
 
@@ -199,3 +226,4 @@ class ShippingView:
     return_expected: tuple[LineQuantity, ...] = ()
     returned: bool = False
     shipped_on: dt.date | None = None  # the latest parcel's (Paris date)
+    address_to_correct: bool = False  # back for its address: held until the buyer corrects it

@@ -28,6 +28,8 @@ def subscriptions(ctx: Context) -> list[Subscription]:
         "OrderConfirmed": bind(policies.when_order_confirmed_set_the_delivery_deadline),
         "OrderBlocked": bind(policies.when_order_blocked_hold_shipping),
         "OrderUnblocked": bind(policies.when_order_unblocked_release_shipping),
+        "PersonalDataRectified": bind(
+            policies.when_delivery_address_rectified_let_the_parcel_go_again),
         "ContractTerminated": bind(policies.when_contract_terminated_hold_shipping),
         "WithdrawalRequested": bind(policies.when_withdrawal_requested_expect_the_return),
         "LineExchanged": bind(policies.when_line_exchanged_reserve_the_replacement),

@@ -81,6 +81,11 @@ class ShipmentView(BaseModel):
     version: int
     confirmed_on: dt.date | None
     deliver_by: dt.date | None
+    address_to_correct: bool = Field(default=False, description=(
+        "the parcel came back for an incorrect or incomplete address: it ships again once the "
+        "buyer has corrected it (rectification), and is not overdue meanwhile"))
+    deadline_restarted_on: dt.date | None = Field(default=None, description=(
+        "the address corrected that day: deliver_by counted again from it"))
     held: str | None
     carrier: str | None
     tracking_number: str | None
@@ -107,13 +112,13 @@ async def shipment(db: Db, order_id: str) -> ShipmentView | None:
 
 
 async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) -> list[str]:
-    """Confirmed orders not delivered, not held, not yet overdue, whose deadline is before the
-    date, oldest deadline first (the overdue sweep's candidates; a suspension may still push
-    some of them). A held order is never overdue: listed, it would stay at the head of the
-    list and keep newer orders off it."""
+    """Confirmed orders not delivered, not held nor back for their address, not yet overdue,
+    whose deadline is before the date, oldest deadline first (the overdue sweep's candidates;
+    a suspension may still push some of them). A held order is never overdue: listed, it
+    would stay at the head of the list and keep newer orders off it."""
     rows = await db.fetch(
         "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
-        "AND held IS NULL "
+        "AND held IS NULL AND NOT address_to_correct "
         "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
         "ORDER BY deliver_by LIMIT $2", deadline_before, limit)
     return [row["order_id"] for row in rows]

@@ -177,10 +177,12 @@ class UnblockOrder:
 
 @dataclass(frozen=True)
 class RectifyPersonalData:
-    """The buyer's corrected personal fields (validated by ``personal_data``), sealed."""
+    """The buyer's corrected personal fields (validated by ``personal_data``), sealed; with
+    ``delivery_address`` when the delivery address was given again."""
 
     buyer_id: str
     personal: Sealed
+    delivery_address: bool = False
 
 
 @dataclass(frozen=True)
@@ -545,7 +547,8 @@ def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) ->
         return [BuyerDataRestricted(buyer_id=state.buyer_id, restricted_at=now,
                                     until=command.until)]
     return [PersonalDataRectified(buyer_id=state.buyer_id, personal=command.personal,
-                                  rectified_at=now)]
+                                  rectified_at=now,
+                                  delivery_address_rectified=command.delivery_address)]
 
 
 def evolve(state: OrderState | None, event: Event) -> OrderState:
@@ -700,10 +703,16 @@ PERFORMED_LATER: tuple[OrderStatus, ...] = ("placed", "confirmed", "shipped")
 """Statuses of an order not performed yet (not delivered, nor ended otherwise)."""
 
 
-def awaits_performance(status: str, paid: bool) -> bool:
-    """Whether an order is paid and still to be performed: its buyer's data is needed until
-    then (the confirmation of acceptance, the delivery), so erasure waits for it."""
-    return paid and status in PERFORMED_LATER
+def awaits_performance(status: str, paid: bool, lines_left: bool) -> bool:
+    """Whether an order is paid and still to be performed (a line of it not cancelled, not
+    delivered yet nor ended otherwise): its buyer's data is needed until then (the
+    confirmation of acceptance, the delivery), so erasure waits for it."""
+    return paid and lines_left and status in PERFORMED_LATER
+
+
+def _lines_left(state: OrderState) -> bool:
+    cancelled = set(state.settled) - set(state.exchanged)
+    return any(line.sku not in cancelled for line in state.lines)
 
 
 def erase(state: OrderState, command: EraseBuyerData, now: dt.datetime) -> list[Event]:
@@ -711,10 +720,10 @@ def erase(state: OrderState, command: EraseBuyerData, now: dt.datetime) -> list[
     before payment, and it could no longer be confirmed to anyone). While orders of the
     buyer's await performance, the request is recorded and the data kept for them; then the
     data is erased, whom the invoice bills ``kept`` first."""
-    if awaits_performance(state.status, state.paid) and not command.awaiting:
+    if awaits_performance(state.status, state.paid, _lines_left(state)) and not command.awaiting:
         raise OrderConflictError("the order is paid and still to be performed: its buyer's "
                                  "data is kept until it is")
-    cancelled = ([OrderCancelled(reason="erasure", cancelled_at=now)]
+    cancelled = ([OrderCancelled(reason="buyer_request", cancelled_at=now)]
                  if state.status == "placed" and not state.paid else [])
     if command.awaiting:
         return [*cancelled, *([] if state.erasure_requested else [BuyerDataErasureDeferred(

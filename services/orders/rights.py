@@ -17,19 +17,35 @@ from pydantic import BaseModel, Field
 
 from contracts.personal import PersonalData
 from contracts.policies import paris_date
+from contracts.vocabulary import DeliveryAddress
 from services.orders import domain
 from services.orders.handlers import handle
 from services.orders.invoices import recorded_documents
-from services.orders.views import OrderRecord, OrderView, order_record, orders_of_buyer, present
+from services.orders.views import (
+    AddressView,
+    OrderRecord,
+    OrderView,
+    order_record,
+    orders_of_buyer,
+    present,
+)
 from services.platform.db import Db
 from services.platform.eventstore import lock_streams
 from services.platform.personal import KeyStore, open_sealed, seal_for
 from services.platform.runtime import Context
 
-__all__ = ["BuyerDataExport", "RightsReceipt", "billing_key", "erase_buyer_data",
-           "export_buyer_data",
+__all__ = ["BuyerDataExport", "KeptBillingView", "RightsReceipt", "billing_key",
+           "erase_buyer_data", "erase_when_performed", "export_buyer_data",
            "rectify_personal_data", "restrict_buyer_data"]
 
+
+
+class KeptBillingView(BaseModel):
+    """Whom the invoice of an erased order bills, kept until its billing retention ends."""
+
+    order_id: str
+    billed_to: AddressView
+    until: dt.date
 
 
 class BuyerDataExport(BaseModel):
@@ -38,6 +54,9 @@ class BuyerDataExport(BaseModel):
     buyer_id: str
     exported_at: dt.datetime
     orders: list[OrderView]
+    billing_kept: list[KeptBillingView] = Field(default=[], description=(
+        "erased orders whose invoice still names whom it bills, for the 10-year billing "
+        "retention"))
 
 
 class RightsReceipt(BaseModel):
@@ -58,7 +77,22 @@ async def export_buyer_data(db: Db, keys: KeyStore, buyer_id: str,
     restriction does not withhold it)."""
     records = await orders_of_buyer(db, buyer_id)
     views = await present(keys, records, reveal_restricted=True)
-    return BuyerDataExport(buyer_id=buyer_id, exported_at=now, orders=views)
+    return BuyerDataExport(buyer_id=buyer_id, exported_at=now, orders=views,
+                           billing_kept=await _billing_kept_views(keys, records))
+
+
+async def _billing_kept_views(keys: KeyStore, records: list[OrderRecord]) -> list[KeptBillingView]:
+    """What erasure kept of whom each invoice bills, while it is kept (its key not destroyed)."""
+    kept = []
+    for record in records:
+        if record.personal_data != "erased" or record.billing_retained is None:
+            continue
+        address = await open_sealed(keys, record.billing_retained, DeliveryAddress)
+        if address is not None and record.billing_retained_until is not None:
+            kept.append(KeptBillingView(order_id=record.order_id,
+                                        billed_to=AddressView(**address.model_dump()),
+                                        until=record.billing_retained_until))
+    return kept
 
 
 async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
@@ -72,7 +106,8 @@ async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: C
     if current is None:
         raise domain.OrderConflictError("the buyer's personal data on this order is erased")
     sealed = await seal_for(keys, buyer_id, domain.rectified(current, changes))
-    await handle(conn, order_id, domain.RectifyPersonalData(buyer_id, sealed), ctx)
+    await handle(conn, order_id, domain.RectifyPersonalData(
+        buyer_id, sealed, delivery_address=changes.delivery_address is not None), ctx)
 
 
 def billing_key(order_id: str) -> str:
@@ -115,26 +150,60 @@ async def restrict_buyer_data(conn: asyncpg.Connection, ctx: Context,
 
 async def erase_buyer_data(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
                            buyer_id: str) -> RightsReceipt:
-    """Erase the buyer's personal data: their unpaid orders are cancelled; while orders of
+    """The buyer's request for erasure: their unpaid orders are cancelled; while orders of
     theirs are paid and still to be performed, the request is recorded on every order
-    (``BuyerDataErasureDeferred``) and the orders worker erases once none is
-    (``erasure_sweep``); otherwise ``BuyerDataErased`` is recorded on every order and the
-    buyer's key destroyed, whom the invoice of an order whose sale is final bills first sealed
-    again under the order's own key (``BillingDataRetained``)."""
-    await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
-    # the orders' streams first (in one statement: no deadlock with a batch taking some of
-    # them): an invoice, a confirmation or a payment being recorded now is waited for, and
-    # the orders are then read as they stand
-    await lock_streams(conn, [listed.order_id for listed in await orders_of_buyer(conn, buyer_id)])
-    records = await orders_of_buyer(conn, buyer_id)
-    awaiting = tuple(record.order_id for record in records if record.personal_data != "erased"
-                     and domain.awaits_performance(record.status, record.paid_at is not None))
-    for record in records:
-        kept = None if awaiting else await _billing_kept(conn, keys, record)
-        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept, awaiting), ctx)
+    (``BuyerDataErasureDeferred``) and ``erase_when_performed`` erases later; otherwise the
+    data is erased now (``_erase``)."""
+    records = await _locked_orders(conn, keys, buyer_id)
+    awaiting = tuple(record.order_id for record in records if _awaits_performance(record))
     if not awaiting:
-        await keys.destroy(buyer_id)
+        await _erase(conn, keys, ctx, buyer_id, records)
+    else:
+        for record in records:
+            await handle(conn, record.order_id,
+                         domain.EraseBuyerData(buyer_id, awaiting=awaiting), ctx)
     return RightsReceipt(buyer_id=buyer_id, request="erasure", recorded_at=ctx.clock.now(),
                          order_ids=[record.order_id for record in records],
                          awaiting=list(awaiting))
 
+
+async def erase_when_performed(conn: asyncpg.Connection, keys: KeyStore, ctx: Context,
+                               buyer_id: str) -> bool:
+    """Erase a buyer whose request waited, once none of their orders awaits performance nor
+    was placed since and waits for its payment (that one is not cancelled behind the buyer's
+    back: it is paid and performed, or cancelled unpaid, first). Whether it was erased."""
+    records = await _locked_orders(conn, keys, buyer_id)
+    if any(_awaits_performance(record) or record.status == "placed" for record in records
+           if record.personal_data != "erased"):
+        return False
+    await _erase(conn, keys, ctx, buyer_id, records)
+    return True
+
+
+async def _locked_orders(conn: asyncpg.Connection, keys: KeyStore,
+                         buyer_id: str) -> list[OrderRecord]:
+    """The buyer's orders as they stand once their key and their streams are taken."""
+    await keys.lock(buyer_id)  # an order being placed now is either listed here or gets a new key
+    # the streams in one statement (no deadlock with a batch taking some of them): an invoice,
+    # a confirmation or a payment being recorded now is waited for
+    await lock_streams(conn, [listed.order_id for listed in await orders_of_buyer(conn, buyer_id)])
+    return await orders_of_buyer(conn, buyer_id)
+
+
+def _awaits_performance(record: OrderRecord) -> bool:
+    cancelled = {sku for sku, line in record.line_changes.items()
+                 if line.get("state") == "cancelled"}
+    lines_left = any(line.sku not in cancelled for line in record.lines)
+    return record.personal_data != "erased" and domain.awaits_performance(
+        record.status, record.paid_at is not None, lines_left)
+
+
+async def _erase(conn: asyncpg.Connection, keys: KeyStore, ctx: Context, buyer_id: str,
+                 records: list[OrderRecord]) -> None:
+    """``BuyerDataErased`` on every order (unpaid ones cancelled first) and the buyer's key
+    destroyed; whom the invoice of an order whose sale is final bills sealed again under the
+    order's own key first (``BillingDataRetained``)."""
+    for record in records:
+        kept = await _billing_kept(conn, keys, record)
+        await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept), ctx)
+    await keys.destroy(buyer_id)

@@ -203,14 +203,17 @@ async def billing_retention_over(db: Db, today: dt.date) -> list[str]:
 
 async def erasures_due(db: Db, limit: int = 100) -> list[str]:
     """Buyers who asked for erasure, not erased yet, none of whose orders awaits performance
-    any more (paid and not delivered, nor ended otherwise), nor was placed since they asked
-    and still waits for its payment (the erasure sweep's candidates; 014's partial index)."""
+    any more (paid, a line not cancelled, not delivered nor ended otherwise) nor was placed
+    since and waits for its payment (the erasure sweep's candidates, the oldest request
+    first; 014's partial index)."""
     rows = await db.fetch(
-        "SELECT DISTINCT o.buyer_id FROM order_view o WHERE o.erasure_requested_at IS NOT NULL "
+        "SELECT o.buyer_id FROM order_view o WHERE o.erasure_requested_at IS NOT NULL "
         "AND o.personal_data <> 'erased' AND NOT EXISTS (SELECT 1 FROM order_view p "
         "WHERE p.buyer_id = o.buyer_id AND p.personal_data <> 'erased' "
-        "AND p.status = ANY($1::text[]) "
-        "AND (p.paid_at IS NOT NULL OR p.erasure_requested_at IS NULL)) LIMIT $2",
+        "AND p.status = ANY($1::text[]) AND (p.status = 'placed' OR EXISTS ("
+        "SELECT 1 FROM jsonb_array_elements(p.lines) l "
+        "WHERE coalesce(p.line_changes -> (l ->> 'sku') ->> 'state', '') <> 'cancelled'))) "
+        "GROUP BY o.buyer_id ORDER BY min(o.erasure_requested_at) LIMIT $2",
         list(PERFORMED_LATER), limit)
     return [row["buyer_id"] for row in rows]
 

@@ -73,6 +73,10 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
         "SELECT string_agg(envelope::text, '') || (SELECT o::text FROM order_view o "
         "WHERE order_id = $1) FROM events WHERE order_id = $1", order_id)
     assert billed.recipient not in stored and billed.street not in stored  # sealed only
+    # and the buyer's access export shows what is kept, and until when
+    export = await rights.export_buyer_data(orders_pool, keys, record.buyer_id, clock.now())
+    assert [(kept.order_id, kept.billed_to.recipient, kept.until)
+            for kept in export.billing_kept] == [(order_id, billed.recipient, until)]
 
     # when the sweep passes on the retention's last day, then the day after
     sweep = billing_retention_sweep()
@@ -89,6 +93,8 @@ async def test_erasure_keeps_whom_an_invoice_bills_until_its_retention_ends(
     assert await orders_pool.fetchval(
         "SELECT count(*) FROM personal_keys WHERE subject = $1 AND material IS NOT NULL",
         rights.billing_key(order_id)) == 0
+    export = await rights.export_buyer_data(orders_pool, keys, record.buyer_id, clock.now())
+    assert export.billing_kept == []
     await sweep_once(orders_pool, sweep, ctx)  # once
     assert (await types_of(orders_pool, order_id)).count("BillingRetentionEnded") == 1
 

@@ -13,7 +13,7 @@ import pytest
 
 from contracts.personal import PersonalData
 from contracts.policies import paris_date
-from services.orders import after_sale, domain, handlers, rights
+from services.orders import after_sale, domain, handlers, lines, rights
 from services.orders.invoices import issue_invoice
 from services.orders.subscriptions import erasure_sweep, unpaid_orders_sweep
 from services.orders.views import order_record
@@ -84,7 +84,7 @@ async def test_erasure_waits_for_a_paid_order_to_be_delivered_then_the_sweep_era
     assert (await types_of(orders_pool, unpaid))[-2:] == [
         "OrderCancelled", "BuyerDataErasureDeferred"]
     assert (await types_of(orders_pool, confirmed))[-1] == "BuyerDataErasureDeferred"
-    assert (await order_record(orders_pool, unpaid)).cancel_reason == "erasure"  # type: ignore[union-attr]
+    assert (await order_record(orders_pool, unpaid)).cancel_reason == "buyer_request"  # type: ignore[union-attr]
     assert await personal(orders_pool, confirmed) is not None  # the delivery still needs it
     ctx = context(clock, "orders")
     await erasure_sweep(orders_pool, ctx)
@@ -130,10 +130,14 @@ async def test_an_order_placed_after_the_request_holds_the_sweep_until_paid_or_c
     confirmed = await paid(orders_pool, clock, await placed_for(orders_pool, clock, buyer_id))
     await erase(orders_pool, clock, buyer_id)
     later = await placed_for(orders_pool, clock, buyer_id)
-    # when the first order is delivered
+    # when the first order is delivered, and the sweep passes (or had listed the buyer before
+    # the new order was placed)
     await deliver(orders_pool, clock, confirmed)
     ctx = context(clock, "orders")
     await erasure_sweep(orders_pool, ctx)
+    async with orders_pool.acquire() as conn, conn.transaction():
+        assert not await rights.erase_when_performed(conn, PostgresKeyStore(conn), ctx,
+                                                     buyer_id)
     # then the new order, still waiting for its payment, is neither cancelled nor erased
     record = await order_record(orders_pool, later)
     assert record is not None and (record.status, record.personal_data) == ("placed", "held")
@@ -143,3 +147,20 @@ async def test_an_order_placed_after_the_request_holds_the_sweep_until_paid_or_c
     await erasure_sweep(orders_pool, ctx)
     for order_id in (confirmed, later):
         assert (await order_record(orders_pool, order_id)).personal_data == "erased"  # type: ignore[union-attr]
+
+
+async def test_an_order_whose_every_line_was_cancelled_holds_no_erasure(orders_pool,
+                                                                        clock) -> None:
+    # given a confirmed order whose only lines the seller cancelled while it was blocked
+    buyer_id = f"buyer-{uuid.uuid4()}"
+    order_id = await paid(orders_pool, clock, await placed_for(orders_pool, clock, buyer_id))
+    ctx = context(clock, "orders")
+    async with orders_pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, domain.BlockOrder("buyer_account_problem"), ctx)
+        for line in REQUEST.lines:
+            await handlers.handle(conn, order_id, lines.CancelLine(line.sku, "seller"), ctx)
+        assert await issue_invoice(conn, order_id, ctx)
+    # when its buyer asks for erasure, then nothing is left to perform: it is erased now
+    receipt = await erase(orders_pool, clock, buyer_id)
+    assert receipt.awaiting == []
+    assert (await order_record(orders_pool, order_id)).personal_data == "erased"  # type: ignore[union-attr]

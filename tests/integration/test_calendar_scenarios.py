@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from contracts.policies import delivery_deadline
 from deploy.demo import APPROVED_CARD, order_body, pay_on_bank_page
 from deploy.system import TEST_CLOCK, bearer
 from tests.integration.conftest import System
@@ -35,6 +36,8 @@ from tests.support.orders import published_records
 from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+OPS = bearer("ops")
+PARIS = ZoneInfo("Europe/Paris")
 
 
 async def shipment(http: httpx.AsyncClient, system: System, order_id: str) -> dict:
@@ -433,23 +436,45 @@ async def test_the_seller_cancels_a_blocked_orders_line_and_the_rest_stays_firm(
             changes["MUSCAT-RIVESALTES-2023"]["refund_cents"]) == ("blocked", 2 * 1190)
 
 
-async def test_a_parcel_returned_to_sender_is_restocked_once_the_contract_is_terminated(
+async def test_a_parcel_returned_to_sender_ships_again_once_its_address_is_corrected(
         http: httpx.AsyncClient, system: System) -> None:
     # given a confirmed order whose parcel the carrier brought back to the seller
     order_id = await confirmed_order(http, system)
     now = dt.datetime.fromisoformat(clock(system, "show"))
     returned = await shipped_and_delivered(http, system, order_id, now.isoformat(),
                                            "returned_to_sender")
-    assert returned["outcome"] == "returned_to_sender"
-    warehouse = bearer("warehouse")
+    assert (returned["outcome"], returned["address_to_correct"]) == ("returned_to_sender", True)
+    # then nothing ships to the same address meanwhile
+    reshipped = await http.post(f"{system.fulfilment_url}/shipments/{order_id}",
+                                headers=bearer("warehouse"),
+                                json={"carrier": "Colissimo", "tracking_number": "6A-AGAIN"})
+    assert reshipped.status_code == 409, reshipped.text
+    # when, two weeks on (the first deadline long past, the delivery not overdue for it), the
+    # buyer gives the address again
+    clock(system, "advance", "14d")
+    order = (await http.get(f"{system.orders_url}/orders/{order_id}", headers=OPS)).json()
+    corrected = await http.post(
+        f"{system.orders_url}/buyers/{order['buyer_id']}/rectification", headers=OPS,
+        json={"order_id": order_id, "delivery_address": {
+            "recipient": "Jeanne Martin", "street": "14 rue des Vignes", "postcode": "66300",
+            "city": "Thuir"}})
+    assert corrected.status_code == 200, corrected.text
+    # then the delivery is due 5 working days after the correction, and it is not overdue
+    today = dt.datetime.fromisoformat(clock(system, "show")).astimezone(PARIS).date()
+
+    async def restarted() -> dict | None:
+        found = await shipment(http, system, order_id)
+        return None if found["address_to_correct"] else found
+
+    again = await eventually(restarted, what="the parcel free to ship again")
+    deadline = delivery_deadline(today)
+    assert (again["deadline_restarted_on"], again["deliver_by"], again["overdue_since"]) == (
+        today.isoformat(), deadline.isoformat(), None)
     lines = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}",
-                            headers=warehouse)).json()["lines"]
+                            headers=bearer("warehouse"))).json()["lines"]
     assert {line["status"] for line in lines} == {"shipped"}
-    before = {line["sku"]: (await http.get(f"{system.fulfilment_url}/stock/{line['sku']}",
-                                           headers=warehouse)).json()["shipped"]
-              for line in lines}
-    # when its deadline passes and the buyer terminates the contract
-    deadline = dt.date.fromisoformat(returned["deliver_by"])
+    before = {line["sku"]: await _shipped_stock(http, system, line["sku"]) for line in lines}
+    # when that deadline passes too without a parcel, and the buyer terminates the contract
     clock(system, "set", f"{(deadline + dt.timedelta(days=1)).isoformat()}T09:00")
     await eventually(lambda: _overdue_since(http, system, order_id, deadline))
     terminated = await http.post(f"{system.orders_url}/orders/{order_id}/termination",
@@ -459,12 +484,17 @@ async def test_a_parcel_returned_to_sender_is_restocked_once_the_contract_is_ter
 
     async def restocked() -> list[dict] | None:
         found = (await http.get(f"{system.fulfilment_url}/reservations/{order_id}",
-                                headers=warehouse)).json()["lines"]
+                                headers=bearer("warehouse"))).json()["lines"]
         return found if {line["status"] for line in found} == {"restocked"} else None
 
     assert await eventually(restocked)
     for line in lines:
-        stock = (await http.get(f"{system.fulfilment_url}/stock/{line['sku']}",
-                                headers=warehouse)).json()
-        assert stock["shipped"] == before[line["sku"]] - line["quantity"]
+        assert await _shipped_stock(http, system, line["sku"]) == (
+            before[line["sku"]] - line["quantity"])
     assert (await shipment(http, system, order_id))["held"] == "terminated"
+
+
+async def _shipped_stock(http: httpx.AsyncClient, system: System, sku: str) -> int:
+    stock = (await http.get(f"{system.fulfilment_url}/stock/{sku}",
+                            headers=bearer("warehouse"))).json()
+    return int(stock["shipped"])

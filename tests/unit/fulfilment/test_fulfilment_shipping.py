@@ -12,6 +12,7 @@ import pytest
 from contracts.base import Event
 from contracts.fulfilment import (
     Delivered,
+    DeliveryAddressCorrected,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -25,6 +26,7 @@ from contracts.fulfilment import (
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.shipping import (
+    CorrectAddress,
     HoldShipping,
     ReportDelivery,
     SetDeadline,
@@ -106,12 +108,6 @@ def test_a_report_dated_before_the_parcel_left_or_after_today_is_refused(
             "delivered", at_paris(AT.date(), hour)), AT) == [Delivered(delivered_on=AT.date())]
 
 
-def test_returned_to_sender_may_be_shipped_again() -> None:
-    returned = DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=AT)
-    assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, returned),
-                         Ship("Colissimo", "6A125"), AT)
-
-
 RETURNED = DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=AT)
 
 
@@ -155,6 +151,49 @@ def test_a_parcel_refused_at_the_door_may_ship_again_and_falls_overdue_past_the_
         domain.decide(state, ReportDelivery("delivered", AT), AT)
     assert domain.decide(state, Ship("Colissimo", "6A124"), AT)
     # and without a delivery the deadline passes as for any order not delivered
+    assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 22))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+
+
+def test_a_parcel_back_for_its_address_ships_again_once_corrected_and_is_due_5_days_after(
+) -> None:
+    # given a parcel the carrier brought back (incorrect or incomplete address)
+    state = given(RESERVED, CONFIRMED, SHIPPED, RETURNED)
+    # then it neither ships again nor falls overdue while the address is not corrected
+    with pytest.raises(ShippingConflictError, match="incorrect or incomplete address"):
+        domain.decide(state, Ship("Colissimo", "6A125"), AT)
+    assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 6, 30))) == []
+    # when the buyer gives the address again on Wednesday 27 May (the deadline long past)
+    [corrected] = domain.decide(state, CorrectAddress(dt.date(2026, 5, 27)), AT)
+    # then it is due by Wednesday 3 June (Whit Monday 25 May is behind), and may ship
+    assert corrected == DeliveryAddressCorrected(corrected_on=dt.date(2026, 5, 27),
+                                                 deliver_by=dt.date(2026, 6, 3))
+    after = given(RESERVED, CONFIRMED, SHIPPED, RETURNED, corrected)
+    assert domain.decide(after, Ship("Colissimo", "6A125"), AT)
+    assert domain.decide(after, domain.MarkOverdue(), at_paris(dt.date(2026, 6, 3), 23)) == []
+    assert domain.decide(after, domain.MarkOverdue(), at_paris(dt.date(2026, 6, 4))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 6, 3))]
+    # a second rectification changes nothing more
+    assert domain.decide(after, CorrectAddress(dt.date(2026, 5, 28)), AT) == []
+
+
+def test_an_address_corrected_for_a_delivery_already_overdue_keeps_the_sellers_delay() -> None:
+    late = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
+    state = given(RESERVED, CONFIRMED, SHIPPED, late, RETURNED)
+    assert domain.decide(state, CorrectAddress(dt.date(2026, 5, 27)), AT) == [
+        DeliveryAddressCorrected(corrected_on=dt.date(2026, 5, 27), deliver_by=None)]
+
+
+def test_an_address_corrected_without_a_parcel_back_changes_nothing() -> None:
+    absent = DeliveryAttemptFailed(outcome="absent", attempted_at=AT, collection_point="La Poste",
+                                   collect_by=dt.date(2026, 5, 30))
+    for history in ((RESERVED, CONFIRMED), (RESERVED, CONFIRMED, SHIPPED, absent)):
+        assert domain.decide(given(*history), CorrectAddress(dt.date(2026, 5, 27)), AT) == []
+
+
+def test_a_parcel_reshipped_before_the_address_had_to_be_corrected_is_judged_as_any() -> None:
+    # a history recorded before the rule: returned, then shipped again at once
+    state = given(RESERVED, CONFIRMED, SHIPPED, RETURNED, SHIPPED)
     assert domain.decide(state, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 22))) == [
         DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
 

@@ -180,7 +180,7 @@ def test_commands_on_an_unknown_order_are_not_found() -> None:
 def test_given_placed_and_unpaid_when_erased_then_cancelled_and_erased_once() -> None:
     state = given(placed())
     cancelled, erased = domain.decide(state, domain.EraseBuyerData("b-1"), NOW)
-    assert cancelled == OrderCancelled(reason="erasure", cancelled_at=NOW)
+    assert cancelled == OrderCancelled(reason="buyer_request", cancelled_at=NOW)
     assert erased == BuyerDataErased(buyer_id="b-1", erased_at=NOW)
     assert domain.decide(given(placed(), cancelled, erased), domain.EraseBuyerData("b-1"),
                          NOW) == []
@@ -214,7 +214,7 @@ def test_given_paid_and_not_delivered_when_erased_then_the_request_waits_for_it(
 def test_an_unpaid_order_of_a_buyer_whose_erasure_waits_is_cancelled_all_the_same() -> None:
     events = domain.decide(given(placed()), domain.EraseBuyerData("b-1", awaiting=("o-2",)),
                            NOW)
-    assert events == [OrderCancelled(reason="erasure", cancelled_at=NOW),
+    assert events == [OrderCancelled(reason="buyer_request", cancelled_at=NOW),
                       BuyerDataErasureDeferred(buyer_id="b-1", requested_at=NOW,
                                                awaiting=["o-2"])]
 
@@ -257,6 +257,10 @@ def test_another_buyers_request_does_not_find_the_order() -> None:
 def test_given_placed_when_rectified_then_the_new_sealed_data_is_recorded() -> None:
     [event] = domain.decide(given(placed()), domain.RectifyPersonalData("b-1", SEALED), NOW)
     assert event == PersonalDataRectified(buyer_id="b-1", personal=SEALED, rectified_at=NOW)
+    # a delivery address given again says so in clear (fulfilment may reship a parcel back)
+    [again] = domain.decide(given(placed()), domain.RectifyPersonalData(
+        "b-1", SEALED, delivery_address=True), NOW)
+    assert again.delivery_address_rectified is True  # type: ignore[attr-defined]
 
 
 def test_restriction_runs_to_the_end_of_the_billing_retention_and_is_not_repeated() -> None:
