@@ -65,8 +65,9 @@ class Delivery:
 
 def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
                  now: dt.datetime, order_id: str) -> list[Event]:
-    """A claim within its window (once per kind), a question about the order's follow-up
-    (one waiting at a time), or the rule and the day it ended."""
+    """A claim within its window (once per kind; a conformity defect may show after another
+    was answered, so one waiting at a time for it, as for a question about the order's
+    follow-up), or the rule and the day it ended."""
     if isinstance(command, AnswerClaim):
         if not delivery.waiting(command.kind):
             raise ShippingConflictError(f"no {command.kind} claim is waiting for an answer")
@@ -78,7 +79,10 @@ def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
     if command.kind == "reservations_confirmation" and (
             delivery.outcome != "delivered_with_reservations"):
         raise ShippingConflictError("the delivery was accepted without reservations")
-    if command.kind in delivery.claims:
+    if command.kind == "conformity" and delivery.waiting("conformity"):
+        raise ShippingConflictError("a conformity claim is waiting for the shop's answer: add "
+                                    "to it there")
+    if command.kind != "conformity" and command.kind in delivery.claims:
         raise ShippingConflictError(f"a {command.kind} claim was already received")
     today, window_ends = paris_date(now), WINDOWS[command.kind](
         delivery.delivered_on)

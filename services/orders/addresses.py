@@ -6,11 +6,11 @@ field by field (recipient, street, street_extra), each line cut into segments at
 semicolons, slashes, brackets, dashes, "c/o" and "chez":
 
 * **refuse** what cannot be anything else: a P.O. box *with its number* (``BP 12``, ``B.P. 45``,
-  ``boîte postale 7``, ``CS 30012``, ``TSA 10001``), the words "boîte postale" or "poste
-  restante" anywhere; a recipient segment that *starts* with a lodging ("Hôtel du Lac",
-  "Camping Les Pins", "B&B Hotel Nîmes"); a complement line (``street_extra``) segment that
-  starts with an unambiguous lodging (camp site, chambres d'hôtes, bed and breakfast, motel,
-  youth hostel);
+  ``boîte postale 7``, ``CS 30012``, ``TSA 10001``), the words "boîte postale", "P.O. box" or
+  "poste restante" anywhere (the city included); a recipient segment that *starts* with a
+  lodging ("Hôtel du Lac", "Camping Les Pins", "B&B Hotel Nîmes"); a complement line
+  (``street_extra``) segment that starts with an unambiguous lodging (camp site, chambres
+  d'hôtes, bed and breakfast, motel, youth hostel);
 * **hold** for the seller's check (the order is accepted, then blocked for an incorrect
   address) what may be a lodging but may also be a home: a street line that names a lodging
   instead of a thoroughfare ("Hôtel Ibis, 10 avenue X", "Camping municipal, route de Sète");
@@ -34,11 +34,11 @@ from typing import Literal
 __all__ = ["Finding", "screen"]
 
 Verdict = Literal["refuse", "hold"]
-Field = Literal["recipient", "street", "street_extra"]
+Field = Literal["recipient", "street", "street_extra", "city"]
 
 _PO_BOX = re.compile(
     r"\b(?:b\.?\s?p\.?|bo[iî]te\s+postale|bte\s+postale|cs|tsa)\s*(?:n[°o]\.?\s*)?\d+\b"
-    r"|\bbo[iî]te\s+postale\b|\bposte\s+restante\b", re.IGNORECASE)
+    r"|\bbo[iî]te\s+postale\b|\bposte[\s-]+restante\b|\bp\.?\s?o\.?\s*box\b", re.IGNORECASE)
 _BARE_BP = re.compile(r"\bb\.?p\b\.?", re.IGNORECASE)
 _INSTITUTIONS = re.compile(
     r"h[oô]tel[\s-]+(?:de[\s-]+(?:ville|r[ée]gion|police|la[\s-]+pr[ée]fecture)"
@@ -83,12 +83,17 @@ class Finding:
                 f"(found {self.found!r}): check the address with the buyer (Art. 12)")
 
 
-def screen(recipient: str, street: str, street_extra: str | None = None) -> Finding | None:
+def screen(recipient: str, street: str, street_extra: str | None = None,
+           city: str = "") -> Finding | None:
     """Screen a delivery address against Art. 12 (rules in the module docstring): the first
-    refusal, else the first hold, else None."""
+    refusal, else the first hold, else None. The city is screened for a P.O. box or poste
+    restante only ("Perpignan Poste Restante"): a town may be named after anything."""
     lines: tuple[tuple[Field, str], ...] = (
         ("recipient", recipient), ("street", street), ("street_extra", street_extra or ""))
-    return _first([found for name, text in lines if (found := _screen_line(name, text))])
+    found = [found for name, text in lines if (found := _screen_line(name, text))]
+    if postal := _PO_BOX.search(unicodedata.normalize("NFC", city)):
+        found.append(Finding("city", postal.group(0), "refuse"))
+    return _first(found)
 
 
 def _screen_line(field: Field, text: str) -> Finding | None:

@@ -787,7 +787,8 @@ def _delivery_address(address: RequestedAddress) -> DeliveryAddress:
     postcode = address.postcode.strip()
     if not _POSTCODE.fullmatch(postcode) or int(postcode) not in _METROPOLITAN:
         raise InvalidOrderError("delivery_address.postcode", OUTSIDE_FRANCE)
-    finding = addresses.screen(address.recipient, address.street, address.street_extra)
+    finding = addresses.screen(address.recipient, address.street, address.street_extra,
+                               address.city)
     if finding is not None and finding.verdict == "refuse":
         raise InvalidOrderError(f"delivery_address.{finding.field}", finding.reason)
     return _address_shape(address)

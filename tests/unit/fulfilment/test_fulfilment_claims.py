@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.base import Event
-from contracts.fulfilment import ClaimAnswered, ClaimRecorded, DeliveryDeadlineSet, StockReserved
+from contracts.fulfilment import (
+    ClaimAnswered,
+    ClaimRecorded,
+    Delivered,
+    DeliveryDeadlineSet,
+    Shipped,
+    StockReserved,
+)
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.claims import AnswerClaim, Claim
@@ -63,3 +70,25 @@ def test_no_question_is_recorded_for_an_order_fulfilment_never_heard_of() -> Non
 def test_a_claim_about_the_delivery_still_needs_the_delivery() -> None:
     with pytest.raises(ShippingConflictError, match="not delivered"):
         when((RESERVED, CONFIRMED), Claim("conformity", "corked"))
+
+
+def test_a_second_conformity_defect_is_taken_once_the_first_is_answered() -> None:
+    # given an order delivered on 1 June 2026, a conformity claim answered
+    delivered = (RESERVED, CONFIRMED, Shipped(carrier="Colissimo", tracking_number="6A1",
+                                              shipped_at=ASKED),
+                 Delivered(delivered_on=dt.date(2026, 6, 1)))
+    june = dt.datetime(2026, 6, 10, 9, 0, tzinfo=PARIS)
+    [first] = when(delivered, Claim("conformity", "corked bottle"), june)
+    with pytest.raises(ShippingConflictError, match="waiting for the shop's answer"):
+        when((*delivered, first), Claim("conformity", "another one"), june)
+    [answered] = when((*delivered, first), AnswerClaim("conformity", "replaced"), june)
+    # when another defect shows the next winter, within the 2 years, then it is recorded
+    [second] = when((*delivered, first, answered), Claim("conformity", "leaking cork"),
+                    dt.datetime(2027, 2, 1, 9, 0, tzinfo=PARIS))
+    assert isinstance(second, ClaimRecorded) and second.claimed_on == dt.date(2027, 2, 1)
+    # while a return request stays one per delivery
+    early = dt.datetime(2026, 6, 3, 9, 0, tzinfo=PARIS)
+    [returned] = when(delivered, Claim("return_request", "wrong vintage"), early)
+    with pytest.raises(ShippingConflictError, match="already received"):
+        when((*delivered, returned, ClaimAnswered(kind="return_request", answer="ok")),
+             Claim("return_request", "again"), early)
