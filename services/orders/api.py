@@ -128,6 +128,12 @@ class PlaceOrderBody(Body):
                     "order, Europe/Paris)")
     billing_address: BillingAddressBody | None = Field(
         default=None, description="where the invoice is sent, if not the delivery address")
+    accepted_total_cents: int | None = Field(
+        default=None, ge=0, le=100_000_000, description=(
+            "the total (products and delivery, in cents) the buyer saw and validated: an "
+            "order whose total in force differs (a price or a delivery charge changed "
+            "meanwhile) is refused with 409 and the total in force, so that the amounts "
+            "recorded are the amounts accepted (Art. 5)"))
 
     @field_validator("date_of_birth", mode="after")
     @classmethod
@@ -152,7 +158,8 @@ class PlaceOrderBody(Body):
             delivery_method=self.delivery_method,
             accepted_terms_version=self.accepted_terms_version,
             date_of_birth=self.date_of_birth, declared_of_age=self.declared_of_age,
-            billing_address=self.billing_address.requested() if self.billing_address else None)
+            billing_address=self.billing_address.requested() if self.billing_address else None,
+            accepted_total_cents=self.accepted_total_cents)
 
 
 class BlockBody(Body):

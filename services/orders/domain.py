@@ -145,6 +145,7 @@ class OrderRequest:
     date_of_birth: dt.date | None = None
     declared_of_age: bool = False
     billing_address: RequestedAddress | None = None
+    accepted_total_cents: int | None = None  # the total the buyer saw when validating
 
 
 @dataclass(frozen=True)
@@ -497,6 +498,7 @@ def place_order(state: OrderState | None, command: PlaceOrder, now: dt.datetime)
         raise OfferConflictError("delivery_method", "delivery method not offered")
     charge = offer.delivery_charges[request.delivery_method]
     products = sum(line.line_total_cents for line in lines)
+    _check_total(request, products, charge)
     return [OrderPlaced(
         buyer_id=request.buyer_id, lines=lines, personal=command.personal,
         delivery_method=request.delivery_method, delivery_charge_cents=charge,
@@ -805,6 +807,17 @@ def _check_terms(command: PlaceOrder) -> None:
         raise OfferConflictError(
             "accepted_terms_version",
             f"the current terms are {command.offer.terms_version}; accept them to order")
+
+
+def _check_total(request: OrderRequest, products: int, charge: int) -> None:
+    """The amounts the buyer accepted (Art. 5) are those recorded: a total seen before the
+    prices or the delivery charges changed is refused, with the total in force."""
+    total = products + charge
+    if request.accepted_total_cents is not None and request.accepted_total_cents != total:
+        raise OfferConflictError(
+            "accepted_total_cents",
+            f"the total in force is {total} cents ({products} for the products, {charge} for "
+            f"the delivery); accept it to order")
 
 
 def _priced_lines(command: PlaceOrder) -> tuple[PricedLine, ...]:

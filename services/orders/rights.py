@@ -27,6 +27,7 @@ from services.orders.views import (
     OrderView,
     order_record,
     orders_of_buyer,
+    orders_of_erasures_waiting,
     present,
 )
 from services.platform.db import Db
@@ -34,9 +35,9 @@ from services.platform.eventstore import lock_streams
 from services.platform.personal import KeyStore, open_sealed, seal_for
 from services.platform.runtime import Context
 
-__all__ = ["BuyerDataExport", "KeptBillingView", "RightsReceipt", "billing_key",
+__all__ = ["BuyerDataExport", "KeptBillingView", "RightsReceipt", "WaitingErasure", "billing_key",
            "erase_buyer_data", "erase_when_performed", "export_buyer_data",
-           "rectify_personal_data", "restrict_buyer_data"]
+           "rectify_personal_data", "restrict_buyer_data", "waiting_erasures"]
 
 
 
@@ -69,6 +70,30 @@ class RightsReceipt(BaseModel):
     awaiting: list[str] = Field(default=[], description=(
         "erasure: the buyer's orders paid and still to be performed; the data is kept for "
         "them alone and erased once none is (empty: erased now)"))
+
+
+class WaitingErasure(BaseModel):
+    """A buyer's erasure request that waits for orders of theirs to be performed."""
+
+    buyer_id: str
+    requested_at: dt.datetime
+    awaiting: list[str] = Field(description=(
+        "the orders it waits for (paid, not delivered nor ended otherwise, or placed since "
+        "and not paid yet); empty: the orders worker erases at its next pass"))
+
+
+async def waiting_erasures(db: Db) -> list[WaitingErasure]:
+    """Every erasure request still waiting, the oldest first: operators see what holds each
+    (a blocked order, a parcel back for its address) and answer the buyer in time."""
+    by_buyer: dict[str, list[OrderRecord]] = {}
+    for record in await orders_of_erasures_waiting(db):
+        by_buyer.setdefault(record.buyer_id, []).append(record)
+    waiting = [WaitingErasure(
+        buyer_id=buyer_id,
+        requested_at=min(r.erasure_requested_at for r in records if r.erasure_requested_at),
+        awaiting=[r.order_id for r in records if _awaits_performance(r) or r.status == "placed"])
+        for buyer_id, records in by_buyer.items()]
+    return sorted(waiting, key=lambda erasure: erasure.requested_at)
 
 
 async def export_buyer_data(db: Db, keys: KeyStore, buyer_id: str,

@@ -49,6 +49,14 @@ async def get_personal_data(buyer_id: BuyerId, runtime: RuntimeDep,
                                           buyer_id, runtime.context.clock.now())
 
 
+@router.get("/erasures")
+async def get_waiting_erasures(runtime: RuntimeDep, caller: Annotated[Principal, Allow("ops")],
+                               ) -> list[rights.WaitingErasure]:
+    """Erasure requests that wait for orders of the buyer's to be performed, the oldest first,
+    with the orders each waits for."""
+    return await rights.waiting_erasures(runtime.pool)
+
+
 @router.post("/buyers/{buyer_id}/rectification", responses=problem_responses(404, 409))
 async def post_rectification(buyer_id: BuyerId, body: RectificationBody, runtime: RuntimeDep,
                              caller: Annotated[Principal, Allow("ops")]) -> OrderView:

@@ -34,6 +34,7 @@ __all__ = [
     "offer_at",
     "order_record",
     "orders_of_buyer",
+    "orders_of_erasures_waiting",
     "present",
     "unavailable_lines_to_notify",
     "unpaid_since",
@@ -216,6 +217,16 @@ async def erasures_due(db: Db, limit: int = 100) -> list[str]:
         "GROUP BY o.buyer_id ORDER BY min(o.erasure_requested_at) LIMIT $2",
         list(PERFORMED_LATER), limit)
     return [row["buyer_id"] for row in rows]
+
+
+async def orders_of_erasures_waiting(db: Db, limit: int = 500) -> list[OrderRecord]:
+    """The orders, not erased, of every buyer whose erasure request waits (014's partial
+    index finds the buyers), by buyer and oldest first."""
+    rows = await db.fetch(
+        "SELECT * FROM order_view WHERE personal_data <> 'erased' AND buyer_id IN ("
+        "SELECT DISTINCT buyer_id FROM order_view WHERE erasure_requested_at IS NOT NULL "
+        "AND personal_data <> 'erased') ORDER BY buyer_id, placed_at, order_id LIMIT $1", limit)
+    return [OrderRecord.model_validate(dict(row)) for row in rows]
 
 
 async def all_orders(db: Db) -> list[OrderRecord]:

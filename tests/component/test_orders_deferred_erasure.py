@@ -164,3 +164,19 @@ async def test_an_order_whose_every_line_was_cancelled_holds_no_erasure(orders_p
     receipt = await erase(orders_pool, clock, buyer_id)
     assert receipt.awaiting == []
     assert (await order_record(orders_pool, order_id)).personal_data == "erased"  # type: ignore[union-attr]
+
+
+async def test_operators_see_each_waiting_erasure_and_the_orders_it_waits_for(orders_pool,
+                                                                              clock) -> None:
+    # given a buyer whose erasure waits for a confirmed order
+    buyer_id = f"buyer-{uuid.uuid4()}"
+    confirmed = await paid(orders_pool, clock, await placed_for(orders_pool, clock, buyer_id))
+    await erase(orders_pool, clock, buyer_id)
+    # then it is listed with that order, until the order is delivered and the sweep erases
+    [waiting] = [erasure for erasure in await rights.waiting_erasures(orders_pool)
+                 if erasure.buyer_id == buyer_id]
+    assert (waiting.awaiting, waiting.requested_at) == ([confirmed], clock.now())
+    await deliver(orders_pool, clock, confirmed)
+    await erasure_sweep(orders_pool, context(clock, "orders"))
+    assert buyer_id not in {erasure.buyer_id
+                            for erasure in await rights.waiting_erasures(orders_pool)}

@@ -73,6 +73,9 @@ async def test_invalid_order_is_refused_with_field_and_reason_and_records_nothin
      "the current terms are CGV-2026-01; accept them to order"),
     ({"lines": [{"sku": "CHATEAU-INCONNU", "quantity": 1}]}, "lines[0].sku",
      "unknown product CHATEAU-INCONNU"),
+    ({"accepted_total_cents": 1}, "accepted_total_cents",
+     "the total in force is 8710 cents (7720 for the products, 990 for the delivery); accept it "
+     "to order"),
 ])
 async def test_an_order_that_does_not_match_the_current_offer_is_a_conflict(
         http: httpx.AsyncClient, system, orders_db: asyncpg.Pool, overrides, field,

@@ -34,6 +34,7 @@ from services.orders.domain import (
     CatalogueItem,
     InvalidOrderError,
     Offer,
+    OfferConflictError,
     OrderConflictError,
     OrderNotFoundError,
     OrderRequest,
@@ -141,6 +142,17 @@ def test_invalid_orders_name_the_field(changes, field) -> None:
     with pytest.raises(InvalidOrderError) as refused:
         domain.decide(None, place(**changes), NOW)
     assert refused.value.field == field
+
+
+def test_the_total_the_buyer_accepted_must_be_the_total_in_force() -> None:
+    # given the offer in force: 6 × 8.90 + 24.00 + 9.90 standard delivery = 87.30
+    assert domain.decide(None, place(accepted_total_cents=8730), NOW)
+    # when the buyer validated a total seen before a price changed, then it is refused
+    with pytest.raises(OfferConflictError) as refused:
+        domain.decide(None, place(accepted_total_cents=8130), NOW)
+    assert (refused.value.field, refused.value.reason) == (
+        "accepted_total_cents", "the total in force is 8730 cents (7740 for the products, 990 "
+                                "for the delivery); accept it to order")
 
 
 def test_an_order_is_placed_once() -> None:
