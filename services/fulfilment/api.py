@@ -4,11 +4,12 @@ and the suspension of delivery deadlines."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 import asyncpg
 from fastapi import APIRouter, Path
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from contracts.policies import paris_date
 from contracts.vocabulary import Sku
@@ -84,15 +85,36 @@ class ShipmentBody(Body):
     tracking_number: str = Field(min_length=1, max_length=100)
 
 
+NOTICE_LEFT: list[dict[str, Any]] = [
+    {"properties": {"outcome": {"not": {"const": "absent"}}}},
+    {"required": ["collection_point", "collect_by"],
+     "properties": {"collection_point": {"type": "string"}, "collect_by": {"type": "string"}}},
+]
+"""The schema's way of saying "an absent buyer's notice says where and until when"."""
+NOTICE_INCOMPLETE = ("the buyer was absent: the notice says at which collection point the parcel "
+                     "waits (collection_point) and until when (collect_by)")
+
+
 class DeliveryBody(Body):
     """The carrier's report; ``reservations`` notes damage or missing items (or why the parcel
-    was refused); an absent buyer's parcel waits at ``collection_point`` until ``collect_by``."""
+    was refused); an absent buyer's parcel waits at ``collection_point`` until ``collect_by``
+    (both required then)."""
 
+    ANY_OF: ClassVar[list[dict[str, Any]]] = NOTICE_LEFT
     outcome: Outcome
     at: Instant
     reservations: str | None = Field(default=None, max_length=500)
-    collection_point: str | None = Field(default=None, max_length=200)
-    collect_by: Day | None = None
+    collection_point: str | None = Field(default=None, min_length=1, max_length=200)
+    collect_by: Day | None = Field(default=None, validate_default=True)
+
+    @field_validator("collect_by", mode="after")
+    @classmethod
+    def _notice_complete(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """An absent buyer's report without where or until when: refused naming collect_by."""
+        if info.data.get("outcome") == "absent" and (
+                value is None or info.data.get("collection_point") is None):
+            raise PydanticCustomError("notice_incomplete", NOTICE_INCOMPLETE)
+        return value
 
 
 class ReturnBody(Body):

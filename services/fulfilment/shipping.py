@@ -197,9 +197,22 @@ def report_delivery(state: ShippingView, command: ReportDelivery,
         case "refused":
             return [DeliveryRefused(refused_on=day,
                                     reason=command.reservations or "opened or damaged parcel")]
+    if command.outcome == "absent":
+        _check_notice(command, day)
     return [DeliveryAttemptFailed(outcome=command.outcome, attempted_at=command.at,
                                   collection_point=command.collection_point,
                                   collect_by=command.collect_by)]
+
+
+def _check_notice(command: ReportDelivery, day: dt.date) -> None:
+    """The notice left for an absent buyer says where the parcel waits, and until a day not
+    before the attempt."""
+    if not command.collection_point or command.collect_by is None:
+        raise ShippingConflictError("the buyer was absent: the notice says at which collection "
+                                    "point the parcel waits and until when")
+    if command.collect_by < day:
+        raise ShippingConflictError(f"the parcel cannot wait at the collection point until "
+                                    f"{command.collect_by}, before the attempt on {day}")
 
 
 def overdue(state: ShippingView, today: dt.date) -> list[Event]:

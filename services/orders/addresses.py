@@ -38,7 +38,8 @@ Field = Literal["recipient", "street", "street_extra", "city"]
 
 _PO_BOX = re.compile(
     r"\b(?:b\.?\s?p\.?|bo[iî]te\s+postale|bte\s+postale|cs|tsa)\s*(?:n[°o]\.?\s*)?\d+\b"
-    r"|\bbo[iî]te\s+postale\b|\bposte[\s-]+restante\b|\bp\.?\s?o\.?\s*box\b", re.IGNORECASE)
+    r"|\bbo[iî]te\s+postale\b|\bposte[\s\-\u2010-\u2015]*restante\b"
+    r"|\bp\.?\s?o\.?\s*box\b", re.IGNORECASE)
 _BARE_BP = re.compile(r"\bb\.?p\b\.?", re.IGNORECASE)
 _INSTITUTIONS = re.compile(
     r"h[oô]tel[\s-]+(?:de[\s-]+(?:ville|r[ée]gion|police|la[\s-]+pr[ée]fecture)"

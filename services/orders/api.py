@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import asyncpg
 from fastapi import APIRouter, Path, Response
-from pydantic import Field, GetJsonSchemaHandler, ValidationInfo, field_validator
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from contracts.personal import BUYER_ID_PATTERN, EMAIL_PATTERN, PHONE_PATTERN
 from contracts.vocabulary import BlockReason, DeliveryMethod, Quantity, Sku
@@ -112,6 +111,7 @@ class PlaceOrderBody(Body):
     ``date_of_birth``). A delivery address that may be a temporary residence is accepted but
     the order is blocked (``incorrect_address``) until an operator checks it."""
 
+    ANY_OF: ClassVar[list[dict[str, Any]]] = AGE_STATED
     buyer_id: str = Field(pattern=BUYER_ID_PATTERN, max_length=100)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
@@ -142,13 +142,6 @@ class PlaceOrderBody(Body):
         if value is None and info.data.get("declared_of_age") is not True:
             raise PydanticCustomError("age_not_stated", domain.NO_AGE)
         return value
-
-    @classmethod
-    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        schema = super().__get_pydantic_json_schema__(core_schema, handler)
-        handler.resolve_ref_schema(schema)["anyOf"] = AGE_STATED
-        return schema
 
     def request(self) -> domain.OrderRequest:
         return domain.OrderRequest(

@@ -179,11 +179,12 @@ class UnblockOrder:
 @dataclass(frozen=True)
 class RectifyPersonalData:
     """The buyer's corrected personal fields (validated by ``personal_data``), sealed; with
-    ``delivery_address`` when the delivery address was given again."""
+    ``delivery_address`` when the delivery address was given again (screened as at ordering:
+    one that may be a temporary residence blocks an order still to be delivered)."""
 
     buyer_id: str
     personal: Sealed
-    delivery_address: bool = False
+    delivery_address: RequestedAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -548,9 +549,14 @@ def buyer_request(state: OrderState, command: BuyerRequest, now: dt.datetime) ->
             return []
         return [BuyerDataRestricted(buyer_id=state.buyer_id, restricted_at=now,
                                     until=command.until)]
-    return [PersonalDataRectified(buyer_id=state.buyer_id, personal=command.personal,
-                                  rectified_at=now,
-                                  delivery_address_rectified=command.delivery_address)]
+    address = command.delivery_address
+    # the block first: fulfilment then holds a parcel back for its address before the
+    # correction would let it go
+    held = (_held_for_address(address) if address is not None and not state.blocked
+            and state.status in PERFORMED_LATER else [])
+    return [*held, PersonalDataRectified(buyer_id=state.buyer_id, personal=command.personal,
+                                         rectified_at=now,
+                                         delivery_address_rectified=address is not None)]
 
 
 def evolve(state: OrderState | None, event: Event) -> OrderState:

@@ -132,7 +132,7 @@ async def rectify_personal_data(conn: asyncpg.Connection, keys: KeyStore, ctx: C
         raise domain.OrderConflictError("the buyer's personal data on this order is erased")
     sealed = await seal_for(keys, buyer_id, domain.rectified(current, changes))
     await handle(conn, order_id, domain.RectifyPersonalData(
-        buyer_id, sealed, delivery_address=changes.delivery_address is not None), ctx)
+        buyer_id, sealed, delivery_address=changes.delivery_address), ctx)
 
 
 def billing_key(order_id: str) -> str:

@@ -219,13 +219,15 @@ async def erasures_due(db: Db, limit: int = 100) -> list[str]:
     return [row["buyer_id"] for row in rows]
 
 
-async def orders_of_erasures_waiting(db: Db, limit: int = 500) -> list[OrderRecord]:
-    """The orders, not erased, of every buyer whose erasure request waits (014's partial
-    index finds the buyers), by buyer and oldest first."""
+async def orders_of_erasures_waiting(db: Db, buyers: int = 100) -> list[OrderRecord]:
+    """The orders, not erased, of the ``buyers`` whose erasure requests have waited longest
+    (014's partial index finds them), by buyer."""
     rows = await db.fetch(
-        "SELECT * FROM order_view WHERE personal_data <> 'erased' AND buyer_id IN ("
-        "SELECT DISTINCT buyer_id FROM order_view WHERE erasure_requested_at IS NOT NULL "
-        "AND personal_data <> 'erased') ORDER BY buyer_id, placed_at, order_id LIMIT $1", limit)
+        "SELECT o.* FROM order_view o JOIN (SELECT buyer_id FROM order_view "
+        "WHERE erasure_requested_at IS NOT NULL AND personal_data <> 'erased' "
+        "GROUP BY buyer_id ORDER BY min(erasure_requested_at) LIMIT $1) w USING (buyer_id) "
+        "WHERE o.personal_data <> 'erased' ORDER BY o.buyer_id, o.placed_at, o.order_id",
+        buyers)
     return [OrderRecord.model_validate(dict(row)) for row in rows]
 
 

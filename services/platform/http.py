@@ -9,13 +9,22 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -82,6 +91,18 @@ class Body(BaseModel):
     shape."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_printable_in_schema)
+    ANY_OF: ClassVar[list[dict[str, Any]]] = []
+    """Shapes one of which the body must also have (JSON Schema ``anyOf``), when a field is
+    required only with another's value (its validator refuses the others): said in the
+    schema, so that a schema-valid body is never refused for its shape."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        if cls.ANY_OF:
+            handler.resolve_ref_schema(schema)["anyOf"] = cls.ANY_OF
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod

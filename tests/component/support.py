@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from typing import Any
 
 import asyncpg
@@ -64,3 +65,15 @@ async def seeded_orders(conn: asyncpg.Connection, orders: int) -> list[Decoded]:
     for i in range(orders):
         writer.add(i)
     return [decode_record(row[5].encode()) for row in writer.chunk.events]
+
+
+async def kept_without(conn: asyncpg.Connection, state: Any, field: str, version: int) -> str:
+    """A new stream whose decision state was kept before ``field`` existed (a migration's
+    given); its order id."""
+    order_id = str(uuid.uuid4())
+    kept = state.model_dump(mode="json")
+    del kept[field]
+    await conn.execute(
+        "INSERT INTO streams (order_id, version, last_hash, state) VALUES ($1, $2, 'h', $3)",
+        order_id, version, kept)
+    return order_id

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from services.orders import after_sale, domain
+from tests.component.support import kept_without
 from tests.unit.orders.test_orders_after_sale import (
     CONFIRMED,
     OVERDUE,
@@ -29,14 +30,9 @@ MIGRATION = (Path(domain.__file__).parent / "migrations" / "012_terminated_on_in
 async def test_a_termination_kept_before_its_day_was_in_the_state_gets_it_back(
         orders_conn: asyncpg.Connection) -> None:
     # given a terminated order whose state was kept without the termination's day
-    order_id = str(uuid.uuid4())
     state = given(PLACED, PAID, CONFIRMED, OVERDUE, TERMINATED)
     assert state is not None
-    kept = state.model_dump(mode="json")
-    del kept["terminated_on"]
-    await orders_conn.execute(
-        "INSERT INTO streams (order_id, version, last_hash, state) VALUES ($1, 5, 'h', $2)",
-        order_id, kept)
+    order_id = await kept_without(orders_conn, state, "terminated_on", 5)
     await orders_conn.execute(
         "INSERT INTO events (event_id, order_id, version, type, envelope) "
         "VALUES ($1, $2, 5, 'ContractTerminated', $3)", uuid.uuid4(), order_id,

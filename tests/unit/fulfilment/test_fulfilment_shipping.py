@@ -87,6 +87,18 @@ def test_each_outcome_at_the_door_is_its_event(report: ReportDelivery, expected:
     assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED), report, AT) == [expected]
 
 
+@pytest.mark.parametrize(("report", "rule"), [
+    (ReportDelivery("absent", AT), "at which collection point"),
+    (ReportDelivery("absent", AT, None, "Relais Thuir"), "at which collection point"),
+    (ReportDelivery("absent", AT, None, "Relais Thuir", dt.date(2026, 5, 14)),
+     "until 2026-05-14, before the attempt on 2026-05-15"),
+])
+def test_an_absent_buyers_notice_says_where_and_until_a_day_not_before_it(
+        report: ReportDelivery, rule: str) -> None:
+    with pytest.raises(ShippingConflictError, match=rule):
+        domain.decide(given(RESERVED, CONFIRMED, SHIPPED), report, AT)
+
+
 def test_a_report_for_an_order_never_shipped_or_after_a_final_outcome_is_refused() -> None:
     with pytest.raises(ShippingConflictError, match="never shipped"):
         domain.decide(given(RESERVED, CONFIRMED), ReportDelivery("delivered", AT), AT)

@@ -30,6 +30,8 @@ REFUSED = [
     ("street", "rue Bernard Palissy (BP 12)", "BP 12"), ("street", "BP n° 8", "BP n° 8"),
     ("street", "Poste restante", "Poste restante"),
     ("street", "Poste-restante", "Poste-restante"), ("street", "P.O. Box 12", "P.O. Box"),
+    ("street", "poste\u2013restante", "poste\u2013restante"), ("street", "posterestante",
+                                                                 "posterestante"),
     ("street_extra", "PO Box 12", "PO Box"), ("city", "Perpignan Poste Restante",
                                               "Poste Restante"),
     ("street_extra", "Poste restante, bureau principal", "Poste restante"),

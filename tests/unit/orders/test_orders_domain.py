@@ -271,8 +271,23 @@ def test_given_placed_when_rectified_then_the_new_sealed_data_is_recorded() -> N
     assert event == PersonalDataRectified(buyer_id="b-1", personal=SEALED, rectified_at=NOW)
     # a delivery address given again says so in clear (fulfilment may reship a parcel back)
     [again] = domain.decide(given(placed()), domain.RectifyPersonalData(
-        "b-1", SEALED, delivery_address=True), NOW)
+        "b-1", SEALED, delivery_address=THUIR), NOW)
     assert again.delivery_address_rectified is True  # type: ignore[attr-defined]
+
+
+def test_a_delivery_address_given_again_that_may_be_a_lodging_blocks_the_order_first() -> None:
+    doubtful = RequestedAddress(recipient="Jeanne Martin",
+                                street="Hôtel Ibis, 10 avenue du Maréchal Foch",
+                                postcode="66000", city="Perpignan")
+    shipped = delivered_order()[:4]
+    blocked, rectified = domain.decide(given(*shipped), domain.RectifyPersonalData(
+        "b-1", SEALED, delivery_address=doubtful), NOW)
+    assert (blocked.reason, rectified.delivery_address_rectified) == (  # type: ignore[attr-defined]
+        "incorrect_address", True)
+    # not once delivered: there is nothing left to send there
+    [only] = domain.decide(given(*delivered_order()), domain.RectifyPersonalData(
+        "b-1", SEALED, delivery_address=doubtful), NOW)
+    assert isinstance(only, PersonalDataRectified)
 
 
 def test_restriction_runs_to_the_end_of_the_billing_retention_and_is_not_repeated() -> None:
