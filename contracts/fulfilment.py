@@ -17,6 +17,7 @@ __all__ = [
     "DeadlinesSuspended",
     "Delivered",
     "DeliveryAddressCorrected",
+    "DeliveryAddressGiven",
     "DeliveryAttemptFailed",
     "DeliveryDeadlineSet",
     "DeliveryOverdue",
@@ -72,6 +73,14 @@ class DeliveryAddressCorrected(Event):
 
     corrected_on: dt.date
     deliver_by: dt.date | None
+
+
+class DeliveryAddressGiven(Event):
+    """The buyer gave the delivery address again while the order's parcel was with the
+    carrier: should that parcel come back for an incorrect or incomplete address, it is free to
+    ship again at once (``DeliveryAddressCorrected`` is recorded with the return)."""
+
+    given_on: dt.date
 
 
 class ShippingHeld(Event):

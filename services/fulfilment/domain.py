@@ -14,6 +14,7 @@ from contracts.fulfilment import (
     ClaimRecorded,
     Delivered,
     DeliveryAddressCorrected,
+    DeliveryAddressGiven,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -100,6 +101,7 @@ class FulfilmentState(BaseModel):
     deliver_by: dt.date | None = None
     deadline_from: dt.date | None = None  # the address corrected: counted from then
     address_to_correct: bool = False  # the parcel came back for an incorrect address
+    address_given_on: dt.date | None = None  # given again while the parcel travelled
     held: str | None = None
     shipped: bool = False
     outcome: str | None = None
@@ -206,7 +208,8 @@ def _view(state: FulfilmentState | None,
                         held=state.held, shipped=state.on_its_way, outcome=state.outcome,
                         overdue=state.overdue, return_expected=state.return_expected,
                         returned=state.returned, shipped_on=state.shipped_on,
-                        address_to_correct=state.address_to_correct)
+                        address_to_correct=state.address_to_correct,
+                        address_given=state.address_given_on is not None)
 
 
 def _effective_deadline(state: FulfilmentState,
@@ -266,7 +269,10 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case DeliveryAddressCorrected():
             restarted = {} if event.deliver_by is None else {
                 "deadline_from": event.corrected_on, "deliver_by": event.deliver_by}
-            return state.model_copy(update={"address_to_correct": False, **restarted})
+            return state.model_copy(update={"address_to_correct": False,
+                                            "address_given_on": None, **restarted})
+        case DeliveryAddressGiven():
+            return state.model_copy(update={"address_given_on": event.given_on})
         case ShippingHeld():
             return state.model_copy(update={"held": event.reason})
         case ShippingReleased():
@@ -274,7 +280,8 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
         case Shipped():  # a parcel reshipped before the address had to be corrected, too
             return state.model_copy(update={"shipped": True, "outcome": None,
                                             "shipped_on": paris_date(event.shipped_at),
-                                            "address_to_correct": False})
+                                            "address_to_correct": False,
+                                            "address_given_on": None})
         case Delivered() | DeliveryReserved():
             return state.model_copy(update={"outcome": _OUTCOMES[type(event)],
                                             "delivered_on": event.delivered_on})

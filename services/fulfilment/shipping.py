@@ -11,6 +11,7 @@ from contracts.base import Event
 from contracts.fulfilment import (
     Delivered,
     DeliveryAddressCorrected,
+    DeliveryAddressGiven,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -147,14 +148,21 @@ def receive_return(state: ShippingView, command: ReceiveReturn,
 
 def correct_address(state: ShippingView, corrected_on: dt.date) -> list[Event]:
     """A parcel back with the seller for an incorrect or incomplete address may ship again
-    once the buyer gave the address again; it is due 5 working days after (the time lost is
-    the buyer's), unless the delivery was already overdue (the seller was late regardless).
-    Nothing for an order with no parcel waiting for its address."""
-    if not state.address_to_correct:
-        return []
-    return [DeliveryAddressCorrected(
-        corrected_on=corrected_on,
-        deliver_by=None if state.overdue else delivery_deadline(corrected_on))]
+    once the buyer gave the address again (``_address_corrected``). Given while the parcel is
+    with the carrier, the address is noted, once: should the parcel come back for it, it ships
+    again at once. Nothing otherwise."""
+    if state.address_to_correct:
+        return [_address_corrected(state, corrected_on)]
+    if state.shipped and state.outcome not in DELIVERED and not state.address_given:
+        return [DeliveryAddressGiven(given_on=corrected_on)]
+    return []
+
+
+def _address_corrected(state: ShippingView, on: dt.date) -> DeliveryAddressCorrected:
+    """Free to ship again, due 5 working days after ``on`` (the time lost is the buyer's),
+    unless the delivery was already overdue (the seller was late regardless)."""
+    return DeliveryAddressCorrected(corrected_on=on,
+                                    deliver_by=None if state.overdue else delivery_deadline(on))
 
 
 def _check_shippable(state: ShippingView) -> None:
@@ -199,9 +207,12 @@ def report_delivery(state: ShippingView, command: ReportDelivery,
                                     reason=command.reservations or "opened or damaged parcel")]
     if command.outcome == "absent":
         _check_notice(command, day)
-    return [DeliveryAttemptFailed(outcome=command.outcome, attempted_at=command.at,
-                                  collection_point=command.collection_point,
-                                  collect_by=command.collect_by)]
+    failed = DeliveryAttemptFailed(outcome=command.outcome, attempted_at=command.at,
+                                   collection_point=command.collection_point,
+                                   collect_by=command.collect_by)
+    if command.outcome == "returned_to_sender" and state.address_given:
+        return [failed, _address_corrected(state, day)]  # corrected while it travelled
+    return [failed]
 
 
 def _check_notice(command: ReportDelivery, day: dt.date) -> None:
@@ -240,3 +251,4 @@ class ShippingView:
     returned: bool = False
     shipped_on: dt.date | None = None  # the latest parcel's (Paris date)
     address_to_correct: bool = False  # back for its address: held until the buyer corrects it
+    address_given: bool = False  # given again while the parcel was with the carrier

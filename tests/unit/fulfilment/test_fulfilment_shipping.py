@@ -13,6 +13,7 @@ from contracts.base import Event
 from contracts.fulfilment import (
     Delivered,
     DeliveryAddressCorrected,
+    DeliveryAddressGiven,
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
@@ -189,6 +190,24 @@ def test_a_parcel_back_for_its_address_ships_again_once_corrected_and_is_due_5_d
     assert domain.decide(after, CorrectAddress(dt.date(2026, 5, 28)), AT) == []
 
 
+def test_an_address_given_while_the_parcel_travelled_lets_it_ship_again_as_it_comes_back(
+) -> None:
+    # given a parcel with the carrier, when the buyer gives the address again (once noted)
+    [given_again] = domain.decide(given(RESERVED, CONFIRMED, SHIPPED),
+                                  CorrectAddress(dt.date(2026, 5, 15)), AT)
+    assert given_again == DeliveryAddressGiven(given_on=dt.date(2026, 5, 15))
+    history = (RESERVED, CONFIRMED, SHIPPED, given_again)
+    assert domain.decide(given(*history), CorrectAddress(dt.date(2026, 5, 16)), AT) == []
+    # when the parcel comes back for its old address on Monday 18 May
+    monday = at_paris(dt.date(2026, 5, 18), 10)
+    events = domain.decide(given(*history), ReportDelivery("returned_to_sender", monday), monday)
+    # then it is free to ship at once, due 5 working days after the return
+    assert events == [DeliveryAttemptFailed(outcome="returned_to_sender", attempted_at=monday),
+                      DeliveryAddressCorrected(corrected_on=dt.date(2026, 5, 18),
+                                               deliver_by=dt.date(2026, 5, 26))]
+    assert domain.decide(given(*history, *events), Ship("Colissimo", "6A126"), monday)
+
+
 def test_an_address_corrected_for_a_delivery_already_overdue_keeps_the_sellers_delay() -> None:
     late = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
     state = given(RESERVED, CONFIRMED, SHIPPED, late, RETURNED)
@@ -196,10 +215,9 @@ def test_an_address_corrected_for_a_delivery_already_overdue_keeps_the_sellers_d
         DeliveryAddressCorrected(corrected_on=dt.date(2026, 5, 27), deliver_by=None)]
 
 
-def test_an_address_corrected_without_a_parcel_back_changes_nothing() -> None:
-    absent = DeliveryAttemptFailed(outcome="absent", attempted_at=AT, collection_point="La Poste",
-                                   collect_by=dt.date(2026, 5, 30))
-    for history in ((RESERVED, CONFIRMED), (RESERVED, CONFIRMED, SHIPPED, absent)):
+def test_an_address_corrected_with_no_parcel_out_or_back_changes_nothing() -> None:
+    delivered = Delivered(delivered_on=dt.date(2026, 5, 18))
+    for history in ((RESERVED, CONFIRMED), (RESERVED, CONFIRMED, SHIPPED, delivered)):
         assert domain.decide(given(*history), CorrectAddress(dt.date(2026, 5, 27)), AT) == []
 
 
