@@ -204,30 +204,35 @@ async def billing_retention_over(db: Db, today: dt.date) -> list[str]:
 
 async def erasures_due(db: Db, limit: int = 100) -> list[str]:
     """Buyers who asked for erasure, not erased yet, none of whose orders awaits performance
-    any more (paid, a line not cancelled, not delivered nor ended otherwise) nor was placed
-    since and waits for its payment (the erasure sweep's candidates, the oldest request
-    first; 014's partial index)."""
+    any more (paid, a line not cancelled, not delivered nor ended otherwise) nor is still
+    placed (the erasure sweep's candidates, the oldest request first). The buyers come from
+    014's partial index, and each one's orders from the buyer index (a lateral lookup: an
+    anti-join could read every order)."""
     rows = await db.fetch(
-        "SELECT o.buyer_id FROM order_view o WHERE o.erasure_requested_at IS NOT NULL "
-        "AND o.personal_data <> 'erased' AND NOT EXISTS (SELECT 1 FROM order_view p "
-        "WHERE p.buyer_id = o.buyer_id AND p.personal_data <> 'erased' "
-        "AND p.status = ANY($1::text[]) AND (p.status = 'placed' OR EXISTS ("
-        "SELECT 1 FROM jsonb_array_elements(p.lines) l "
-        "WHERE coalesce(p.line_changes -> (l ->> 'sku') ->> 'state', '') <> 'cancelled'))) "
-        "GROUP BY o.buyer_id ORDER BY min(o.erasure_requested_at) LIMIT $2",
+        f"SELECT w.buyer_id FROM ({_ERASURES_ASKED}) w LEFT JOIN LATERAL ("
+        "SELECT 1 AS busy FROM order_view p WHERE p.buyer_id = w.buyer_id "
+        "AND p.personal_data <> 'erased' AND p.status = ANY($1::text[]) "
+        "AND (p.status = 'placed' OR EXISTS (SELECT 1 FROM jsonb_array_elements(p.lines) l "
+        "WHERE coalesce(p.line_changes -> (l ->> 'sku') ->> 'state', '') <> 'cancelled')) "
+        "LIMIT 1) b ON true WHERE b.busy IS NULL ORDER BY w.asked LIMIT $2",
         list(PERFORMED_LATER), limit)
     return [row["buyer_id"] for row in rows]
 
 
+_ERASURES_ASKED = (
+    "SELECT buyer_id, min(erasure_requested_at) AS asked FROM order_view "
+    "WHERE erasure_requested_at IS NOT NULL AND personal_data <> 'erased' GROUP BY buyer_id")
+"""The buyers whose erasure waits, and since when (014's partial index)."""
+
+
 async def orders_of_erasures_waiting(db: Db, buyers: int = 100) -> list[OrderRecord]:
-    """The orders, not erased, of the ``buyers`` whose erasure requests have waited longest
-    (014's partial index finds them), by buyer."""
+    """The orders, not erased, of the ``buyers`` whose erasure requests have waited longest,
+    by buyer."""
+    waiting = [row["buyer_id"] for row in await db.fetch(
+        f"{_ERASURES_ASKED} ORDER BY asked LIMIT $1", buyers)]
     rows = await db.fetch(
-        "SELECT o.* FROM order_view o JOIN (SELECT buyer_id FROM order_view "
-        "WHERE erasure_requested_at IS NOT NULL AND personal_data <> 'erased' "
-        "GROUP BY buyer_id ORDER BY min(erasure_requested_at) LIMIT $1) w USING (buyer_id) "
-        "WHERE o.personal_data <> 'erased' ORDER BY o.buyer_id, o.placed_at, o.order_id",
-        buyers)
+        "SELECT * FROM order_view WHERE buyer_id = ANY($1::text[]) AND personal_data <> "
+        "'erased' ORDER BY buyer_id, placed_at, order_id", waiting)
     return [OrderRecord.model_validate(dict(row)) for row in rows]
 
 

@@ -22,6 +22,7 @@ from services.orders import invoices
 from services.orders.views import (
     billing_retention_over,
     confirmations_due,
+    erasures_due,
     lines_awaiting_answer,
     unavailable_lines_to_notify,
     unpaid_since,
@@ -69,6 +70,7 @@ ORDERS_LISTS: dict[str, WorkList] = {
     "unpaid orders": lambda db: unpaid_since(db, NOW),
     "billing retentions over": lambda db: billing_retention_over(db, NOW.date()),
     "orders to invoice": invoices._uninvoiced,
+    "erasures due": erasures_due,
 }
 PAYMENTS_LISTS: dict[str, WorkList] = {
     "payments to capture": authorised_payments,
