@@ -17,10 +17,9 @@ from pydantic import BaseModel, Field
 
 from contracts.personal import PersonalData
 from contracts.policies import paris_date
-from contracts.vocabulary import DeliveryAddress
 from services.orders import domain
 from services.orders.handlers import handle
-from services.orders.invoices import recorded_documents
+from services.orders.invoices import billed_to, recorded_documents
 from services.orders.views import (
     AddressView,
     OrderRecord,
@@ -91,7 +90,7 @@ async def waiting_erasures(db: Db) -> list[WaitingErasure]:
     waiting = [WaitingErasure(
         buyer_id=buyer_id,
         requested_at=min(r.erasure_requested_at for r in records if r.erasure_requested_at),
-        awaiting=[r.order_id for r in records if _awaits_performance(r) or r.status == "placed"])
+        awaiting=[r.order_id for r in records if _holds_erasure(r)])
         for buyer_id, records in by_buyer.items()]
     return sorted(waiting, key=lambda erasure: erasure.requested_at)
 
@@ -110,10 +109,10 @@ async def _billing_kept_views(keys: KeyStore, records: list[OrderRecord]) -> lis
     """What erasure kept of whom each invoice bills, while it is kept (its key not destroyed)."""
     kept = []
     for record in records:
-        if record.personal_data != "erased" or record.billing_retained is None:
+        if record.personal_data != "erased" or record.billing_retained_until is None:
             continue
-        address = await open_sealed(keys, record.billing_retained, DeliveryAddress)
-        if address is not None and record.billing_retained_until is not None:
+        address = await billed_to(keys, record, reveal=True)
+        if address is not None:
             kept.append(KeptBillingView(order_id=record.order_id,
                                         billed_to=AddressView(**address.model_dump()),
                                         until=record.billing_retained_until))
@@ -198,8 +197,7 @@ async def erase_when_performed(conn: asyncpg.Connection, keys: KeyStore, ctx: Co
     was placed since and waits for its payment (that one is not cancelled behind the buyer's
     back: it is paid and performed, or cancelled unpaid, first). Whether it was erased."""
     records = await _locked_orders(conn, keys, buyer_id)
-    if any(_awaits_performance(record) or record.status == "placed" for record in records
-           if record.personal_data != "erased"):
+    if any(_holds_erasure(record) for record in records):
         return False
     await _erase(conn, keys, ctx, buyer_id, records)
     return True
@@ -213,6 +211,14 @@ async def _locked_orders(conn: asyncpg.Connection, keys: KeyStore,
     # a confirmation or a payment being recorded now is waited for
     await lock_streams(conn, [listed.order_id for listed in await orders_of_buyer(conn, buyer_id)])
     return await orders_of_buyer(conn, buyer_id)
+
+
+def _holds_erasure(record: OrderRecord) -> bool:
+    """Whether the order keeps a waiting erasure from being done: it awaits performance, or
+    is still placed (placed since the request: paid and performed, or cancelled unpaid,
+    first; never cancelled behind the buyer's back)."""
+    return _awaits_performance(record) or (record.personal_data != "erased"
+                                           and record.status == "placed")
 
 
 def _awaits_performance(record: OrderRecord) -> bool:
