@@ -12,12 +12,15 @@ the database.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import fcntl
 import os
 import signal
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -129,8 +132,26 @@ def _append_only_output() -> None:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
 
 
-def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+def _stop_on_signal(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack the way Ctrl-C does
+
+
+def _listen_for_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop everything, also when this process was started with
+    SIGINT ignored (a background job of a script, which Python would otherwise leave deaf to
+    it); SIGUSR1 prints where each thread is, for a stop that seems stuck."""
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+@contextlib.contextmanager
+def _step(what: str) -> Iterator[None]:
+    """Say what is being stopped, then how long it took."""
+    print(f"stopping {what}…", flush=True)
+    started = time.monotonic()
+    yield
+    print(f"stopped {what} in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def _stop(supervisord: subprocess.Popen[bytes], supervision: Supervision) -> None:
@@ -162,7 +183,7 @@ def main() -> int:
     _append_only_output()
     generate_keys(layout.data_dir / "auth")  # the development issuer's key pair
     ensure_keys(layout.data_dir / "bank")  # the simulated bank's keys and the shop's HMAC key
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    _listen_for_signals()
     endpoints = start_stack(layout.data_dir, *layout.infrastructure_ports)
     supervisord: subprocess.Popen[bytes] | None = None
     supervision = Supervision(layout.data_dir / "run")
@@ -182,12 +203,13 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut the stop
+            signal.signal(stop_signal, signal.SIG_IGN)
         if supervisord is not None:
-            print("stopping the services…", flush=True)
-            _stop(supervisord, supervision)
-        print("stopping Kafka and PostgreSQL…", flush=True)
-        stop_stack(layout.data_dir, *layout.infrastructure_ports)
+            with _step("the services"):
+                _stop(supervisord, supervision)
+        with _step("Kafka and PostgreSQL"):
+            stop_stack(layout.data_dir, *layout.infrastructure_ports)
 
 
 if __name__ == "__main__":

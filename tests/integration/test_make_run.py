@@ -33,6 +33,11 @@ SUPERVISION = Supervision(DATA / "run")
 pytestmark = pytest.mark.timeout(420)
 
 
+def ignore_sigint() -> None:
+    """In the child before exec: SIGINT ignored, which exec keeps."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Run:
     """The ``python -m deploy.run`` process under test and its terminal output."""
 
@@ -40,8 +45,11 @@ class Run:
         self.output = DATA / "make-run.out"
         env = {**os.environ, "RUN_DATA_DIR": str(DATA), "RUN_PORT_OFFSET": str(LAYOUT.offset)}
         with self.output.open("wb") as out:
+            # started with SIGINT ignored, as a script's background job is: Ctrl-C must stop
+            # it all the same (and the test must not depend on what pytest itself ignores)
             self.process = subprocess.Popen([sys.executable, "-m", "deploy.run"], env=env,
-                                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+                                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                            preexec_fn=ignore_sigint)
 
     def text(self) -> str:
         """Everything the run printed so far."""
@@ -80,6 +88,18 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, run: Ru
         assert run.process.poll() is None, f"make run ended\n{run.text()[-3000:]}"
         time.sleep(0.3)
     raise AssertionError(f"not {what} within {timeout} s\n{run.text()[-3000:]}")
+
+
+def stopped_within(run: Run, seconds: float) -> int:
+    """The run's exit status once it ended; failing after ``seconds``, with where it was stuck
+    (each thread's stack, which ``make run`` prints on SIGUSR1) and what it printed."""
+    try:
+        return run.process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        run.process.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        raise AssertionError(f"make run still runs {seconds} s after Ctrl-C\n"
+                             f"{run.text()[-4000:]}") from None
 
 
 def healthy(service: str) -> bool:
@@ -147,7 +167,7 @@ def test_ctrl_c_stops_every_process_then_kafka_and_postgresql(run: Run) -> None:
     pids = [pid for _, pid in run.status().values() if pid]
     assert len(pids) == 17  # 16 processes of the Procfile and the crash watch
     run.process.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
-    assert run.process.wait(120) == 0
+    assert stopped_within(run, 120) == 0
     assert [pid for pid in pids if alive(pid)] == []
     kafka, _, postgres = LAYOUT.infrastructure_ports
     assert not listening(kafka) and not listening(postgres)
