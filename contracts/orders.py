@@ -95,12 +95,14 @@ class OrderVerified(Event):
 
 
 class OrderCancelled(Event):
-    """The whole order is cancelled: never paid in time, identity not verified, or at the
+    """The whole order is cancelled: never paid in time, identity not verified, at the
     buyer's request before shipping (an order not paid yet when its buyer asks for erasure: no
-    sale is formed before payment, and it could no longer be confirmed to anyone). Money
-    captured for it is owed back."""
+    sale is formed before payment, and it could no longer be confirmed to anyone), or every
+    line cancelled before the parcel left (each line's cancellation owes its price back, so
+    ``refund_cents`` is 0). Money captured for it afterwards is owed back."""
 
-    reason: Literal["unpaid", "identity_verification_failed", "buyer_request"]
+    reason: Literal["unpaid", "identity_verification_failed", "buyer_request",
+                    "every_line_cancelled"]
     cancelled_at: dt.datetime
     refund_cents: Cents = Field(default=0, description="the sums paid, owed back")
     products_cents: Cents = Field(default=0, description="the products' part of refund_cents")

@@ -228,11 +228,13 @@ def _check_notice(command: ReportDelivery, day: dt.date) -> None:
 
 def overdue(state: ShippingView, today: dt.date) -> list[Event]:
     """``DeliveryOverdue`` once, when ``today`` is past the (suspension-extended) deadline of a
-    confirmed order not yet delivered, nor held, nor back with the seller for its address
-    (the time that loses is the buyer's)."""
+    confirmed order not yet delivered, nor cancelled or terminated, nor back with the seller
+    for its address (the time that loses is the buyer's). A blocked order falls overdue all
+    the same: the block is the seller's, and only force majeure or an announced closure
+    suspend the deadline (Art. 11, 17)."""
     deadline = state.effective_deadline
-    if (deadline is None or state.overdue or state.outcome in DELIVERED or state.held
-            or state.address_to_correct):
+    if (deadline is None or state.overdue or state.outcome in DELIVERED
+            or state.held in FOR_GOOD or state.address_to_correct):
         return []
     return [DeliveryOverdue(deadline=deadline)] if today > deadline else []
 

@@ -112,13 +112,13 @@ async def shipment(db: Db, order_id: str) -> ShipmentView | None:
 
 
 async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) -> list[str]:
-    """Confirmed orders not delivered, not held nor back for their address, not yet overdue,
-    whose deadline is before the date, oldest deadline first (the overdue sweep's candidates;
-    a suspension may still push some of them). A held order is never overdue: listed, it
-    would stay at the head of the list and keep newer orders off it."""
+    """Confirmed orders not delivered, not cancelled or terminated nor back for their address,
+    not yet overdue, whose deadline is before the date, oldest deadline first (the overdue
+    sweep's candidates; a suspension may still push some of them). Those are never overdue:
+    listed, they would stay at the head of the list and keep newer orders off it."""
     rows = await db.fetch(
         "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
-        "AND held IS NULL AND NOT address_to_correct "
+        "AND (held IS NULL OR held = 'blocked') AND NOT address_to_correct "
         "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
         "ORDER BY deliver_by LIMIT $2", deadline_before, limit)
     return [row["order_id"] for row in rows]
@@ -175,8 +175,8 @@ async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
     rows = await db.fetch(
         "SELECT order_id, deliver_by, coalesce(overdue_deadline, deliver_by) AS deadline, "
         "overdue_since FROM shipment_view WHERE overdue_since IS NOT NULL AND (outcome IS NULL "
-        "OR outcome IN ('absent', 'returned_to_sender', 'refused')) AND held IS NULL "
-        "ORDER BY deadline, order_id")
+        "OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
+        "AND (held IS NULL OR held = 'blocked') ORDER BY deadline, order_id")
     return [OverdueDelivery(**dict(row), days_late=(today - row["deadline"]).days)
             for row in rows]
 

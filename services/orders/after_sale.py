@@ -127,9 +127,7 @@ def decide_after_sale(contract: Contract, command: AfterSaleCommand,
         case Withdraw():
             return withdraw(contract, command, today)
         case RecordProofOfDispatch():
-            if contract.status != "withdrawn":
-                raise AfterSaleRefusedError("no withdrawal was notified for this order")
-            return [ProofOfDispatchReceived(dispatched_on=command.dispatched_on)]
+            return record_proof_of_dispatch(contract, command, today)
 
 
 def note_delivery(contract: Contract, command: NoteDelivery) -> list[Event]:
@@ -144,6 +142,20 @@ def note_delivery(contract: Contract, command: NoteDelivery) -> list[Event]:
         return [TerminationVoided(delivered_on=command.delivered_on, received_on=received),
                 delivered]
     return []
+
+
+def record_proof_of_dispatch(contract: Contract, command: RecordProofOfDispatch,
+                             today: dt.date) -> list[Event]:
+    """The buyer proves sending the withdrawn goods back. The refund may be deferred to the
+    day of dispatch (L.221-24), so only a dispatch that happened can be proved: one dated
+    after today would defer the refund on a promise."""
+    if contract.status != "withdrawn":
+        raise AfterSaleRefusedError("no withdrawal was notified for this order")
+    if command.dispatched_on > today:
+        raise AfterSaleRefusedError(
+            f"the goods cannot have been sent on {command.dispatched_on.isoformat()}, after "
+            f"today ({today.isoformat()})")
+    return [ProofOfDispatchReceived(dispatched_on=command.dispatched_on)]
 
 
 def request_performance(contract: Contract, command: RequestPerformance,

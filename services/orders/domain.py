@@ -355,11 +355,8 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         _check_lines_open(state, command)
         if isinstance(command, NoteUnavailable) and state.status in ("cancelled", "terminated"):
             return []  # all sums paid are owed back already
-        return [_with_payment(state, event) for event in _not_withdrawn(state, command, decide_line(
-            Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
-                  state.exchanged, state.delivery_charge_cents,
-                  tuple(state.replacements.items()), state.personal_data == "erased"),
-            command, now))]
+        events = _line_decision(state, command, now)
+        return [*events, *_cancelled_if_nothing_left(_evolved(state, events), now)]
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -391,8 +388,9 @@ def record_payment(state: OrderState, command: RecordPayment) -> list[Event]:
         return [_owed_back(state, command)]
     paid = OrderPaid(payment_id=command.payment_id, amount_cents=command.amount_cents,
                      paid_at=command.paid_at)
-    return [paid, *_cancelled_lines_paid(state, command.amount_cents,
-                                         paris_date(command.paid_at))]
+    events = [paid, *_cancelled_lines_paid(state, command.amount_cents,
+                                           paris_date(command.paid_at))]
+    return [*events, *_cancelled_if_nothing_left(_evolved(state, events), command.paid_at)]
 
 
 def _cancelled_lines_paid(state: OrderState, amount_cents: int,
@@ -444,6 +442,27 @@ def verification(state: OrderState, command: AwaitVerification | RecordVerificat
                                products_cents=min(refund, _products_kept(state)))]
     verified = OrderVerified()
     return [verified, *_confirmed_if_final(evolve(state, verified), now)]
+
+
+def _line_decision(state: OrderState, command: LineCommand, now: dt.datetime) -> list[Event]:
+    lines = Lines(state.lines, state.blocked, state.unavailable, state.notified, state.settled,
+                  state.exchanged, state.delivery_charge_cents,
+                  tuple(state.replacements.items()), state.personal_data == "erased")
+    return [_with_payment(state, event)
+            for event in _not_withdrawn(state, command, decide_line(lines, command, now))]
+
+
+def _cancelled_if_nothing_left(state: OrderState, now: dt.datetime) -> list[Event]:
+    """A paid order whose every line was cancelled before the parcel left has nothing left to
+    sell or deliver: it is cancelled, never confirmed, shipped or overdue. Each line's price,
+    and the delivery charge with the last, is owed back by the line's own cancellation (or,
+    cancelled before the payment, by ``CancelledLinePaid``), so nothing more is owed. Unpaid,
+    it waits for its payment (what that pays of the lines is owed back as they say) or for
+    its time to pay to run out."""
+    if not state.paid or state.status not in ("placed", "confirmed") or any(
+            line.sku not in state.settled or line.sku in state.exchanged for line in state.lines):
+        return []
+    return [OrderCancelled(reason="every_line_cancelled", cancelled_at=now)]
 
 
 def _with_payment(state: OrderState, event: Event) -> Event:

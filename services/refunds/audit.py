@@ -17,7 +17,8 @@ from typing import Any
 
 from contracts.base import Event
 from contracts.envelope import parse_payload
-from contracts.orders import TerminationVoided
+from contracts.fulfilment import ReturnReceived
+from contracts.orders import ProofOfDispatchReceived, TerminationVoided
 from contracts.policies import (
     PolicyError,
     compute_surcharge,
@@ -36,6 +37,7 @@ from contracts.refunds import (
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
     RefundVoided,
+    ReturnOfGoodsNoted,
     TerminationVoidNoted,
     VoidedRefundRecovered,
 )
@@ -160,6 +162,33 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
     elif isinstance(event, TerminationVoidNoted):
         _compare(audit, envelope, "", str(event.received_on), _void_noted(event),
                  _expected_void_note(audit.order_id, event, state, causes))
+    elif isinstance(event, ReturnOfGoodsNoted):
+        _compare(audit, envelope, "", str(event.on), _return_noted(event),
+                 _expected_return_note(audit.order_id, envelope, state, causes))
+
+
+def _return_noted(event: ReturnOfGoodsNoted) -> dict[str, Any]:
+    return {"kind": event.kind, "on": str(event.on)}
+
+
+def _expected_return_note(order_id: str, envelope: Envelope, state: domain.RefundsState,
+                          causes: Mapping[str, Envelope]) -> dict[str, Any]:
+    """A return of goods is noted on the order's ``ReturnReceived`` or
+    ``ProofOfDispatchReceived`` that caused it (the envelope's ``causation_id``), on its day
+    and never after the day that was recorded, when no earlier one was noted."""
+    cause = causes.get(str(envelope.get("causation_id")))
+    if cause is None:
+        return {"cause": f"no event {envelope.get('causation_id')} in the log"}
+    fact = _event(cause)
+    if cause.get("order_id") != order_id or not isinstance(
+            fact, ReturnReceived | ProofOfDispatchReceived):
+        return {"cause": f"{cause.get('type')} of order {cause.get('order_id')} returns no goods"}
+    recorded_at = dt.datetime.fromisoformat(str(cause["occurred_at"]))
+    decided = domain.note_return_of_goods(state, domain.return_of_goods(fact, recorded_at))
+    noted = next((e for e in decided if isinstance(e, ReturnOfGoodsNoted)), None)
+    if noted is None:
+        return {"return": "an earlier day was noted before"}
+    return _return_noted(noted)
 
 
 def _voided(event: RefundVoided) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from contracts.base import Event
+from contracts.fulfilment import ReturnReceived
+from contracts.orders import ProofOfDispatchReceived
 from contracts.policies import (
     Policy,
     SurchargeResult,
@@ -64,7 +66,9 @@ __all__ = [
     "evolve",
     "evolve_rates",
     "figure_deadline",
+    "note_return_of_goods",
     "record_recovery",
+    "return_of_goods",
     "to_recover_cents",
     "void_termination_refund",
 ]
@@ -173,6 +177,16 @@ class NoteReturnOfGoods:
 
     kind: Literal["goods_received", "proof_of_dispatch"]
     on: dt.date
+
+
+def return_of_goods(fact: ReturnReceived | ProofOfDispatchReceived,
+                    recorded_at: dt.datetime) -> NoteReturnOfGoods:
+    """What the warehouse's ``ReturnReceived`` or the buyer's ``ProofOfDispatchReceived``,
+    recorded at ``recorded_at``, notes: its day, never after the day it was recorded (a
+    refund is deferred on a fact, not on a date to come)."""
+    if isinstance(fact, ReturnReceived):
+        return NoteReturnOfGoods("goods_received", min(fact.received_on, paris_date(recorded_at)))
+    return NoteReturnOfGoods("proof_of_dispatch", min(fact.dispatched_on, paris_date(recorded_at)))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ async def when_goods_are_returned_note_it(conn: asyncpg.Connection, envelope: En
                                           event: Event, ctx: Context) -> None:
     """The seller received the withdrawn goods back: the refund may be deferred to then."""
     assert isinstance(event, ReturnReceived)
-    command = domain.NoteReturnOfGoods("goods_received", event.received_on)
+    command = domain.return_of_goods(event, envelope.occurred_at)
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 
@@ -40,7 +40,7 @@ async def when_proof_of_dispatch_is_received_note_it(
         conn: asyncpg.Connection, envelope: Envelope, event: Event, ctx: Context) -> None:
     """The buyer proved sending the goods back: the refund may be deferred to that date."""
     assert isinstance(event, ProofOfDispatchReceived)
-    command = domain.NoteReturnOfGoods("proof_of_dispatch", event.dispatched_on)
+    command = domain.return_of_goods(event, envelope.occurred_at)
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 

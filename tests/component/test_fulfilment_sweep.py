@@ -14,7 +14,7 @@ from contracts.fulfilment import DeliveryOverdue
 from services.fulfilment import handlers
 from services.fulfilment.shipping import HoldShipping, SetDeadline
 from services.fulfilment.subscriptions import mark_overdue_deliveries
-from services.fulfilment.views import awaiting_delivery
+from services.fulfilment.views import awaiting_delivery, overdue_deliveries
 from services.platform.clock import ControllableClock
 from tests.component.conftest import context
 from tests.component.support import recorded_events
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 PARIS = ZoneInfo("Europe/Paris")
 
 
-async def confirmed_on_wednesday_13_may(pool, clock) -> list[str]:
-    order_ids = [f"sweep-{uuid.uuid4()}" for _ in range(5)]
+async def confirmed_on_wednesday_13_may(pool, clock, count: int = 5) -> list[str]:
+    order_ids = [f"sweep-{uuid.uuid4()}" for _ in range(count)]
     for order_id in order_ids:
         async with pool.acquire() as conn, conn.transaction():
             await handlers.handle(conn, order_id, SetDeadline(dt.date(2026, 5, 13)),
@@ -75,3 +75,24 @@ async def test_held_orders_do_not_keep_newer_ones_off_the_work_list(
     listed = await awaiting_delivery(fulfilment_conn, dt.date(2026, 6, 1), limit=1)
     # then it is the order that may fall overdue, not the held one (never overdue)
     assert listed == [awaiting]
+
+
+async def test_a_blocked_order_falls_overdue_and_stays_on_the_operators_list(
+        fulfilment_pool) -> None:
+    # given an order confirmed on Wednesday 13 May (due the 21st), blocked by the seller
+    clock = ControllableClock(dt.datetime(2026, 5, 13, 10, tzinfo=PARIS))
+    [blocked] = await confirmed_on_wednesday_13_may(fulfilment_pool, clock, count=1)
+    ctx = context(clock, "fulfilment")
+    async with fulfilment_pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, blocked, HoldShipping("blocked"), ctx)
+    # when the sweep passes on the 22nd
+    clock.set(dt.datetime(2026, 5, 22, 9, tzinfo=PARIS))
+    async with fulfilment_pool.acquire() as conn:
+        assert blocked in await awaiting_delivery(conn, dt.date(2026, 5, 22), limit=100_000)
+    await mark_overdue_deliveries(fulfilment_pool, ctx)
+    # then it is overdue (the block suspends no deadline), and operators see it late
+    assert await overdue_events(fulfilment_pool, blocked) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+    async with fulfilment_pool.acquire() as conn:
+        late = await overdue_deliveries(conn, dt.date(2026, 5, 22))
+    assert [(o.order_id, o.days_late) for o in late if o.order_id == blocked] == [(blocked, 1)]

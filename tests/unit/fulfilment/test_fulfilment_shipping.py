@@ -238,13 +238,25 @@ def test_overdue_after_thursday_21_may_and_not_before() -> None:
                          at_paris(dt.date(2026, 5, 28))) == []
 
 
-def test_a_delivered_or_held_order_is_never_overdue() -> None:
+def test_a_delivered_cancelled_or_terminated_order_is_never_overdue() -> None:
     later = at_paris(dt.date(2026, 6, 30))
     delivered = Delivered(delivered_on=dt.date(2026, 5, 20))
     assert domain.decide(given(RESERVED, CONFIRMED, SHIPPED, delivered), domain.MarkOverdue(),
                          later) == []
-    assert domain.decide(given(RESERVED, CONFIRMED, ShippingHeld(reason="blocked")),
-                         domain.MarkOverdue(), later) == []
+    for reason in ("cancelled", "terminated"):
+        assert domain.decide(given(RESERVED, CONFIRMED, ShippingHeld(reason=reason)),
+                             domain.MarkOverdue(), later) == []
+
+
+def test_a_blocked_order_falls_overdue_past_its_deadline_all_the_same() -> None:
+    # given an order confirmed on Wednesday 13 May (due Thursday 21 May), then blocked by the
+    # seller: only force majeure or an announced closure suspend the deadline (Art. 11, 17)
+    blocked = given(RESERVED, CONFIRMED, ShippingHeld(reason="blocked"))
+    # when the sweep asks on the 22nd, then it is overdue, while it still may not ship
+    assert domain.decide(blocked, domain.MarkOverdue(), at_paris(dt.date(2026, 5, 22))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
+    with pytest.raises(ShippingConflictError, match="blocked"):
+        domain.decide(blocked, Ship("Colissimo", "6A127"), at_paris(dt.date(2026, 5, 22)))
 
 
 def test_a_force_majeure_period_pushes_the_deadline_by_its_working_days() -> None:

@@ -20,6 +20,7 @@ from contracts.orders import (
     OrderPlaced,
     OrderShipped,
     PerformanceRequested,
+    ProofOfDispatchReceived,
     TerminationVoided,
     UnavailabilityNotified,
     WithdrawalRequested,
@@ -94,6 +95,17 @@ def test_withdrawing_part_of_an_order_owes_those_products() -> None:
 def test_no_withdrawal_before_delivery() -> None:
     with pytest.raises(AfterSaleRefusedError, match="delivered"):
         domain.decide(given(PLACED, PAID, CONFIRMED), WITHDRAW_ALL, on("2026-06-10"))
+
+
+def test_a_proof_of_dispatch_is_recorded_for_a_day_past_never_for_one_to_come() -> None:
+    [withdrawn] = domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), WITHDRAW_ALL,
+                                on("2026-06-10"))
+    history = given(PLACED, PAID, CONFIRMED, DELIVERED, withdrawn)
+    sent_today = after_sale.RecordProofOfDispatch(dt.date(2026, 6, 12))
+    assert domain.decide(history, sent_today, on("2026-06-12", 0)) == [
+        ProofOfDispatchReceived(dispatched_on=dt.date(2026, 6, 12))]
+    with pytest.raises(AfterSaleRefusedError, match="on 2026-06-12, after today \\(2026-06-11"):
+        domain.decide(history, sent_today, on("2026-06-11", 23))
 
 
 def test_performance_then_termination_owes_all_sums_paid() -> None:

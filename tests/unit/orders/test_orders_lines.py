@@ -11,9 +11,11 @@ import pytest
 from contracts.base import Event
 from contracts.orders import (
     BuyerDataErased,
+    CancelledLinePaid,
     LineExchanged,
     LineUnavailable,
     OrderBlocked,
+    OrderCancelled,
     OrderLineCancelled,
     OrderShipped,
     UnavailabilityNotified,
@@ -112,6 +114,38 @@ def test_every_line_unanswered_together_the_last_takes_the_delivery_charge_with_
     # then the delivery charge goes with the last: nothing is left to deliver
     assert [(e.sku, e.refund_cents) for e in cancelled  # type: ignore[attr-defined]
             ] == [("ROUGE", 5340), ("MUSCAT", 2380 + 1890)]
+
+
+def test_a_paid_order_whose_every_line_is_cancelled_is_cancelled_with_nothing_more_owed() -> None:
+    # given a paid order, confirmed, both of whose lines turn out unavailable
+    both = (LineUnavailable(sku="ROUGE", quantity=6, reply_by=REPLY_BY), UNAVAILABLE)
+    history = (PLACED, PAID, CONFIRMED, *both)
+    # when the buyer cancels one, then the other
+    first = domain.decide(given(*history), lines.CancelLine("ROUGE", "buyer"), NOW)
+    last = domain.decide(given(*history, *first), lines.CancelLine("MUSCAT", "buyer"), NOW)
+    # then the order stands after the first; after the last, nothing is left to deliver: it is
+    # cancelled (never shipped nor overdue), each line owing its price, the last the delivery
+    assert [type(e) for e in first] == [OrderLineCancelled]
+    assert [(e.sku, e.refund_cents) for e in last if isinstance(e, OrderLineCancelled)] == [
+        ("MUSCAT", 2380 + 1890)]
+    assert last[1:] == [OrderCancelled(reason="every_line_cancelled", cancelled_at=NOW)]
+    state = given(*history, *first, *last)
+    assert state is not None and state.status == "cancelled"
+
+
+def test_the_payment_of_an_order_whose_every_line_was_cancelled_cancels_it() -> None:
+    # given both lines cancelled, unanswered, before the payment came
+    both = (LineUnavailable(sku="ROUGE", quantity=6, reply_by=REPLY_BY), UNAVAILABLE,
+            UnavailabilityNotified(sku="ROUGE", message_id="<rouge>"), NOTIFIED)
+    cancelled = domain.decide(given(PLACED, *both), lines.CancelUnansweredLines(), REPLY_BY)
+    assert not any(isinstance(e, OrderCancelled) for e in cancelled)  # unpaid: it waits
+    # when the whole total is paid all the same
+    paid = domain.decide(given(PLACED, *both, *cancelled),
+                         domain.RecordPayment("p", 9610, REPLY_BY), REPLY_BY)
+    # then each line is owed back as paid, and the order, with nothing to deliver, cancelled
+    assert [type(e).__name__ for e in paid] == [
+        "OrderPaid", "CancelledLinePaid", "CancelledLinePaid", "OrderCancelled"]
+    assert sum(e.refund_cents for e in paid if isinstance(e, CancelledLinePaid)) == 9610
 
 
 def test_the_seller_cancels_a_line_of_a_blocked_order_only() -> None:

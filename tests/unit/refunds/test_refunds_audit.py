@@ -10,8 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.base import Event
-from contracts.fulfilment import Delivered
-from contracts.orders import ContractTerminated, TerminationVoided, WithdrawalRequested
+from contracts.fulfilment import Delivered, ReturnReceived
+from contracts.orders import (
+    ContractTerminated,
+    ProofOfDispatchReceived,
+    TerminationVoided,
+    WithdrawalRequested,
+)
 from contracts.policies import load_policy, with_recorded_rates
 from contracts.refunds import (
     RATES_STREAM,
@@ -32,11 +37,26 @@ POLICY = load_policy()
 
 
 def envelope(event: Event, event_id: str | None = None, order_id: str = "o-1",
-             ) -> dict[str, Any]:
+             **metadata: str) -> dict[str, Any]:
     return {"event_id": event_id or str(uuid.uuid4()), "order_id": order_id,
             "type": event.type_name(),
             "schema_version": event.schema_version,
-            "payload": event.model_dump(mode="json")}
+            "payload": event.model_dump(mode="json"), **metadata}
+
+
+def goods_back(day: str, recorded: str) -> tuple[dict[str, Any], domain.NoteReturnOfGoods]:
+    """The warehouse's ``ReturnReceived`` of ``day``, recorded on the day ``recorded``: its
+    envelope and what refunds notes of it."""
+    fact = ReturnReceived(received_on=dt.date.fromisoformat(day),
+                          lines=(LineQuantity(sku="ROUGE", quantity=6),))
+    recorded_at = on(recorded)
+    return (envelope(fact, occurred_at=recorded_at.isoformat()),
+            domain.return_of_goods(fact, recorded_at))
+
+
+def caused_by(cause: dict[str, Any], events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The envelopes of ``events`` recorded in reaction to ``cause``."""
+    return [envelope(event, causation_id=cause["event_id"]) for event in events]
 
 
 def a_withdrawal(notice: dt.date) -> tuple[dict[str, Any], domain.OweRefund]:
@@ -289,18 +309,22 @@ def test_a_correction_after_the_deadline_moved_agrees_with_the_engine() -> None:
     # given a step recorded with a borrowed rate, the goods then received (the deadline
     # moves past the step's day), and the rate recorded: the correction of that day
     cause_envelope, owe = a_withdrawal(dt.date(2026, 6, 20))
+    returned, noted = goods_back("2026-07-08", "2026-07-08")
     recorded = with_recorded_rates(POLICY, {"2026-S2": Decimal("3.50")})
+    stream: list[dict[str, Any]] = []
     history: tuple[Event, ...] = ()
     for command, day in ((owe, "2026-06-20"), (domain.Escalate(POLICY), "2026-07-05"),
-                         (domain.NoteReturnOfGoods("goods_received", dt.date(2026, 7, 8)),
-                          "2026-07-08"), (domain.Escalate(recorded), "2026-07-09")):
-        history += tuple(when(history, command, day))
+                         (noted, "2026-07-08"), (domain.Escalate(recorded), "2026-07-09")):
+        events = when(history, command, day)
+        stream += (caused_by(returned, events) if command is noted
+                   else [envelope(event) for event in events])
+        history += tuple(events)
     assert any(isinstance(event, RefundPenaltyRecomputed) for event in history)
     rates = recorded_rates([envelope(LegalInterestRateRecorded(
         half_year="2026-S2", percent=Decimal("3.50"), source="arrêté"))])
 
-    audit = audit_stream("o-1", [envelope(event) for event in history],
-                         {cause_envelope["event_id"]: cause_envelope}, rates)
+    audit = audit_stream("o-1", stream, {cause["event_id"]: cause
+                                         for cause in (cause_envelope, returned)}, rates)
 
     assert audit.findings == []
 
@@ -442,3 +466,53 @@ def test_money_recovered_for_a_voided_refund_is_held_to_what_was_refunded() -> N
     assert (beyond.field, beyond.recomputed) == (
         "recovery", f"8610 cents are left to recover of refund {stream[0]['payload']['refund_id']}"
         ", not 9620")
+
+
+def a_withdrawal_deferred_to_the_goods(
+        returned: dict[str, Any], noted: domain.NoteReturnOfGoods,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A withdrawal noticed on 1 June 2026 (due 15 June), the goods' return ``returned``
+    noted, then the refund paid on 2 July: its cause's envelope and the refunds stream."""
+    cause, owe = a_withdrawal(dt.date(2026, 6, 1))
+    stream: list[dict[str, Any]] = []
+    history: tuple[Event, ...] = ()
+    for command, day in ((owe, "2026-06-01"), (noted, "2026-06-25"),
+                         (domain.PayRefund(owe.refund_id, POLICY), "2026-07-02")):
+        events = when(history, command, day)
+        stream += (caused_by(returned, events) if command is noted
+                   else [envelope(event) for event in events])
+        history += tuple(events)
+    return cause, stream
+
+
+def test_a_refund_deferred_to_the_goods_return_its_log_bears_out_has_no_finding() -> None:
+    returned, noted = goods_back("2026-06-24", "2026-06-25")
+    cause, stream = a_withdrawal_deferred_to_the_goods(returned, noted)
+    audit = audit_stream("o-1", stream, {e["event_id"]: e for e in (cause, returned)}, set())
+    assert audit.findings == []
+    assert "ReturnOfGoodsNoted" in [figure.type for figure in audit.figures]
+
+
+def test_a_return_of_goods_the_log_does_not_bear_out_is_reported() -> None:
+    # given a refund deferred to the goods received on 24 June (recorded on the 25th), when
+    # the log holds no such ReturnReceived, another order's, or one of another day: then the
+    # deferral is a finding, with what the log bears out
+    returned, noted = goods_back("2026-06-24", "2026-06-25")
+    cause, stream = a_withdrawal_deferred_to_the_goods(returned, noted)
+    missing = f"no event {returned['event_id']} in the log"
+    elsewhere = {**returned, "order_id": "o-2"}
+    not_ours = "ReturnReceived of order o-2 returns no goods"
+    later = {**returned, "payload": {**returned["payload"], "received_on": "2026-06-30"}}
+    for causes, field, recomputed in (
+            ({}, "cause", missing),
+            ({returned["event_id"]: elsewhere}, "cause", not_ours),
+            ({returned["event_id"]: later}, "on", "2026-06-25")):  # not after it was recorded
+        audit = audit_stream("o-1", stream, {cause["event_id"]: cause, **causes}, set())
+        assert [(f.type, f.field, f.recomputed) for f in audit.findings] == [
+            ("ReturnOfGoodsNoted", field, recomputed)]
+
+
+def test_a_proof_of_dispatch_dated_after_it_was_given_defers_a_refund_to_that_day_only() -> None:
+    proof = ProofOfDispatchReceived(dispatched_on=dt.date(2026, 12, 31))
+    assert domain.return_of_goods(proof, on("2026-06-20")) == domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 6, 20))
