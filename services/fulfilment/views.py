@@ -155,6 +155,8 @@ class OverdueDelivery(BaseModel):
         "an announced closure)"))
     overdue_since: dt.date
     days_late: int = Field(description="days since the deadline passed")
+    blocked: bool = Field(default=False, description=(
+        "the seller blocked the order (it may not ship until unblocked): its deadline ran on"))
 
 
 async def claims(db: Db, today: dt.date, *, waiting_only: bool = False,
@@ -174,7 +176,8 @@ async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
     """Orders past their delivery deadline and not delivered, the longest late first."""
     rows = await db.fetch(
         "SELECT order_id, deliver_by, coalesce(overdue_deadline, deliver_by) AS deadline, "
-        "overdue_since FROM shipment_view WHERE overdue_since IS NOT NULL AND (outcome IS NULL "
+        "overdue_since, held IS NOT NULL AS blocked FROM shipment_view "
+        "WHERE overdue_since IS NOT NULL AND (outcome IS NULL "
         "OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
         "AND (held IS NULL OR held = 'blocked') ORDER BY deadline, order_id")
     return [OverdueDelivery(**dict(row), days_late=(today - row["deadline"]).days)

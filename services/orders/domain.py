@@ -355,8 +355,9 @@ def decide(state: OrderState | None, command: Command, now: dt.datetime) -> list
         _check_lines_open(state, command)
         if isinstance(command, NoteUnavailable) and state.status in ("cancelled", "terminated"):
             return []  # all sums paid are owed back already
-        events = _line_decision(state, command, now)
-        return [*events, *_cancelled_if_nothing_left(_evolved(state, events), now)]
+        events = _line_decision(state, command, now)  # the order ends with its last line
+        return [*events, *_cancelled_if_nothing_left(_evolved(state, events), now)] if events \
+            else []
     if isinstance(command, BlockOrder):
         if state.blocked:
             raise OrderConflictError("the order is already blocked")
@@ -372,14 +373,15 @@ def sale_progress(state: OrderState, command: RecordPayment | RecordConfirmation
     """Record the payment or the confirmation sent (each once); the sale is final, and the
     order confirmed, when both are recorded and the order is not blocked (Art. 4, 5, 10)."""
     if isinstance(command, RecordPayment):
-        events = record_payment(state, command)
+        events = record_payment(state, command, now)
     else:
         events = [] if state.confirmation_sent else [
             ConfirmationSent(message_id=command.message_id, sent_at=now)]
     return events + _confirmed_if_final(_evolved(state, events), now) if events else []
 
 
-def record_payment(state: OrderState, command: RecordPayment) -> list[Event]:
+def record_payment(state: OrderState, command: RecordPayment,
+                   now: dt.datetime) -> list[Event]:
     """The payment, once; with what it paid for lines cancelled before it, or, for an order
     cancelled before it reached it, all of it owed back."""
     if state.paid:
@@ -390,7 +392,7 @@ def record_payment(state: OrderState, command: RecordPayment) -> list[Event]:
                      paid_at=command.paid_at)
     events = [paid, *_cancelled_lines_paid(state, command.amount_cents,
                                            paris_date(command.paid_at))]
-    return [*events, *_cancelled_if_nothing_left(_evolved(state, events), command.paid_at)]
+    return [*events, *_cancelled_if_nothing_left(_evolved(state, events), now)]
 
 
 def _cancelled_lines_paid(state: OrderState, amount_cents: int,

@@ -95,4 +95,5 @@ async def test_a_blocked_order_falls_overdue_and_stays_on_the_operators_list(
         DeliveryOverdue(deadline=dt.date(2026, 5, 21))]
     async with fulfilment_pool.acquire() as conn:
         late = await overdue_deliveries(conn, dt.date(2026, 5, 22))
-    assert [(o.order_id, o.days_late) for o in late if o.order_id == blocked] == [(blocked, 1)]
+    assert [(o.order_id, o.days_late, o.blocked) for o in late if o.order_id == blocked] == [
+        (blocked, 1, True)]
