@@ -26,6 +26,7 @@ __all__ = [
     "RefundDeadlineMoved",
     "RefundDue",
     "RefundIssued",
+    "RefundIssuedLater",
     "RefundPayoutRefused",
     "RefundPayoutRequested",
     "RefundPenaltyEscalated",
@@ -168,6 +169,29 @@ class RefundIssued(Event):
     provisional: bool = False
     missing_half_years: tuple[HalfYear, ...] = ()
     bank_reference: str
+
+
+class RefundIssuedLater(Event):
+    """The bank paid the refund (``RefundIssued``, attempt ``attempt``: the figure of the day its
+    payout was ordered, ``ordered_on``) on a later day, ``paid_on`` (its answer held up, the
+    payout asked again): the delay runs until the refund is issued, so the figure owed is
+    that of ``paid_on``. ``difference_cents`` more than the bank paid is the refund's balance,
+    which operators pay as any other (``RefundBalancePayoutRequested``)."""
+
+    refund_id: RefundId
+    attempt: Annotated[int, Field(ge=1)]
+    ordered_on: dt.date
+    paid_on: dt.date
+    delay_days: Annotated[int, Field(ge=0)]
+    schedule: str | None
+    tier: Tier
+    rate: Decimal
+    surcharge_cents: Cents
+    total_cents: Cents
+    difference_cents: Annotated[int, Field(gt=0)]
+    policy_version: str
+    provisional: bool = False
+    missing_half_years: tuple[HalfYear, ...] = ()
 
 
 class RefundVoided(Event):

@@ -33,6 +33,7 @@ from contracts.refunds import (
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
+    RefundIssuedLater,
     RefundPayoutRequested,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
@@ -288,13 +289,13 @@ def _check_balance(audit: StreamAudit, envelope: Envelope,
 
 
 _FIGURES = (RefundPenaltyEscalated, RefundPenaltyRecomputed, RefundPayoutRequested,
-            RefundIssued)
+            RefundIssued, RefundIssuedLater)
 
 
 def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
                   state: domain.RefundsState, rates: set[tuple[str, Decimal]]) -> None:
-    on = event.paid_on if isinstance(event, RefundPayoutRequested | RefundIssued) \
-        else event.escalated_on
+    on = event.paid_on if isinstance(
+        event, RefundPayoutRequested | RefundIssued | RefundIssuedLater) else event.escalated_on
     refund = state.refunds.get(event.refund_id)
     recorded = {"delay_days": event.delay_days, "tier": event.tier,
                 "surcharge_cents": event.surcharge_cents, "total_cents": event.total_cents,
@@ -310,7 +311,24 @@ def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
                      "previous_policy_version": event.previous_policy_version,
                      "difference_cents": event.difference_cents}
         expected |= _corrected_figure(refund, event, expected.get("surcharge_cents"), recorded)
+    if isinstance(event, RefundIssuedLater):
+        recorded |= {"ordered_on": str(event.ordered_on),
+                     "difference_cents": event.difference_cents}
+        expected |= _issued_later(refund, event, expected.get("total_cents"))
     _compare(audit, envelope, event.refund_id, str(on), recorded, expected)
+
+
+def _issued_later(refund: domain.Refund | None, event: RefundIssuedLater,
+                  total_cents: Any) -> dict[str, Any]:
+    """A refund paid later than ordered follows its issue at the figure ordered, and owes the
+    difference its own day's figure makes (the bank's day is held to the bank's record in
+    ``audit_command``)."""
+    issued = None if refund is None else refund.issued
+    if issued is None or not isinstance(total_cents, int):
+        return {"issued": "no refund issued before this figure"}
+    if event.paid_on <= issued.on:
+        return {"paid_on": f"after {issued.on}, the day its payout was ordered"}
+    return {"ordered_on": str(issued.on), "difference_cents": total_cents - issued.total_cents}
 
 
 def _corrected_figure(refund: domain.Refund | None, event: RefundPenaltyRecomputed,

@@ -32,6 +32,7 @@ from contracts.refunds import (
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
+    RefundIssuedLater,
     RefundPayoutRefused,
     RefundPayoutRequested,
     RefundPenaltyEscalated,
@@ -66,6 +67,7 @@ __all__ = [
     "evolve",
     "evolve_rates",
     "figure_deadline",
+    "issued_later",
     "note_return_of_goods",
     "record_recovery",
     "return_of_goods",
@@ -206,13 +208,16 @@ class PayRefund:
 
 @dataclass(frozen=True)
 class RecordPayoutOutcome:
-    """The bank's answer to a payout, as payments recorded it (``code`` empty: paid)."""
+    """The bank's answer to a payout, as payments recorded it (``code`` empty: paid on
+    ``paid_on``, the figure of that day computed under ``policy``)."""
 
     refund_id: str
     attempt: int
     bank_reference: str = ""
     code: str = ""
     reason: str = ""
+    paid_on: dt.date | None = None
+    policy: Policy | None = None
 
 
 @dataclass(frozen=True)
@@ -545,7 +550,27 @@ def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> 
         base_cents=refund.base_cents, surcharge_cents=payout.surcharge_cents,
         total_cents=payout.total_cents, policy_version=payout.policy_version,
         provisional=payout.provisional, missing_half_years=payout.missing_half_years,
-        bank_reference=command.bank_reference)]
+        bank_reference=command.bank_reference), *issued_later(refund, payout, command)]
+
+
+def issued_later(refund: Refund, payout: Figure,
+                 command: RecordPayoutOutcome) -> list[RefundIssuedLater]:
+    """The figure of the day the bank paid, when that is after the day the payout was ordered
+    and owes more than the bank paid: the delay runs until the refund is issued (RULES), so a
+    bank that answers days late does not stop the surcharge at the order's figure."""
+    if (command.paid_on is None or command.policy is None or command.paid_on <= payout.on
+            or refund.voided_on is not None):
+        return []  # a voided refund owes nothing more, whenever the bank paid it
+    result = _surcharge(refund, command.paid_on, command.policy)
+    if result.total_cents <= payout.total_cents:
+        return []
+    return [RefundIssuedLater(
+        refund_id=refund.refund_id, attempt=command.attempt, ordered_on=payout.on,
+        paid_on=command.paid_on, delay_days=result.delay_days, schedule=result.schedule,
+        tier=result.tier, rate=result.rate, surcharge_cents=result.surcharge_cents,
+        total_cents=result.total_cents, difference_cents=result.total_cents - payout.total_cents,
+        policy_version=result.policy_version, provisional=result.provisional,
+        missing_half_years=result.missing_half_years)]
 
 
 def _balance_outcome(refund: Refund, amount_cents: int,
@@ -616,6 +641,9 @@ def _evolve_figures(state: RefundsState, event: Event) -> RefundsState:
             return _with(state, refund.model_copy(update={
                 "payout": None, "issued": refund.payout,
                 "refunded_cents": event.total_cents}))
+        case RefundIssuedLater():  # the figure owed is the later day's: its balance stays
+            return _with(state, _refund(state, event.refund_id).model_copy(
+                update={"issued": _figure(event, event.paid_on)}))
     return _evolve_balance(state, event)
 
 
@@ -632,7 +660,8 @@ def _evolve_balance(state: RefundsState, event: Event) -> RefundsState:
     return state
 
 
-def _figure(event: RefundPenaltyEscalated | RefundPayoutRequested, on: dt.date) -> Figure:
+def _figure(event: RefundPenaltyEscalated | RefundPayoutRequested | RefundIssuedLater,
+            on: dt.date) -> Figure:
     return Figure(on=on, delay_days=event.delay_days, schedule=event.schedule, tier=event.tier,
                   rate=event.rate,
                   surcharge_cents=event.surcharge_cents, total_cents=event.total_cents,

@@ -46,9 +46,12 @@ async def when_proof_of_dispatch_is_received_note_it(
 
 async def when_refund_paid_issue_it(conn: asyncpg.Connection, envelope: Envelope, event: Event,
                                     ctx: Context) -> None:
-    """The bank refunded the buyer: the refund is issued for what was ordered paid."""
+    """The bank refunded the buyer: the refund is issued for what was ordered paid, and the
+    figure of the day it paid owed, when later and more (its balance)."""
     assert isinstance(event, RefundPaid)
-    command = domain.RecordPayoutOutcome(event.refund_id, event.attempt, event.bank_reference)
+    command = domain.RecordPayoutOutcome(event.refund_id, event.attempt, event.bank_reference,
+                                         paid_on=event.paid_on,
+                                         policy=await handlers.current_policy(conn))
     await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
 
 

@@ -25,6 +25,7 @@ from contracts.refunds import (
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
+    RefundIssuedLater,
     RefundPayoutRefused,
     RefundPayoutRequested,
     RefundPenaltyEscalated,
@@ -118,6 +119,16 @@ async def _project_payout(conn: asyncpg.Connection, envelope: Envelope, event: E
                 event.paid_on, event.delay_days, event.tier, event.surcharge_cents,
                 event.total_cents, event.policy_version, event.provisional,
                 list(event.missing_half_years), event.bank_reference, event.schedule)
+            await _refresh_missing(conn, event.refund_id)
+        case RefundIssuedLater():  # the figure owed is the later day's; refunded_cents stays
+            await _update(
+                conn, envelope, event.refund_id,
+                "paid_on = $4, paid_delay_days = $5, paid_tier = $6, paid_surcharge_cents = $7, "
+                "paid_total_cents = $8, paid_policy_version = $9, paid_provisional = $10, "
+                "paid_missing = $11, paid_schedule = $12",
+                event.paid_on, event.delay_days, event.tier, event.surcharge_cents,
+                event.total_cents, event.policy_version, event.provisional,
+                list(event.missing_half_years), event.schedule)
             await _refresh_missing(conn, event.refund_id)
         case RefundBalancePayoutRequested():
             await _update(conn, envelope, event.refund_id,

@@ -216,7 +216,12 @@ async def test_the_read_model_replayed_from_the_events_is_the_live_one(
     for delay in (1, 5, 11, 16, 31):
         await escalate_refunds(pool, on_day(clock, delay))
     await returned(pool, on_day(clock, 32), withdrawal)
-    await paid(pool, on_day(clock, 33), orders[0])
+    # one paid on day 33, but by the bank on day 61 only (20 % then 50 % of the base): the
+    # figure of that day owed, its difference a balance
+    await paid(pool, on_day(clock, 33), orders[0], bank_day=DEADLINE + dt.timedelta(days=61))
+    late = await pool.fetchrow("SELECT * FROM refund_view WHERE order_id = $1", orders[0])
+    assert (late["paid_on"], late["paid_delay_days"], late["paid_total_cents"],
+            late["refunded_cents"]) == (DEADLINE + dt.timedelta(days=61), 61, 15_000, 12_000)
     await paid(pool, on_day(clock, 33), orders[1], refusal="00003")
     await escalate_refunds(pool, on_day(clock, 61))
     await escalate_refunds(pool, on_day(clock, (UNRECORDED_HALF_YEAR - DEADLINE).days + 1))
@@ -295,14 +300,18 @@ async def returned(pool: asyncpg.Pool, ctx: Context, order_id: str, days: int = 
         assert len(await handlers.handle(conn, order_id, note, ctx)) == 2  # noted, moved
 
 
-async def paid(pool: asyncpg.Pool, ctx: Context, order_id: str, refusal: str = "") -> None:
-    """The order's refund paid out, or the payout refused with the bank's code ``refusal``."""
+async def paid(pool: asyncpg.Pool, ctx: Context, order_id: str, refusal: str = "",
+               bank_day: dt.date | None = None) -> None:
+    """The order's refund paid out (by the bank on ``bank_day``, if later), or the payout
+    refused with the bank's code ``refusal``."""
     async with pool.acquire() as conn, conn.transaction():
         refund_id = await conn.fetchval(
             "SELECT refund_id FROM refund_view WHERE order_id = $1", order_id)
         await handlers.pay_refund(conn, refund_id, ctx)
         outcome = (domain.RecordPayoutOutcome(refund_id, 1, code=refusal, reason="refused")
-                   if refusal else domain.RecordPayoutOutcome(refund_id, 1, "T/1"))
+                   if refusal else domain.RecordPayoutOutcome(
+                       refund_id, 1, "T/1", paid_on=bank_day,
+                       policy=await handlers.current_policy(conn)))
         await handlers.handle(conn, order_id, outcome, ctx)
 
 

@@ -596,6 +596,50 @@ async def test_a_payout_whose_answer_is_lost_is_asked_again_and_paid_once(
     assert [r["type"] for r in records].count("RefundPaid") == 1
 
 
+async def test_a_refund_the_bank_pays_days_late_owes_the_figure_of_the_day_it_paid(
+        http: httpx.AsyncClient, system: System) -> None:
+    # given a withdrawal refund whose payout ops order on its 5th day of delay, the bank
+    # unreachable: payments asks it again each pass
+    order_id = await withdrawn_and_returned(http, system)
+    refund = await the_refund(http, order_id)
+    refund_url = f"{REFUNDS}/refunds/{refund['refund_id']}"
+    deadline = dt.date.fromisoformat(refund["deadline"])
+    set_day(system, deadline + dt.timedelta(days=5))
+    worker_log = system["payments-worker"].log_path
+    unanswered = f"payout of refund {refund['refund_id']} (attempt 1): the bank did not answer"
+    await http.post(f"{system.bank_url}/_simulator/faults", json={"refund": "unavailable"})
+    try:
+        assert (await http.post(f"{refund_url}/pay", headers=OPS)).status_code == 202
+
+        async def asked_unanswered() -> bool:
+            return unanswered in worker_log.read_text(errors="replace")
+
+        await eventually(asked_unanswered, what="a payout the bank did not answer")
+        # when the bank answers only on the 25th day of delay
+        set_day(system, deadline + dt.timedelta(days=25))
+    finally:
+        await http.post(f"{system.bank_url}/_simulator/faults", json={"refund": "ok"})
+    issued = await eventually(lambda: paid(http, refund["refund_id"]))
+    # then the refund is issued for the figure ordered, and the figure of the day the bank
+    # paid is owed (25 days: 10 % of the base under schedule A), its difference a balance
+    assert issued is not None
+    expected = compute_surcharge("withdrawal", refund["base_cents"], refund["products_cents"],
+                                 deadline, deadline + dt.timedelta(days=25), load_policy())
+    assert (issued["paid_on"], issued["delay_days"], issued["total_cents"]) == (
+        str(deadline + dt.timedelta(days=25)), 25, expected.total_cents)
+    assert issued["balance_cents"] == expected.total_cents - issued["refunded_cents"] > 0
+    # which operators pay once, and the auditor finds every figure in the log
+    assert (await http.post(f"{refund_url}/pay", headers=OPS)).status_code == 202
+
+    async def settled() -> dict[str, Any] | None:
+        view = (await http.get(refund_url, headers=OPS)).json()
+        return view if view["balance_cents"] == 0 and view["payout"] is None else None
+
+    assert await eventually(settled) is not None
+    code, report = audit(system, "verify", "--order", order_id)
+    assert code == 0, report
+
+
 async def test_the_worker_killed_mid_sweep_records_each_escalation_step_once(
         http: httpx.AsyncClient, system: System, refunds_db: asyncpg.Pool) -> None:
     worker = system["refunds-worker"]

@@ -17,10 +17,12 @@ from contracts.orders import (
     TerminationVoided,
     WithdrawalRequested,
 )
+from contracts.payments import RefundPaid
 from contracts.policies import load_policy, with_recorded_rates
 from contracts.refunds import (
     RATES_STREAM,
     LegalInterestRateRecorded,
+    RefundIssued,
     RefundPayoutRefused,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
@@ -516,3 +518,35 @@ def test_a_proof_of_dispatch_dated_after_it_was_given_defers_a_refund_to_that_da
     proof = ProofOfDispatchReceived(dispatched_on=dt.date(2026, 12, 31))
     assert domain.return_of_goods(proof, on("2026-06-20")) == domain.NoteReturnOfGoods(
         "proof_of_dispatch", dt.date(2026, 6, 20))
+
+
+def a_refund_issued_later() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A withdrawal refund due 24 June 2026, its payout ordered on 4 July, paid by the bank on
+    19 July, then its balance: its cause, the refunds stream and the bank's ``RefundPaid``."""
+    cause, owe = a_withdrawal(dt.date(2026, 6, 10))
+    paid_on = dt.date(2026, 7, 19)
+    history = decided(((owe, "2026-06-10"), (domain.PayRefund(owe.refund_id, POLICY), "2026-07-04"),
+                       (domain.RecordPayoutOutcome(owe.refund_id, 1, "T/A", paid_on=paid_on,
+                                                   policy=POLICY), "2026-07-19")))
+    [issued] = [e for e in history if isinstance(e, RefundIssued)]
+    bank = envelope(RefundPaid(refund_id=owe.refund_id, amount_cents=issued.total_cents,
+                               paid_on=paid_on, attempt=1))
+    return cause, [envelope(event) for event in history], bank
+
+
+def test_a_refund_issued_later_agrees_with_the_engine_and_the_bank_s_day() -> None:
+    cause, stream, bank = a_refund_issued_later()
+    assert stream[-1]["type"] == "RefundIssuedLater"
+    log = {"orders": {"o-1": [cause]}, "payments": {"o-1": [bank]}, "refunds": {"o-1": stream}}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert audit.findings == []
+    # a difference changed after the fact, or a day the bank did not pay on, is reported
+    later = stream[-1]["payload"]
+    for field, value, finding in (("difference_cents", later["difference_cents"] - 1,
+                                   ("RefundIssuedLater", "difference_cents")),
+                                  ("paid_on", "2026-07-20", ("RefundIssuedLater",
+                                                             "paid on by the bank"))):
+        changed = {**stream[-1], "payload": {**later, field: value}}
+        log["refunds"] = {"o-1": [*stream[:-1], changed]}
+        [audit] = audit_refunds(log, log["refunds"])
+        assert finding in [(f.type, f.field) for f in audit.findings]

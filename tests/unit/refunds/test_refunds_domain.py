@@ -26,6 +26,7 @@ from contracts.refunds import (
     RefundDeadlineMoved,
     RefundDue,
     RefundIssued,
+    RefundIssuedLater,
     RefundPayoutRefused,
     RefundPayoutRequested,
     RefundPenaltyEscalated,
@@ -173,6 +174,37 @@ def test_a_voided_termination_voids_its_refund_which_then_neither_escalates_nor_
     assert {step.refund_id for step in later} == {other.refund_id}  # type: ignore[attr-defined]
     with pytest.raises(domain.RefundConflictError, match="voided on 2026-07-20"):
         when(history, domain.PayRefund(due.refund_id, POLICY), "2026-07-21")
+
+
+def test_a_refund_the_bank_pays_days_after_it_was_ordered_owes_that_day_s_figure() -> None:
+    # given a withdrawal refund due 24 June 2026 (10000, of which 9000 products), its payout
+    # ordered on 4 July (day 10: legal interest), the bank answering only on 19 July (day 25)
+    [due] = when((), withdrawal(), "2026-06-10")
+    *step, payout = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-07-04")
+    assert isinstance(payout, RefundPayoutRequested) and payout.tier == "A:1-10"
+    ordered = (due, *step, payout)
+    paid = domain.RecordPayoutOutcome(due.refund_id, 1, "T/A", paid_on=dt.date(2026, 7, 19),
+                                      policy=POLICY)
+    issued, later = when(ordered, paid, "2026-07-19")
+    # then the refund is issued for what the bank paid, and the figure of the day it paid is
+    # owed (day 25: 10 % of the base), the difference a balance operators pay as any other
+    assert isinstance(issued, RefundIssued) and issued.total_cents == payout.total_cents
+    figure = compute_surcharge("withdrawal", 10000, 9000, dt.date(2026, 6, 24),
+                               dt.date(2026, 7, 19), POLICY)
+    assert later == RefundIssuedLater(
+        refund_id=due.refund_id, attempt=1, ordered_on=dt.date(2026, 7, 4),
+        paid_on=dt.date(2026, 7, 19), delay_days=25, schedule=figure.schedule, tier="A:21-30",
+        rate=figure.rate, surcharge_cents=1000, total_cents=11000,
+        difference_cents=11000 - payout.total_cents, policy_version=figure.policy_version,
+        provisional=figure.provisional, missing_half_years=figure.missing_half_years)
+    [balance] = when((*ordered, issued, later), domain.PayRefund(due.refund_id, POLICY),
+                     "2026-07-20")
+    assert isinstance(balance, RefundBalancePayoutRequested)
+    assert balance.amount_cents == later.difference_cents
+    # an answer on the day it was ordered owes nothing more
+    same_day = domain.RecordPayoutOutcome(due.refund_id, 1, "T/A", paid_on=dt.date(2026, 7, 4),
+                                          policy=POLICY)
+    assert [type(e) for e in when(ordered, same_day, "2026-07-04")] == [RefundIssued]
 
 
 def test_a_refund_paid_or_being_paid_when_voided_says_what_to_recover() -> None:
