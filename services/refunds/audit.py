@@ -107,19 +107,61 @@ def audit_stream(order_id: str, envelopes: Iterable[Envelope],
     audit = StreamAudit(order_id)
     state: domain.RefundsState | None = None
     owed_after_void: Envelope | None = None  # its RefundVoided must come next
+    paid_later: Envelope | None = None  # its RefundIssuedLater must follow
     for envelope in envelopes:
         try:
             event = _event(envelope)
             _check_voided_next(audit, owed_after_void, event)
+            paid_later = _check_issued_later_follows(audit, paid_later, event)
             _check(audit, envelope, event, state or domain.RefundsState(), causes, rates)
             owed_after_void = envelope if _owed_after_its_void(event, state) else None
+            if _owes_the_bank_day(envelope, event, state, causes):
+                paid_later = envelope
             state = domain.evolve(state, event)
         except (ValueError, LookupError, TypeError) as error:
             audit.findings.append(Finding(order_id, str(envelope.get("event_id")),
                                           str(envelope.get("type")), "replay", "recorded",
                                           f"cannot be replayed: {error}"))
     _check_voided_next(audit, owed_after_void, None)
+    _check_issued_later_follows(audit, paid_later, None)
     return audit
+
+
+def _owes_the_bank_day(envelope: Envelope, event: Event, state: domain.RefundsState | None,
+                       causes: Mapping[str, Envelope]) -> bool:
+    """A refund issued on a payout the bank paid (its ``RefundPaid``, the issue's
+    ``causation_id``) on a later day than ordered, whose figure that day owes more."""
+    if not isinstance(event, RefundIssued) or state is None:
+        return False
+    bank = causes.get(str(envelope.get("causation_id")))
+    refund = state.refunds.get(event.refund_id)
+    if bank is None or bank.get("type") != "RefundPaid" or refund is None:
+        return False
+    try:
+        policy = load_policy(event.policy_version)
+    except PolicyError:
+        return False  # the figure's own check reports its policy
+    paid_on = dt.date.fromisoformat(str(bank["payload"]["paid_on"]))
+    decided = domain.record_payout_outcome(state, domain.RecordPayoutOutcome(
+        event.refund_id, refund.attempts, paid_on=paid_on, policy=policy))
+    return any(isinstance(e, RefundIssuedLater) for e in decided)
+
+
+def _check_issued_later_follows(audit: StreamAudit, issued: Envelope | None,
+                                event: Event | None) -> Envelope | None:
+    """What still waits for its ``RefundIssuedLater`` after ``event`` (the deadline moved in
+    between, recorded in the same decision, keeps it waiting)."""
+    if issued is None:
+        return None
+    refund_id = issued["payload"]["refund_id"]
+    if isinstance(event, RefundDeadlineMoved) and event.refund_id == refund_id:
+        return issued
+    if not (isinstance(event, RefundIssuedLater) and event.refund_id == refund_id):
+        audit.findings.append(Finding(
+            audit.order_id, str(issued.get("event_id")), "RefundIssued", "issued later",
+            "not recorded", "RefundIssuedLater: the bank paid on a later day, whose figure "
+            "owes more"))
+    return None
 
 
 def _owed_after_its_void(event: Event, state: domain.RefundsState | None) -> bool:

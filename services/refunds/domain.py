@@ -361,14 +361,14 @@ def note_return_of_goods(state: RefundsState, command: NoteReturnOfGoods) -> lis
 
 
 def _moved_deadlines(state: RefundsState, reason: str,
-                     only: str | None = None) -> list[Event]:
-    """Each open withdrawal refund (or only ``only``) whose deadline the goods' return dates
-    of ``state`` move. A refund with a payout under way keeps its deadline (its figure is
-    being paid) until the payout is refused."""
+                     only: str | None = None, settled: bool = False) -> list[Event]:
+    """Each open withdrawal refund (or only ``only``, also ``settled``) whose deadline the
+    goods' return dates of ``state`` move. A refund with a payout under way keeps its
+    deadline (its figure is being paid) until the payout is refused, or paid on a later day."""
     moved: list[Event] = []
     for refund in state.refunds.values():
-        if (refund.situation != "withdrawal" or refund.notice_on is None or not refund.open
-                or only not in (None, refund.refund_id)):
+        if (refund.situation != "withdrawal" or refund.notice_on is None
+                or not (refund.open or settled) or only not in (None, refund.refund_id)):
             continue
         deadline = withdrawal_refund_deadline(refund.notice_on, state.goods_received_on,
                                               state.proof_of_dispatch_on)
@@ -544,27 +544,36 @@ def record_payout_outcome(state: RefundsState, command: RecordPayoutOutcome) -> 
         return [refused, *_moved_deadlines(evolve(state, refused), "goods returned while a "
                                            "payout was under way", only=refund.refund_id)]
     payout = refund.payout
-    return [RefundIssued(
+    issued = RefundIssued(
         refund_id=refund.refund_id, paid_on=payout.on, delay_days=payout.delay_days,
         schedule=payout.schedule, tier=payout.tier, rate=payout.rate,
         base_cents=refund.base_cents, surcharge_cents=payout.surcharge_cents,
         total_cents=payout.total_cents, policy_version=payout.policy_version,
         provisional=payout.provisional, missing_half_years=payout.missing_half_years,
-        bank_reference=command.bank_reference), *issued_later(refund, payout, command)]
+        bank_reference=command.bank_reference)
+    return [issued, *issued_later(evolve(state, issued), refund.refund_id, payout, command)]
 
 
-def issued_later(refund: Refund, payout: Figure,
-                 command: RecordPayoutOutcome) -> list[RefundIssuedLater]:
+def issued_later(state: RefundsState, refund_id: str, payout: Figure,
+                 command: RecordPayoutOutcome) -> list[Event]:
     """The figure of the day the bank paid, when that is after the day the payout was ordered
     and owes more than the bank paid: the delay runs until the refund is issued (RULES), so a
-    bank that answers days late does not stop the surcharge at the order's figure."""
+    bank that answers days late does not stop the surcharge at the order's figure. It is
+    judged under the deadline in force that day: a return of goods noted while the payout was
+    under way moves it first (``RefundDeadlineMoved``)."""
+    refund = state.refunds[refund_id]
     if (command.paid_on is None or command.policy is None or command.paid_on <= payout.on
             or refund.voided_on is not None):
         return []  # a voided refund owes nothing more, whenever the bank paid it
+    moved = _moved_deadlines(state, "goods returned while a payout was under way",
+                             only=refund_id, settled=True)
+    for event in moved:
+        state = evolve(state, event)
+    refund = state.refunds[refund_id]
     result = _surcharge(refund, command.paid_on, command.policy)
     if result.total_cents <= payout.total_cents:
         return []
-    return [RefundIssuedLater(
+    return [*moved, RefundIssuedLater(
         refund_id=refund.refund_id, attempt=command.attempt, ordered_on=payout.on,
         paid_on=command.paid_on, delay_days=result.delay_days, schedule=result.schedule,
         tier=result.tier, rate=result.rate, surcharge_cents=result.surcharge_cents,

@@ -52,7 +52,10 @@ async def when_refund_paid_issue_it(conn: asyncpg.Connection, envelope: Envelope
     command = domain.RecordPayoutOutcome(event.refund_id, event.attempt, event.bank_reference,
                                          paid_on=event.paid_on,
                                          policy=await handlers.current_policy(conn))
-    await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
+    recorded = await handlers.handle(conn, envelope.order_id, command, ctx, envelope)
+    # the figure of a later day may borrow a rate not recorded: operators are alerted
+    handlers.alert_if_provisional(envelope.order_id, [
+        issued for issued in recorded if issued.type == "RefundIssuedLater"])
 
 
 async def when_refund_payout_declined_keep_it_open(

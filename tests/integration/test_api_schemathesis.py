@@ -9,7 +9,6 @@ import schemathesis
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
-from schemathesis.generation.meta import ParameterLocation
 
 from deploy.system import TEST_PORTS, bearer
 from services.fulfilment.main import SERVICE as FULFILMENT
@@ -54,11 +53,11 @@ def _check(service: Service):  # type: ignore[no-untyped-def]
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
     def test(case, system: System) -> None:  # type: ignore[no-untyped-def]
         role = roles.get((case.method.upper(), case.path))
-        # a valid token for the operation, unless the case's headers are the invalid part (a
-        # token left out on purpose): put back, it made a negative case valid and its 200 a
+        # a valid token for the operation, unless the case's token is its invalid part (left
+        # out or malformed on purpose): put back, it made a negative case valid and its 200 a
         # false "schema-violating request accepted"
-        unsigned = case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)
-        signed_in = role is not None and not unsigned
+        signed_in = role is not None and not case.operation.schema.is_security_param_negated(
+            case)
         case.call_and_validate(base_url=f"http://127.0.0.1:{TEST_PORTS[service.name]}",
                                headers=bearer(role) if signed_in else {},
                                checks=CHECKS.get_all())

@@ -23,6 +23,7 @@ from contracts.refunds import (
     RATES_STREAM,
     LegalInterestRateRecorded,
     RefundIssued,
+    RefundIssuedLater,
     RefundPayoutRefused,
     RefundPenaltyEscalated,
     RefundPenaltyRecomputed,
@@ -531,7 +532,9 @@ def a_refund_issued_later() -> tuple[dict[str, Any], list[dict[str, Any]], dict[
     [issued] = [e for e in history if isinstance(e, RefundIssued)]
     bank = envelope(RefundPaid(refund_id=owe.refund_id, amount_cents=issued.total_cents,
                                paid_on=paid_on, attempt=1))
-    return cause, [envelope(event) for event in history], bank
+    return cause, [envelope(event, causation_id=bank["event_id"])
+                   if isinstance(event, RefundIssued | RefundIssuedLater) else envelope(event)
+                   for event in history], bank
 
 
 def test_a_refund_issued_later_agrees_with_the_engine_and_the_bank_s_day() -> None:
@@ -550,3 +553,7 @@ def test_a_refund_issued_later_agrees_with_the_engine_and_the_bank_s_day() -> No
         log["refunds"] = {"o-1": [*stream[:-1], changed]}
         [audit] = audit_refunds(log, log["refunds"])
         assert finding in [(f.type, f.field) for f in audit.findings]
+    # and so is the figure of the bank's day never recorded
+    log["refunds"] = {"o-1": stream[:-1]}
+    [audit] = audit_refunds(log, log["refunds"])
+    assert [(f.type, f.field) for f in audit.findings] == [("RefundIssued", "issued later")]

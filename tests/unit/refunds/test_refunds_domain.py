@@ -207,6 +207,28 @@ def test_a_refund_the_bank_pays_days_after_it_was_ordered_owes_that_day_s_figure
     assert [type(e) for e in when(ordered, same_day, "2026-07-04")] == [RefundIssued]
 
 
+def test_a_refund_paid_days_late_is_judged_under_the_deadline_in_force_that_day() -> None:
+    # given a withdrawal noticed on 10 June (due 24 June), the goods received on 10 July (due
+    # then), its payout ordered on 15 July, and during it a proof of dispatch of 1 July
+    [due] = when((), withdrawal(), "2026-06-10")
+    history: tuple[Event, ...] = (due, *when((due,), domain.NoteReturnOfGoods(
+        "goods_received", dt.date(2026, 7, 10)), "2026-07-10"))
+    history += tuple(when(history, domain.PayRefund(due.refund_id, POLICY), "2026-07-15"))
+    history += tuple(when(history, domain.NoteReturnOfGoods(
+        "proof_of_dispatch", dt.date(2026, 7, 1)), "2026-07-16"))
+    state = given(*history)
+    assert state is not None and state.refunds[due.refund_id].deadline == dt.date(2026, 7, 10)
+    # when the bank pays on 25 July
+    paid = domain.RecordPayoutOutcome(due.refund_id, 1, "T/A", paid_on=dt.date(2026, 7, 25),
+                                      policy=POLICY)
+    issued, moved, later = when(history, paid, "2026-07-25")
+    # then the deadline the proof set (1 July) counts: 24 days late, 10 % of the base
+    assert isinstance(issued, RefundIssued) and issued.delay_days == 5
+    assert isinstance(moved, RefundDeadlineMoved) and moved.deadline == dt.date(2026, 7, 1)
+    assert isinstance(later, RefundIssuedLater)
+    assert (later.delay_days, later.tier, later.total_cents) == (24, "A:21-30", 11000)
+
+
 def test_a_refund_paid_or_being_paid_when_voided_says_what_to_recover() -> None:
     [due] = when((), termination(), "2026-06-12")
     [payout] = when((due,), domain.PayRefund(due.refund_id, POLICY), "2026-06-20")
