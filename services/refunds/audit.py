@@ -133,18 +133,26 @@ def _owes_the_bank_day(envelope: Envelope, event: Event, state: domain.RefundsSt
     ``causation_id``) on a later day than ordered, whose figure that day owes more."""
     if not isinstance(event, RefundIssued) or state is None:
         return False
-    bank = causes.get(str(envelope.get("causation_id")))
+    paid_on = _bank_day(envelope, causes)
     refund = state.refunds.get(event.refund_id)
-    if bank is None or bank.get("type") != "RefundPaid" or refund is None:
+    if paid_on is None or refund is None:
         return False
     try:
         policy = load_policy(event.policy_version)
     except PolicyError:
         return False  # the figure's own check reports its policy
-    paid_on = dt.date.fromisoformat(str(bank["payload"]["paid_on"]))
     decided = domain.record_payout_outcome(state, domain.RecordPayoutOutcome(
         event.refund_id, refund.attempts, paid_on=paid_on, policy=policy))
     return any(isinstance(e, RefundIssuedLater) for e in decided)
+
+
+def _bank_day(envelope: Envelope, causes: Mapping[str, Envelope]) -> dt.date | None:
+    """The day the bank paid, by the payments' ``RefundPaid`` an issue was recorded for (its
+    ``causation_id``); None when it names none."""
+    bank = causes.get(str(envelope.get("causation_id")))
+    if bank is None or bank.get("type") != "RefundPaid":
+        return None
+    return dt.date.fromisoformat(str(bank["payload"]["paid_on"]))
 
 
 def _check_issued_later_follows(audit: StreamAudit, issued: Envelope | None,
@@ -194,6 +202,10 @@ def _check(audit: StreamAudit, envelope: Envelope, event: Event, state: domain.R
                  {"deadline": str(_withdrawal_deadline(refund, after))})
     elif isinstance(event, _FIGURES):
         _check_figure(audit, envelope, event, state, rates)
+        if isinstance(event, RefundIssuedLater):
+            _compare(audit, envelope, event.refund_id, str(event.paid_on),
+                     {"paid on by the bank": str(event.paid_on)},
+                     {"paid on by the bank": str(_bank_day(envelope, causes))})
     elif isinstance(event, RefundBalancePayoutRequested | RefundBalanceIssued):
         _check_balance(audit, envelope, event, state.refunds.get(event.refund_id))
     elif isinstance(event, RefundVoided):
@@ -363,8 +375,8 @@ def _check_figure(audit: StreamAudit, envelope: Envelope, event: Any,
 def _issued_later(refund: domain.Refund | None, event: RefundIssuedLater,
                   total_cents: Any) -> dict[str, Any]:
     """A refund paid later than ordered follows its issue at the figure ordered, and owes the
-    difference its own day's figure makes (the bank's day is held to the bank's record in
-    ``audit_command``)."""
+    difference its own day's figure makes (its day is held to the bank's record in
+    ``_check``)."""
     issued = None if refund is None else refund.issued
     if issued is None or not isinstance(total_cents, int):
         return {"issued": "no refund issued before this figure"}

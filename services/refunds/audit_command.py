@@ -105,29 +105,12 @@ def _bank_paid_what_was_issued(audit: StreamAudit, stream: list[dict[str, Any]],
             audit.findings.append(Finding(audit.order_id, str(envelope.get("event_id")),
                                           str(envelope.get("type")), "paid by the bank",
                                           amount, bank_amount))
-    _bank_paid_on_the_day_issued_later(audit, stream, paid)
     keys = {key for key, _, _ in issued}
     for key, bank in paid.items():
         if key not in keys:
             audit.findings.append(Finding(
                 audit.order_id, str(bank.get("event_id")), "RefundPaid", "issued by refunds",
                 bank["payload"].get("amount_cents"), None))
-
-
-def _bank_paid_on_the_day_issued_later(audit: StreamAudit, stream: list[dict[str, Any]],
-                                       paid: dict[tuple[Any, Any], dict[str, Any]]) -> None:
-    """A refund issued later than ordered (``RefundIssuedLater``) names the day the bank's
-    ``RefundPaid`` of the same payout says it paid."""
-    for envelope in stream:
-        payload = envelope.get("payload") or {}
-        if envelope.get("type") != "RefundIssuedLater":
-            continue
-        bank = paid.get((payload.get("refund_id"), payload.get("attempt")))
-        bank_day = bank["payload"].get("paid_on") if bank else None
-        if bank_day != payload.get("paid_on"):
-            audit.findings.append(Finding(audit.order_id, str(envelope.get("event_id")),
-                                          "RefundIssuedLater", "paid on by the bank",
-                                          payload.get("paid_on"), bank_day))
 
 
 def _paid_by_the_bank(payments: list[dict[str, Any]]) -> dict[tuple[Any, Any], dict[str, Any]]:

@@ -110,32 +110,33 @@ async def _project_payout(conn: asyncpg.Connection, envelope: Envelope, event: E
                           "payout = 'refused', last_refusal = $4",
                           f"{event.code}: {event.reason}")
         case RefundIssued():
-            await _update(
-                conn, envelope, event.refund_id,
-                "payout = NULL, paid_on = $4, paid_delay_days = $5, paid_tier = $6, "
-                "paid_surcharge_cents = $7, paid_total_cents = $8, paid_policy_version = $9, "
-                "paid_provisional = $10, paid_missing = $11, bank_reference = $12, "
-                "paid_schedule = $13, next_escalation_on = NULL, refunded_cents = $8",
-                event.paid_on, event.delay_days, event.tier, event.surcharge_cents,
-                event.total_cents, event.policy_version, event.provisional,
-                list(event.missing_half_years), event.bank_reference, event.schedule)
-            await _refresh_missing(conn, event.refund_id)
+            await _paid_figure(conn, envelope, event, "payout = NULL, bank_reference = $13, "
+                               "next_escalation_on = NULL, refunded_cents = $8",
+                               event.bank_reference)
         case RefundIssuedLater():  # the figure owed is the later day's; refunded_cents stays
-            await _update(
-                conn, envelope, event.refund_id,
-                "paid_on = $4, paid_delay_days = $5, paid_tier = $6, paid_surcharge_cents = $7, "
-                "paid_total_cents = $8, paid_policy_version = $9, paid_provisional = $10, "
-                "paid_missing = $11, paid_schedule = $12",
-                event.paid_on, event.delay_days, event.tier, event.surcharge_cents,
-                event.total_cents, event.policy_version, event.provisional,
-                list(event.missing_half_years), event.schedule)
-            await _refresh_missing(conn, event.refund_id)
+            await _paid_figure(conn, envelope, event)
         case RefundBalancePayoutRequested():
             await _update(conn, envelope, event.refund_id,
                           "payout = 'pending', attempts = $4", event.attempt)
         case RefundBalanceIssued():
             await _update(conn, envelope, event.refund_id,
                           "payout = NULL, refunded_cents = $4", event.refunded_cents)
+
+
+async def _paid_figure(conn: asyncpg.Connection, envelope: Envelope,
+                       event: RefundIssued | RefundIssuedLater, more: str = "",
+                       *values: object) -> None:
+    """The figure the refund was paid at ($4–$12), and ``more`` assignments from $13."""
+    await _update(
+        conn, envelope, event.refund_id,
+        ", ".join(filter(None, (
+            "paid_on = $4, paid_delay_days = $5, paid_tier = $6, paid_surcharge_cents = $7, "
+            "paid_total_cents = $8, paid_policy_version = $9, paid_provisional = $10, "
+            "paid_missing = $11, paid_schedule = $12", more))),
+        event.paid_on, event.delay_days, event.tier, event.surcharge_cents, event.total_cents,
+        event.policy_version, event.provisional, list(event.missing_half_years),
+        event.schedule, *values)
+    await _refresh_missing(conn, event.refund_id)
 
 
 async def _owed(conn: asyncpg.Connection, envelope: Envelope, event: RefundDue) -> None:
