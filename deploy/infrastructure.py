@@ -133,6 +133,6 @@ def reset_test_data() -> bool:
         return False
     for name in ("kafka", "postgres", "mail", "logs", "workers"):
         shutil.rmtree(TEST_DATA / name, ignore_errors=True)
-    for name in ("clock.json", "bank/transactions.json"):
+    for name in ("clock.json", "bank/transactions.json", "bank/transactions.jsonl"):
         (TEST_DATA / name).unlink(missing_ok=True)
     return True

@@ -306,6 +306,7 @@ def create_app(data_dir: Path, *, site: str = "1999888", rang: str = "32",
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        simulator.ledger.close()
         if own_notifier:
             await simulator.notifier.aclose()
 

@@ -29,6 +29,7 @@ from services.platform.fetching import Fetching, fetching_transport
 from services.platform.kafka_io import Record, idempotent_producer
 from services.platform.settings import ServiceSettings
 from services.platform.turns import Turns
+from services.platform.wakeups import Wakeups
 from services.platform.write_path import EventHandler
 
 __all__ = [
@@ -58,7 +59,9 @@ class Subscription:
 class Periodic:
     """Timed work a worker runs every ``interval`` seconds on the service's pool: sweeps, and
     outboxes to the outside world (e-mail). ``run`` must be safe to run again after a crash.
-    Among copies of the worker, one at a time runs a pass (``services.platform.turns``)."""
+    A commit that makes it due runs a pass sooner (``services.platform.wakeups``: the
+    service's migrations name the work). Among copies of the worker, one at a time runs a
+    pass (``services.platform.turns``)."""
 
     name: str
     interval: float
@@ -81,6 +84,7 @@ class WorkerResources:
         self.pool: asyncpg.Pool | None = None
         self.producer: AIOKafkaProducer | None = None
         self.turns = Turns(settings.service_database_url)
+        self.wakeups = Wakeups(settings.service_database_url)
         self.linger = settings.consumer_linger_ms / 1000
 
     async def shared_pool(self) -> asyncpg.Pool:
@@ -105,6 +109,7 @@ class WorkerResources:
         if self.producer is not None:
             await self.producer.stop()
         await self.turns.close()
+        await self.wakeups.close()
         if self.pool is not None:
             await self.pool.close()
 
@@ -156,20 +161,26 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
 
 def _add_timer(app: faust.App, resources: WorkerResources, work: Periodic) -> None:
     async def timer() -> None:
-        pool = await resources.shared_pool()
-        started, error = dt.datetime.now(dt.UTC), None
-        try:
-            async with resources.turns.turn(work.name) as mine:
-                if not mine:
-                    return  # another copy of this worker runs this pass
-                await work.run(pool)
-        except Exception as failure:  # the next pass tries again: a timer must not die
-            log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
-            error = type(failure).__name__
-        await _note_pass(pool, work.name, started, error)
+        while True:  # faust cancels its tasks when the worker stops
+            await resources.wakeups.wait(work.name, work.interval)
+            await _run_pass(resources, work)
 
     timer.__name__ = f"periodic_{work.name}"
-    app.timer(work.interval, name=f"{app.conf.id}.{work.name}")(timer)
+    app.task(timer)
+
+
+async def _run_pass(resources: WorkerResources, work: Periodic) -> None:
+    pool = await resources.shared_pool()
+    started, error = dt.datetime.now(dt.UTC), None
+    try:
+        async with resources.turns.turn(work.name) as mine:
+            if not mine:
+                return  # another copy of this worker runs this pass
+            await work.run(pool)
+    except Exception as failure:  # the next pass tries again: a timer must not die
+        log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
+        error = type(failure).__name__
+    await _note_pass(pool, work.name, started, error)
 
 
 def _data_dir(settings: ServiceSettings) -> str:

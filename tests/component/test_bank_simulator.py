@@ -10,7 +10,6 @@ transport that records what it receives.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 import uuid
@@ -24,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from deploy.bank_simulator import create_app, ensure_keys
+from deploy.bank_simulator.ledger import Answer, Ledger, TransactionRecord
 from services.payments.etransactions import (
     DirectResponse,
     Notification,
@@ -540,8 +540,9 @@ async def test_a_restarted_simulator_still_knows_its_authorisations(bank: Bank) 
         # then it signs with the same key and can capture what the first one authorised
         assert restarted.account == bank.account
         assert (await _capture(restarted, reference, notification, 5000)).approved
-        persisted = json.loads((bank.data_dir / "transactions.json").read_text())
-        assert persisted["transactions"][notification.transaction]["status"] == "captured"
+        persisted = Ledger.open(bank.data_dir)
+        assert persisted.transactions[notification.transaction].status == "captured"
+        persisted.close()
     finally:
         await restarted.client.aclose()
 
@@ -585,3 +586,49 @@ async def test_a_question_number_beyond_the_platforms_largest_is_invalid(
     refused = await _capture(bank, reference, notification, 5000, question=question)
     assert refused.code == "00005"  # Paybox Direct's NUMQUESTION runs from 1 to 2147483647
     assert (await _capture(bank, reference, notification, 5000)).approved  # one in range
+
+
+async def test_the_ledger_journals_each_change_and_a_restart_reads_the_last_of_each(
+        tmp_path: Path) -> None:
+    # given a transaction recorded, changed, and a question answered, and a crash that cut
+    # the journal's last line short
+    ledger = Ledger.open(tmp_path)
+    authorised = TransactionRecord("ref-1", ledger.new_number(), ledger.new_number(), 5000,
+                                   "authorised", "00000", authorised_cents=5000)
+    ledger.record(authorised)
+    ledger.record(replace(authorised, status="captured", captured_cents=5000))
+    ledger.remember("question-1", Answer("fingerprint-1", {"CODEREPONSE": "00000"}))
+    ledger.close()
+    journal = tmp_path / "transactions.jsonl"
+    lines = journal.read_text().splitlines()
+    with journal.open("a") as out:
+        out.write('{"next_number": 1000000099, "transac')
+
+    # when the simulator starts again
+    restarted = Ledger.open(tmp_path)
+
+    # then each change was one line, and the ledger is as last journalled, numbers not reused
+    assert len(lines) == 3
+    assert restarted.transactions[authorised.numtrans].status == "captured"
+    assert restarted.answers["question-1"].fields == {"CODEREPONSE": "00000"}
+    assert restarted.new_number() == "1000000003"
+    assert len(journal.read_text().splitlines()) == 2  # compacted at start
+    restarted.close()
+
+
+async def test_a_ledger_kept_in_the_former_single_document_is_read_once_then_journalled(
+        tmp_path: Path) -> None:
+    (tmp_path / "transactions.json").write_text(
+        '{"next_number": 1000000011, "transactions": {"1000000009": {"reference": "ref-9", '
+        '"numtrans": "1000000009", "numappel": "1000000010", "amount_cents": 700, '
+        '"status": "authorised", "outcome": "00000"}}, "answers": {}}')
+
+    ledger = Ledger.open(tmp_path)
+
+    assert ledger.transactions["1000000009"].amount_cents == 700
+    assert ledger.new_number() == "1000000011"
+    assert not (tmp_path / "transactions.json").exists()
+    ledger.close()
+    again = Ledger.open(tmp_path)
+    assert again.transactions["1000000009"].reference == "ref-9"
+    again.close()
