@@ -15,7 +15,8 @@ from services.platform.agents import Periodic, Subscription
 from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
 
-__all__ = ["capture_authorised", "pay_out_ordered", "periodic", "subscriptions"]
+__all__ = ["CAPTURE", "PAYOUT", "capture_authorised", "pay_out_ordered", "periodic",
+           "subscriptions"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
@@ -40,6 +41,10 @@ def subscriptions(ctx: Context) -> list[Subscription]:
     ]
 
 
+CAPTURE, PAYOUT = "capture", "payout"
+"""The payments worker's timed work, by the names its migrations' triggers wake (007)."""
+
+
 def periodic(ctx: Context) -> list[Periodic]:
     """The payments worker's timed work: capturing every authorised payment (the terms take the
     full price at ordering) and paying out every ordered refund, each retried on the next pass
@@ -52,7 +57,7 @@ def periodic(ctx: Context) -> list[Periodic]:
     async def payout(pool: asyncpg.Pool) -> int:
         return await pay_out_ordered(pool, ctx, bank)
 
-    return [Periodic("capture", 0.5, capture), Periodic("payout", 0.5, payout)]
+    return [Periodic(CAPTURE, 0.5, capture), Periodic(PAYOUT, 0.5, payout)]
 
 
 async def capture_authorised(pool: asyncpg.Pool, ctx: Context, bank: Bank) -> int:

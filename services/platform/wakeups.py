@@ -44,6 +44,7 @@ class Wakeups:
         self._due: dict[str, asyncio.Event] = {}
         self._guard = asyncio.Lock()  # one connection, however many works wait
         self._retry_at = 0.0
+        self._failing = False  # said once per outage
 
     async def wait(self, work: str, interval: float) -> bool:
         """Return once ``work`` was notified due (after ``WAKE_LINGER_SECONDS``), or after
@@ -73,8 +74,14 @@ class Wakeups:
             except _LOST as error:
                 self._drop()
                 self._retry_at = time.monotonic() + RECONNECT_SECONDS
-                log.warning("timed work not woken by commits (%s); passes run every interval "
-                            "until the database answers", type(error).__name__)
+                if not self._failing:
+                    log.warning("timed work not woken by commits (%s); passes run every "
+                                "interval until the database answers", type(error).__name__)
+                self._failing = True
+                return
+            if self._failing:
+                log.info("timed work woken by commits again")
+            self._failing = False
 
     def _notified(self, _conn: object, _pid: int, _channel: str, work: str) -> None:
         if (due := self._due.get(work)) is not None:
