@@ -61,15 +61,22 @@ class Ledger:
 
     @classmethod
     def open(cls, data_dir: Path) -> Ledger:
-        """Load the ledger of ``data_dir`` (or start an empty one) and compact its journal."""
+        """Load the ledger of ``data_dir`` (or start an empty one), compact its journal and
+        journal every change from now on (one simulator per data directory)."""
+        ledger = cls.read(data_dir)
+        ledger._compact()
+        (data_dir / OLD_LEDGER_FILE).unlink(missing_ok=True)
+        return ledger
+
+    @classmethod
+    def read(cls, data_dir: Path) -> Ledger:
+        """The ledger of ``data_dir`` as last journalled, read only (tools and tests)."""
         ledger = cls(path=data_dir / LEDGER_FILE)
         old = data_dir / OLD_LEDGER_FILE
         if old.exists():
             ledger._load_document(json.loads(old.read_text(encoding="utf-8")))
         if ledger.path.exists():
-            ledger._replay(ledger.path.read_text(encoding="utf-8").splitlines())
-        ledger._compact()
-        old.unlink(missing_ok=True)
+            ledger._replay(ledger.path.read_bytes().split(b"\n"))
         return ledger
 
     def _load_document(self, saved: dict[str, Any]) -> None:
@@ -78,11 +85,11 @@ class Ledger:
                              for number, record in saved["transactions"].items()}
         self.answers = {key: Answer(**answer) for key, answer in saved["answers"].items()}
 
-    def _replay(self, lines: list[str]) -> None:
+    def _replay(self, lines: list[bytes]) -> None:
         for line in lines:
             try:
                 change = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON, or not UTF-8
                 continue  # the last line, cut short by a crash: its change was never answered
             self.next_number = max(self.next_number, int(change["next_number"]))
             if "transaction" in change:
@@ -102,7 +109,8 @@ class Ledger:
         self._journal = self.path.open("a", encoding="utf-8")
 
     def _line(self, **change: Any) -> str:
-        return json.dumps({"next_number": self.next_number, **change}, ensure_ascii=False) + "\n"
+        # ASCII: a line cut short is never half a character, and no character splits a line
+        return json.dumps({"next_number": self.next_number, **change}) + "\n"
 
     def _append(self, line: str) -> None:
         assert self._journal is not None, "the ledger is opened with Ledger.open"

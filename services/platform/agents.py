@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 import faust
@@ -38,6 +39,7 @@ __all__ = [
     "Subscription",
     "WorkerApp",
     "WorkerResources",
+    "run_timed_work",
     "worker_app",
 ]
 
@@ -60,8 +62,8 @@ class Periodic:
     """Timed work a worker runs every ``interval`` seconds on the service's pool: sweeps, and
     outboxes to the outside world (e-mail). ``run`` must be safe to run again after a crash.
     A commit that makes it due runs a pass sooner (``services.platform.wakeups``: the
-    service's migrations name the work). Among copies of the worker, one at a time runs a
-    pass (``services.platform.turns``)."""
+    service's migrations name the work); ``run`` returns what it did (falsy: nothing). Among
+    copies of the worker, one at a time runs a pass (``services.platform.turns``)."""
 
     name: str
     interval: float
@@ -156,31 +158,50 @@ def worker_app(settings: ServiceSettings, subscriptions: list[Subscription],
         _add_agent(app, app.resources, subscription)
     for work in periodic or ():
         _add_timer(app, app.resources, work)
+    if periodic:
+        app.task(app.resources.wakeups.keep_listening)
     return app
 
 
 def _add_timer(app: faust.App, resources: WorkerResources, work: Periodic) -> None:
     async def timer() -> None:
-        while True:  # faust cancels its tasks when the worker stops
-            await resources.wakeups.wait(work.name, work.interval)
-            await _run_pass(resources, work)
+        await run_timed_work(work, resources.wakeups, lambda: _run_pass(resources, work),
+                             lambda: app.should_stop)
 
     timer.__name__ = f"periodic_{work.name}"
     app.task(timer)
 
 
-async def _run_pass(resources: WorkerResources, work: Periodic) -> None:
+class _Waits(Protocol):
+    async def wait(self, work: str, interval: float, *, heed_wakes: bool = True) -> bool: ...
+
+
+async def run_timed_work(work: Periodic, wakeups: _Waits, run_pass: Callable[[], Awaitable[bool]],
+                         stopping: Callable[[], bool]) -> None:
+    """Run ``work``'s passes, each when woken or at its interval, until ``stopping``. A woken
+    pass that did nothing (the bank or the mail server not answering) makes the next one wait
+    its interval, so a failing system is not asked again at every commit."""
+    heed_wakes = True
+    while not stopping():  # no pass starts once the worker is stopping
+        woken = await wakeups.wait(work.name, work.interval, heed_wakes=heed_wakes)
+        did_something = await run_pass()
+        heed_wakes = did_something or not woken
+
+
+async def _run_pass(resources: WorkerResources, work: Periodic) -> bool:
+    """One pass, if it is this copy's turn; False when it failed or did nothing."""
     pool = await resources.shared_pool()
-    started, error = dt.datetime.now(dt.UTC), None
+    started, error, done = dt.datetime.now(dt.UTC), None, None
     try:
         async with resources.turns.turn(work.name) as mine:
             if not mine:
-                return  # another copy of this worker runs this pass
-            await work.run(pool)
+                return True  # another copy of this worker runs this pass
+            done = await work.run(pool)
     except Exception as failure:  # the next pass tries again: a timer must not die
         log.exception("periodic %s failed; next pass in %.1fs", work.name, work.interval)
         error = type(failure).__name__
     await _note_pass(pool, work.name, started, error)
+    return bool(done)
 
 
 def _data_dir(settings: ServiceSettings) -> str:

@@ -253,7 +253,8 @@ async def test_no_card_data_is_kept(bank: Bank) -> None:
 
     # then neither the transactions list nor the ledger on disk holds card data
     listed = (await bank.client.get("/_simulator/transactions")).text
-    on_disk = "".join(p.read_text() for p in bank.data_dir.glob("*.json"))
+    on_disk = "".join(p.read_text() for p in bank.data_dir.glob("transactions.json*"))
+    assert on_disk
     for secret in (APPROVED_CARD, FUTURE_EXPIRY):
         assert secret not in listed and secret not in on_disk
     record = await _transaction(bank, notification.transaction)
@@ -540,9 +541,8 @@ async def test_a_restarted_simulator_still_knows_its_authorisations(bank: Bank) 
         # then it signs with the same key and can capture what the first one authorised
         assert restarted.account == bank.account
         assert (await _capture(restarted, reference, notification, 5000)).approved
-        persisted = Ledger.open(bank.data_dir)
+        persisted = Ledger.read(bank.data_dir)
         assert persisted.transactions[notification.transaction].status == "captured"
-        persisted.close()
     finally:
         await restarted.client.aclose()
 
@@ -591,7 +591,7 @@ async def test_a_question_number_beyond_the_platforms_largest_is_invalid(
 async def test_the_ledger_journals_each_change_and_a_restart_reads_the_last_of_each(
         tmp_path: Path) -> None:
     # given a transaction recorded, changed, and a question answered, and a crash that cut
-    # the journal's last line short
+    # the journal's last line short, within a character
     ledger = Ledger.open(tmp_path)
     authorised = TransactionRecord("ref-1", ledger.new_number(), ledger.new_number(), 5000,
                                    "authorised", "00000", authorised_cents=5000)
@@ -601,8 +601,8 @@ async def test_the_ledger_journals_each_change_and_a_restart_reads_the_last_of_e
     ledger.close()
     journal = tmp_path / "transactions.jsonl"
     lines = journal.read_text().splitlines()
-    with journal.open("a") as out:
-        out.write('{"next_number": 1000000099, "transac')
+    with journal.open("ab") as out:
+        out.write('{"next_number": 1000000099, "transaction": {"reference": "ré'.encode()[:-1])
 
     # when the simulator starts again
     restarted = Ledger.open(tmp_path)

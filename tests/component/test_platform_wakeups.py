@@ -140,3 +140,37 @@ async def triggered_works(pool: asyncpg.Pool) -> set[str]:
         "SELECT tgargs FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal "
         "AND tgfoid = 'wake_timed_work'::regproc")
     return {bytes(row["tgargs"]).rstrip(b"\0").decode() for row in rows}
+
+
+async def test_a_lost_listening_connection_is_opened_again(payments_pool, server_url) -> None:
+    # given a worker listening, whose connection the server ends
+    wakeups = Wakeups(urlunsplit(urlsplit(server_url)._replace(path="/component_payments")),
+                      check_seconds=0.05, reconnect_seconds=0.05)
+    keeping = asyncio.create_task(wakeups.keep_listening())
+    try:
+        first = await listener_pid(payments_pool)
+        await payments_pool.execute("SELECT pg_terminate_backend($1)", first)
+
+        # when it listens again, a payment authorised still wakes the capture
+        async with asyncio.timeout(10):
+            while (await listener_pid(payments_pool, other_than=first)) is None:
+                await asyncio.sleep(0.02)
+        capture = asyncio.create_task(wakeups.wait("capture", NEVER))
+        await append_raw(payments_pool, "PaymentAuthorised")
+        assert await asyncio.wait_for(capture, 10) is True
+    finally:
+        keeping.cancel()
+        await wakeups.close()
+
+
+async def listener_pid(pool: asyncpg.Pool, other_than: int | None = None) -> int | None:
+    """The backend of the wake-ups' listening connection (waiting for one to exist)."""
+    async with asyncio.timeout(10):
+        while True:
+            pid = await pool.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                "'timed-work-wakeups' AND datname = current_database() AND pid <> $1",
+                other_than or 0)
+            if pid is not None or other_than is not None:
+                return pid
+            await asyncio.sleep(0.02)
