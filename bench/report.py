@@ -115,7 +115,11 @@ def markdown(report: Figures) -> str:
     lines += ["", "| target | bound | measured | met |", "|---|---|---|---|"]
     lines += [f"| {t['target']} | {t['bound']} | {_show(t['figure'])}{_at(t)} | "
               f"{_verdict(t['met'])} |" for t in report["targets"]]
-    lines += _cpu_table(_get(report["figures"], "system", "commands", "cpu_ms_per_order"))
+    lines += _cpu_table(_get(report["figures"], "system", "commands", "cpu_ms_per_order"),
+                        "CPU per order placed in (a), by part of the stack:", "order")
+    lines += _cpu_table(_get(report["figures"], "system", "lifecycles", "cpu_ms_per_lifecycle"),
+                        "CPU per lifecycle completed in (b), by part of the stack (the load "
+                        "client's own in the figures):", "lifecycle")
     lines += ["", "## Figures", ""]
     lines += _flatten(report["figures"])
     if report.get("bounds"):
@@ -123,15 +127,14 @@ def markdown(report: Figures) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cpu_table(per_part: dict[str, float] | None) -> list[str]:
-    """Where (a)'s CPU went: on two shared cores, what bounds the commands per second."""
+def _cpu_table(per_part: dict[str, float] | None, title: str, unit: str) -> list[str]:
+    """Where (a)'s or (b)'s CPU went: on two shared cores, what bounds the figure."""
     if not per_part:
         return []
     total = per_part.get("total") or 1.0
     rows = [f"| {part} | {ms:,.2f} | {100 * ms / total:.0f} % |"
             for part, ms in per_part.items() if part != "total"]
-    return ["", "CPU per order placed in (a), by part of the stack:", "",
-            "| part | ms per order | share |", "|---|---|---|", *rows,
+    return ["", title, "", f"| part | ms per {unit} | share |", "|---|---|---|", *rows,
             f"| **total** | {total:,.2f} | 100 % |"]
 
 

@@ -88,8 +88,11 @@ async def commands(stack: BenchStack, concurrency: int, seconds: float) -> dict[
 async def lifecycles(stack: BenchStack, concurrency: int, seconds: float,
                      kill_midway: Sequence[str] = ()) -> dict[str, Any]:
     """(b) Whole lifecycles per second, every read model caught up at the end; the processes
-    ``kill_midway`` (supervisord names) are SIGKILLed halfway through (they are restarted)."""
+    ``kill_midway`` (supervisord names) are SIGKILLed halfway through (they are restarted).
+    With nothing killed, the CPU each part of the stack spent per lifecycle completed, and the
+    load client's own (it shares the cores)."""
     clock = SharedClock(stack.layout.data_dir / "clock.json")
+    before, client_before = cpu_seconds(stack), time.process_time()
     urls = Urls(**{service: stack.url(service) for service in SERVICES})
     deadline, done = time.monotonic() + seconds, []
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(
@@ -107,7 +110,11 @@ async def lifecycles(stack: BenchStack, concurrency: int, seconds: float,
         elapsed = time.monotonic() - started
     catch_up = await caught_up(stack)
     completed = [life for life in done if life.error is None]
-    return {"concurrency": concurrency, "seconds": round(elapsed, 2),
+    cpu = {} if kill_midway else {
+        "cpu_ms_per_lifecycle": per_order_ms(before, cpu_seconds(stack), len(completed)),
+        "client_cpu_ms_per_lifecycle": round(
+            1000 * (time.process_time() - client_before) / max(len(completed), 1), 2)}
+    return {"concurrency": concurrency, "seconds": round(elapsed, 2), **cpu,
             "catch_up_s": round(catch_up, 2), "completed": len(completed),
             "killed_midway": list(kill_midway), "doubled_effects": await doubled_effects(stack),
             "stuck": [life.error for life in done if life.error][:5],

@@ -30,7 +30,11 @@ FIGURES = [("ceilings", "kafka", "produce_msgs_per_s"), ("ceilings", "postgres",
            # the CPU each part spent per order: the broker, the database and a supervised API
            # are each found on the running stack
            *(("system", "commands", "cpu_ms_per_order", part)
-             for part in ("kafka", "postgres", "orders-api"))]
+             for part in ("kafka", "postgres", "orders-api")),
+           # and per lifecycle, where the bank simulator and the load client take their share
+           *(("system", "lifecycles", "cpu_ms_per_lifecycle", part)
+             for part in ("postgres", "bank-simulator", "total")),
+           ("system", "lifecycles", "client_cpu_ms_per_lifecycle")]
 
 
 def figure(report: dict, path: tuple[str, ...]) -> object:

@@ -38,3 +38,13 @@ def test_the_report_shows_where_the_cpu_of_a_placed_order_went() -> None:
     assert "| postgres | 3.00 | 75 % |" in page
     assert "| orders-api | 1.00 | 25 % |" in page
     assert "| **total** | 4.00 | 100 % |" in page
+
+
+def test_the_report_shows_where_the_cpu_of_a_lifecycle_went() -> None:
+    figures = {"system": {"lifecycles": {"cpu_ms_per_lifecycle": {
+        "postgres": 30.0, "bank-simulator": 10.0, "total": 40.0}}}}
+    page = markdown({"started_at": "2026-12-05T01:00:00+00:00", "scale": "smoke",
+                     "machine": "2 cores", "ratios": {}, "targets": [], "figures": figures})
+    assert "| part | ms per lifecycle | share |" in page
+    assert "| bank-simulator | 10.00 | 25 % |" in page
+    assert "CPU per order placed" not in page  # (a) not measured: no table for it
