@@ -1,6 +1,7 @@
 """The refunds escalation sweep on real PostgreSQL: it reads only the refunds whose next
 escalation day has come, records each step once, keeps a batch's work when one of its orders
-was changed meanwhile, and its read model is the one a replay of the events gives back.
+was changed meanwhile, and its read model is the one a replay of the events gives back; and the
+policies that note a return of goods never note a day after the one the fact was recorded.
 
 The sweep reads every candidate of its database, so these tests have a database of their own,
 emptied before each test."""
@@ -18,15 +19,20 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from contracts.envelope import Envelope
+from contracts.base import Event
+from contracts.envelope import EmittingService, Envelope, seal
+from contracts.fulfilment import ReturnReceived
+from contracts.hashing import GENESIS_HASH
+from contracts.orders import ProofOfDispatchReceived
 from contracts.policies import load_policy
-from contracts.refunds import RefundPenaltyEscalated, RefundSituation
+from contracts.refunds import RefundPenaltyEscalated, RefundSituation, ReturnOfGoodsNoted
+from contracts.vocabulary import LineQuantity
 from services.platform.clock import ControllableClock
 from services.platform.db import PLATFORM_MIGRATIONS, create_pool, migrate
 from services.platform.eventstore import load_stream
 from services.platform.rebuild import snapshot
 from services.platform.runtime import Context
-from services.refunds import domain, handlers
+from services.refunds import domain, handlers, policies
 from services.refunds.main import SERVICE
 from services.refunds.next_escalation import Owed, next_escalation_on
 from services.refunds.projections import READ_MODEL, project
@@ -393,3 +399,43 @@ async def test_a_payout_borrowing_a_rate_not_recorded_alerts_the_operators(
     # then the payout's figure is provisional, and operators are told which rate to record
     [alert] = [r for r in caplog.records if "provisional surcharge" in r.getMessage()]
     assert order_id in alert.getMessage() and "2027-S1" in alert.getMessage()
+
+
+def arriving(event: Event, order_id: str, producer: str, recorded_on: dt.date) -> Envelope:
+    """``event`` as it arrives from ``producer``'s topic, recorded at noon on ``recorded_on``."""
+    return seal(event, order_id=order_id, version=5, prev_hash=GENESIS_HASH,
+                occurred_at=dt.datetime.combine(recorded_on, dt.time(11), dt.UTC),
+                producer=EmittingService(service=producer, build="component-test"),
+                correlation_id=uuid.uuid4())
+
+
+@pytest.mark.parametrize("fact", [
+    ProofOfDispatchReceived(dispatched_on=DEADLINE + dt.timedelta(days=30)),
+    ReturnReceived(received_on=DEADLINE + dt.timedelta(days=30),
+                   lines=(LineQuantity(sku="ROUGE", quantity=6),))])
+async def test_a_return_fact_dated_after_the_day_it_was_recorded_is_noted_on_that_day(
+        pool: asyncpg.Pool, clock: ControllableClock, fact: Event) -> None:
+    # given a withdrawal refund owed by DEADLINE (notice 14 days before)
+    ctx = on_day(clock, -14)
+    order_id = f"refunds-clamp-{uuid.uuid4()}"
+    owe = domain.OweRefund(
+        refund_id=str(uuid.uuid4()), situation="withdrawal", base_cents=10_000,
+        products_cents=9_000, deadline=DEADLINE, rule="test", cause_type="WithdrawalRequested",
+        cause_event_id=str(uuid.uuid4()), notice_on=DEADLINE - dt.timedelta(days=14))
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.handle(conn, order_id, owe, ctx)
+
+    # when a return fact dated a month ahead arrives, recorded two days after the notice
+    recorded_on = DEADLINE - dt.timedelta(days=12)
+    is_proof = isinstance(fact, ProofOfDispatchReceived)
+    envelope = arriving(fact, order_id, "orders" if is_proof else "fulfilment", recorded_on)
+    note = (policies.when_proof_of_dispatch_is_received_note_it if is_proof
+            else policies.when_goods_are_returned_note_it)
+    async with pool.acquire() as conn, conn.transaction():
+        await note(conn, envelope, envelope.event(), on_day(clock, -12))
+
+    # then refunds notes it on the day it was recorded, and the deadline does not move
+    async with pool.acquire() as conn:
+        events = await recorded_events(conn, order_id)
+    kind = "proof_of_dispatch" if is_proof else "goods_received"
+    assert events[1:] == [ReturnOfGoodsNoted(kind=kind, on=recorded_on)]
