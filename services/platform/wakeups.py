@@ -59,9 +59,11 @@ class Wakeups:
         ``interval`` seconds; True when woken. A notification that came while the pass ran
         wakes the next wait at once; with ``heed_wakes`` False it waits the whole interval."""
         due = self._due.setdefault(work, asyncio.Event())
+        if not heed_wakes:
+            await asyncio.sleep(interval)
+            return False
         try:
-            await asyncio.wait_for(due.wait() if heed_wakes else asyncio.Event().wait(),
-                                   interval)
+            await asyncio.wait_for(due.wait(), interval)
         except TimeoutError:
             return False
         await asyncio.sleep(WAKE_LINGER_SECONDS)
