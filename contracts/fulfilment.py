@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from contracts.base import Event
+from contracts.personal import Sealed
 from contracts.vocabulary import LineQuantity, Quantity, Sku
 
 __all__ = [
@@ -155,20 +156,28 @@ class ClaimRecorded(Event):
 
     A claim is received within its window, which ended on ``window_ends``; an ``inquiry`` (a
     question about the order's follow-up, at any time, one waiting at a time) has no window:
-    its ``window_ends`` is the day it was asked."""
+    its ``window_ends`` is the day it was asked.
+
+    The buyer's words are ``sealed_detail`` (a ``FreeText`` under the order's claims key,
+    ``contracts.personal.claims_subject``), destroyed by the buyer's erasure; ``detail`` is
+    empty, and holds them in clear only in claims recorded before they were sealed."""
 
     kind: Literal["reservations_confirmation", "return_request", "incorrect_delivery",
                   "conformity", "inquiry"]
     claimed_on: dt.date
     window_ends: dt.date
     detail: str = ""
+    sealed_detail: Sealed | None = None
 
 
 class ClaimAnswered(Event):
-    """The shop answered the buyer's claim."""
+    """The shop answered the buyer's claim. The answer is ``sealed_answer`` (a ``FreeText``
+    under the order's claims key, as the claim's words are); ``answer`` holds it in clear only
+    in answers recorded before they were sealed."""
 
     kind: str
-    answer: str
+    answer: str = ""
+    sealed_answer: Sealed | None = None
 
 
 class ExchangeReferenceAllocated(Event):

@@ -16,8 +16,8 @@ from pydantic import Field
 from contracts.base import Value
 from contracts.vocabulary import DeliveryAddress
 
-__all__ = ["BUYER_ID_PATTERN", "EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "PersonalData",
-           "Sealed"]
+__all__ = ["BUYER_ID_PATTERN", "EMAIL_PATTERN", "ERASED", "PHONE_PATTERN", "FreeText",
+           "PersonalData", "Sealed", "claims_subject"]
 
 ERASED = "[erased]"
 """What a personal field reads as once its buyer's key has been destroyed."""
@@ -29,7 +29,8 @@ EMAIL_PATTERN = (r"^[^@\x00-\x20\x7f-\x9f]{1,64}@[^@\x00-\x20\x7f-\x9f]+"
 PHONE_PATTERN = r"^\+?[0-9][0-9 .-]{5,19}$"
 BUYER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$"
 """A buyer's id: letters, digits and ``._@+-``, never a ``:``, so that it is never the key store
-subject of anything else (``billing:<order_id>``, the key of an erased order's billing data)."""
+subject of anything else (``billing:<order_id>``, the key of an erased order's billing data;
+``claims:<order_id>``, ``claims_subject``)."""
 
 _BASE64URL = r"^[A-Za-z0-9_-]*$"
 
@@ -57,3 +58,17 @@ class PersonalData(Value):
     date_of_birth: date | None = None
     declared_of_age: bool = False
     billing_address: DeliveryAddress | None = None
+
+
+class FreeText(Value):
+    """Words someone wrote about an order (a buyer's claim or question, the shop's answer): free
+    text may name or locate the buyer, so it is sealed like any personal field."""
+
+    text: Annotated[str, Field(max_length=2000)]
+
+
+def claims_subject(order_id: str) -> str:
+    """The key store's subject of the key sealing what was written about an order's claims:
+    fulfilment seals under it (it does not know the buyer), and the buyer's erasure destroys it
+    with the buyer's key for each of their orders."""
+    return f"claims:{order_id}"

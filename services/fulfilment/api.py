@@ -4,17 +4,18 @@ and the suspension of delivery deadlines."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, ClassVar
 
 import asyncpg
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from contracts.policies import paris_date
 from contracts.vocabulary import Sku
 from services.fulfilment import handlers
-from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
+from services.fulfilment.claims import ClaimKind
 from services.fulfilment.shipping import (
     Outcome,
     ReceiveReturn,
@@ -46,8 +47,9 @@ from services.platform.http import (
     problem_responses,
 )
 from services.platform.idempotency import Answer, answer_once
+from services.platform.personal import KeyStore
 from services.platform.runtime import Runtime
-from services.platform.service_app import RuntimeDep
+from services.platform.service_app import RuntimeDep, collaborators_of
 
 __all__ = ["REFUSALS", "router"]
 
@@ -57,6 +59,8 @@ REFUSALS: Refusals = {
 }
 router = APIRouter(tags=["fulfilment"], responses=problem_responses(400, 401, 403, 404, 422))
 Caller = Annotated[Principal, Allow("shop", "ops", "warehouse", "auditor")]
+Keys = Annotated[KeyStore, Depends(collaborators_of)]
+"""The key store: what is written about claims is sealed under the order's claims key."""
 
 
 @router.get("/reservations/{order_id}")
@@ -180,29 +184,31 @@ async def post_return(order_id: OrderId, body: ReturnBody, runtime: RuntimeDep,
 
 
 @router.post("/claims/{order_id}", status_code=201, responses=problem_responses(409))
-async def post_claim(order_id: OrderId, body: ClaimBody, runtime: RuntimeDep,
+async def post_claim(order_id: OrderId, body: ClaimBody, runtime: RuntimeDep, keys: Keys,
                      caller: Annotated[Principal, Allow("shop", "ops")]) -> list[ClaimView]:
     """The buyer's claim about the delivery (through the storefront or ops), refused with the
     day its window ended when late; an incorrect delivery gets an exchange reference. Kind
     ``inquiry``: a question about the order's follow-up, at any time of its life, answered
     within 2 working days like a claim (another is taken once the shop answered the one
     waiting)."""
-    return await _claim(runtime, order_id, Claim(body.kind, body.detail))
+    return await _claim(runtime, keys, order_id, lambda conn: handlers.record_claim(
+        conn, order_id, body.kind, body.detail, keys, runtime.context))
 
 
 @router.post("/claims/{order_id}/answer", responses=problem_responses(409))
-async def post_answer(order_id: OrderId, body: AnswerBody, runtime: RuntimeDep,
+async def post_answer(order_id: OrderId, body: AnswerBody, runtime: RuntimeDep, keys: Keys,
                       caller: Annotated[Principal, Allow("ops")]) -> list[ClaimView]:
     """The shop's answer to a claim (due within 2 working days)."""
-    return await _claim(runtime, order_id, AnswerClaim(body.kind, body.answer))
+    return await _claim(runtime, keys, order_id, lambda conn: handlers.answer_claim(
+        conn, order_id, body.kind, body.answer, keys, runtime.context))
 
 
 @router.get("/claims")
-async def get_claims(runtime: RuntimeDep, caller: Annotated[Principal, Allow("ops", "auditor")],
-                     ) -> list[ClaimView]:
+async def get_claims(runtime: RuntimeDep, keys: Keys,
+                     caller: Annotated[Principal, Allow("ops", "auditor")]) -> list[ClaimView]:
     """Claims still waiting for an answer, with how many working days they have waited (the
     answer is due within 2)."""
-    return await claims(runtime.pool, _today(runtime), waiting_only=True)
+    return await claims(runtime.pool, keys, _today(runtime), waiting_only=True)
 
 
 @router.get("/overdue-deliveries")
@@ -232,10 +238,11 @@ def _today(runtime: Runtime) -> dt.date:
     return paris_date(runtime.context.clock.now())
 
 
-async def _claim(runtime: Runtime, order_id: str, command: Claim | AnswerClaim) -> list[ClaimView]:
+async def _claim(runtime: Runtime, keys: KeyStore, order_id: str,
+                 record: Callable[[asyncpg.Connection], Awaitable[None]]) -> list[ClaimView]:
     async def work(conn: asyncpg.Connection) -> Answer:
-        await handlers.on_claim(conn, order_id, command, runtime.context)
-        found = await claims(conn, _today(runtime), order_id=order_id)
+        await record(conn)
+        found = await claims(conn, keys, _today(runtime), order_id=order_id)
         return Answer(200, {"claims": [claim.model_dump(mode="json") for claim in found]})
 
     body = (await answer_once(runtime.pool, None, work)).body

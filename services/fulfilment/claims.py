@@ -13,6 +13,7 @@ from typing import Literal
 
 from contracts.base import Event
 from contracts.fulfilment import ClaimAnswered, ClaimRecorded, ExchangeReferenceAllocated
+from contracts.personal import Sealed
 from contracts.policies import (
     conformity_claim_deadline,
     incorrect_delivery_claim_deadline,
@@ -34,18 +35,18 @@ WINDOWS: dict[str, Callable[[dt.date], dt.date]] = {
 
 @dataclass(frozen=True)
 class Claim:
-    """The buyer's claim, received now."""
+    """The buyer's claim, received now, with their words sealed (None when they wrote none)."""
 
     kind: ClaimKind
-    detail: str = ""
+    detail: Sealed | None = None
 
 
 @dataclass(frozen=True)
 class AnswerClaim:
-    """The shop's answer to a claim."""
+    """The shop's answer to a claim, sealed."""
 
     kind: ClaimKind
-    answer: str
+    answer: Sealed
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
     if isinstance(command, AnswerClaim):
         if not delivery.waiting(command.kind):
             raise ShippingConflictError(f"no {command.kind} claim is waiting for an answer")
-        return [ClaimAnswered(kind=command.kind, answer=command.answer)]
+        return [ClaimAnswered(kind=command.kind, sealed_answer=command.answer)]
     if command.kind == "inquiry":
         return [inquiry(delivery, command, paris_date(now), order_id)]
     if delivery.delivered_on is None:
@@ -90,7 +91,7 @@ def decide_claim(delivery: Delivery, command: Claim | AnswerClaim,
         raise ShippingConflictError(
             f"the {command.kind.replace('_', ' ')} window ended on {window_ends.isoformat()}")
     claim = ClaimRecorded(kind=command.kind, claimed_on=today, window_ends=window_ends,
-                          detail=command.detail)
+                          sealed_detail=command.detail)
     if command.kind != "incorrect_delivery":
         return [claim]
     return [claim, ExchangeReferenceAllocated(exchange_reference=exchange_reference(order_id),
@@ -106,7 +107,7 @@ def inquiry(delivery: Delivery, command: Claim, today: dt.date, order_id: str) -
         raise ShippingConflictError("a question about this order is waiting for the shop's "
                                     "answer: add to it there")
     return ClaimRecorded(kind="inquiry", claimed_on=today, window_ends=today,
-                         detail=command.detail)
+                         sealed_detail=command.detail)
 
 
 def exchange_reference(order_id: str) -> str:

@@ -10,20 +10,23 @@ import asyncpg
 
 from contracts.envelope import Envelope
 from contracts.fulfilment import DeadlinesSuspended
+from contracts.personal import FreeText, Sealed, claims_subject
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
-from services.fulfilment.claims import AnswerClaim, Claim
+from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
 from services.fulfilment.projections import project
 from services.platform.eventstore import Aggregate, Metadata
+from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
 from services.platform.write_path import record, record_command
 
 __all__ = [
     "FULFILMENT",
     "SUSPENSIONS_STREAM",
+    "answer_claim",
     "handle",
     "mark_overdue",
-    "on_claim",
+    "record_claim",
     "reserve_replacement",
     "reserve_stock",
     "suspend_deadlines",
@@ -61,10 +64,25 @@ async def reserve_replacement(conn: asyncpg.Connection, order_id: str, line: Lin
     await handle(conn, order_id, domain.ReserveReplacement(line, available), ctx, cause)
 
 
-async def on_claim(conn: asyncpg.Connection, order_id: str, command: Claim | AnswerClaim,
-                   ctx: Context) -> None:
-    """Record the buyer's claim (within its window) or the shop's answer."""
-    await handle(conn, order_id, domain.OnClaim(order_id, command), ctx)
+async def record_claim(conn: asyncpg.Connection, order_id: str, kind: ClaimKind, detail: str,
+                       keys: KeyStore, ctx: Context) -> None:
+    """Record the buyer's claim (within its window), their words sealed under the order's
+    claims key, which their erasure destroys."""
+    sealed = await _sealed(keys, order_id, detail) if detail else None
+    await handle(conn, order_id, domain.OnClaim(order_id, Claim(kind, sealed)), ctx)
+
+
+async def answer_claim(conn: asyncpg.Connection, order_id: str, kind: ClaimKind, answer: str,
+                       keys: KeyStore, ctx: Context) -> None:
+    """Record the shop's answer to the claim waiting, sealed as the claim's words are."""
+    sealed = await _sealed(keys, order_id, answer)
+    await handle(conn, order_id, domain.OnClaim(order_id, AnswerClaim(kind, sealed)), ctx)
+
+
+async def _sealed(keys: KeyStore, order_id: str, text: str) -> Sealed:
+    # the key is created (committed) before the claim's transaction: a claim then refused
+    # leaves an unused key, which seals nothing
+    return await seal_for(keys, claims_subject(order_id), FreeText(text=text))
 
 
 async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context,

@@ -31,6 +31,7 @@ from contracts.fulfilment import (
     ShippingReleased,
     StockReserved,
 )
+from contracts.personal import Sealed
 from contracts.policies import paris_date
 from services.platform.rebuild import ReadModel, update_view
 
@@ -117,22 +118,22 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case ClaimRecorded():
             # a question asked once the last was answered takes its place (one row per kind)
             await conn.execute(
-                "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, kind) DO UPDATE SET "
-                "claimed_on = $3, window_ends = $4, detail = $5, answer = NULL, "
-                "answered_at = NULL WHERE claim_view.answered_at IS NOT NULL",
+                "INSERT INTO claim_view (order_id, kind, claimed_on, window_ends, detail, "
+                "sealed_detail) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, kind) "
+                "DO UPDATE SET claimed_on = $3, window_ends = $4, detail = $5, "
+                "sealed_detail = $6, answer = NULL, sealed_answer = NULL, answered_at = NULL "
+                "WHERE claim_view.answered_at IS NOT NULL",
                 envelope.order_id, event.kind, event.claimed_on, event.window_ends,
-                event.detail)
+                event.detail, _sealed(event.sealed_detail))
         case ExchangeReferenceAllocated():
             await conn.execute(
                 "UPDATE claim_view SET exchange_reference = $2 WHERE order_id = $1 "
                 "AND kind = 'incorrect_delivery'", envelope.order_id, event.exchange_reference)
         case ClaimAnswered():
             await conn.execute(
-                "UPDATE claim_view SET answer = $3, answered_at = $4 WHERE order_id = $1 "
-                "AND kind = $2 AND answered_at IS NULL", envelope.order_id, event.kind,
-                event.answer,
-                envelope.occurred_at)
+                "UPDATE claim_view SET answer = $3, sealed_answer = $5, answered_at = $4 "
+                "WHERE order_id = $1 AND kind = $2 AND answered_at IS NULL", envelope.order_id,
+                event.kind, event.answer, envelope.occurred_at, _sealed(event.sealed_answer))
         case DeadlinesSuspended():
             await conn.execute(
                 "INSERT INTO deadline_suspensions (event_id, first_day, last_day, reason) "
@@ -141,6 +142,10 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case _:
             return False
     return True
+
+
+def _sealed(value: Sealed | None) -> dict[str, str] | None:
+    return value.model_dump(mode="json") if value else None
 
 
 def _outcome(event: Event) -> str:

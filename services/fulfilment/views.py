@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.personal import ERASED, FreeText, Sealed
 from contracts.policies import add_working_days, is_working_day
 from services.platform.db import Db
+from services.platform.personal import KeyStore, open_all
 
 __all__ = [
     "ClaimView",
@@ -131,13 +133,14 @@ async def suspensions(db: Db) -> tuple[tuple[dt.date, dt.date], ...]:
 
 
 class ClaimView(BaseModel):
-    """A buyer's claim, its window, and the shop's answer (due within 2 working days)."""
+    """A buyer's claim, its window, and the shop's answer (due within 2 working days). What was
+    written reads ``[erased]`` once the buyer's data was erased."""
 
     order_id: str
     kind: str
     claimed_on: dt.date
     window_ends: dt.date
-    detail: str
+    detail: str = Field(description="the buyer's words (empty when they wrote none)")
     exchange_reference: str | None
     answer: str | None
     answered_at: dt.datetime | None
@@ -159,17 +162,34 @@ class OverdueDelivery(BaseModel):
         "the seller blocked the order (it may not ship until unblocked): its deadline ran on"))
 
 
-async def claims(db: Db, today: dt.date, *, waiting_only: bool = False,
+async def claims(db: Db, keys: KeyStore, today: dt.date, *, waiting_only: bool = False,
                  order_id: str | None = None) -> list[ClaimView]:
     """Claims (of one order, or those still waiting for an answer), with how long they have
-    waited in working days against the 2-working-day answer rule."""
-    rows = await db.fetch(
+    waited in working days against the 2-working-day answer rule; what was written about them
+    opened with one key lookup."""
+    rows = [dict(row) for row in await db.fetch(
         "SELECT * FROM claim_view WHERE ($1::text IS NULL OR order_id = $1) "
         "AND (NOT $2 OR answered_at IS NULL) ORDER BY claimed_on, order_id, kind",
-        order_id, waiting_only)
-    return [ClaimView(**dict(row), answer_due=add_working_days(row["claimed_on"], 2),
+        order_id, waiting_only)]
+    words = await _opened(keys, rows)
+    return [ClaimView(**{**row, "detail": words.get((index, "sealed_detail"), row["detail"]),
+                         "answer": words.get((index, "sealed_answer"), row["answer"])},
+                      answer_due=add_working_days(row["claimed_on"], 2),
                       working_days_waited=_working_days_between(row["claimed_on"], today))
-            for row in rows]
+            for index, row in enumerate(rows)]
+
+
+async def _opened(keys: KeyStore, rows: list[dict[str, Any]]) -> dict[tuple[int, str], str]:
+    """The sealed words of ``rows`` by (row, column), ``[erased]`` for a destroyed key; claims
+    recorded before the words were sealed have none here and keep their text in clear."""
+    places = [(index, column) for index, row in enumerate(rows)
+              for column in ("sealed_detail", "sealed_answer") if row[column] is not None]
+    if not places:
+        return {}
+    opened = await open_all(keys, (Sealed.model_validate(rows[i][c]) for i, c in places),
+                            FreeText)
+    return {place: words.text if words else ERASED
+            for place, words in zip(places, opened, strict=True)}
 
 
 async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:

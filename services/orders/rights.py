@@ -1,11 +1,13 @@
 """The data subject's rights (Art. 19; RULES.md § Personal data): access and portability,
 rectification, restriction and erasure, each a short handler over the buyer's orders.
 
-Erasure destroys the buyer's key in the transaction that records ``BuyerDataErased`` on each of
-their orders, so the log says when and on what the fields became unreadable; the hash chain
-covers only ciphertext, so ``verify`` still passes afterwards. It waits while the buyer's data
-is needed to perform a paid order (the confirmation, the delivery): the request is recorded,
-and the orders worker erases once the last such order is delivered or ended otherwise.
+Erasure destroys the buyer's key, and each of their orders' claims key (what they wrote to
+fulfilment about it, ``contracts.personal.claims_subject``), in the transaction that records
+``BuyerDataErased`` on each of their orders, so the log says when and on what the fields
+became unreadable; the hash chain covers only ciphertext, so ``verify`` still passes
+afterwards. It waits while the buyer's data is needed to perform a paid order (the
+confirmation, the delivery): the request is recorded, and the orders worker erases once the
+last such order is delivered or ended otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import datetime as dt
 import asyncpg
 from pydantic import BaseModel, Field
 
-from contracts.personal import PersonalData
+from contracts.personal import PersonalData, claims_subject
 from contracts.policies import paris_date
 from services.orders import domain
 from services.orders.handlers import handle
@@ -237,4 +239,5 @@ async def _erase(conn: asyncpg.Connection, keys: KeyStore, ctx: Context, buyer_i
     for record in records:
         kept = await _billing_kept(conn, keys, record)
         await handle(conn, record.order_id, domain.EraseBuyerData(buyer_id, kept), ctx)
+        await keys.destroy(claims_subject(record.order_id))  # what they wrote about it
     await keys.destroy(buyer_id)

@@ -18,10 +18,9 @@ from services.payments.handlers import Bank
 from services.payments.settings import PaymentsSettings
 from services.payments.views import PaymentView, payment_record
 from services.platform.auth import Allow, Principal
-from services.platform.db import create_pool
 from services.platform.http import Body, ProblemError, Refusal, Refusals, problem_responses
 from services.platform.idempotency import Answer, answer_once
-from services.platform.personal import KeyStore, PostgresKeyStore
+from services.platform.personal import KeyStore, key_store
 from services.platform.runtime import Runtime
 from services.platform.service_app import RuntimeDep, collaborators_of
 from services.platform.settings import ServiceSettings
@@ -49,13 +48,11 @@ class PaymentsCollaborators:
 @contextlib.asynccontextmanager
 async def collaborators(settings: ServiceSettings) -> AsyncIterator[PaymentsCollaborators]:
     """Open the bank client and the key store's pool for the app's lifetime."""
-    payments = PaymentsSettings()
-    bank = Bank.from_settings(payments)
-    pool = await create_pool(payments.key_store_url(settings), max_size=4)
+    bank = Bank.from_settings(PaymentsSettings())
     try:
-        yield PaymentsCollaborators(bank, PostgresKeyStore(pool))
+        async with key_store(settings) as keys:
+            yield PaymentsCollaborators(bank, keys)
     finally:
-        await pool.close()
         await bank.http.aclose()
 
 

@@ -1,6 +1,7 @@
 """The payments service's own settings: the shop's account at the bank, the bank's keys and
-where the key store of personal data is. Secrets come from files named by the environment,
-never from the repository (``make run`` and the test harness generate them under ``.data/``)."""
+the URLs the bank calls back (where the key store is: ``platform.settings.KeyStoreSettings``).
+Secrets come from files named by the environment, never from the repository (``make run`` and
+the test harness generate them under ``.data/``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.payments.etransactions import ReturnUrls, ShopAccount
-from services.platform.settings import ServiceSettings
 
 __all__ = ["BANK_KEYS", "PaymentsSettings"]
 
@@ -33,8 +33,6 @@ class PaymentsSettings(BaseSettings):
                                      description="where the bank reaches this service")
     storefront_return_url: str | None = Field(
         default=None, description="where the buyer's browser returns (default: ours)")
-    keystore_database_url: str | None = Field(
-        default=None, description="the key store of personal data (default: orders' database)")
 
     def account(self) -> ShopAccount:
         """The shop's account, with its secret HMAC key and the bank's public key."""
@@ -55,7 +53,3 @@ class PaymentsSettings(BaseSettings):
         return ReturnUrls(effectue=f"{base}?order={order_id}&outcome=paid",
                           refuse=f"{base}?order={order_id}&outcome=refused",
                           annule=f"{base}?order={order_id}&outcome=cancelled")
-
-    def key_store_url(self, service: ServiceSettings) -> str:
-        """The database of the key store of personal data."""
-        return self.keystore_database_url or service.database_url_for("orders")

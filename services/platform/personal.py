@@ -13,18 +13,21 @@ the field in every read model at once, and a rebuild after erasure cannot bring 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.base import Value
 from contracts.personal import Sealed
-from services.platform.db import Db
+from services.platform.db import Db, create_pool
+from services.platform.settings import KeyStoreSettings, LogSettings
 
-__all__ = ["KeyStore", "PostgresKeyStore", "open_all", "open_sealed", "seal", "seal_for"]
+__all__ = ["KeyStore", "PostgresKeyStore", "key_store", "open_all", "open_sealed", "seal",
+           "seal_for"]
 
 V = TypeVar("V", bound=Value)
 
@@ -99,6 +102,17 @@ class PostgresKeyStore:
             "UPDATE personal_keys SET material = NULL, destroyed_at = now() "
             "WHERE subject = $1 AND material IS NOT NULL", subject)
         return int(status.split()[-1])
+
+
+@contextlib.asynccontextmanager
+async def key_store(settings: LogSettings) -> AsyncIterator[KeyStore]:
+    """The key store of a service other than orders (``KEYSTORE_DATABASE_URL``, by default the
+    orders database), on a small pool of its own for the caller's lifetime."""
+    pool = await create_pool(KeyStoreSettings().url(settings), max_size=4)
+    try:
+        yield PostgresKeyStore(pool)
+    finally:
+        await pool.close()
 
 
 def seal(key_id: str, key: bytes, value: Value) -> Sealed:

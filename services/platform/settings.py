@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.topics import CHECKPOINTS_TOPIC, DEFAULT_PARTITIONS
 
-__all__ = ["ApiSettings", "AuthSettings", "CheckpointSettings", "ClockSettings", "LogSettings",
-           "ServiceSettings", "load_log_settings", "load_settings"]
+__all__ = ["ApiSettings", "AuthSettings", "CheckpointSettings", "ClockSettings", "KeyStoreSettings",
+           "LogSettings", "ServiceSettings", "load_log_settings", "load_settings"]
 
 
 class LogSettings(BaseSettings):
@@ -41,6 +41,20 @@ class LogSettings(BaseSettings):
         if own:
             return own
         return urlunsplit(urlsplit(self.database_url)._replace(path=f"/{service}"))
+
+
+class KeyStoreSettings(BaseSettings):
+    """Where the key store of personal data is, for the services that seal or open it besides
+    orders, whose database holds it by default."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    keystore_database_url: str | None = Field(
+        default=None, description="the key store of personal data (default: orders' database)")
+
+    def url(self, log: LogSettings) -> str:
+        """The database of the key store."""
+        return self.keystore_database_url or log.database_url_for("orders")
 
 
 DEV_KEYS = Path(".data/local/auth")

@@ -55,8 +55,12 @@ async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_
         await eventually(lambda order_id=order_id: events_of(fulfilment_db, order_id))
     bootstrap, server = system.infra.kafka_bootstrap, system.infra.database_server_url
 
+    # what the buyer and the shop write about an order names the buyer too
+    waiting = await _claims_naming_the_buyer(http, system, order_ids[0], personal[0])
+
     # the fields are readable through the API, and in clear nowhere in the log or the tables
     assert orders[0]["delivery_address"]["recipient"] == personal[0]
+    assert waiting["detail"] == f"{personal[0]} again: any news?"
     assert await found_in_topics(bootstrap, [*personal, body["buyer_id"]]) == {body["buyer_id"]}
     assert await found_in_databases(server, personal) == {}
 
@@ -77,9 +81,30 @@ async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_
         assert shown["delivery_address"]["recipient"] == shown["email"] == ERASED
         assert (shown["total_cents"], shown["placed_at"], shown["lines"]) == (
             order["total_cents"], order["placed_at"], order["lines"])
+    claims = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
+    [erased] = [claim for claim in claims if claim["order_id"] == order_ids[0]]
+    assert erased["detail"] == ERASED
     code, report = run_verify(system, *order_ids)
     assert code == 0, json.dumps(report)
     assert found_in_logs(system, [*personal, "eyJ"]) == {}
+
+
+async def _claims_naming_the_buyer(http: httpx.AsyncClient, system: System, order_id: str,
+                                   name: str) -> dict:
+    """A question naming the buyer, the shop's answer naming them, and a second question
+    left waiting: the waiting one as ``GET /claims`` lists it."""
+    claims = f"{system.fulfilment_url}/claims/{order_id}"
+    for asked, answer in ((f"{name} here: where is my order?", f"Dear {name}, soon."),
+                          (f"{name} again: any news?", None)):
+        posted = await http.post(claims, json={"kind": "inquiry", "detail": asked})
+        assert posted.status_code == 201, posted.text
+        if answer:
+            answered = await http.post(f"{claims}/answer", headers=bearer("ops"),
+                                       json={"kind": "inquiry", "answer": answer})
+            assert answered.json()[0]["answer"] == answer, answered.text
+    listed = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
+    [waiting] = [claim for claim in listed if claim["order_id"] == order_id]
+    return waiting
 
 
 async def test_erasure_waits_for_a_paid_order_to_be_delivered_then_the_worker_erases_it(
