@@ -171,9 +171,11 @@ class ClaimRecorded(Event):
 
 
 class ClaimAnswered(Event):
-    """The shop answered the buyer's claim. The answer is ``sealed_answer`` (a ``FreeText``
-    under the order's claims key, as the claim's words are); ``answer`` holds it in clear only
-    in answers recorded before they were sealed."""
+    """The shop answered the buyer's claim.
+
+    The answer is ``sealed_answer`` (a ``FreeText`` under the order's claims key, as the
+    claim's words are); ``answer`` holds it in clear only in answers recorded before they were
+    sealed."""
 
     kind: str
     answer: str = ""

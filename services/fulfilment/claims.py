@@ -43,10 +43,11 @@ class Claim:
 
 @dataclass(frozen=True)
 class AnswerClaim:
-    """The shop's answer to a claim, sealed."""
+    """The shop's answer to a claim, sealed (None only for an order fulfilment never heard
+    of, where no claim waits)."""
 
     kind: ClaimKind
-    answer: Sealed
+    answer: Sealed | None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
 from services.fulfilment.projections import project
-from services.platform.eventstore import Aggregate, Metadata
+from services.platform.eventstore import Aggregate, Metadata, load_stream
 from services.platform.personal import KeyStore, seal_for
 from services.platform.runtime import Context
 from services.platform.write_path import record, record_command
@@ -68,20 +68,25 @@ async def record_claim(conn: asyncpg.Connection, order_id: str, kind: ClaimKind,
                        keys: KeyStore, ctx: Context) -> None:
     """Record the buyer's claim (within its window), their words sealed under the order's
     claims key, which their erasure destroys."""
-    sealed = await _sealed(keys, order_id, detail) if detail else None
+    sealed = await _sealed(conn, keys, order_id, detail)
     await handle(conn, order_id, domain.OnClaim(order_id, Claim(kind, sealed)), ctx)
 
 
 async def answer_claim(conn: asyncpg.Connection, order_id: str, kind: ClaimKind, answer: str,
                        keys: KeyStore, ctx: Context) -> None:
     """Record the shop's answer to the claim waiting, sealed as the claim's words are."""
-    sealed = await _sealed(keys, order_id, answer)
+    sealed = await _sealed(conn, keys, order_id, answer)
     await handle(conn, order_id, domain.OnClaim(order_id, AnswerClaim(kind, sealed)), ctx)
 
 
-async def _sealed(keys: KeyStore, order_id: str, text: str) -> Sealed:
-    # the key is created (committed) before the claim's transaction: a claim then refused
-    # leaves an unused key, which seals nothing
+async def _sealed(conn: asyncpg.Connection, keys: KeyStore, order_id: str,
+                  text: str) -> Sealed | None:
+    """The words sealed under the order's claims key; None for no words, or for an order
+    fulfilment never heard of (refused by the decision: no key is made for any id posted)."""
+    if not text or (await load_stream(conn, order_id)).version == 0:
+        return None
+    # the key commits on the key store's own connection, before the claim does: a claim the
+    # decision then refuses leaves one unused key for the order, which seals nothing
     return await seal_for(keys, claims_subject(order_id), FreeText(text=text))
 
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from contracts.base import Value
 from contracts.personal import Sealed
 from services.platform.db import Db, create_pool
-from services.platform.settings import KeyStoreSettings, LogSettings
+from services.platform.settings import KeyStoreSettings, ServiceSettings
 
 __all__ = ["KeyStore", "PostgresKeyStore", "key_store", "open_all", "open_sealed", "seal",
            "seal_for"]
@@ -105,10 +105,12 @@ class PostgresKeyStore:
 
 
 @contextlib.asynccontextmanager
-async def key_store(settings: LogSettings) -> AsyncIterator[KeyStore]:
+async def key_store(settings: ServiceSettings) -> AsyncIterator[KeyStore]:
     """The key store of a service other than orders (``KEYSTORE_DATABASE_URL``, by default the
-    orders database), on a small pool of its own for the caller's lifetime."""
-    pool = await create_pool(KeyStoreSettings().url(settings), max_size=4)
+    orders database), on a small pool of its own for the caller's lifetime: a request waits
+    for one of its connections no longer than for one of its service's own (then 503)."""
+    pool = await create_pool(KeyStoreSettings().url(settings), max_size=4,
+                             acquire_timeout=settings.db_acquire_timeout_ms / 1000)
     try:
         yield PostgresKeyStore(pool)
     finally:

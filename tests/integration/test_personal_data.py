@@ -89,6 +89,21 @@ async def test_erasure_leaves_no_personal_field_in_clear_anywhere_and_the_proof_
     assert found_in_logs(system, [*personal, "eyJ"]) == {}
 
 
+async def test_words_posted_about_an_order_fulfilment_never_heard_of_make_no_key(
+        http: httpx.AsyncClient, system: System, orders_db: asyncpg.Pool) -> None:
+    # given an order id fulfilment never heard of
+    order_id = f"no-such-order-{uuid.uuid4().hex[:10]}"
+    # when words are posted about it
+    posted = await http.post(f"{system.fulfilment_url}/claims/{order_id}",
+                             json={"kind": "inquiry", "detail": "Jean Dupont: where is it?"})
+    answered = await http.post(f"{system.fulfilment_url}/claims/{order_id}/answer",
+                               headers=bearer("ops"), json={"kind": "inquiry", "answer": "hi"})
+    # then both are refused, and no key was made for them
+    assert (posted.status_code, answered.status_code) == (409, 409), posted.text
+    assert await orders_db.fetchval("SELECT count(*) FROM personal_keys WHERE subject = $1",
+                                    f"claims:{order_id}") == 0
+
+
 async def _claims_naming_the_buyer(http: httpx.AsyncClient, system: System, order_id: str,
                                    name: str) -> dict:
     """A question naming the buyer, the shop's answer naming them, and a second question
