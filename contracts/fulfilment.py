@@ -150,6 +150,14 @@ class DeliveryOverdue(Event):
     deadline: dt.date
 
 
+class DeliveryOverdueWithdrawn(Event):
+    """A delivery recorded overdue is not: a suspension declared since (force majeure, an
+    announced closure) moved its deadline to ``deadline``, not passed yet. It falls overdue
+    again (``DeliveryOverdue``) only once that deadline passes."""
+
+    deadline: dt.date
+
+
 class ClaimRecorded(Event):
     """The buyer's claim about a delivery, or question about the order's follow-up; the shop
     answers within 2 working days (Art. 4).

@@ -149,6 +149,14 @@ class OrderDeliveryOverdue(Event):
     deadline: dt.date
 
 
+class OrderDeliveryOverdueWithdrawn(Event):
+    """The delivery is not overdue after all: a suspension declared since (force majeure, an
+    announced closure) moved its deadline to ``deadline``. The buyer's remedies for late
+    delivery wait for it again; an additional period they gave meanwhile is void."""
+
+    deadline: dt.date
+
+
 class OrderBlocked(Event):
     """The seller blocked the order until a problem is resolved (Art. 4)."""
 

@@ -211,6 +211,18 @@ async def get_claims(runtime: RuntimeDep, keys: Keys,
     return await claims(runtime.pool, keys, _today(runtime), waiting_only=True)
 
 
+@router.get("/claims/{order_id}", responses=problem_responses(404))
+async def get_order_claims(order_id: OrderId, runtime: RuntimeDep, keys: Keys,
+                           caller: Annotated[Principal, Allow("shop", "ops", "auditor")],
+                           ) -> list[ClaimView]:
+    """The order's claims and questions, the latest of each kind, each with the shop's answer
+    once given: how the storefront shows the buyer what the shop answered."""
+    if await reservation(runtime.pool, order_id) is None:
+        raise ProblemError(404, "order-not-found", "Fulfilment knows no such order",
+                           f"fulfilment has not processed order {order_id}")
+    return await claims(runtime.pool, keys, _today(runtime), order_id=order_id)
+
+
 @router.get("/overdue-deliveries")
 async def get_overdue(runtime: RuntimeDep,
                       caller: Annotated[Principal, Allow("ops", "auditor")],

@@ -18,6 +18,7 @@ from contracts.fulfilment import (
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
+    DeliveryOverdueWithdrawn,
     DeliveryRefused,
     DeliveryReserved,
     ItemUnavailable,
@@ -72,7 +73,8 @@ class ReleaseLine:
 
 @dataclass(frozen=True)
 class MarkOverdue:
-    """The sweep's question: is the delivery overdue, given the suspended periods?"""
+    """The sweep's question: is the delivery overdue, given the suspended periods? (Asked of a
+    delivery recorded overdue too: a suspension declared since may have undone it.)"""
 
     suspensions: tuple[tuple[dt.date, dt.date], ...] = ()
 
@@ -297,6 +299,8 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
                                             "address_to_correct": back})
         case DeliveryOverdue():
             return state.model_copy(update={"overdue": True})
+        case DeliveryOverdueWithdrawn():
+            return state.model_copy(update={"overdue": False})
         case ReturnExpected():
             return state.model_copy(update={"return_expected": event.lines})
         case ReturnReceived():

@@ -18,6 +18,7 @@ from contracts.fulfilment import (
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
+    DeliveryOverdueWithdrawn,
     DeliveryRefused,
     DeliveryReserved,
     ExchangeReferenceAllocated,
@@ -107,6 +108,8 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
         case DeliveryOverdue():
             await _upsert(conn, envelope, overdue_since=paris_date(envelope.occurred_at),
                           overdue_deadline=event.deadline)
+        case DeliveryOverdueWithdrawn():
+            await _upsert(conn, envelope, overdue_since=None, overdue_deadline=None)
         case ReturnExpected():
             await _upsert(conn, envelope, return_by=event.return_by)
         case ReturnReceived():

@@ -15,6 +15,7 @@ from contracts.fulfilment import (
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
+    DeliveryOverdueWithdrawn,
     DeliveryRefused,
     DeliveryReserved,
     ReturnExpected,
@@ -231,12 +232,27 @@ def overdue(state: ShippingView, today: dt.date) -> list[Event]:
     confirmed order not yet delivered, nor cancelled or terminated, nor back with the seller
     for its address (the time that loses is the buyer's). A blocked order falls overdue all
     the same: the block is the seller's, and only force majeure or an announced closure
-    suspend the deadline (Art. 11, 17)."""
+    suspend the deadline (Art. 11, 17). Asked of a delivery recorded overdue: whether a
+    suspension declared since withdraws it (``withdrawn_overdue``)."""
     deadline = state.effective_deadline
-    if (deadline is None or state.overdue or state.outcome in DELIVERED
-            or state.held in FOR_GOOD or state.address_to_correct):
+    if state.overdue:
+        return withdrawn_overdue(state, today)
+    if (deadline is None or state.outcome in DELIVERED or state.held in FOR_GOOD
+            or state.address_to_correct):
         return []
     return [DeliveryOverdue(deadline=deadline)] if today > deadline else []
+
+
+def withdrawn_overdue(state: ShippingView, today: dt.date) -> list[Event]:
+    """``DeliveryOverdueWithdrawn`` for a delivery recorded overdue whose deadline, as the
+    suspensions declared since extend it (force majeure declared after the fact), has not
+    passed: it was never late. Not once delivered, nor cancelled or terminated (the buyer's
+    termination stands)."""
+    deadline = state.effective_deadline
+    if (deadline is None or today > deadline or state.outcome in DELIVERED
+            or state.held in FOR_GOOD):
+        return []
+    return [DeliveryOverdueWithdrawn(deadline=deadline)]
 
 
 @dataclass(frozen=True)

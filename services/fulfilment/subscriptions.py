@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from dataclasses import dataclass
 
 import asyncpg
 
 from contracts.policies import paris_date
 from contracts.topics import events_topic
 from services.fulfilment import handlers, policies
-from services.fulfilment.views import awaiting_delivery, suspensions
+from services.fulfilment.views import awaiting_delivery, recorded_overdue, suspensions
 from services.platform.agents import Periodic, Subscription
 from services.platform.eventstore import ConcurrencyError
 from services.platform.runtime import Context
 
-__all__ = ["mark_overdue_deliveries", "periodic", "subscriptions"]
+__all__ = ["Asked", "mark_overdue_deliveries", "periodic", "subscriptions"]
 
 
 def subscriptions(ctx: Context) -> list[Subscription]:
@@ -37,22 +39,41 @@ def subscriptions(ctx: Context) -> list[Subscription]:
 
 
 def periodic(ctx: Context) -> list[Periodic]:
-    """The fulfilment worker's timed work: marking overdue deliveries."""
+    """The fulfilment worker's timed work: marking overdue deliveries (and withdrawing those a
+    suspension declared since has undone)."""
+    asked_under = Asked()
+
     async def overdue(pool: asyncpg.Pool) -> int:
-        return await mark_overdue_deliveries(pool, ctx)
+        return await mark_overdue_deliveries(pool, ctx, asked_under)
 
     return [Periodic("overdue-deliveries", 1.0, overdue)]
 
 
-async def mark_overdue_deliveries(pool: asyncpg.Pool, ctx: Context) -> int:
-    """One pass of the delivery-deadline sweep; how many orders it looked at."""
+@dataclass
+class Asked:
+    """The suspensions under which every delivery recorded overdue was last asked about (None:
+    not yet, in this process): they are asked again only when the suspensions change."""
+
+    suspensions: tuple[tuple[dt.date, dt.date], ...] | None = None
+
+
+async def mark_overdue_deliveries(pool: asyncpg.Pool, ctx: Context,
+                                  asked: Asked | None = None) -> int:
+    """One pass of the delivery-deadline sweep; how many orders it looked at. With ``asked``,
+    the deliveries recorded overdue are asked again when the suspensions changed since."""
     today = paris_date(ctx.clock.now())
-    candidates = await awaiting_delivery(pool, today)
     suspended = await suspensions(pool)  # read once per pass, not once per order
+    candidates = await awaiting_delivery(pool, today)
+    again = asked is not None and asked.suspensions != suspended
+    if again:
+        candidates += await recorded_overdue(pool)
+    skipped = False
     for order_id in candidates:
         try:
             async with pool.acquire() as conn, conn.transaction():
                 await handlers.mark_overdue(conn, order_id, ctx, suspended)
         except ConcurrencyError:
-            continue  # the order changed meanwhile: the next pass looks again
+            skipped = True  # the order changed meanwhile: the next pass looks again
+    if again and asked is not None and not skipped:
+        asked.suspensions = suspended
     return len(candidates)

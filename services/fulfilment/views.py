@@ -126,6 +126,17 @@ async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) 
     return [row["order_id"] for row in rows]
 
 
+async def recorded_overdue(db: Db) -> list[str]:
+    """Orders recorded overdue and still to deliver (not delivered, cancelled or terminated):
+    those a suspension declared after the fact may undo."""
+    rows = await db.fetch(
+        "SELECT order_id FROM shipment_view WHERE overdue_since IS NOT NULL "
+        "AND (held IS NULL OR held = 'blocked') "
+        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
+        "ORDER BY overdue_since, order_id")
+    return [row["order_id"] for row in rows]
+
+
 async def suspensions(db: Db) -> tuple[tuple[dt.date, dt.date], ...]:
     """Every period when delivery deadlines are suspended."""
     rows = await db.fetch("SELECT first_day, last_day FROM deadline_suspensions ORDER BY 1")

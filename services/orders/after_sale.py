@@ -14,6 +14,7 @@ from contracts.orders import (
     ContractTerminated,
     OrderDelivered,
     OrderDeliveryOverdue,
+    OrderDeliveryOverdueWithdrawn,
     OrderShipped,
     PerformanceRequested,
     ProofOfDispatchReceived,
@@ -45,6 +46,14 @@ class NoteDelivery:
 @dataclass(frozen=True)
 class NoteOverdue:
     """Fulfilment recorded that the delivery deadline passed."""
+
+    deadline: dt.date
+
+
+@dataclass(frozen=True)
+class NoteOverdueWithdrawn:
+    """Fulfilment withdrew the overdue: a suspension declared since moved the deadline to
+    ``deadline``, not passed."""
 
     deadline: dt.date
 
@@ -82,8 +91,8 @@ class RecordProofOfDispatch:
     dispatched_on: dt.date
 
 
-AfterSaleCommand = (NoteShipment | NoteDelivery | NoteOverdue | RequestPerformance | Terminate
-                    | Withdraw | RecordProofOfDispatch)
+AfterSaleCommand = (NoteShipment | NoteDelivery | NoteOverdue | NoteOverdueWithdrawn
+                    | RequestPerformance | Terminate | Withdraw | RecordProofOfDispatch)
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,8 @@ def decide_after_sale(contract: Contract, command: AfterSaleCommand,
             return ([OrderDeliveryOverdue(deadline=command.deadline)]
                     if contract.overdue_deadline is None and contract.delivered_on is None
                     else [])
+        case NoteOverdueWithdrawn():
+            return overdue_withdrawn(contract, command)
         case RequestPerformance():
             return request_performance(contract, command, today)
         case Terminate():
@@ -142,6 +153,17 @@ def note_delivery(contract: Contract, command: NoteDelivery) -> list[Event]:
         return [TerminationVoided(delivered_on=command.delivered_on, received_on=received),
                 delivered]
     return []
+
+
+def overdue_withdrawn(contract: Contract, command: NoteOverdueWithdrawn) -> list[Event]:
+    """The delivery was not late after all (force majeure declared after the fact): the
+    buyer's remedies wait for the new deadline, and an additional period they gave meanwhile
+    is void. A contract the buyer terminated meanwhile stays terminated, and one delivered or
+    ended otherwise has nothing to withdraw."""
+    if (contract.overdue_deadline is None or contract.delivered_on is not None
+            or contract.status not in ("confirmed", "shipped")):
+        return []
+    return [OrderDeliveryOverdueWithdrawn(deadline=command.deadline)]
 
 
 def record_proof_of_dispatch(contract: Contract, command: RecordProofOfDispatch,

@@ -28,6 +28,7 @@ from contracts.orders import (
     OrderConfirmed,
     OrderDelivered,
     OrderDeliveryOverdue,
+    OrderDeliveryOverdueWithdrawn,
     OrderLineCancelled,
     OrderPaid,
     OrderPlaced,
@@ -637,6 +638,8 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
                                             "delivered_on": event.delivered_on})
         case OrderDeliveryOverdue():
             return state.model_copy(update={"overdue_deadline": event.deadline})
+        case OrderDeliveryOverdueWithdrawn():
+            return state.model_copy(update={"overdue_deadline": None, "perform_by": None})
         case PerformanceRequested():
             return state.model_copy(update={"perform_by": event.additional_deadline})
         case ContractTerminated():

@@ -15,6 +15,7 @@ from contracts.envelope import Envelope
 from contracts.fulfilment import (
     Delivered,
     DeliveryOverdue,
+    DeliveryOverdueWithdrawn,
     DeliveryReserved,
     ItemUnavailable,
     Shipped,
@@ -80,6 +81,15 @@ async def when_delivery_overdue_record_it(conn: asyncpg.Connection, envelope: En
     assert isinstance(event, DeliveryOverdue)
     await handlers.handle(conn, envelope.order_id, after_sale.NoteOverdue(event.deadline),
                               ctx, envelope)
+
+
+async def when_delivery_overdue_withdrawn_withdraw_it(conn: asyncpg.Connection,
+                                                     envelope: Envelope, event: Event,
+                                                     ctx: Context) -> None:
+    """A suspension declared after the fact moved the deadline: the delivery is not late."""
+    assert isinstance(event, DeliveryOverdueWithdrawn)
+    await handlers.handle(conn, envelope.order_id,
+                          after_sale.NoteOverdueWithdrawn(event.deadline), ctx, envelope)
 
 
 async def when_item_unavailable_ask_the_buyer(conn: asyncpg.Connection, envelope: Envelope,

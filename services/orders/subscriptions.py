@@ -56,7 +56,9 @@ def subscriptions(ctx: Context) -> list[Subscription]:
             "Shipped": bind(policies.when_shipped_record_it),
             "Delivered": bind(policies.when_delivered_record_it),
             "DeliveryReserved": bind(policies.when_delivered_record_it),
-            "DeliveryOverdue": bind(policies.when_delivery_overdue_record_it)}),
+            "DeliveryOverdue": bind(policies.when_delivery_overdue_record_it),
+            "DeliveryOverdueWithdrawn": bind(
+                policies.when_delivery_overdue_withdrawn_withdraw_it)}),
         Subscription("refunds", events_topic("refunds"), {
             "RefundIssued": bind(invoices.when_refund_issued_credit_it)}),
     ]

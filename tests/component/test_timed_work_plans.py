@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.fulfilment.views import awaiting_delivery
+from services.fulfilment.views import awaiting_delivery, recorded_overdue
 from services.orders import invoices
 from services.orders.views import (
     billing_retention_over,
@@ -102,3 +102,8 @@ async def test_the_overdue_deliveries_work_list_reads_an_index(
         fulfilment_conn: asyncpg.Connection) -> None:
     assert await read_whole_by(fulfilment_conn,
                                lambda db: awaiting_delivery(db, NOW.date())) == []
+
+
+async def test_the_deliveries_recorded_overdue_are_listed_by_an_index(
+        fulfilment_conn: asyncpg.Connection) -> None:
+    assert await read_whole_by(fulfilment_conn, recorded_overdue) == []

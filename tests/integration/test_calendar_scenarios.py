@@ -99,6 +99,32 @@ async def test_delivery_deadline_around_ascension_and_a_force_majeure_period(
     assert (late["deliver_by"], late["deadline"], late["days_late"]) == (
         "2026-06-01", "2026-06-03", 1)
 
+    # force majeure on Tuesday 2 and Wednesday 3 June, declared on Thursday 4 June once the
+    # order was found late: its deadline moves to Friday 5 June, so it was never late
+    await _force_majeure_declared_after_the_fact(http, system, friday)
+
+
+async def _force_majeure_declared_after_the_fact(http: httpx.AsyncClient, system: System,
+                                                 order_id: str) -> None:
+    declared = await http.post(f"{system.fulfilment_url}/deadline-suspensions", headers=OPS,
+                               json={"first_day": "2026-06-02", "days": 2,
+                                     "reason": "strike at the carrier (force majeure)"})
+    assert declared.status_code == 201, declared.text
+
+    async def not_late() -> bool:
+        order = (await http.get(f"{system.orders_url}/orders/{order_id}")).json()
+        return ((await shipment(http, system, order_id))["overdue_since"] is None
+                and order["overdue_deadline"] is None)
+
+    await eventually(not_late, what="the overdue withdrawn in fulfilment and orders")
+    listed = (await http.get(f"{system.fulfilment_url}/overdue-deliveries", headers=OPS)).json()
+    assert order_id not in {entry["order_id"] for entry in listed}
+    refused = await http.post(f"{system.orders_url}/orders/{order_id}/performance-request",
+                              json={"perform_by": "2026-06-10"})
+    assert refused.status_code == 409, refused.text
+    # (that it falls late again once Friday 5 June has passed is a unit test: the next
+    # scenario needs the clock on Thursday 4 June)
+
 
 async def test_the_clock_does_not_go_back_before_recorded_events(system: System) -> None:
     result = subprocess.run(
@@ -350,6 +376,12 @@ async def test_a_question_about_an_order_on_its_way_is_listed_until_answered_the
     assert answered.status_code == 200, answered.text
     waiting = (await http.get(f"{system.fulfilment_url}/claims", headers=bearer("ops"))).json()
     assert order_id not in {c["order_id"] for c in waiting}
+    # and the storefront shows the buyer the shop's answer
+    shown = await http.get(f"{system.fulfilment_url}/claims/{order_id}")
+    assert [(c["detail"], c["answer"]) for c in shown.json()] == [
+        ("when will it come?", "it ships tomorrow")], shown.text
+    unknown = await http.get(f"{system.fulfilment_url}/claims/{order_id}-unknown")
+    assert unknown.status_code == 404, unknown.text
     # and, answered, the buyer may ask another
     later = await http.post(f"{system.fulfilment_url}/claims/{order_id}",
                             json={"kind": "inquiry", "detail": "still nothing"})

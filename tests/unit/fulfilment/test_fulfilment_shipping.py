@@ -17,6 +17,7 @@ from contracts.fulfilment import (
     DeliveryAttemptFailed,
     DeliveryDeadlineSet,
     DeliveryOverdue,
+    DeliveryOverdueWithdrawn,
     DeliveryRefused,
     DeliveryReserved,
     ParcelRestocked,
@@ -270,6 +271,40 @@ def test_a_force_majeure_period_pushes_the_deadline_by_its_working_days() -> Non
     assert domain.decide(state, domain.MarkOverdue(suspension),
                          at_paris(dt.date(2026, 5, 27))) == [
         DeliveryOverdue(deadline=dt.date(2026, 5, 26))]
+
+
+def test_force_majeure_declared_after_the_overdue_withdraws_it_until_the_new_deadline() -> None:
+    # given a delivery recorded overdue on Friday 22 May (deadline Thursday 21 May)
+    late = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
+    state = given(RESERVED, CONFIRMED, late)
+    friday = at_paris(dt.date(2026, 5, 22))
+    assert domain.decide(state, domain.MarkOverdue(), friday) == []  # recorded once
+    # when force majeure on Tuesday 19 and Wednesday 20 May is declared that day
+    suspension = ((dt.date(2026, 5, 19), dt.date(2026, 5, 20)),)
+    [withdrawn] = domain.decide(state, domain.MarkOverdue(suspension), friday)
+    # then the delivery was never late: its deadline is Monday 26 May
+    assert withdrawn == DeliveryOverdueWithdrawn(deadline=dt.date(2026, 5, 26))
+    after = given(RESERVED, CONFIRMED, late, withdrawn)
+    assert domain.decide(after, domain.MarkOverdue(suspension), friday) == []
+    # and it falls overdue again once that deadline passes
+    assert domain.decide(after, domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 5, 27))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 5, 26))]
+
+
+def test_an_overdue_stands_when_the_new_deadline_passed_too_or_the_order_ended() -> None:
+    late = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
+    suspension = ((dt.date(2026, 5, 19), dt.date(2026, 5, 20)),)
+    # declared after the extended deadline (Monday 26 May) passed too: still late
+    assert domain.decide(given(RESERVED, CONFIRMED, late), domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 5, 27))) == []
+    # delivered meanwhile, or terminated by the buyer: nothing to withdraw
+    friday = at_paris(dt.date(2026, 5, 22))
+    for ended in (Delivered(delivered_on=dt.date(2026, 5, 22)),
+                  ShippingHeld(reason="terminated")):
+        shipped = (SHIPPED,) if isinstance(ended, Delivered) else ()
+        state = given(RESERVED, CONFIRMED, *shipped, late, ended)
+        assert domain.decide(state, domain.MarkOverdue(suspension), friday) == []
 
 
 def test_a_cancelled_order_is_held_once() -> None:

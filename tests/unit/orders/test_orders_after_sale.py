@@ -16,6 +16,7 @@ from contracts.orders import (
     OrderConfirmed,
     OrderDelivered,
     OrderDeliveryOverdue,
+    OrderDeliveryOverdueWithdrawn,
     OrderPaid,
     OrderPlaced,
     OrderShipped,
@@ -127,6 +128,36 @@ def test_performance_then_termination_owes_all_sums_paid() -> None:
 
 TERMINATED = ContractTerminated(cause="essential_date_missed", received_on=dt.date(2026, 6, 12),
                                 refund_cents=9610, products_cents=7720)
+
+
+def test_an_overdue_withdrawn_after_the_fact_voids_the_additional_period_and_the_remedies(
+) -> None:
+    # given an overdue delivery for which the buyer gave an additional period
+    requested = PerformanceRequested(requested_on=dt.date(2026, 6, 12),
+                                     additional_deadline=dt.date(2026, 6, 16))
+    history = (PLACED, PAID, CONFIRMED, OVERDUE, requested)
+    # when fulfilment withdraws the overdue (force majeure declared after the fact)
+    withdraw = after_sale.NoteOverdueWithdrawn(dt.date(2026, 6, 18))
+    [withdrawn] = domain.decide(given(*history), withdraw, on("2026-06-13"))
+    # then the remedies wait for the new deadline: no termination, no performance request
+    assert withdrawn == OrderDeliveryOverdueWithdrawn(deadline=dt.date(2026, 6, 18))
+    state = given(*history, withdrawn)
+    assert state is not None and (state.overdue_deadline, state.perform_by) == (None, None)
+    with pytest.raises(AfterSaleRefusedError):
+        domain.decide(state, after_sale.Terminate(), on("2026-06-17"))
+    with pytest.raises(AfterSaleRefusedError, match="has not passed"):
+        domain.decide(state, after_sale.RequestPerformance(dt.date(2026, 6, 25)),
+                      on("2026-06-17"))
+    # and once the new deadline passes, the delivery is overdue again
+    assert domain.decide(state, after_sale.NoteOverdue(dt.date(2026, 6, 18)),
+                         on("2026-06-19")) == [OrderDeliveryOverdue(deadline=dt.date(2026, 6, 18))]
+    assert domain.decide(state, withdraw, on("2026-06-13")) == []
+
+
+def test_a_termination_received_before_the_overdue_was_withdrawn_stands() -> None:
+    history = (PLACED, PAID, CONFIRMED, OVERDUE, TERMINATED)
+    assert domain.decide(given(*history), after_sale.NoteOverdueWithdrawn(dt.date(2026, 6, 18)),
+                         on("2026-06-13")) == []
 
 
 def test_a_delivery_before_the_termination_was_received_voids_it() -> None:
