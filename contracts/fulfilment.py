@@ -142,6 +142,9 @@ class DeadlinesSuspended(Event):
     first_day: dt.date
     last_day: dt.date
     reason: str
+    kind: Literal["force_majeure", "closure"] | None = None
+    """``closure``: announced, so recorded by its first day; ``force_majeure``: at any time,
+    also after the fact. None in periods recorded before the kind was."""
 
 
 class DeliveryOverdue(Event):

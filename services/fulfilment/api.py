@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path
@@ -37,6 +37,7 @@ from services.fulfilment.views import (
     stock_level,
 )
 from services.platform.auth import Allow, Principal
+from services.platform.eventstore import load_stream
 from services.platform.http import (
     Body,
     Day,
@@ -143,6 +144,10 @@ class SuspensionBody(Body):
     first_day: Day
     days: int = Field(ge=1, le=366)
     reason: str = Field(min_length=1, max_length=500)
+    kind: Literal["force_majeure", "closure"] = Field(default="force_majeure", description=(
+        "force_majeure: declared at any time, also once begun or over (a delivery found late "
+        "meanwhile is then not late); closure: announced, so recorded by its first day (else "
+        "409)"))
 
 
 @router.post("/shipments/{order_id}", status_code=201, responses=problem_responses(409))
@@ -217,10 +222,11 @@ async def get_order_claims(order_id: OrderId, runtime: RuntimeDep, keys: Keys,
                            ) -> list[ClaimView]:
     """The order's claims and questions, the latest of each kind, each with the shop's answer
     once given: how the storefront shows the buyer what the shop answered."""
-    if await reservation(runtime.pool, order_id) is None:
-        raise ProblemError(404, "order-not-found", "Fulfilment knows no such order",
-                           f"fulfilment has not processed order {order_id}")
-    return await claims(runtime.pool, keys, _today(runtime), order_id=order_id)
+    async with runtime.pool.acquire() as conn:
+        if (await load_stream(conn, order_id)).version == 0:
+            raise ProblemError(404, "order-not-found", "Fulfilment knows no such order",
+                               f"fulfilment has not processed order {order_id}")
+        return await claims(conn, keys, _today(runtime), order_id=order_id)
 
 
 @router.get("/overdue-deliveries")
@@ -231,7 +237,7 @@ async def get_overdue(runtime: RuntimeDep,
     return await overdue_deliveries(runtime.pool, _today(runtime))
 
 
-@router.post("/deadline-suspensions", status_code=201)
+@router.post("/deadline-suspensions", status_code=201, responses=problem_responses(409))
 async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
                           caller: Annotated[Principal, Allow("ops")]) -> SuspensionBody:
     """Record a force-majeure event or an announced closure: delivery deadlines are suspended
@@ -240,7 +246,7 @@ async def post_suspension(body: SuspensionBody, runtime: RuntimeDep,
     async def work(conn: asyncpg.Connection) -> Answer:
         last_day = body.first_day + dt.timedelta(days=body.days - 1)
         await handlers.suspend_deadlines(conn, body.first_day, last_day, body.reason,
-                                         runtime.context)
+                                         body.kind, runtime.context)
         return Answer(201, body.model_dump(mode="json"))
 
     return SuspensionBody.model_validate((await answer_once(runtime.pool, None, work)).body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +13,7 @@ from contracts.base import Event
 from contracts.fulfilment import (
     ClaimAnswered,
     ClaimRecorded,
+    DeadlinesSuspended,
     Delivered,
     DeliveryAddressCorrected,
     DeliveryAddressGiven,
@@ -37,6 +39,7 @@ from services.fulfilment.claims import AnswerClaim, Claim, Delivery, decide_clai
 from services.fulfilment.shipping import (
     FOR_GOOD,
     ShippingCommand,
+    ShippingConflictError,
     ShippingView,
     decide_shipping,
     overdue,
@@ -102,6 +105,7 @@ class FulfilmentState(BaseModel):
     confirmed_on: dt.date | None = None
     deliver_by: dt.date | None = None
     deadline_from: dt.date | None = None  # the address corrected: counted from then
+    corrected_while_late: dt.date | None = None  # corrected while overdue: not counted from
     address_to_correct: bool = False  # the parcel came back for an incorrect address
     address_given_on: dt.date | None = None  # given again while the parcel travelled
     held: str | None = None
@@ -207,6 +211,8 @@ def _view(state: FulfilmentState | None,
     state = state or FulfilmentState()
     effective = _effective_deadline(state, suspensions)
     return ShippingView(deliver_by=state.deliver_by, effective_deadline=effective,
+                        deadline_if_never_late=_deadline_if_never_late(state, effective,
+                                                                       suspensions),
                         held=state.held, shipped=state.on_its_way, outcome=state.outcome,
                         overdue=state.overdue, return_expected=state.return_expected,
                         returned=state.returned, shipped_on=state.shipped_on,
@@ -225,6 +231,30 @@ def _effective_deadline(state: FulfilmentState,
     if state.deadline_from is None:
         return deadline
     return max(deadline, extended_deadline(state.deadline_from, suspensions))
+
+
+def suspension(first_day: dt.date, last_day: dt.date, reason: str,
+               kind: Literal["force_majeure", "closure"], today: dt.date) -> DeadlinesSuspended:
+    """A period when delivery deadlines are suspended (Art. 11, 17). Force majeure may be
+    declared once it has begun, or over; a closure suspends them only if announced, so it is
+    recorded by its first day: one already begun would take back late deliveries' remedies
+    after the fact."""
+    if kind == "closure" and first_day < today:
+        raise ShippingConflictError(
+            f"a closure is announced by its first day: {first_day.isoformat()} is before today "
+            f"({today.isoformat()}); a period already begun can only be force majeure")
+    return DeadlinesSuspended(first_day=first_day, last_day=last_day, reason=reason, kind=kind)
+
+
+def _deadline_if_never_late(state: FulfilmentState, effective: dt.date | None,
+                            suspensions: tuple[tuple[dt.date, dt.date], ...]) -> dt.date | None:
+    """The deadline in force had the delivery never been recorded late: an address corrected
+    while it was (which did not restart the deadline then) restarts it too, if corrected by
+    the deadline the suspensions now give."""
+    late_fix = state.corrected_while_late
+    if effective is None or late_fix is None or late_fix > effective:
+        return effective
+    return max(effective, extended_deadline(late_fix, suspensions))
 
 
 def evolve(state: FulfilmentState | None, event: Event) -> FulfilmentState:
@@ -269,7 +299,8 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
             return state.model_copy(update={"confirmed_on": event.confirmed_on,
                                             "deliver_by": event.deliver_by})
         case DeliveryAddressCorrected():
-            restarted = {} if event.deliver_by is None else {
+            restarted = {"corrected_while_late": event.corrected_on} if (
+                event.deliver_by is None) else {
                 "deadline_from": event.corrected_on, "deliver_by": event.deliver_by}
             return state.model_copy(update={"address_to_correct": False,
                                             "address_given_on": None, **restarted})
@@ -299,8 +330,10 @@ def _shipping_evolve(state: FulfilmentState, event: Event) -> FulfilmentState | 
                                             "address_to_correct": back})
         case DeliveryOverdue():
             return state.model_copy(update={"overdue": True})
-        case DeliveryOverdueWithdrawn():
-            return state.model_copy(update={"overdue": False})
+        case DeliveryOverdueWithdrawn():  # never late: a correction meanwhile counts
+            late_fix = state.corrected_while_late
+            return state.model_copy(update={"overdue": False, "corrected_while_late": None, **(
+                {"deadline_from": late_fix} if late_fix else {})})
         case ReturnExpected():
             return state.model_copy(update={"return_expected": event.lines})
         case ReturnReceived():

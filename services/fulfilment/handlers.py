@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Literal
 
 import asyncpg
 
 from contracts.envelope import Envelope
-from contracts.fulfilment import DeadlinesSuspended
 from contracts.personal import FreeText, Sealed, claims_subject
+from contracts.policies import paris_date
 from contracts.vocabulary import LineQuantity
 from services.fulfilment import domain
 from services.fulfilment.claims import AnswerClaim, Claim, ClaimKind
@@ -98,10 +99,11 @@ async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context,
 
 
 async def suspend_deadlines(conn: asyncpg.Connection, first_day: dt.date, last_day: dt.date,
-                            reason: str, ctx: Context) -> None:
+                            reason: str, kind: Literal["force_majeure", "closure"],
+                            ctx: Context) -> None:
     """Record a force-majeure or closure period: every delivery deadline it covers moves."""
     now = ctx.clock.now()
-    event = DeadlinesSuspended(first_day=first_day, last_day=last_day, reason=reason)
+    event = domain.suspension(first_day, last_day, reason, kind, paris_date(now))
     await record(conn, FULFILMENT, SUSPENSIONS_STREAM, lambda state: [event],
                  Metadata.for_command(ctx.emitter, now), project)
 

@@ -248,7 +248,7 @@ def withdrawn_overdue(state: ShippingView, today: dt.date) -> list[Event]:
     suspensions declared since extend it (force majeure declared after the fact), has not
     passed: it was never late. Not once delivered, nor cancelled or terminated (the buyer's
     termination stands)."""
-    deadline = state.effective_deadline
+    deadline = state.deadline_if_never_late
     if (deadline is None or today > deadline or state.outcome in DELIVERED
             or state.held in FOR_GOOD):
         return []
@@ -270,3 +270,4 @@ class ShippingView:
     shipped_on: dt.date | None = None  # the latest parcel's (Paris date)
     address_to_correct: bool = False  # back for its address: held until the buyer corrects it
     address_given: bool = False  # given again while the parcel was with the carrier
+    deadline_if_never_late: dt.date | None = None  # had it not been recorded overdue

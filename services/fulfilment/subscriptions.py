@@ -64,16 +64,21 @@ async def mark_overdue_deliveries(pool: asyncpg.Pool, ctx: Context,
     today = paris_date(ctx.clock.now())
     suspended = await suspensions(pool)  # read once per pass, not once per order
     candidates = await awaiting_delivery(pool, today)
-    again = asked is not None and asked.suspensions != suspended
-    if again:
-        candidates += await recorded_overdue(pool)
-    skipped = False
-    for order_id in candidates:
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                await handlers.mark_overdue(conn, order_id, ctx, suspended)
-        except ConcurrencyError:
-            skipped = True  # the order changed meanwhile: the next pass looks again
-    if again and asked is not None and not skipped:
-        asked.suspensions = suspended
-    return len(candidates)
+    again = (await recorded_overdue(pool) if asked is not None
+             and asked.suspensions != suspended else [])
+    skipped = [order_id for order_id in [*candidates, *again]
+               if not await _asked(pool, ctx, order_id, suspended)]
+    if asked is not None and not set(skipped) & set(again):
+        asked.suspensions = suspended  # every delivery recorded overdue was asked
+    return len(candidates) + len(again)
+
+
+async def _asked(pool: asyncpg.Pool, ctx: Context, order_id: str,
+                 suspended: tuple[tuple[dt.date, dt.date], ...]) -> bool:
+    """Ask about one order; False if it changed meanwhile (the next pass looks again)."""
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.mark_overdue(conn, order_id, ctx, suspended)
+    except ConcurrencyError:
+        return False
+    return True

@@ -139,7 +139,7 @@ async def recorded_overdue(db: Db) -> list[str]:
 
 async def suspensions(db: Db) -> tuple[tuple[dt.date, dt.date], ...]:
     """Every period when delivery deadlines are suspended."""
-    rows = await db.fetch("SELECT first_day, last_day FROM deadline_suspensions ORDER BY 1")
+    rows = await db.fetch("SELECT first_day, last_day FROM deadline_suspensions ORDER BY 1, 2")
     return tuple((row["first_day"], row["last_day"]) for row in rows)
 
 

@@ -97,3 +97,50 @@ async def test_a_blocked_order_falls_overdue_and_stays_on_the_operators_list(
         late = await overdue_deliveries(conn, dt.date(2026, 5, 22))
     assert [(o.order_id, o.days_late, o.blocked) for o in late if o.order_id == blocked] == [
         (blocked, 1, True)]
+
+
+async def test_deliveries_recorded_overdue_are_asked_again_when_the_suspensions_change(
+        fulfilment_pool, monkeypatch, clock) -> None:
+    # given two deliveries recorded overdue, and the suspensions the sweep reads
+    from services.fulfilment import subscriptions
+    from services.platform.eventstore import ConcurrencyError
+
+    periods = [((dt.date(2026, 5, 19), dt.date(2026, 5, 20)),)]
+    asked: list[str] = []
+    changing = {"late-2"}  # changed meanwhile once: the next pass looks again
+
+    async def mark_overdue(conn, order_id, ctx, suspended):  # type: ignore[no-untyped-def]
+        asked.append(order_id)
+        if order_id in changing:
+            changing.discard(order_id)
+            raise ConcurrencyError(order_id)
+
+    async def none_awaiting(db, today):  # type: ignore[no-untyped-def]
+        return []
+
+    async def recorded(db):  # type: ignore[no-untyped-def]
+        return ["late-1", "late-2"]
+
+    async def current(db):  # type: ignore[no-untyped-def]
+        return periods[-1]
+
+    monkeypatch.setattr(subscriptions, "awaiting_delivery", none_awaiting)
+    monkeypatch.setattr(subscriptions, "recorded_overdue", recorded)
+    monkeypatch.setattr(subscriptions, "suspensions", current)
+    monkeypatch.setattr(handlers, "mark_overdue", mark_overdue)
+    ctx, marker = context(clock, "fulfilment"), subscriptions.Asked()
+
+    async def a_pass() -> list[str]:
+        asked.clear()
+        await mark_overdue_deliveries(fulfilment_pool, ctx, marker)
+        return list(asked)
+
+    # the first pass of a process asks about both; one changed meanwhile, so the next asks again
+    assert await a_pass() == ["late-1", "late-2"]
+    assert await a_pass() == ["late-1", "late-2"]
+    # then, with the suspensions as they were, nobody
+    assert await a_pass() == []
+    # and once a suspension is declared, both again
+    periods.append((*periods[-1], (dt.date(2026, 6, 2), dt.date(2026, 6, 3))))
+    assert await a_pass() == ["late-1", "late-2"]
+    assert await a_pass() == []

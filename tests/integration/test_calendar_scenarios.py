@@ -85,7 +85,7 @@ async def test_delivery_deadline_around_ascension_and_a_force_majeure_period(
     friday = await confirmed_order(http, system)
     closure = await http.post(f"{system.fulfilment_url}/deadline-suspensions",
                               headers=bearer("ops"), json={
-                                  "first_day": "2026-05-26", "days": 2,
+                                  "first_day": "2026-05-26", "days": 2, "kind": "closure",
                                   "reason": "announced closure of the warehouse"})
     assert closure.status_code == 201, closure.text
     await move_clock_and_sweep(system, fulfilment_db, "set", "2026-06-03T23:00")
@@ -106,9 +106,12 @@ async def test_delivery_deadline_around_ascension_and_a_force_majeure_period(
 
 async def _force_majeure_declared_after_the_fact(http: httpx.AsyncClient, system: System,
                                                  order_id: str) -> None:
-    declared = await http.post(f"{system.fulfilment_url}/deadline-suspensions", headers=OPS,
-                               json={"first_day": "2026-06-02", "days": 2,
-                                     "reason": "strike at the carrier (force majeure)"})
+    period = {"first_day": "2026-06-02", "days": 2, "reason": "strike at the carrier"}
+    suspensions = f"{system.fulfilment_url}/deadline-suspensions"
+    closure = await http.post(suspensions, headers=OPS, json={**period, "kind": "closure"})
+    assert closure.status_code == 409 and "announced" in closure.json()["detail"]
+    declared = await http.post(suspensions, headers=OPS, json={**period,
+                                                                "kind": "force_majeure"})
     assert declared.status_code == 201, declared.text
 
     async def not_late() -> bool:

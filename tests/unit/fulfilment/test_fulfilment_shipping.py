@@ -307,6 +307,36 @@ def test_an_overdue_stands_when_the_new_deadline_passed_too_or_the_order_ended()
         assert domain.decide(state, domain.MarkOverdue(suspension), friday) == []
 
 
+def test_an_address_corrected_while_late_restarts_the_deadline_once_it_was_never_late() -> None:
+    # given a parcel back for its address, overdue on Friday 22 May, corrected on Tuesday 26
+    late = DeliveryOverdue(deadline=dt.date(2026, 5, 21))
+    corrected = DeliveryAddressCorrected(corrected_on=dt.date(2026, 5, 26), deliver_by=None)
+    history = (RESERVED, CONFIRMED, SHIPPED, RETURNED, late, corrected)
+    # when force majeure on Tuesday 19 and Wednesday 20 May is declared on Wednesday 27 May
+    suspension = ((dt.date(2026, 5, 19), dt.date(2026, 5, 20)),)
+    wednesday = at_paris(dt.date(2026, 5, 27))
+    [withdrawn] = domain.decide(given(*history), domain.MarkOverdue(suspension), wednesday)
+    # then the delivery was never late, and the correction restarted its deadline: 5 working
+    # days from Tuesday 26 May, Tuesday 2 June (not the Monday 26 May the confirmation gives)
+    assert withdrawn == DeliveryOverdueWithdrawn(deadline=dt.date(2026, 6, 2))
+    after = given(*history, withdrawn)
+    assert domain.decide(after, domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 6, 2), 23)) == []
+    assert domain.decide(after, domain.MarkOverdue(suspension),
+                         at_paris(dt.date(2026, 6, 3))) == [
+        DeliveryOverdue(deadline=dt.date(2026, 6, 2))]
+
+
+def test_force_majeure_may_be_declared_after_the_fact_a_closure_only_by_its_first_day() -> None:
+    today = dt.date(2026, 5, 22)
+    past, coming = dt.date(2026, 5, 19), dt.date(2026, 5, 26)
+    assert domain.suspension(past, past, "strike", "force_majeure", today).first_day == past
+    assert domain.suspension(coming, coming, "inventory", "closure", today).kind == "closure"
+    assert domain.suspension(today, today, "inventory", "closure", today).first_day == today
+    with pytest.raises(ShippingConflictError, match="a closure is announced by its first day"):
+        domain.suspension(past, coming, "inventory", "closure", today)
+
+
 def test_a_cancelled_order_is_held_once() -> None:
     held = domain.decide(given(RESERVED, CONFIRMED), HoldShipping("cancelled"), AT)
     assert held == [ShippingHeld(reason="cancelled")]
