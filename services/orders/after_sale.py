@@ -113,6 +113,7 @@ class Contract:
     replacements: tuple[tuple[str, str], ...] = ()  # (line, the wine delivered instead)
     undelivered: tuple[str, ...] = ()  # unavailable lines not answered yet: not in the parcel
     terminated_on: dt.date | None = None  # when the seller received the termination
+    proof_of_dispatch_on: dt.date | None = None  # the earliest day the buyer proved
 
 
 def decide_after_sale(contract: Contract, command: AfterSaleCommand,
@@ -170,13 +171,18 @@ def record_proof_of_dispatch(contract: Contract, command: RecordProofOfDispatch,
                              today: dt.date) -> list[Event]:
     """The buyer proves sending the withdrawn goods back. The refund may be deferred to the
     day of dispatch (L.221-24), so only a dispatch that happened can be proved: one dated
-    after today would defer the refund on a promise."""
+    after today would defer the refund on a promise. The earliest day proved is the one that
+    counts (refunds takes it): a later one changes nothing, so nothing is recorded, and the
+    order shows the day that counts."""
     if contract.status != "withdrawn":
         raise AfterSaleRefusedError("no withdrawal was notified for this order")
     if command.dispatched_on > today:
         raise AfterSaleRefusedError(
             f"the goods cannot have been sent on {command.dispatched_on.isoformat()}, after "
             f"today ({today.isoformat()})")
+    earlier = contract.proof_of_dispatch_on
+    if earlier is not None and command.dispatched_on >= earlier:
+        return []
     return [ProofOfDispatchReceived(dispatched_on=command.dispatched_on)]
 
 

@@ -38,6 +38,7 @@ from contracts.orders import (
     PaymentReceivedAfterCancellation,
     PerformanceRequested,
     PersonalDataRectified,
+    ProofOfDispatchReceived,
     TerminationVoided,
     UnavailabilityNotified,
     WithdrawalRequested,
@@ -293,6 +294,7 @@ class OrderState(BaseModel):
     overdue_deadline: dt.date | None = None
     perform_by: dt.date | None = None
     terminated_on: dt.date | None = None  # when the seller received the termination
+    proof_of_dispatch_on: dt.date | None = None  # the earliest day the buyer proved
     unavailable: tuple[tuple[str, dt.datetime], ...] = ()
     notified: tuple[str, ...] = ()
     settled: tuple[str, ...] = ()
@@ -640,6 +642,9 @@ def _evolve_after_sale(state: OrderState, event: Event) -> OrderState:
             return state.model_copy(update={"overdue_deadline": event.deadline})
         case OrderDeliveryOverdueWithdrawn():
             return state.model_copy(update={"overdue_deadline": None, "perform_by": None})
+        case ProofOfDispatchReceived():
+            earliest = min(filter(None, (state.proof_of_dispatch_on, event.dispatched_on)))
+            return state.model_copy(update={"proof_of_dispatch_on": earliest})
         case PerformanceRequested():
             return state.model_copy(update={"perform_by": event.additional_deadline})
         case ContractTerminated():
@@ -692,6 +697,7 @@ def _contract(state: OrderState) -> Contract:
                     paid_cents=state.paid_cents, delivered_on=state.delivered_on,
                     overdue_deadline=state.overdue_deadline, perform_by=state.perform_by,
                     terminated_on=state.terminated_on,
+                    proof_of_dispatch_on=state.proof_of_dispatch_on,
                     unavailable_lines=_manifestly_undeliverable(state),
                     settled_lines=state.settled, refunded_cents=state.refunded_cents,
                     waived_cents=state.waived_cents,

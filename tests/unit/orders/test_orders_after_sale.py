@@ -109,6 +109,21 @@ def test_a_proof_of_dispatch_is_recorded_for_a_day_past_never_for_one_to_come() 
         domain.decide(history, sent_today, on("2026-06-11", 23))
 
 
+def test_only_a_proof_of_an_earlier_dispatch_is_recorded_the_earliest_counts() -> None:
+    # given a withdrawal whose goods the buyer proved sending on Thursday 11 June
+    [withdrawn] = domain.decide(given(PLACED, PAID, CONFIRMED, DELIVERED), WITHDRAW_ALL,
+                                on("2026-06-10"))
+    proved = ProofOfDispatchReceived(dispatched_on=dt.date(2026, 6, 11))
+    state = given(PLACED, PAID, CONFIRMED, DELIVERED, withdrawn, proved)
+    # when a proof of a later dispatch comes, then nothing is recorded (the 11th counts)
+    later = after_sale.RecordProofOfDispatch(dt.date(2026, 6, 12))
+    assert domain.decide(state, later, on("2026-06-13")) == []
+    # and a proof of an earlier one is, and counts from then on
+    earlier = after_sale.RecordProofOfDispatch(dt.date(2026, 6, 10))
+    assert domain.decide(state, earlier, on("2026-06-13")) == [
+        ProofOfDispatchReceived(dispatched_on=dt.date(2026, 6, 10))]
+
+
 def test_performance_then_termination_owes_all_sums_paid() -> None:
     history = (PLACED, PAID, CONFIRMED, OVERDUE)
     with pytest.raises(AfterSaleRefusedError, match="ask for performance"):
