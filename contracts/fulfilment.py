@@ -134,6 +134,11 @@ class DeliveryAttemptFailed(Event):
     collect_by: dt.date | None = None
 
 
+SuspensionKind = Literal["force_majeure", "closure"]
+"""``closure``: announced, so recorded by its first day; ``force_majeure``: at any time, also
+after the fact."""
+
+
 class DeadlinesSuspended(Event):
     """Operators recorded a force-majeure event or an announced closure: delivery deadlines
     are suspended from ``first_day`` to ``last_day`` (Paris dates, inclusive). Recorded on the
@@ -142,9 +147,8 @@ class DeadlinesSuspended(Event):
     first_day: dt.date
     last_day: dt.date
     reason: str
-    kind: Literal["force_majeure", "closure"] | None = None
-    """``closure``: announced, so recorded by its first day; ``force_majeure``: at any time,
-    also after the fact. None in periods recorded before the kind was."""
+    kind: SuspensionKind | None = None
+    """None in periods recorded before the kind was."""
 
 
 class DeliveryOverdue(Event):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from contracts.fulfilment import SuspensionKind
 from contracts.policies import paris_date
 from contracts.vocabulary import Sku
 from services.fulfilment import handlers
@@ -144,7 +145,7 @@ class SuspensionBody(Body):
     first_day: Day
     days: int = Field(ge=1, le=366)
     reason: str = Field(min_length=1, max_length=500)
-    kind: Literal["force_majeure", "closure"] = Field(default="force_majeure", description=(
+    kind: SuspensionKind = Field(default="force_majeure", description=(
         "force_majeure: declared at any time, also once begun or over (a delivery found late "
         "meanwhile is then not late); closure: announced, so recorded by its first day (else "
         "409)"))

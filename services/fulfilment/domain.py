@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,6 +31,7 @@ from contracts.fulfilment import (
     ShippingHeld,
     ShippingReleased,
     StockReserved,
+    SuspensionKind,
 )
 from contracts.policies import add_working_days, delivery_deadline, is_working_day, paris_date
 from contracts.vocabulary import LineQuantity
@@ -234,7 +234,7 @@ def _effective_deadline(state: FulfilmentState,
 
 
 def suspension(first_day: dt.date, last_day: dt.date, reason: str,
-               kind: Literal["force_majeure", "closure"], today: dt.date) -> DeadlinesSuspended:
+               kind: SuspensionKind, today: dt.date) -> DeadlinesSuspended:
     """A period when delivery deadlines are suspended (Art. 11, 17). Force majeure may be
     declared once it has begun, or over; a closure suspends them only if announced, so it is
     recorded by its first day: one already begun would take back late deliveries' remedies

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Literal
 
 import asyncpg
 
 from contracts.envelope import Envelope
+from contracts.fulfilment import SuspensionKind
 from contracts.personal import FreeText, Sealed, claims_subject
 from contracts.policies import paris_date
 from contracts.vocabulary import LineQuantity
@@ -99,7 +99,7 @@ async def mark_overdue(conn: asyncpg.Connection, order_id: str, ctx: Context,
 
 
 async def suspend_deadlines(conn: asyncpg.Connection, first_day: dt.date, last_day: dt.date,
-                            reason: str, kind: Literal["force_majeure", "closure"],
+                            reason: str, kind: SuspensionKind,
                             ctx: Context) -> None:
     """Record a force-majeure or closure period: every delivery deadline it covers moves."""
     now = ctx.clock.now()

@@ -127,7 +127,7 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
                 "sealed_detail = $6, answer = NULL, sealed_answer = NULL, answered_at = NULL "
                 "WHERE claim_view.answered_at IS NOT NULL",
                 envelope.order_id, event.kind, event.claimed_on, event.window_ends,
-                event.detail, _sealed(event.sealed_detail))
+                event.detail, _as_json(event.sealed_detail))
         case ExchangeReferenceAllocated():
             await conn.execute(
                 "UPDATE claim_view SET exchange_reference = $2 WHERE order_id = $1 "
@@ -136,7 +136,7 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
             await conn.execute(
                 "UPDATE claim_view SET answer = $3, sealed_answer = $5, answered_at = $4 "
                 "WHERE order_id = $1 AND kind = $2 AND answered_at IS NULL", envelope.order_id,
-                event.kind, event.answer, envelope.occurred_at, _sealed(event.sealed_answer))
+                event.kind, event.answer, envelope.occurred_at, _as_json(event.sealed_answer))
         case DeadlinesSuspended():
             await conn.execute(
                 "INSERT INTO deadline_suspensions (event_id, first_day, last_day, reason) "
@@ -147,7 +147,7 @@ async def _project_shipping(conn: asyncpg.Connection, envelope: Envelope, event:
     return True
 
 
-def _sealed(value: Sealed | None) -> dict[str, str] | None:
+def _as_json(value: Sealed | None) -> dict[str, str] | None:
     return value.model_dump(mode="json") if value else None
 
 

@@ -113,6 +113,13 @@ async def shipment(db: Db, order_id: str) -> ShipmentView | None:
     return None if row is None else ShipmentView.model_validate(dict(row))
 
 
+_STILL_TO_DELIVER = ("(held IS NULL OR held = 'blocked') "
+                     "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', "
+                     "'refused'))")
+"""A shipment neither cancelled nor terminated (a seller's block holds it only for a while)
+nor delivered: the predicate of the overdue sweep's work lists and their partial indexes."""
+
+
 async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) -> list[str]:
     """Confirmed orders not delivered, not cancelled or terminated nor back for their address,
     not yet overdue, whose deadline is before the date, oldest deadline first (the overdue
@@ -120,8 +127,7 @@ async def awaiting_delivery(db: Db, deadline_before: dt.date, limit: int = 500) 
     listed, they would stay at the head of the list and keep newer orders off it."""
     rows = await db.fetch(
         "SELECT order_id FROM shipment_view WHERE deliver_by < $1 AND overdue_since IS NULL "
-        "AND (held IS NULL OR held = 'blocked') AND NOT address_to_correct "
-        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
+        f"AND NOT address_to_correct AND {_STILL_TO_DELIVER} "
         "ORDER BY deliver_by LIMIT $2", deadline_before, limit)
     return [row["order_id"] for row in rows]
 
@@ -130,10 +136,8 @@ async def recorded_overdue(db: Db) -> list[str]:
     """Orders recorded overdue and still to deliver (not delivered, cancelled or terminated):
     those a suspension declared after the fact may undo."""
     rows = await db.fetch(
-        "SELECT order_id FROM shipment_view WHERE overdue_since IS NOT NULL "
-        "AND (held IS NULL OR held = 'blocked') "
-        "AND (outcome IS NULL OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
-        "ORDER BY overdue_since, order_id")
+        f"SELECT order_id FROM shipment_view WHERE overdue_since IS NOT NULL "
+        f"AND {_STILL_TO_DELIVER} ORDER BY overdue_since, order_id")
     return [row["order_id"] for row in rows]
 
 
@@ -208,9 +212,8 @@ async def overdue_deliveries(db: Db, today: dt.date) -> list[OverdueDelivery]:
     rows = await db.fetch(
         "SELECT order_id, deliver_by, coalesce(overdue_deadline, deliver_by) AS deadline, "
         "overdue_since, held IS NOT NULL AS blocked FROM shipment_view "
-        "WHERE overdue_since IS NOT NULL AND (outcome IS NULL "
-        "OR outcome IN ('absent', 'returned_to_sender', 'refused')) "
-        "AND (held IS NULL OR held = 'blocked') ORDER BY deadline, order_id")
+        f"WHERE overdue_since IS NOT NULL AND {_STILL_TO_DELIVER} "
+        "ORDER BY deadline, order_id")
     return [OverdueDelivery(**dict(row), days_late=(today - row["deadline"]).days)
             for row in rows]
 
